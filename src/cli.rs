@@ -1,0 +1,327 @@
+//! The `portico` command line. `main` only calls [`main`] here.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConfigError, MasterKey, Overrides, Settings};
+use crate::core::password::{check_password_policy, hash_password};
+use crate::jobs::JobQueue;
+use crate::jobs::probe::QueueProbe;
+use crate::startup::{Application, Roles, StartupError};
+use crate::store::{NewStaffUser, StaffRole, Store};
+use crate::telemetry;
+
+/// Exit status for configuration and usage errors (clap uses 2 for usage too).
+const EXIT_CONFIG: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about = "Integration-sync gateway and customer portal")]
+struct Cli {
+    /// Configuration file (TOML), layered over the built-in defaults.
+    #[arg(long, global = true, env = "PORTICO_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Overrides PORTICO_DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server, and the job workers unless --no-workers.
+    Serve {
+        /// Address to listen on. Overrides PORTICO_LISTEN.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Serve HTTP only; run workers elsewhere with `portico worker`.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Run job workers only.
+    Worker,
+    /// Apply database and job-queue migrations, then exit.
+    Migrate,
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a staff user; the password is read from standard input. Prints the user id.
+    CreateStaff {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: StaffRoleArg,
+    },
+    /// Enqueue probe jobs and optionally wait for workers to run them.
+    ProbeQueue {
+        /// Number of probe jobs.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// How long each probe holds its worker slot, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        hold_ms: u64,
+        /// Wait up to this many seconds for every probe to finish (0: do not wait).
+        #[arg(long, default_value_t = 0)]
+        wait_secs: u64,
+    },
+    /// Print a new random master key for PORTICO_SECRET_KEY.
+    GenerateKey,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StaffRoleArg {
+    Admin,
+    Support,
+    Auditor,
+}
+
+impl From<StaffRoleArg> for StaffRole {
+    fn from(role: StaffRoleArg) -> Self {
+        match role {
+            StaffRoleArg::Admin => StaffRole::Admin,
+            StaffRoleArg::Support => StaffRole::Support,
+            StaffRoleArg::Auditor => StaffRole::Auditor,
+        }
+    }
+}
+
+/// A command's failure: configuration problems exit 2, everything else 1.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Startup(StartupError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<StartupError> for CliError {
+    fn from(error: StartupError) -> Self {
+        match error {
+            StartupError::Config(config) => CliError::Config(config),
+            other => CliError::Startup(other),
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Admin(AdminCommand::GenerateKey) = cli.command {
+        println!("{}", MasterKey::generate().to_base64().expose_secret());
+        return ExitCode::SUCCESS;
+    }
+    let overrides = Overrides {
+        listen: match &cli.command {
+            Command::Serve { listen, .. } => listen.clone(),
+            _ => None,
+        },
+        database_url: cli.database_url.clone(),
+    };
+    let settings = match Settings::load(cli.config.as_deref(), &overrides) {
+        Ok(settings) => settings,
+        Err(error) => return report(CliError::Config(error)),
+    };
+    telemetry::init_logging(&settings.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report(error),
+    }
+}
+
+fn report(error: CliError) -> ExitCode {
+    let message = crate::http::problem::error_chain(&error);
+    eprintln!("portico: {message}");
+    match error {
+        CliError::Config(_) => ExitCode::from(EXIT_CONFIG),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
+    match command {
+        Command::Serve { no_workers, .. } => {
+            let roles = if no_workers { Roles::HTTP_ONLY } else { Roles::ALL };
+            run_service(settings, roles).await
+        }
+        Command::Worker => run_service(settings, Roles::WORKERS_ONLY).await,
+        Command::Migrate => migrate(&settings).await,
+        Command::Admin(AdminCommand::CreateStaff { email, role }) => create_staff(&settings, email, role.into()).await,
+        Command::Admin(AdminCommand::ProbeQueue { count, hold_ms, wait_secs }) => {
+            probe_queue(&settings, count, hold_ms, Duration::from_secs(wait_secs)).await
+        }
+        Command::Admin(AdminCommand::GenerateKey) => unreachable!("handled before configuration is loaded"),
+    }
+}
+
+async fn run_service(settings: Settings, roles: Roles) -> Result<(), CliError> {
+    let application = Application::build_with_roles(settings, roles).await?;
+    if let Some(address) = application.local_addr() {
+        // On stdout as well as in the logs, for people and scripts starting the service.
+        println!("portico listening on http://{address}");
+    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    application.run_until_stopped(shutdown).await?;
+    Ok(())
+}
+
+/// SIGTERM (orchestrators) or SIGINT (Ctrl-C) starts a graceful shutdown.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutdown requested; draining");
+    shutdown.cancel();
+}
+
+async fn open_store(settings: &Settings, migrate: bool) -> Result<(Store, JobQueue), CliError> {
+    let store = Store::connect(settings).await?;
+    if migrate {
+        store.migrate().await.map_err(|error| CliError::Startup(StartupError::Migrate(error)))?;
+    }
+    let queue = JobQueue::open(settings, &store, migrate).await.map_err(|error| CliError::Startup(error.into()))?;
+    Ok((store, queue))
+}
+
+async fn migrate(settings: &Settings) -> Result<(), CliError> {
+    let (store, queue) = open_store(settings, true).await?;
+    queue.close().await;
+    store.close().await;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn create_staff(settings: &Settings, email: String, role: StaffRole) -> Result<(), CliError> {
+    let email = email.trim().to_owned();
+    if !looks_like_email(&email) {
+        return Err(CliError::Failed(format!("`{email}` is not an email address")));
+    }
+    let password = read_password_from_stdin()?;
+    check_password_policy(&password).map_err(|error| CliError::Failed(error.to_string()))?;
+    let (store, queue) = open_store(settings, settings.database.migrate_on_start).await?;
+    let password_hash = hash_password(password).await;
+    let result = store.create_staff_user(&NewStaffUser { email, password_hash, role }).await;
+    queue.close().await;
+    store.close().await;
+    let user_id = result.map_err(|error| CliError::Failed(format!("could not create the user: {error}")))?;
+    println!("{user_id}");
+    Ok(())
+}
+
+/// One line from standard input, without its line ending.
+fn read_password_from_stdin() -> Result<SecretString, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|error| CliError::Failed(format!("could not read the password from standard input: {error}")))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    Ok(SecretString::from(password))
+}
+
+/// A deliberately loose check: one `@` with something on each side, no spaces.
+/// Deliverability is proven later by invitations, not by a regex.
+fn looks_like_email(candidate: &str) -> bool {
+    match candidate.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !candidate.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+async fn probe_queue(settings: &Settings, count: u32, hold_ms: u64, wait: Duration) -> Result<(), CliError> {
+    let (store, queue) = open_store(settings, settings.database.migrate_on_start).await?;
+    let result = enqueue_and_watch_probes(&store, &queue, settings, count, hold_ms, wait).await;
+    queue.close().await;
+    store.close().await;
+    result
+}
+
+async fn enqueue_and_watch_probes(
+    store: &Store,
+    queue: &JobQueue,
+    settings: &Settings,
+    count: u32,
+    hold_ms: u64,
+    wait: Duration,
+) -> Result<(), CliError> {
+    let failed = |error: &dyn std::fmt::Display| CliError::Failed(format!("probe-queue: {error}"));
+    let mut probe_ids = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let probe_id = store.create_queue_probe(hold_ms).await.map_err(|e| failed(&e))?;
+        queue.enqueue(QueueProbe { probe_id, hold_ms }, &settings.jobs).await.map_err(|e| failed(&e))?;
+        println!("{probe_id}");
+        probe_ids.push(probe_id);
+    }
+    if wait.is_zero() {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let mut last_reported = usize::MAX;
+    loop {
+        let mut finished = 0;
+        for probe_id in &probe_ids {
+            let runs = store.queue_probe_runs(*probe_id).await.map_err(|e| failed(&e))?;
+            if runs.iter().any(|run| run.finished_at.is_some()) {
+                finished += 1;
+            }
+        }
+        if finished != last_reported {
+            eprintln!("probe-queue: {finished}/{} finished after {:.1}s", probe_ids.len(), started.elapsed().as_secs_f64());
+            last_reported = finished;
+        }
+        if finished == probe_ids.len() {
+            return Ok(());
+        }
+        if started.elapsed() >= wait {
+            return Err(CliError::Failed(format!(
+                "only {finished} of {} probes finished within {}s: are workers running?",
+                probe_ids.len(),
+                wait.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_check_is_loose_but_not_empty() {
+        assert!(looks_like_email("ada@example.com"));
+        assert!(!looks_like_email("ada"));
+        assert!(!looks_like_email("@example.com"));
+        assert!(!looks_like_email("ada@"));
+        assert!(!looks_like_email("a da@example.com"));
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

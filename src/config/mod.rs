@@ -1,0 +1,336 @@
+//! Configuration: embedded defaults < config file < `PORTICO_*` environment < flags.
+//!
+//! Loading never half-succeeds: every key is typed, unknown keys are refused, and
+//! every error names the key it is about so an operator can fix it at once
+//! (the CLI exits with status 2 on a [`ConfigError`]).
+
+mod secret_key;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+pub use secret_key::MasterKey;
+
+/// The commented defaults file, compiled in so a bare binary runs.
+pub const DEFAULTS_TOML: &str = include_str!("../../config/default.toml");
+
+/// Prefix of the environment variables that set configuration keys.
+pub const ENV_PREFIX: &str = "PORTICO_";
+
+/// A configuration problem, always tied to the key that caused it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration key `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub mode: Mode,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    #[serde(default)]
+    pub secret_key: Option<SecretString>,
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+    pub jobs: JobSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub migrate_on_start: bool,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+    pub sqlite_busy_timeout_ms: u64,
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// Only the levels that keep acknowledged writes across a process crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    Normal,
+    Full,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: usize,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_secs: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which engine a `database_url` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn of_url(database_url: &str) -> Result<Self, ConfigError> {
+        let scheme = database_url.split_once("://").map(|(scheme, _)| scheme);
+        match scheme {
+            Some("sqlite") => Ok(Engine::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Engine::Postgres),
+            _ => Err(ConfigError::new(
+                "database_url",
+                "expected `sqlite://PATH` or `postgres://USER@HOST/DB`",
+            )),
+        }
+    }
+}
+
+/// Values given on the command line; they override everything else.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads the layered configuration from the process environment.
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_from(config_file, Env::prefixed(ENV_PREFIX), overrides)
+    }
+
+    /// The defaults alone: what tests start from before changing fields.
+    pub fn defaults() -> Self {
+        Self::from_figment(Figment::from(Toml::string(DEFAULTS_TOML)))
+            .expect("the embedded defaults are valid")
+    }
+
+    fn load_from(config_file: Option<&Path>, env: Env, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS_TOML));
+        if let Some(path) = config_file {
+            if !path.is_file() {
+                return Err(ConfigError::new("config", format!("no such file: {}", path.display())));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // `PORTICO_CONFIG` names the file rather than a key; nested keys use `__`.
+        let env = env.ignore(&["config"]).split("__");
+        figment = figment.merge(env).merge(Serialized::defaults(overrides));
+        Self::from_figment(figment)
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(figment_error)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot: ranges, URL shapes, filter syntax.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let engine = Engine::of_url(&self.database_url)?;
+        if engine == Engine::Sqlite && self.database_url.contains(":memory:") {
+            return Err(ConfigError::new(
+                "database_url",
+                "in-memory SQLite is not supported: the store and the job queue share one database file",
+            ));
+        }
+        let public_url = url::Url::parse(&self.public_url)
+            .map_err(|error| ConfigError::new("public_url", format!("not a URL: {error}")))?;
+        if !matches!(public_url.scheme(), "http" | "https") {
+            return Err(ConfigError::new("public_url", "must be an http or https URL"));
+        }
+        if self.mode == Mode::Production && self.secret_key.is_none() {
+            return Err(ConfigError::new(
+                "secret_key",
+                "required in production mode: set PORTICO_SECRET_KEY (generate one with `portico admin generate-key`)",
+            ));
+        }
+        if let Some(key) = &self.secret_key {
+            MasterKey::from_base64(key)?;
+        }
+        require_positive("database.max_connections", self.database.max_connections as u64)?;
+        require_positive("database.connect_timeout_secs", self.database.connect_timeout_secs)?;
+        require_positive("http.request_timeout_secs", self.http.request_timeout_secs)?;
+        require_positive("http.body_limit_bytes", self.http.body_limit_bytes as u64)?;
+        require_positive("jobs.concurrency", self.jobs.concurrency as u64)?;
+        require_positive("jobs.poll_interval_ms", self.jobs.poll_interval_ms)?;
+        require_positive("jobs.heartbeat_secs", self.jobs.heartbeat_secs)?;
+        require_positive("jobs.missed_heartbeats", self.jobs.missed_heartbeats as u64)?;
+        require_positive("jobs.max_attempts", self.jobs.max_attempts as u64)?;
+        require_positive("jobs.retry_base_ms", self.jobs.retry_base_ms)?;
+        if self.jobs.retry_max_secs * 1000 < self.jobs.retry_base_ms {
+            return Err(ConfigError::new("jobs.retry_max_secs", "must not be shorter than jobs.retry_base_ms"));
+        }
+        tracing_subscriber::EnvFilter::from_str(&self.log.level)
+            .map_err(|error| ConfigError::new("log.level", format!("not a tracing filter: {error}")))?;
+        Ok(())
+    }
+
+    pub fn engine(&self) -> Engine {
+        Engine::of_url(&self.database_url).expect("validated at load")
+    }
+
+    pub fn uses_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+impl DatabaseSettings {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+}
+
+impl JobSettings {
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs)
+    }
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+fn require_positive(key: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::new(key, "must be greater than zero"));
+    }
+    Ok(())
+}
+
+/// Turns figment's error into one naming the full key and where the value came from.
+fn figment_error(error: figment::Error) -> ConfigError {
+    use figment::error::Kind;
+    let mut path = error.path.clone();
+    let field = match &error.kind {
+        Kind::UnknownField(field, _) => Some(field.to_string()),
+        Kind::MissingField(field) => Some(field.to_string()),
+        _ => None,
+    };
+    // Depending on the provider, the path may or may not already end with the field.
+    if let Some(field) = field
+        && path.last() != Some(&field)
+    {
+        path.push(field);
+    }
+    let key = if path.is_empty() { "(root)".to_owned() } else { path.join(".") };
+    let origin = match &error.metadata {
+        Some(metadata) if metadata.name.contains("environment") => {
+            format!(" (from environment variable {ENV_PREFIX}{})", key.to_uppercase().replace('.', "__"))
+        }
+        Some(metadata) => match &metadata.source {
+            Some(source) => format!(" (from {} {source})", metadata.name),
+            None => format!(" (from {})", metadata.name),
+        },
+        None => String::new(),
+    };
+    let message = match &error.kind {
+        Kind::UnknownField(_, _) => "unknown key".to_owned(),
+        other => other.to_string(),
+    };
+    ConfigError::new(key, format!("{message}{origin}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_use_sqlite() {
+        let settings = Settings::defaults();
+        assert_eq!(settings.engine(), Engine::Sqlite);
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.mode, Mode::Development);
+    }
+
+    #[test]
+    fn engine_follows_the_url_scheme() {
+        assert_eq!(Engine::of_url("sqlite://x.db").unwrap(), Engine::Sqlite);
+        assert_eq!(Engine::of_url("postgres://u@h/db").unwrap(), Engine::Postgres);
+        assert_eq!(Engine::of_url("postgresql://u@h/db").unwrap(), Engine::Postgres);
+        let error = Engine::of_url("mysql://u@h/db").unwrap_err();
+        assert_eq!(error.key, "database_url");
+    }
+
+    #[test]
+    fn figment_unknown_key_is_named() {
+        let figment = Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::string("[http]\nbody_limt = 3\n"));
+        let error = Settings::from_figment(figment).unwrap_err();
+        assert_eq!(error.key, "http.body_limt");
+        assert!(error.message.contains("unknown key"), "{error}");
+    }
+
+    #[test]
+    fn malformed_value_is_named() {
+        let figment = Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::string("listen = \"nowhere\"\n"));
+        let error = Settings::from_figment(figment).unwrap_err();
+        assert_eq!(error.key, "listen");
+    }
+
+    #[test]
+    fn production_requires_a_secret_key() {
+        let figment = Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::string("mode = \"production\"\n"));
+        let error = Settings::from_figment(figment).unwrap_err();
+        assert_eq!(error.key, "secret_key");
+    }
+
+    #[test]
+    fn zero_concurrency_is_refused() {
+        let figment = Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::string("[jobs]\nconcurrency = 0\n"));
+        let error = Settings::from_figment(figment).unwrap_err();
+        assert_eq!(error.key, "jobs.concurrency");
+    }
+}

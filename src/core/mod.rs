@@ -1,0 +1,4 @@
+//! Security primitives shared by every part of the service.
+
+pub mod crypto;
+pub mod password;

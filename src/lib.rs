@@ -1,0 +1,15 @@
+//! Portico: an integration-sync gateway and customer portal in one service.
+//!
+//! Start reading at [`startup::Application`]. The folders map the architecture:
+//! `config/` (layered settings, master key), `core/` (cryptography, passwords),
+//! `store/` (the database, one module per engine), `jobs/` (the background queue and
+//! its job types), `http/` (the API: one module per resource, problem+json errors).
+
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod http;
+pub mod jobs;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

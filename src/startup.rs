@@ -1,0 +1,160 @@
+//! Building and running the service: the one entry point `main` and the tests share.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConfigError, MasterKey, Settings};
+use crate::core::crypto::SecretCipher;
+use crate::http::{self, AppState};
+use crate::jobs::{self, JobContext, JobQueue, QueueError};
+use crate::store::{Store, StoreError};
+use crate::telemetry;
+
+/// What one process does: serve HTTP, run job workers, or both (the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub http: bool,
+    pub workers: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles { http: true, workers: true };
+    pub const HTTP_ONLY: Roles = Roles { http: true, workers: false };
+    pub const WORKERS_ONLY: Roles = Roles { http: false, workers: true };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("database migration failed")]
+    Migrate(#[source] StoreError),
+    #[error("job queue")]
+    Queue(#[from] QueueError),
+    #[error("HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A built, not yet running, service: connected, migrated, and (for HTTP) bound.
+pub struct Application {
+    settings: Arc<Settings>,
+    store: Store,
+    queue: JobQueue,
+    cipher: SecretCipher,
+    listener: Option<TcpListener>,
+    roles: Roles,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_roles(settings, Roles::ALL).await
+    }
+
+    pub async fn build_with_roles(settings: Settings, roles: Roles) -> Result<Self, StartupError> {
+        let master_key = MasterKey::resolve(&settings)?;
+        let store = Store::connect(&settings).await?;
+        if settings.database.migrate_on_start {
+            store.migrate().await.map_err(StartupError::Migrate)?;
+        }
+        let queue = JobQueue::open(&settings, &store, settings.database.migrate_on_start).await?;
+        let listener = if roles.http {
+            let listener = TcpListener::bind(settings.listen)
+                .await
+                .map_err(|error| ConfigError::new("listen", format!("cannot listen on {}: {error}", settings.listen)))?;
+            Some(listener)
+        } else {
+            None
+        };
+        Ok(Self {
+            settings: Arc::new(settings),
+            store,
+            queue,
+            cipher: SecretCipher::new(&master_key),
+            listener,
+            roles,
+        })
+    }
+
+    /// The bound address (port 0 in the configuration becomes a real port here).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref().and_then(|listener| listener.local_addr().ok())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn queue(&self) -> &JobQueue {
+        &self.queue
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains: the listener stops
+    /// accepting, in-flight requests and jobs get their grace periods, pools close.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        let http_task = self.listener.map(|listener| {
+            let state = AppState {
+                settings: self.settings.clone(),
+                store: self.store.clone(),
+                queue: self.queue.clone(),
+                cipher: self.cipher.clone(),
+                metrics: telemetry::metrics_handle(),
+            };
+            let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
+            tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "http server listening");
+            tokio::spawn(serve_http(listener, http::router(state), shutdown.clone(), grace))
+        });
+        let workers_task = self.roles.workers.then(|| {
+            let context = JobContext {
+                store: self.store.clone(),
+                queue: self.queue.clone(),
+                settings: self.settings.jobs.clone(),
+            };
+            tokio::spawn(jobs::run_workers(context, shutdown.clone()))
+        });
+
+        let mut outcome = Ok(());
+        if let Some(task) = http_task {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => outcome = Err(StartupError::Serve(error)),
+                Err(join_error) => outcome = Err(StartupError::Serve(std::io::Error::other(join_error))),
+            }
+            // The server ended (by shutdown or failure): stop the workers too.
+            shutdown.cancel();
+        }
+        if let Some(task) = workers_task {
+            match task.await {
+                Ok(Ok(())) => tracing::info!("job workers stopped"),
+                Ok(Err(error)) => tracing::error!(error = %error, "job workers stopped with an error"),
+                Err(join_error) => tracing::error!(error = %join_error, "job workers panicked"),
+            }
+        }
+        self.queue.close().await;
+        self.store.close().await;
+        outcome
+    }
+}
+
+async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; closing them");
+            Ok(())
+        }
+    }
+}

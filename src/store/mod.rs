@@ -1,0 +1,152 @@
+//! The store: Portico's own data on SQLite (embedded default) or PostgreSQL.
+//!
+//! Callers see one typed interface, [`Store`]; each engine keeps its SQL in its own
+//! module (`sqlite/`, `postgres/`) with a file per area, mirroring
+//! `migrations/{sqlite,postgres}/`. There is deliberately no `sqlx::Any`: each engine
+//! gets its own types (UUID and TIMESTAMPTZ on PostgreSQL, text on SQLite) and its
+//! own dialect where the two differ.
+
+mod postgres;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::config::{ConfigError, Engine, Settings};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+pub use sqlite::connect_options as sqlite_connect_options;
+
+/// Name of our migration history table. Not sqlx's default `_sqlx_migrations`:
+/// apalis-sqlite keeps its own history there in the same database file.
+pub const MIGRATIONS_TABLE: &str = "portico_migrations";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The application store; cheap to clone (it holds a connection pool).
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+/// Runs the same call on whichever engine this store uses.
+macro_rules! on_engine {
+    ($store:expr, $engine:ident => $call:expr) => {
+        match $store {
+            Store::Sqlite($engine) => $call,
+            Store::Postgres($engine) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Connects (creating the SQLite file and its folder if needed). A database that
+    /// cannot be reached is a configuration error about `database_url`.
+    pub async fn connect(settings: &Settings) -> Result<Self, ConfigError> {
+        let unreachable = |error: sqlx::Error| {
+            ConfigError::new("database_url", format!("cannot connect to the database: {error}"))
+        };
+        match settings.engine() {
+            Engine::Sqlite => Ok(Store::Sqlite(SqliteStore::connect(settings).await.map_err(unreachable)?)),
+            Engine::Postgres => Ok(Store::Postgres(PostgresStore::connect(settings).await.map_err(unreachable)?)),
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Store::Sqlite(_) => Engine::Sqlite,
+            Store::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Applies pending migrations; safe to run from several processes at once.
+    pub async fn migrate(&self) -> Result<()> {
+        on_engine!(self, store => store.migrate().await)
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        on_engine!(self, store => store.ping().await)
+    }
+
+    pub async fn close(&self) {
+        on_engine!(self, store => store.close().await)
+    }
+
+    pub async fn create_staff_user(&self, new_user: &NewStaffUser) -> Result<Uuid> {
+        on_engine!(self, store => store.create_staff_user(new_user).await)
+    }
+
+    pub async fn create_queue_probe(&self, hold_ms: u64) -> Result<Uuid> {
+        on_engine!(self, store => store.create_queue_probe(hold_ms).await)
+    }
+
+    pub async fn start_queue_probe_run(&self, probe_id: Uuid, worker: &str) -> Result<Uuid> {
+        on_engine!(self, store => store.start_queue_probe_run(probe_id, worker).await)
+    }
+
+    pub async fn finish_queue_probe_run(&self, run_id: Uuid) -> Result<()> {
+        on_engine!(self, store => store.finish_queue_probe_run(run_id).await)
+    }
+
+    pub async fn queue_probe_runs(&self, probe_id: Uuid) -> Result<Vec<QueueProbeRun>> {
+        on_engine!(self, store => store.queue_probe_runs(probe_id).await)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffRole {
+    Admin,
+    Support,
+    Auditor,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Admin => "admin",
+            StaffRole::Support => "support",
+            StaffRole::Auditor => "auditor",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStaffUser {
+    /// Stored lower-cased; uniqueness ignores case.
+    pub email: String,
+    pub password_hash: String,
+    pub role: StaffRole,
+}
+
+/// One execution of a queue probe job.
+#[derive(Debug, Clone)]
+pub struct QueueProbeRun {
+    pub run_id: Uuid,
+    pub worker: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// True when the error is a unique-constraint violation (same meaning on both engines).
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn new_id() -> Uuid {
+    Uuid::now_v7()
+}

@@ -1,0 +1,57 @@
+//! PostgreSQL engine (15 or newer): connection settings and the SQL for each area.
+
+mod probes;
+mod users;
+
+use std::str::FromStr;
+
+use sqlx::{ConnectOptions, Connection};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{MIGRATIONS_TABLE, Result};
+use crate::config::Settings;
+
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(settings: &Settings) -> std::result::Result<Self, sqlx::Error> {
+        let options = PgConnectOptions::from_str(&settings.database_url)?;
+        // One direct connection first: a pool only reports "timed out", while this
+        // surfaces the real cause (refused, unknown host, bad password, no database).
+        let timeout = settings.database.connect_timeout();
+        match tokio::time::timeout(timeout, options.connect()).await {
+            Ok(connection) => connection?.close().await?,
+            Err(_) => return Err(sqlx::Error::PoolTimedOut),
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.database.max_connections)
+            .acquire_timeout(timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, shared with the job queue (apalis-postgres keeps to its own schema).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,74 @@
+//! SQLite engine: connection settings and the SQL for each area.
+
+mod probes;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{MIGRATIONS_TABLE, Result};
+use crate::config::{Settings, SqliteSynchronous as SynchronousSetting};
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// Connection options for any pool writing application data: WAL, foreign keys,
+/// a busy timeout and `synchronous` from configuration (never below NORMAL), so a
+/// commit the service has acknowledged survives a process kill.
+pub fn connect_options(settings: &Settings) -> std::result::Result<SqliteConnectOptions, sqlx::Error> {
+    let synchronous = match settings.database.sqlite_synchronous {
+        SynchronousSetting::Normal => SqliteSynchronous::Normal,
+        SynchronousSetting::Full => SqliteSynchronous::Full,
+    };
+    Ok(SqliteConnectOptions::from_str(&settings.database_url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(synchronous)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_millis(settings.database.sqlite_busy_timeout_ms)))
+}
+
+/// Creates the folder holding the database file, so `sqlite://data/portico.db` works
+/// on a fresh checkout.
+pub fn ensure_parent_folder(options: &SqliteConnectOptions) -> std::result::Result<(), sqlx::Error> {
+    if let Some(parent) = Path::new(options.get_filename()).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    pub async fn connect(settings: &Settings) -> std::result::Result<Self, sqlx::Error> {
+        let options = connect_options(settings)?;
+        ensure_parent_folder(&options)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.database.max_connections)
+            .acquire_timeout(settings.database.connect_timeout())
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,87 @@
+//! Logs and metrics, set up once per process.
+//!
+//! Metric names and labels live here, in one place, so dashboards have one file to
+//! read: request durations by route and status, job outcomes and durations by
+//! queue, and queue depth.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::{LogFormat, LogSettings};
+use crate::jobs::queue::QueueDepth;
+
+pub const HTTP_REQUEST_DURATION: &str = "portico_http_request_duration_seconds";
+pub const JOBS_TOTAL: &str = "portico_jobs_total";
+pub const JOB_DURATION: &str = "portico_job_duration_seconds";
+pub const QUEUE_DEPTH: &str = "portico_queue_depth";
+
+/// Installs the global tracing subscriber. Safe to call more than once (tests do);
+/// only the first call takes effect.
+pub fn init_logging(settings: &LogSettings) {
+    let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    let result = match settings.format {
+        LogFormat::Json => registry
+            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true))
+            .try_init(),
+        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_target(false)).try_init(),
+    };
+    // Already installed by an earlier call in this process: keep that one.
+    drop(result);
+}
+
+/// The process-wide Prometheus recorder (metrics are global by nature).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let seconds_buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds_buckets)
+                .expect("bucket list is not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first, which this crate never does.
+            let _ = metrics::set_global_recorder(recorder);
+            describe_metrics();
+            handle
+        })
+        .clone()
+}
+
+fn describe_metrics() {
+    metrics::describe_histogram!(HTTP_REQUEST_DURATION, metrics::Unit::Seconds, "HTTP request duration by route and status");
+    metrics::describe_counter!(JOBS_TOTAL, "Background jobs finished, by queue and outcome");
+    metrics::describe_histogram!(JOB_DURATION, metrics::Unit::Seconds, "Background job duration by queue");
+    metrics::describe_gauge!(QUEUE_DEPTH, "Jobs in each queue by state (pending, running)");
+}
+
+pub fn record_http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
+    metrics::histogram!(
+        HTTP_REQUEST_DURATION,
+        "method" => method.to_owned(),
+        "route" => route.to_owned(),
+        "status" => status.to_string()
+    )
+    .record(elapsed.as_secs_f64());
+}
+
+pub fn record_job_outcome(queue: &'static str, succeeded: bool, elapsed: Duration) {
+    let outcome = if succeeded { "succeeded" } else { "failed" };
+    metrics::counter!(JOBS_TOTAL, "queue" => queue, "outcome" => outcome).increment(1);
+    metrics::histogram!(JOB_DURATION, "queue" => queue).record(elapsed.as_secs_f64());
+}
+
+/// Publishes queue depth; called at scrape time so the figure is current.
+pub fn record_queue_depths(known_queues: &[&'static str], depths: &[QueueDepth]) {
+    for &queue in known_queues {
+        let depth = depths.iter().find(|depth| depth.queue == queue).cloned().unwrap_or_default();
+        metrics::gauge!(QUEUE_DEPTH, "queue" => queue, "state" => "pending").set(depth.pending as f64);
+        metrics::gauge!(QUEUE_DEPTH, "queue" => queue, "state" => "running").set(depth.running as f64);
+    }
+}
