@@ -1,0 +1,261 @@
+//! Test harness: a fresh database per test (SQLite file, or a new PostgreSQL
+//! database when `TEST_DATABASE_URL` points at a server), the real service on
+//! 127.0.0.1 port 0, and helpers to run the `portico` binary as a separate process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use portico::config::Settings;
+use portico::jobs::JobQueue;
+use portico::startup::{Application, Roles};
+use portico::store::Store;
+use tokio_util::sync::CancellationToken;
+
+/// Set to a PostgreSQL server URL (its maintenance database) to run the suite on
+/// PostgreSQL; unset, the suite runs on SQLite.
+pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
+
+/// A database that exists for one test, and a folder for its other files.
+pub struct TestDatabase {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let url = match std::env::var(TEST_DATABASE_URL) {
+            Ok(server_url) if !server_url.is_empty() => create_postgres_database(&server_url).await,
+            _ => format!("sqlite://{}", dir.path().join("portico.db").display()),
+        };
+        Self { url, dir }
+    }
+
+    /// Settings a test service uses: this database, port 0, fast polling and heartbeats.
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings::defaults();
+        settings.database_url = self.url.clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.data_dir = self.dir.path().join("data");
+        settings.jobs.poll_interval_ms = 50;
+        settings.jobs.heartbeat_secs = 1;
+        settings.jobs.missed_heartbeats = 2;
+        settings.jobs.shutdown_grace_secs = 10;
+        settings.database.max_connections = 5;
+        settings.validate().expect("test settings are valid");
+        settings
+    }
+
+    /// Environment for a `portico` child process matching [`Self::settings`].
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PORTICO_DATABASE_URL", self.url.clone()),
+            ("PORTICO_DATA_DIR", self.dir.path().join("data").display().to_string()),
+            ("PORTICO_JOBS__POLL_INTERVAL_MS", "50".into()),
+            ("PORTICO_JOBS__HEARTBEAT_SECS", "1".into()),
+            ("PORTICO_JOBS__MISSED_HEARTBEATS", "2".into()),
+            ("PORTICO_JOBS__SHUTDOWN_GRACE_SECS", "10".into()),
+            ("PORTICO_DATABASE__MAX_CONNECTIONS", "5".into()),
+            ("PORTICO_LOG__LEVEL", "info,sqlx=warn".into()),
+        ]
+    }
+
+    /// The store and queue, opened the way the CLI opens them (no migrations).
+    pub async fn open(&self) -> (Store, JobQueue) {
+        let settings = self.settings();
+        let store = Store::connect(&settings).await.expect("store connects");
+        let queue = JobQueue::open(&settings, &store, false).await.expect("queue opens");
+        (store, queue)
+    }
+}
+
+async fn create_postgres_database(server_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
+    let mut connection = sqlx::PgConnection::connect(server_url).await.expect("test PostgreSQL server reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut connection)
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(server_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// The service running in this process, as tests see it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+    pub store: Store,
+    pub queue: JobQueue,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::new().await;
+    let mut settings = db.settings();
+    customize(&mut settings);
+    let application = Application::build_with_roles(settings, Roles::ALL).await.expect("application builds");
+    let address = format!("http://{}", application.local_addr().expect("http is bound"));
+    let store = application.store().clone();
+    let queue = application.queue().clone();
+    // Runs until the test's runtime ends.
+    tokio::spawn(async move {
+        application.run_until_stopped(CancellationToken::new()).await.expect("application runs");
+    });
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    TestApp { address, client, db, store, queue }
+}
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A `portico` child process whose output lines are collected as they arrive.
+pub struct PorticoProcess {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+pub fn portico_command(db: &TestDatabase, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_portico"));
+    command.args(args).env_remove("RUST_LOG").current_dir(db.dir.path());
+    for (name, value) in db.env() {
+        command.env(name, value);
+    }
+    command
+}
+
+impl PorticoProcess {
+    pub fn start(mut command: Command) -> Self {
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().expect("portico binary starts");
+        let (sender, lines) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if sender.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Self { child, lines, seen: Vec::new() }
+    }
+
+    /// Waits for an output line containing `needle` and returns it.
+    pub fn wait_for_line(&mut self, needle: &str, timeout: Duration) -> String {
+        if let Some(line) = self.seen.iter().find(|line| line.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(remaining) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line containing {needle:?} within {timeout:?}; output so far:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// The address a `serve` process printed.
+    pub fn wait_for_listen_address(&mut self) -> String {
+        let line = self.wait_for_line("portico listening on ", Duration::from_secs(60));
+        line.rsplit(' ').next().unwrap().to_owned()
+    }
+
+    pub fn sigkill(&mut self) {
+        self.child.kill().expect("SIGKILL delivered");
+        self.child.wait().expect("killed process reaped");
+    }
+
+    pub fn sigterm(&self) {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).expect("SIGTERM delivered");
+    }
+
+    /// Waits for exit and returns the status code.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> i32 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                self.child.kill().ok();
+                panic!("process did not exit within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for PorticoProcess {
+    fn drop(&mut self) {
+        // Never leave a worker running past its test.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a `portico` command to completion: (exit code, stdout, stderr).
+pub fn run_portico(mut command: Command, stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("portico binary starts");
+    let mut child_stdin = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        child_stdin.write_all(input.as_bytes()).unwrap();
+    }
+    drop(child_stdin);
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

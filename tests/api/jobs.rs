@@ -1,0 +1,136 @@
+//! The job queue: jobs run, survive a killed worker, never run twice at once, and
+//! finish during a graceful shutdown.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use portico::jobs::probe::QueueProbe;
+use portico::store::{QueueProbeRun, Store};
+use uuid::Uuid;
+
+use crate::helpers::{PorticoProcess, TestDatabase, eventually, portico_command, run_portico, spawn_app};
+
+async fn enqueue_probe(store: &Store, queue: &portico::jobs::JobQueue, db: &TestDatabase, hold_ms: u64) -> Uuid {
+    let probe_id = store.create_queue_probe(hold_ms).await.unwrap();
+    queue.enqueue(QueueProbe { probe_id, hold_ms }, &db.settings().jobs).await.unwrap();
+    probe_id
+}
+
+async fn runs(store: &Store, probe_id: Uuid) -> Vec<QueueProbeRun> {
+    store.queue_probe_runs(probe_id).await.unwrap()
+}
+
+async fn finished_run(store: &Store, probe_id: Uuid, timeout: Duration) -> QueueProbeRun {
+    eventually("a finished probe run", timeout, || async {
+        runs(store, probe_id).await.into_iter().find(|run| run.finished_at.is_some())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_enqueued_job_runs_in_the_serving_process() {
+    let app = spawn_app().await;
+    let probe_id = enqueue_probe(&app.store, &app.queue, &app.db, 0).await;
+    finished_run(&app.store, probe_id, Duration::from_secs(20)).await;
+    assert_eq!(runs(&app.store, probe_id).await.len(), 1);
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"portico_jobs_total{queue="portico.queue_probe",outcome="succeeded"}"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_survives_sigkill_of_its_worker_and_runs_after_restart() {
+    let db = TestDatabase::new().await;
+    let (code, _, stderr) = run_portico(portico_command(&db, &["migrate"]), None);
+    assert_eq!(code, 0, "{stderr}");
+    let (store, queue) = db.open().await;
+
+    let mut first_worker = PorticoProcess::start(portico_command(&db, &["worker"]));
+    first_worker.wait_for_line("job worker started", Duration::from_secs(60));
+    let probe_id = enqueue_probe(&store, &queue, &db, 3_000).await;
+    let started = eventually("the first worker to start the job", Duration::from_secs(20), || async {
+        runs(&store, probe_id).await.into_iter().next()
+    })
+    .await;
+    first_worker.sigkill();
+    assert!(runs(&store, probe_id).await[0].finished_at.is_none(), "the job was cut off by the kill");
+
+    let mut second_worker = PorticoProcess::start(portico_command(&db, &["worker"]));
+    second_worker.wait_for_line("job worker started", Duration::from_secs(60));
+    let finished = finished_run(&store, probe_id, Duration::from_secs(40)).await;
+    assert_ne!(finished.worker, started.worker, "the job ran again on the new worker");
+    let all_runs = runs(&store, probe_id).await;
+    assert_eq!(all_runs.len(), 2, "one cut-off run, one complete run: {all_runs:?}");
+}
+
+#[tokio::test]
+async fn two_worker_processes_never_run_the_same_job() {
+    let db = TestDatabase::new().await;
+    let (code, _, stderr) = run_portico(portico_command(&db, &["migrate"]), None);
+    assert_eq!(code, 0, "{stderr}");
+    let (store, queue) = db.open().await;
+
+    let mut workers = [
+        PorticoProcess::start(portico_command(&db, &["worker"])),
+        PorticoProcess::start(portico_command(&db, &["worker"])),
+    ];
+    for worker in &mut workers {
+        worker.wait_for_line("job worker started", Duration::from_secs(60));
+    }
+    let mut probe_ids = Vec::new();
+    for _ in 0..24 {
+        probe_ids.push(enqueue_probe(&store, &queue, &db, 150).await);
+    }
+    let mut workers_seen = HashSet::new();
+    for probe_id in &probe_ids {
+        finished_run(&store, *probe_id, Duration::from_secs(60)).await;
+    }
+    // Let any duplicate delivery surface before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for probe_id in &probe_ids {
+        let probe_runs = runs(&store, *probe_id).await;
+        assert_eq!(probe_runs.len(), 1, "probe {probe_id} ran {} times: {probe_runs:?}", probe_runs.len());
+        workers_seen.insert(probe_runs[0].worker.clone());
+    }
+    assert_eq!(workers_seen.len(), 2, "both workers took jobs: {workers_seen:?}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_running_job_finish_before_exit() {
+    let db = TestDatabase::new().await;
+    let mut server = PorticoProcess::start(portico_command(&db, &["serve", "--listen", "127.0.0.1:0"]));
+    let address = server.wait_for_listen_address();
+    server.wait_for_line("job worker started", Duration::from_secs(60));
+    let (store, queue) = db.open().await;
+    let probe_id = enqueue_probe(&store, &queue, &db, 1_500).await;
+    eventually("the job to start", Duration::from_secs(20), || async { runs(&store, probe_id).await.into_iter().next() })
+        .await;
+
+    server.sigterm();
+    assert_eq!(server.wait_for_exit(Duration::from_secs(30)), 0, "{}", server.seen.join("\n"));
+    let probe_runs = runs(&store, probe_id).await;
+    assert_eq!(probe_runs.len(), 1);
+    assert!(probe_runs[0].finished_at.is_some(), "the in-flight job finished during shutdown");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert!(client.get(format!("{address}/healthz")).send().await.is_err(), "no longer accepting");
+}
+
+// Multi-threaded: the CLI is awaited synchronously while this process's workers run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_queue_command_waits_for_workers() {
+    let app = spawn_app().await;
+    let (code, stdout, stderr) = run_portico(
+        portico_command(&app.db, &["admin", "probe-queue", "--count", "2", "--wait-secs", "30"]),
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("2/2 finished"), "{stderr}");
+    let probe_ids: Vec<Uuid> = stdout.lines().map(|line| line.parse().unwrap()).collect();
+    assert_eq!(probe_ids.len(), 2);
+    for probe_id in probe_ids {
+        assert_eq!(runs(&app.store, probe_id).await.len(), 1);
+    }
+}

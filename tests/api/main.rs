@@ -1,0 +1,9 @@
+//! The integration suite: the real service over HTTP and the real `portico` binary.
+//! Runs on SQLite by default, on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod cli;
+mod config;
+mod errors;
+mod helpers;
+mod jobs;
+mod operations;
