@@ -133,7 +133,10 @@ pub fn main() -> ExitCode {
         Err(error) => return report(CliError::Config(error)),
     };
     telemetry::init_logging(&settings.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime starts");
     match runtime.block_on(run(cli.command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => report(error),
@@ -158,9 +161,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         Command::Worker => run_service(settings, Roles::WORKERS_ONLY).await,
         Command::Migrate => migrate(&settings).await,
         Command::Admin(AdminCommand::CreateStaff { email, role }) => create_staff(&settings, email, role.into()).await,
-        Command::Admin(AdminCommand::ProbeQueue { count, hold_ms, wait_secs }) => {
-            probe_queue(&settings, count, hold_ms, Duration::from_secs(wait_secs)).await
-        }
+        Command::Admin(AdminCommand::ProbeQueue {
+            count,
+            hold_ms,
+            wait_secs,
+        }) => probe_queue(&settings, count, hold_ms, Duration::from_secs(wait_secs)).await,
         Command::Admin(AdminCommand::GenerateKey) => unreachable!("handled before configuration is loaded"),
     }
 }
@@ -198,9 +203,14 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 async fn open_store(settings: &Settings, migrate: bool) -> Result<(Store, JobQueue), CliError> {
     let store = Store::connect(settings).await?;
     if migrate {
-        store.migrate().await.map_err(|error| CliError::Startup(StartupError::Migrate(error)))?;
+        store
+            .migrate()
+            .await
+            .map_err(|error| CliError::Startup(StartupError::Migrate(error)))?;
     }
-    let queue = JobQueue::open(settings, &store, migrate).await.map_err(|error| CliError::Startup(error.into()))?;
+    let queue = JobQueue::open(settings, &store, migrate)
+        .await
+        .map_err(|error| CliError::Startup(error.into()))?;
     Ok((store, queue))
 }
 
@@ -221,7 +231,13 @@ async fn create_staff(settings: &Settings, email: String, role: StaffRole) -> Re
     check_password_policy(&password).map_err(|error| CliError::Failed(error.to_string()))?;
     let (store, queue) = open_store(settings, settings.database.migrate_on_start).await?;
     let password_hash = hash_password(password).await;
-    let result = store.create_staff_user(&NewStaffUser { email, password_hash, role }).await;
+    let result = store
+        .create_staff_user(&NewStaffUser {
+            email,
+            password_hash,
+            role,
+        })
+        .await;
     queue.close().await;
     store.close().await;
     let user_id = result.map_err(|error| CliError::Failed(format!("could not create the user: {error}")))?;
@@ -271,7 +287,10 @@ async fn enqueue_and_watch_probes(
     let mut probe_ids = Vec::with_capacity(count as usize);
     for _ in 0..count {
         let probe_id = store.create_queue_probe(hold_ms).await.map_err(|e| failed(&e))?;
-        queue.enqueue(QueueProbe { probe_id, hold_ms }, &settings.jobs).await.map_err(|e| failed(&e))?;
+        queue
+            .enqueue(QueueProbe { probe_id, hold_ms }, &settings.jobs)
+            .await
+            .map_err(|e| failed(&e))?;
         println!("{probe_id}");
         probe_ids.push(probe_id);
     }
@@ -289,7 +308,11 @@ async fn enqueue_and_watch_probes(
             }
         }
         if finished != last_reported {
-            eprintln!("probe-queue: {finished}/{} finished after {:.1}s", probe_ids.len(), started.elapsed().as_secs_f64());
+            eprintln!(
+                "probe-queue: {finished}/{} finished after {:.1}s",
+                probe_ids.len(),
+                started.elapsed().as_secs_f64()
+            );
             last_reported = finished;
         }
         if finished == probe_ids.len() {

@@ -23,9 +23,18 @@ pub struct Roles {
 }
 
 impl Roles {
-    pub const ALL: Roles = Roles { http: true, workers: true };
-    pub const HTTP_ONLY: Roles = Roles { http: true, workers: false };
-    pub const WORKERS_ONLY: Roles = Roles { http: false, workers: true };
+    pub const ALL: Roles = Roles {
+        http: true,
+        workers: true,
+    };
+    pub const HTTP_ONLY: Roles = Roles {
+        http: true,
+        workers: false,
+    };
+    pub const WORKERS_ONLY: Roles = Roles {
+        http: false,
+        workers: true,
+    };
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +72,9 @@ impl Application {
         }
         let queue = JobQueue::open(&settings, &store, settings.database.migrate_on_start).await?;
         let listener = if roles.http {
-            let listener = TcpListener::bind(settings.listen)
-                .await
-                .map_err(|error| ConfigError::new("listen", format!("cannot listen on {}: {error}", settings.listen)))?;
+            let listener = TcpListener::bind(settings.listen).await.map_err(|error| {
+                ConfigError::new("listen", format!("cannot listen on {}: {error}", settings.listen))
+            })?;
             Some(listener)
         } else {
             None

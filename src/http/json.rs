@@ -25,9 +25,10 @@ where
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::new(ErrorCode::UnsupportedMediaType, "Send the body as JSON with `Content-Type: application/json`.")
-        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "Send the body as JSON with `Content-Type: application/json`.",
+        ),
         JsonRejection::JsonSyntaxError(error) => ApiError::new(ErrorCode::MalformedJson, error.body_text()),
         JsonRejection::JsonDataError(error) => ApiError::new(ErrorCode::ValidationFailed, error.body_text()),
         JsonRejection::BytesRejection(error) if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {

@@ -107,7 +107,10 @@ mod tests {
         let app = axum::Router::new()
             .route("/echo", post(echo))
             .layer(axum::middleware::from_fn(problem::normalize_errors));
-        let request = Request::post("/echo").header("content-type", content_type).body(Body::from(body)).unwrap();
+        let request = Request::post("/echo")
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap();
         let response = app.oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         assert_eq!(response.headers()["content-type"], problem::PROBLEM_CONTENT_TYPE);

@@ -26,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn openapi_json(Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>) -> Json<Arc<utoipa::openapi::OpenApi>> {
+pub async fn openapi_json(
+    Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<Arc<utoipa::openapi::OpenApi>> {
     Json(document)
 }

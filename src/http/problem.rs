@@ -162,7 +162,9 @@ impl Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).expect("problem serializes");
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         response.extensions_mut().insert(self);
         response
     }
@@ -178,7 +180,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { problem: Problem::new(code, detail), internal_cause: None }
+        Self {
+            problem: Problem::new(code, detail),
+            internal_cause: None,
+        }
     }
 
     pub fn from_code(code: ErrorCode) -> Self {
@@ -192,7 +197,10 @@ impl ApiError {
     }
 
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self { problem: Problem::new(ErrorCode::Internal, ErrorCode::Internal.default_detail()), internal_cause: Some(Box::new(cause)) }
+        Self {
+            problem: Problem::new(ErrorCode::Internal, ErrorCode::Internal.default_detail()),
+            internal_cause: Some(Box::new(cause)),
+        }
     }
 
     /// Names the fields (or, for readiness, the checks) the problem is about.
@@ -266,7 +274,9 @@ pub async fn normalize_errors(request: Request, next: Next) -> Response {
     problem.request_id = request_id;
     let (mut parts, _old_body) = response.into_parts();
     let body = serde_json::to_vec(&problem).expect("problem serializes");
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.extensions.insert(problem);
     Response::from_parts(parts, Body::from(body))
@@ -283,7 +293,12 @@ mod tests {
 
     #[test]
     fn status_follows_the_code_both_ways() {
-        for code in [ErrorCode::NotFound, ErrorCode::PayloadTooLarge, ErrorCode::MethodNotAllowed, ErrorCode::RateLimited] {
+        for code in [
+            ErrorCode::NotFound,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::RateLimited,
+        ] {
             assert_eq!(ErrorCode::for_status(code.status()), code);
         }
         assert_eq!(ErrorCode::for_status(StatusCode::IM_A_TEAPOT), ErrorCode::BadRequest);

@@ -9,8 +9,8 @@
 use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
-use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::PgPool;
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 
 use super::Job;
 use crate::config::{JobSettings, Settings};
@@ -48,7 +48,10 @@ impl JobQueue {
             Store::Sqlite(_) => {
                 let options = sqlite_connect_options(settings)?;
                 if migrate {
-                    let setup_pool = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+                    let setup_pool = SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(options.clone())
+                        .await?;
                     let setup = SqliteStorage::setup(&setup_pool).await;
                     // Closing discards the connection setup left at `synchronous=OFF`.
                     setup_pool.close().await;
@@ -64,7 +67,9 @@ impl JobQueue {
             Store::Postgres(store) => {
                 let pool = store.pool().clone();
                 if migrate {
-                    PostgresStorage::setup(&pool).await.map_err(|error| QueueError::Setup(error.to_string()))?;
+                    PostgresStorage::setup(&pool)
+                        .await
+                        .map_err(|error| QueueError::Setup(error.to_string()))?;
                 }
                 Ok(JobQueue::Postgres(pool))
             }
@@ -73,7 +78,9 @@ impl JobQueue {
 
     /// Enqueues a job; it is durable once this returns.
     pub async fn enqueue<J: Job>(&self, job: J, settings: &JobSettings) -> Result<(), QueueError> {
-        let task = TaskBuilder::new(job).max_attempts(settings.max_attempts as usize).build();
+        let task = TaskBuilder::new(job)
+            .max_attempts(settings.max_attempts as usize)
+            .build();
         let enqueue_error = |error: &dyn std::fmt::Display| QueueError::Enqueue(error.to_string());
         match self {
             JobQueue::Sqlite(pool) => {
@@ -112,14 +119,27 @@ impl JobQueue {
                 .await?
             }
         };
-        Ok(rows.into_iter().map(|(queue, pending, running)| QueueDepth { queue, pending, running }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(queue, pending, running)| QueueDepth {
+                queue,
+                pending,
+                running,
+            })
+            .collect())
     }
 
     /// Proves the queue's tables answer, for readiness checks.
     pub async fn ping(&self) -> Result<(), QueueError> {
         match self {
-            JobQueue::Sqlite(pool) => sqlx::query("SELECT 1 FROM Jobs LIMIT 1").execute(pool).await.map(drop)?,
-            JobQueue::Postgres(pool) => sqlx::query("SELECT 1 FROM apalis.jobs LIMIT 1").execute(pool).await.map(drop)?,
+            JobQueue::Sqlite(pool) => sqlx::query("SELECT 1 FROM Jobs LIMIT 1")
+                .execute(pool)
+                .await
+                .map(drop)?,
+            JobQueue::Postgres(pool) => sqlx::query("SELECT 1 FROM apalis.jobs LIMIT 1")
+                .execute(pool)
+                .await
+                .map(drop)?,
         }
         Ok(())
     }

@@ -57,12 +57,15 @@ impl Store {
     /// Connects (creating the SQLite file and its folder if needed). A database that
     /// cannot be reached is a configuration error about `database_url`.
     pub async fn connect(settings: &Settings) -> Result<Self, ConfigError> {
-        let unreachable = |error: sqlx::Error| {
-            ConfigError::new("database_url", format!("cannot connect to the database: {error}"))
-        };
+        let unreachable =
+            |error: sqlx::Error| ConfigError::new("database_url", format!("cannot connect to the database: {error}"));
         match settings.engine() {
-            Engine::Sqlite => Ok(Store::Sqlite(SqliteStore::connect(settings).await.map_err(unreachable)?)),
-            Engine::Postgres => Ok(Store::Postgres(PostgresStore::connect(settings).await.map_err(unreachable)?)),
+            Engine::Sqlite => Ok(Store::Sqlite(
+                SqliteStore::connect(settings).await.map_err(unreachable)?,
+            )),
+            Engine::Postgres => Ok(Store::Postgres(
+                PostgresStore::connect(settings).await.map_err(unreachable)?,
+            )),
         }
     }
 

@@ -12,7 +12,10 @@ use crate::helpers::{PorticoProcess, TestDatabase, eventually, portico_command, 
 
 async fn enqueue_probe(store: &Store, queue: &portico::jobs::JobQueue, db: &TestDatabase, hold_ms: u64) -> Uuid {
     let probe_id = store.create_queue_probe(hold_ms).await.unwrap();
-    queue.enqueue(QueueProbe { probe_id, hold_ms }, &db.settings().jobs).await.unwrap();
+    queue
+        .enqueue(QueueProbe { probe_id, hold_ms }, &db.settings().jobs)
+        .await
+        .unwrap();
     probe_id
 }
 
@@ -22,7 +25,10 @@ async fn runs(store: &Store, probe_id: Uuid) -> Vec<QueueProbeRun> {
 
 async fn finished_run(store: &Store, probe_id: Uuid, timeout: Duration) -> QueueProbeRun {
     eventually("a finished probe run", timeout, || async {
-        runs(store, probe_id).await.into_iter().find(|run| run.finished_at.is_some())
+        runs(store, probe_id)
+            .await
+            .into_iter()
+            .find(|run| run.finished_at.is_some())
     })
     .await
 }
@@ -56,7 +62,10 @@ async fn a_job_survives_sigkill_of_its_worker_and_runs_after_restart() {
     })
     .await;
     first_worker.sigkill();
-    assert!(runs(&store, probe_id).await[0].finished_at.is_none(), "the job was cut off by the kill");
+    assert!(
+        runs(&store, probe_id).await[0].finished_at.is_none(),
+        "the job was cut off by the kill"
+    );
 
     let mut second_worker = PorticoProcess::start(portico_command(&db, &["worker"]));
     second_worker.wait_for_line("job worker started", Duration::from_secs(60));
@@ -92,7 +101,12 @@ async fn two_worker_processes_never_run_the_same_job() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for probe_id in &probe_ids {
         let probe_runs = runs(&store, *probe_id).await;
-        assert_eq!(probe_runs.len(), 1, "probe {probe_id} ran {} times: {probe_runs:?}", probe_runs.len());
+        assert_eq!(
+            probe_runs.len(),
+            1,
+            "probe {probe_id} ran {} times: {probe_runs:?}",
+            probe_runs.len()
+        );
         workers_seen.insert(probe_runs[0].worker.clone());
     }
     assert_eq!(workers_seen.len(), 2, "both workers took jobs: {workers_seen:?}");
@@ -106,16 +120,29 @@ async fn sigterm_lets_a_running_job_finish_before_exit() {
     server.wait_for_line("job worker started", Duration::from_secs(60));
     let (store, queue) = db.open().await;
     let probe_id = enqueue_probe(&store, &queue, &db, 1_500).await;
-    eventually("the job to start", Duration::from_secs(20), || async { runs(&store, probe_id).await.into_iter().next() })
-        .await;
+    eventually("the job to start", Duration::from_secs(20), || async {
+        runs(&store, probe_id).await.into_iter().next()
+    })
+    .await;
 
     server.sigterm();
-    assert_eq!(server.wait_for_exit(Duration::from_secs(30)), 0, "{}", server.seen.join("\n"));
+    assert_eq!(
+        server.wait_for_exit(Duration::from_secs(30)),
+        0,
+        "{}",
+        server.seen.join("\n")
+    );
     let probe_runs = runs(&store, probe_id).await;
     assert_eq!(probe_runs.len(), 1);
-    assert!(probe_runs[0].finished_at.is_some(), "the in-flight job finished during shutdown");
+    assert!(
+        probe_runs[0].finished_at.is_some(),
+        "the in-flight job finished during shutdown"
+    );
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    assert!(client.get(format!("{address}/healthz")).send().await.is_err(), "no longer accepting");
+    assert!(
+        client.get(format!("{address}/healthz")).send().await.is_err(),
+        "no longer accepting"
+    );
 }
 
 // Multi-threaded: the CLI is awaited synchronously while this process's workers run.

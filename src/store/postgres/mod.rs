@@ -5,8 +5,8 @@ mod users;
 
 use std::str::FromStr;
 
-use sqlx::{ConnectOptions, Connection};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 
 use super::{MIGRATIONS_TABLE, Result};
 use crate::config::Settings;

@@ -38,15 +38,31 @@ impl PostgresStore {
     }
 
     pub async fn queue_probe_runs(&self, probe_id: Uuid) -> Result<Vec<QueueProbeRun>> {
-        let rows: Vec<(Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        let rows: Vec<ProbeRunRow> = sqlx::query_as(
             "SELECT id, worker, started_at, finished_at FROM queue_probe_runs WHERE probe_id = $1 ORDER BY started_at, id",
         )
         .bind(probe_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(run_id, worker, started_at, finished_at)| QueueProbeRun { run_id, worker, started_at, finished_at })
-            .collect())
+        Ok(rows.into_iter().map(QueueProbeRun::from).collect())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ProbeRunRow {
+    id: Uuid,
+    worker: String,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<ProbeRunRow> for QueueProbeRun {
+    fn from(row: ProbeRunRow) -> Self {
+        QueueProbeRun {
+            run_id: row.id,
+            worker: row.worker,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        }
     }
 }

@@ -9,16 +9,20 @@ impl PostgresStore {
         let user_id = new_id();
         let now = Utc::now();
         let mut transaction = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
-        )
-        .bind(user_id)
-        .bind(new_user.email.to_lowercase())
-        .bind(&new_user.password_hash)
-        .bind(now)
-        .execute(&mut *transaction)
-        .await
-        .map_err(|error| if is_unique_violation(&error) { StoreError::Conflict("a user with this email") } else { error.into() })?;
+        sqlx::query("INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+            .bind(user_id)
+            .bind(new_user.email.to_lowercase())
+            .bind(&new_user.password_hash)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await
+            .map_err(|error| {
+                if is_unique_violation(&error) {
+                    StoreError::Conflict("a user with this email")
+                } else {
+                    error.into()
+                }
+            })?;
         sqlx::query("INSERT INTO staff_roles (user_id, role, granted_at) VALUES ($1, $2, $3)")
             .bind(user_id)
             .bind(new_user.role.as_str())
