@@ -175,11 +175,24 @@ async fn run_service(settings: Settings, roles: Roles) -> Result<(), CliError> {
     if let Some(address) = application.local_addr() {
         // On stdout as well as in the logs, for people and scripts starting the service.
         println!("portico listening on http://{address}");
+        hint_at_first_admin(application.store()).await;
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     application.run_until_stopped(shutdown).await?;
     Ok(())
+}
+
+/// A fresh installation has no way in until someone creates the first staff user.
+async fn hint_at_first_admin(store: &Store) {
+    match store.count_staff_users().await {
+        Ok(0) => println!(
+            "no staff user yet: create the first admin with\n  \
+             printf '%s\\n' 'A LONG PASSPHRASE' | portico admin create-staff --email YOU@EXAMPLE.COM --role admin"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(error = %error, "could not count staff users"),
+    }
 }
 
 /// SIGTERM (orchestrators) or SIGINT (Ctrl-C) starts a graceful shutdown.

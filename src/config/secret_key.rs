@@ -71,22 +71,30 @@ impl MasterKey {
                 format!("cannot use the development key file {}: {error}", path.display()),
             )
         };
-        if path.exists() {
-            let encoded = fs::read_to_string(&path).map_err(file_error)?;
-            return Self::from_base64(&SecretString::from(encoded)).map_err(|error| {
-                ConfigError::new("data_dir", format!("{} is corrupt: {}", path.display(), error.message))
-            });
+        if !path.exists() {
+            fs::create_dir_all(data_dir).map_err(file_error)?;
+            if publish_private_file(&path, MasterKey::generate().to_base64().expose_secret().as_bytes())
+                .map_err(file_error)?
+            {
+                tracing::warn!(path = %path.display(), "generated a development master key; set PORTICO_SECRET_KEY in production");
+            }
         }
-        fs::create_dir_all(data_dir).map_err(file_error)?;
-        let key = Self::generate();
-        write_private_file(&path, key.to_base64().expose_secret().as_bytes()).map_err(file_error)?;
-        tracing::warn!(path = %path.display(), "generated a development master key; set PORTICO_SECRET_KEY in production");
-        Ok(key)
+        // Whoever won a race to create it, the file now holds the one key to use.
+        let encoded = fs::read_to_string(&path).map_err(file_error)?;
+        Self::from_base64(&SecretString::from(encoded))
+            .map_err(|error| ConfigError::new("data_dir", format!("{} is corrupt: {}", path.display(), error.message)))
     }
 }
 
-/// Creates the file readable by its owner only, failing if it already exists.
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// Writes `contents` to `path`, readable by its owner only, unless the file exists.
+///
+/// Processes starting together (a `serve` and a `worker`) may race here: the file is
+/// written whole under a temporary name, then hard-linked into place, which fails
+/// rather than overwrites if another process got there first. Returns whether this
+/// call created the file.
+fn publish_private_file(path: &Path, contents: &[u8]) -> std::io::Result<bool> {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let temporary = path.with_extension(format!("tmp-{nonce}"));
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -94,9 +102,34 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
+    let written = options.open(&temporary).and_then(|mut file| {
+        file.write_all(contents)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| fs::hard_link(&temporary, path));
+    let _ = fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => {
+            sync_parent_folder(path)?;
+            Ok(true)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+/// Makes a new directory entry durable: the key must outlive a power cut.
+fn sync_parent_folder(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Some(parent) = path.parent() {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -120,6 +153,20 @@ mod tests {
     fn debug_reveals_nothing() {
         let key = MasterKey::generate();
         assert_eq!(format!("{key:?}"), "MasterKey([redacted])");
+    }
+
+    #[test]
+    fn racing_processes_agree_on_one_dev_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<[u8; KEY_LEN]> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| *MasterKey::load_or_create_dev_key(dir.path()).unwrap().bytes()))
+                .collect();
+            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        });
+        assert!(keys.windows(2).all(|pair| pair[0] == pair[1]));
+        let leftovers = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "only secret.key remains");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 
 use super::Job;
 use crate::config::{JobSettings, Settings};
-use crate::store::{Store, sqlite_connect_options};
+use crate::store::{SqliteMigrationLock, Store, sqlite_connect_options};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -48,6 +48,9 @@ impl JobQueue {
             Store::Sqlite(_) => {
                 let options = sqlite_connect_options(settings)?;
                 if migrate {
+                    let _lock = SqliteMigrationLock::acquire(SqliteMigrationLock::path_for(&options))
+                        .await
+                        .map_err(sqlx::Error::Io)?;
                     let setup_pool = SqlitePoolOptions::new()
                         .max_connections(1)
                         .connect_with(options.clone())

@@ -16,7 +16,7 @@ use crate::config::{ConfigError, Engine, Settings};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use sqlite::connect_options as sqlite_connect_options;
+pub use sqlite::{MigrationLock as SqliteMigrationLock, connect_options as sqlite_connect_options};
 
 /// Name of our migration history table. Not sqlx's default `_sqlx_migrations`:
 /// apalis-sqlite keeps its own history there in the same database file.
@@ -32,6 +32,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("could not take the migration lock")]
+    MigrationLock(#[from] std::io::Error),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -92,6 +94,10 @@ impl Store {
 
     pub async fn create_staff_user(&self, new_user: &NewStaffUser) -> Result<Uuid> {
         on_engine!(self, store => store.create_staff_user(new_user).await)
+    }
+
+    pub async fn count_staff_users(&self) -> Result<i64> {
+        on_engine!(self, store => store.count_staff_users().await)
     }
 
     pub async fn create_queue_probe(&self, hold_ms: u64) -> Result<Uuid> {

@@ -161,3 +161,32 @@ async fn probe_queue_command_waits_for_workers() {
         assert_eq!(runs(&app.store, probe_id).await.len(), 1);
     }
 }
+
+#[tokio::test]
+async fn http_only_and_worker_processes_start_together_and_split_the_work() {
+    let db = TestDatabase::new().await;
+    // Started at the same moment on a fresh database: both race to migrate and to
+    // create the development key, and both must come up.
+    let mut http_only = PorticoProcess::start(portico_command(
+        &db,
+        &["serve", "--no-workers", "--listen", "127.0.0.1:0"],
+    ));
+    let mut worker = PorticoProcess::start(portico_command(&db, &["worker"]));
+    let address = http_only.wait_for_listen_address();
+    worker.wait_for_line("job worker started", Duration::from_secs(60));
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let ready = client.get(format!("{address}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let (store, queue) = db.open().await;
+    let probe_id = enqueue_probe(&store, &queue, &db, 0).await;
+    let run = finished_run(&store, probe_id, Duration::from_secs(20)).await;
+    let worker_pid = worker.child.id();
+    assert!(
+        run.worker.contains(&format!("@{worker_pid}-")),
+        "ran on the worker process, not the HTTP-only one: {}",
+        run.worker
+    );
+    assert!(!http_only.seen.iter().any(|line| line.contains("job worker started")));
+}

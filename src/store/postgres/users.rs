@@ -32,4 +32,11 @@ impl PostgresStore {
         transaction.commit().await?;
         Ok(user_id)
     }
+
+    pub async fn count_staff_users(&self) -> Result<i64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM staff_roles")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
 }

@@ -3,7 +3,7 @@
 mod probes;
 mod users;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -15,6 +15,37 @@ use crate::config::{Settings, SqliteSynchronous as SynchronousSetting};
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    migration_lock_path: PathBuf,
+}
+
+/// Serializes schema changes between processes sharing one SQLite file (a `serve`
+/// and a `worker` started together on a fresh database would otherwise both try
+/// to create the same tables: sqlx takes no migration lock on SQLite). Held until
+/// dropped; the lock file sits beside the database.
+pub struct MigrationLock {
+    _file: std::fs::File,
+}
+
+impl MigrationLock {
+    pub fn path_for(options: &SqliteConnectOptions) -> PathBuf {
+        let mut lock_path = options.get_filename().as_os_str().to_owned();
+        lock_path.push(".migrate-lock");
+        PathBuf::from(lock_path)
+    }
+
+    pub async fn acquire(lock_path: PathBuf) -> std::io::Result<Self> {
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(lock_path)?;
+            file.lock()?;
+            Ok(Self { _file: file })
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
 }
 
 /// Connection options for any pool writing application data: WAL, foreign keys,
@@ -51,12 +82,16 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.database.max_connections)
             .acquire_timeout(settings.database.connect_timeout())
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            migration_lock_path: MigrationLock::path_for(&options),
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {
+        let _lock = MigrationLock::acquire(self.migration_lock_path.clone()).await?;
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
         migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
         migrator.run(&self.pool).await?;
