@@ -14,7 +14,7 @@ use crate::core::password::{check_password_policy, hash_password};
 use crate::jobs::JobQueue;
 use crate::jobs::probe::QueueProbe;
 use crate::startup::{Application, Roles, StartupError};
-use crate::store::{NewStaffUser, StaffRole, Store};
+use crate::store::{NewStaffUser, ProbeOutcome, StaffRole, Store};
 use crate::telemetry;
 
 /// Exit status for configuration and usage errors (clap uses 2 for usage too).
@@ -70,6 +70,9 @@ enum AdminCommand {
         /// How long each probe holds its worker slot, in milliseconds.
         #[arg(long, default_value_t = 0)]
         hold_ms: u64,
+        /// Make each probe fail this many times before it succeeds (exercises retries).
+        #[arg(long, default_value_t = 0)]
+        fail_attempts: u32,
         /// Wait up to this many seconds for every probe to finish (0: do not wait).
         #[arg(long, default_value_t = 0)]
         wait_secs: u64,
@@ -133,10 +136,7 @@ pub fn main() -> ExitCode {
         Err(error) => return report(CliError::Config(error)),
     };
     telemetry::init_logging(&settings.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
     match runtime.block_on(run(cli.command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => report(error),
@@ -161,11 +161,10 @@ async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         Command::Worker => run_service(settings, Roles::WORKERS_ONLY).await,
         Command::Migrate => migrate(&settings).await,
         Command::Admin(AdminCommand::CreateStaff { email, role }) => create_staff(&settings, email, role.into()).await,
-        Command::Admin(AdminCommand::ProbeQueue {
-            count,
-            hold_ms,
-            wait_secs,
-        }) => probe_queue(&settings, count, hold_ms, Duration::from_secs(wait_secs)).await,
+        Command::Admin(AdminCommand::ProbeQueue { count, hold_ms, fail_attempts, wait_secs }) => {
+            let probe = ProbeRequest { count, hold_ms, fail_attempts, wait: Duration::from_secs(wait_secs) };
+            probe_queue(&settings, probe).await
+        }
         Command::Admin(AdminCommand::GenerateKey) => unreachable!("handled before configuration is loaded"),
     }
 }
@@ -216,14 +215,9 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 async fn open_store(settings: &Settings, migrate: bool) -> Result<(Store, JobQueue), CliError> {
     let store = Store::connect(settings).await?;
     if migrate {
-        store
-            .migrate()
-            .await
-            .map_err(|error| CliError::Startup(StartupError::Migrate(error)))?;
+        store.migrate().await.map_err(|error| CliError::Startup(StartupError::Migrate(error)))?;
     }
-    let queue = JobQueue::open(settings, &store, migrate)
-        .await
-        .map_err(|error| CliError::Startup(error.into()))?;
+    let queue = JobQueue::open(settings, &store, migrate).await.map_err(|error| CliError::Startup(error.into()))?;
     Ok((store, queue))
 }
 
@@ -244,13 +238,7 @@ async fn create_staff(settings: &Settings, email: String, role: StaffRole) -> Re
     check_password_policy(&password).map_err(|error| CliError::Failed(error.to_string()))?;
     let (store, queue) = open_store(settings, settings.database.migrate_on_start).await?;
     let password_hash = hash_password(password).await;
-    let result = store
-        .create_staff_user(&NewStaffUser {
-            email,
-            password_hash,
-            role,
-        })
-        .await;
+    let result = store.create_staff_user(&NewStaffUser { email, password_hash, role }).await;
     queue.close().await;
     store.close().await;
     let user_id = result.map_err(|error| CliError::Failed(format!("could not create the user: {error}")))?;
@@ -280,9 +268,17 @@ fn looks_like_email(candidate: &str) -> bool {
     }
 }
 
-async fn probe_queue(settings: &Settings, count: u32, hold_ms: u64, wait: Duration) -> Result<(), CliError> {
+#[derive(Debug, Clone, Copy)]
+struct ProbeRequest {
+    count: u32,
+    hold_ms: u64,
+    fail_attempts: u32,
+    wait: Duration,
+}
+
+async fn probe_queue(settings: &Settings, request: ProbeRequest) -> Result<(), CliError> {
     let (store, queue) = open_store(settings, settings.database.migrate_on_start).await?;
-    let result = enqueue_and_watch_probes(&store, &queue, settings, count, hold_ms, wait).await;
+    let result = enqueue_and_watch_probes(&store, &queue, settings, &request).await;
     queue.close().await;
     store.close().await;
     result
@@ -292,18 +288,15 @@ async fn enqueue_and_watch_probes(
     store: &Store,
     queue: &JobQueue,
     settings: &Settings,
-    count: u32,
-    hold_ms: u64,
-    wait: Duration,
+    request: &ProbeRequest,
 ) -> Result<(), CliError> {
     let failed = |error: &dyn std::fmt::Display| CliError::Failed(format!("probe-queue: {error}"));
+    let ProbeRequest { count, hold_ms, fail_attempts, wait } = *request;
     let mut probe_ids = Vec::with_capacity(count as usize);
     for _ in 0..count {
         let probe_id = store.create_queue_probe(hold_ms).await.map_err(|e| failed(&e))?;
-        queue
-            .enqueue(QueueProbe { probe_id, hold_ms }, &settings.jobs)
-            .await
-            .map_err(|e| failed(&e))?;
+        let probe = QueueProbe { probe_id, hold_ms, fail_attempts };
+        queue.enqueue(probe, &settings.jobs).await.map_err(|e| failed(&e))?;
         println!("{probe_id}");
         probe_ids.push(probe_id);
     }
@@ -316,7 +309,7 @@ async fn enqueue_and_watch_probes(
         let mut finished = 0;
         for probe_id in &probe_ids {
             let runs = store.queue_probe_runs(*probe_id).await.map_err(|e| failed(&e))?;
-            if runs.iter().any(|run| run.finished_at.is_some()) {
+            if runs.iter().any(|run| run.outcome == Some(ProbeOutcome::Succeeded)) {
                 finished += 1;
             }
         }

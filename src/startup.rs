@@ -23,18 +23,9 @@ pub struct Roles {
 }
 
 impl Roles {
-    pub const ALL: Roles = Roles {
-        http: true,
-        workers: true,
-    };
-    pub const HTTP_ONLY: Roles = Roles {
-        http: true,
-        workers: false,
-    };
-    pub const WORKERS_ONLY: Roles = Roles {
-        http: false,
-        workers: true,
-    };
+    pub const ALL: Roles = Roles { http: true, workers: true };
+    pub const HTTP_ONLY: Roles = Roles { http: true, workers: false };
+    pub const WORKERS_ONLY: Roles = Roles { http: false, workers: true };
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,14 +70,7 @@ impl Application {
         } else {
             None
         };
-        Ok(Self {
-            settings: Arc::new(settings),
-            store,
-            queue,
-            cipher: SecretCipher::new(&master_key),
-            listener,
-            roles,
-        })
+        Ok(Self { settings: Arc::new(settings), store, queue, cipher: SecretCipher::new(&master_key), listener, roles })
     }
 
     /// The bound address (port 0 in the configuration becomes a real port here).
@@ -155,9 +139,7 @@ async fn serve_http(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future();
+    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future();
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result,

@@ -27,16 +27,9 @@ pub fn init_logging(settings: &LogSettings) {
     let registry = tracing_subscriber::registry().with(filter);
     let result = match settings.format {
         LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true),
-            )
+            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true))
             .try_init(),
-        LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_target(false))
-            .try_init(),
+        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_target(false)).try_init(),
     };
     // Already installed by an earlier call in this process: keep that one.
     drop(result);
@@ -47,9 +40,7 @@ pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let seconds_buckets = [
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-            ];
+            let seconds_buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds_buckets)
                 .expect("bucket list is not empty")
@@ -93,11 +84,7 @@ pub fn record_job_outcome(queue: &'static str, succeeded: bool, elapsed: Duratio
 /// Publishes queue depth; called at scrape time so the figure is current.
 pub fn record_queue_depths(known_queues: &[&'static str], depths: &[QueueDepth]) {
     for &queue in known_queues {
-        let depth = depths
-            .iter()
-            .find(|depth| depth.queue == queue)
-            .cloned()
-            .unwrap_or_default();
+        let depth = depths.iter().find(|depth| depth.queue == queue).cloned().unwrap_or_default();
         metrics::gauge!(QUEUE_DEPTH, "queue" => queue, "state" => "pending").set(depth.pending as f64);
         metrics::gauge!(QUEUE_DEPTH, "queue" => queue, "state" => "running").set(depth.running as f64);
     }

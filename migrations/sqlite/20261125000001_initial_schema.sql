@@ -448,6 +448,8 @@ CREATE TABLE queue_probe_runs (
     probe_id TEXT NOT NULL REFERENCES queue_probes(id) ON DELETE CASCADE,
     worker TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    finished_at TEXT
+    finished_at TEXT,
+    -- NULL while running, or forever if the run was cut off by a crash.
+    outcome TEXT CHECK (outcome IN ('succeeded', 'failed'))
 );
 CREATE INDEX queue_probe_runs_by_probe ON queue_probe_runs(probe_id);

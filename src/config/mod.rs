@@ -34,10 +34,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            message: message.into(),
-        }
+        Self { key: key.into(), message: message.into() }
     }
 }
 
@@ -130,10 +127,7 @@ impl Engine {
         match scheme {
             Some("sqlite") => Ok(Engine::Sqlite),
             Some("postgres" | "postgresql") => Ok(Engine::Postgres),
-            _ => Err(ConfigError::new(
-                "database_url",
-                "expected `sqlite://PATH` or `postgres://USER@HOST/DB`",
-            )),
+            _ => Err(ConfigError::new("database_url", "expected `sqlite://PATH` or `postgres://USER@HOST/DB`")),
         }
     }
 }
@@ -212,10 +206,7 @@ impl Settings {
         require_positive("jobs.max_attempts", self.jobs.max_attempts as u64)?;
         require_positive("jobs.retry_base_ms", self.jobs.retry_base_ms)?;
         if self.jobs.retry_max_secs * 1000 < self.jobs.retry_base_ms {
-            return Err(ConfigError::new(
-                "jobs.retry_max_secs",
-                "must not be shorter than jobs.retry_base_ms",
-            ));
+            return Err(ConfigError::new("jobs.retry_max_secs", "must not be shorter than jobs.retry_base_ms"));
         }
         tracing_subscriber::EnvFilter::from_str(&self.log.level)
             .map_err(|error| ConfigError::new("log.level", format!("not a tracing filter: {error}")))?;
@@ -271,17 +262,10 @@ fn figment_error(error: figment::Error) -> ConfigError {
     {
         path.push(field);
     }
-    let key = if path.is_empty() {
-        "(root)".to_owned()
-    } else {
-        path.join(".")
-    };
+    let key = if path.is_empty() { "(root)".to_owned() } else { path.join(".") };
     let origin = match &error.metadata {
         Some(metadata) if metadata.name.contains("environment") => {
-            format!(
-                " (from environment variable {ENV_PREFIX}{})",
-                key.to_uppercase().replace('.', "__")
-            )
+            format!(" (from environment variable {ENV_PREFIX}{})", key.to_uppercase().replace('.', "__"))
         }
         Some(metadata) => match &metadata.source {
             Some(source) => format!(" (from {} {source})", metadata.name),

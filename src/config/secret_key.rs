@@ -56,20 +56,14 @@ impl MasterKey {
         if let Some(encoded) = &settings.secret_key {
             return Self::from_base64(encoded);
         }
-        debug_assert!(
-            settings.mode == Mode::Development,
-            "validate() demands a key in production"
-        );
+        debug_assert!(settings.mode == Mode::Development, "validate() demands a key in production");
         Self::load_or_create_dev_key(&settings.data_dir)
     }
 
     fn load_or_create_dev_key(data_dir: &Path) -> Result<Self, ConfigError> {
         let path = data_dir.join(DEV_KEY_FILE);
         let file_error = |error: std::io::Error| {
-            ConfigError::new(
-                "data_dir",
-                format!("cannot use the development key file {}: {error}", path.display()),
-            )
+            ConfigError::new("data_dir", format!("cannot use the development key file {}: {error}", path.display()))
         };
         if !path.exists() {
             fs::create_dir_all(data_dir).map_err(file_error)?;
@@ -122,11 +116,7 @@ fn publish_private_file(path: &Path, contents: &[u8]) -> std::io::Result<bool> {
 fn sync_parent_folder(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     if let Some(parent) = path.parent() {
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
+        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
         fs::File::open(parent)?.sync_all()?;
     }
     Ok(())
@@ -178,10 +168,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join(DEV_KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = fs::metadata(dir.path().join(DEV_KEY_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -45,13 +45,7 @@ impl SecretCipher {
         let nonce = XNonce::from(nonce_bytes);
         let ciphertext = self
             .cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad: context.as_bytes(),
-                },
-            )
+            .encrypt(&nonce, Payload { msg: plaintext, aad: context.as_bytes() })
             .expect("encryption cannot fail for in-memory buffers");
         let mut sealed = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
         sealed.push(FORMAT_VERSION);
@@ -68,13 +62,7 @@ impl SecretCipher {
         let (nonce_bytes, ciphertext) = rest.split_at(NONCE_LEN);
         let nonce_array: [u8; NONCE_LEN] = nonce_bytes.try_into().map_err(|_| CryptoError::Malformed)?;
         self.cipher
-            .decrypt(
-                &XNonce::from(nonce_array),
-                Payload {
-                    msg: ciphertext,
-                    aad: context.as_bytes(),
-                },
-            )
+            .decrypt(&XNonce::from(nonce_array), Payload { msg: ciphertext, aad: context.as_bytes() })
             .map_err(|_| CryptoError::Unauthentic)
     }
 }

@@ -41,9 +41,7 @@ pub async fn hash_password(password: SecretString) -> String {
 
 pub async fn verify_password(password: SecretString, phc_hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.expose_secret().as_bytes(), phc_hash.as_str())
-            .is_ok()
+        Argon2::default().verify_password(password.expose_secret().as_bytes(), phc_hash.as_str()).is_ok()
     })
     .await
     .expect("password verification task does not panic")
@@ -63,17 +61,8 @@ mod tests {
 
     #[test]
     fn policy_checks_length_only() {
-        assert_eq!(
-            check_password_policy(&SecretString::from("short")),
-            Err(PasswordError::TooShort)
-        );
-        assert_eq!(
-            check_password_policy(&SecretString::from("a".repeat(129))),
-            Err(PasswordError::TooLong)
-        );
-        assert_eq!(
-            check_password_policy(&SecretString::from("all lowercase words")),
-            Ok(())
-        );
+        assert_eq!(check_password_policy(&SecretString::from("short")), Err(PasswordError::TooShort));
+        assert_eq!(check_password_policy(&SecretString::from("a".repeat(129))), Err(PasswordError::TooLong));
+        assert_eq!(check_password_policy(&SecretString::from("all lowercase words")), Ok(()));
     }
 }

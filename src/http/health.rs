@@ -41,10 +41,7 @@ pub struct ReadinessCheck {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "The process is alive", body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
-    })
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
 }
 
 /// The database and the job queue answer; 503 (problem+json naming the failing
@@ -60,29 +57,15 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let mut failures = Vec::new();
     if let Err(error) = database {
         tracing::warn!(error = %super::problem::error_chain(&error), "readiness: database unreachable");
-        failures.push(FieldError {
-            field: "database".into(),
-            message: "unreachable".into(),
-        });
+        failures.push(FieldError { field: "database".into(), message: "unreachable".into() });
     }
     if let Err(error) = queue {
         tracing::warn!(error = %super::problem::error_chain(&error), "readiness: job queue unreachable");
-        failures.push(FieldError {
-            field: "queue".into(),
-            message: "unreachable".into(),
-        });
+        failures.push(FieldError { field: "queue".into(), message: "unreachable".into() });
     }
     if failures.is_empty() {
-        let checks = vec![
-            ReadinessCheck {
-                name: "database",
-                status: "ok",
-            },
-            ReadinessCheck {
-                name: "queue",
-                status: "ok",
-            },
-        ];
+        let checks =
+            vec![ReadinessCheck { name: "database", status: "ok" }, ReadinessCheck { name: "queue", status: "ok" }];
         return (StatusCode::OK, Json(Readiness { status: "ok", checks })).into_response();
     }
     let mut error = ApiError::new(ErrorCode::NotReady, "A dependency of the service is unreachable.");

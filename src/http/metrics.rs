@@ -31,10 +31,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         Err(error) => tracing::warn!(error = %super::problem::error_chain(&error), "could not read queue depth"),
     }
     let mut response = state.metrics.render().into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response
 }
 

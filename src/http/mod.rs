@@ -75,11 +75,8 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let request_id = request
-                .headers()
-                .get(REQUEST_ID_HEADER)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default();
+            let request_id =
+                request.headers().get(REQUEST_ID_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
@@ -104,13 +101,9 @@ mod tests {
     /// server uses. (No endpoint takes JSON yet; the server-level suite covers
     /// each one as it arrives.)
     async fn post_json(body: &'static str, content_type: &str) -> (u16, serde_json::Value) {
-        let app = axum::Router::new()
-            .route("/echo", post(echo))
-            .layer(axum::middleware::from_fn(problem::normalize_errors));
-        let request = Request::post("/echo")
-            .header("content-type", content_type)
-            .body(Body::from(body))
-            .unwrap();
+        let app =
+            axum::Router::new().route("/echo", post(echo)).layer(axum::middleware::from_fn(problem::normalize_errors));
+        let request = Request::post("/echo").header("content-type", content_type).body(Body::from(body)).unwrap();
         let response = app.oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         assert_eq!(response.headers()["content-type"], problem::PROBLEM_CONTENT_TYPE);

@@ -162,9 +162,7 @@ impl Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).expect("problem serializes");
         let mut response = (status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         response.extensions_mut().insert(self);
         response
     }
@@ -180,10 +178,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self {
-            problem: Problem::new(code, detail),
-            internal_cause: None,
-        }
+        Self { problem: Problem::new(code, detail), internal_cause: None }
     }
 
     pub fn from_code(code: ErrorCode) -> Self {
@@ -249,11 +244,8 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// `request_id` set, whoever produced it.
 pub async fn normalize_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let request_id = request
-        .headers()
-        .get(super::REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
+    let request_id =
+        request.headers().get(super::REQUEST_ID_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -274,9 +266,7 @@ pub async fn normalize_errors(request: Request, next: Next) -> Response {
     problem.request_id = request_id;
     let (mut parts, _old_body) = response.into_parts();
     let body = serde_json::to_vec(&problem).expect("problem serializes");
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.extensions.insert(problem);
     Response::from_parts(parts, Body::from(body))
@@ -293,12 +283,9 @@ mod tests {
 
     #[test]
     fn status_follows_the_code_both_ways() {
-        for code in [
-            ErrorCode::NotFound,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::RateLimited,
-        ] {
+        for code in
+            [ErrorCode::NotFound, ErrorCode::PayloadTooLarge, ErrorCode::MethodNotAllowed, ErrorCode::RateLimited]
+        {
             assert_eq!(ErrorCode::for_status(code.status()), code);
         }
         assert_eq!(ErrorCode::for_status(StatusCode::IM_A_TEAPOT), ErrorCode::BadRequest);

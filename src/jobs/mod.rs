@@ -29,4 +29,6 @@ pub const QUEUES: &[&str] = &[probe::QueueProbe::QUEUE];
 pub enum JobError {
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("queue probe failed on purpose (attempt {attempt})")]
+    ProbeFailed { attempt: usize },
 }

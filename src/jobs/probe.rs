@@ -11,13 +11,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Job, JobError};
-use crate::store::Store;
+use crate::store::{ProbeOutcome, Store};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QueueProbe {
     pub probe_id: Uuid,
     /// How long the job holds its worker slot, to make a run observable.
     pub hold_ms: u64,
+    /// Fail this many runs before succeeding, to watch retries and their backoff.
+    #[serde(default)]
+    pub fail_attempts: u32,
 }
 
 impl Job for QueueProbe {
@@ -25,9 +28,14 @@ impl Job for QueueProbe {
 }
 
 pub async fn run(probe: &QueueProbe, store: &Store, worker_name: &str) -> Result<(), JobError> {
+    let earlier_runs = store.queue_probe_runs(probe.probe_id).await?.len();
     let run_id = store.start_queue_probe_run(probe.probe_id, worker_name).await?;
     tokio::time::sleep(Duration::from_millis(probe.hold_ms)).await;
-    store.finish_queue_probe_run(run_id).await?;
+    if earlier_runs < probe.fail_attempts as usize {
+        store.finish_queue_probe_run(run_id, ProbeOutcome::Failed).await?;
+        return Err(JobError::ProbeFailed { attempt: earlier_runs + 1 });
+    }
+    store.finish_queue_probe_run(run_id, ProbeOutcome::Succeeded).await?;
     tracing::info!(probe_id = %probe.probe_id, worker = worker_name, "queue probe ran");
     Ok(())
 }

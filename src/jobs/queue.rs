@@ -6,6 +6,8 @@
 //! durable settings as the store. PostgreSQL: apalis keeps its tables in the `apalis`
 //! schema and shares the store's pool.
 
+use std::time::Duration;
+
 use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
@@ -14,7 +16,7 @@ use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 
 use super::Job;
 use crate::config::{JobSettings, Settings};
-use crate::store::{SqliteMigrationLock, Store, sqlite_connect_options};
+use crate::store::{SqliteSetupLock, Store, sqlite_connect_options};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -48,13 +50,9 @@ impl JobQueue {
             Store::Sqlite(_) => {
                 let options = sqlite_connect_options(settings)?;
                 if migrate {
-                    let _lock = SqliteMigrationLock::acquire(SqliteMigrationLock::path_for(&options))
-                        .await
-                        .map_err(sqlx::Error::Io)?;
-                    let setup_pool = SqlitePoolOptions::new()
-                        .max_connections(1)
-                        .connect_with(options.clone())
-                        .await?;
+                    let _lock =
+                        SqliteSetupLock::acquire(SqliteSetupLock::path_for(&options)).await.map_err(sqlx::Error::Io)?;
+                    let setup_pool = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
                     let setup = SqliteStorage::setup(&setup_pool).await;
                     // Closing discards the connection setup left at `synchronous=OFF`.
                     setup_pool.close().await;
@@ -70,9 +68,7 @@ impl JobQueue {
             Store::Postgres(store) => {
                 let pool = store.pool().clone();
                 if migrate {
-                    PostgresStorage::setup(&pool)
-                        .await
-                        .map_err(|error| QueueError::Setup(error.to_string()))?;
+                    PostgresStorage::setup(&pool).await.map_err(|error| QueueError::Setup(error.to_string()))?;
                 }
                 Ok(JobQueue::Postgres(pool))
             }
@@ -81,9 +77,19 @@ impl JobQueue {
 
     /// Enqueues a job; it is durable once this returns.
     pub async fn enqueue<J: Job>(&self, job: J, settings: &JobSettings) -> Result<(), QueueError> {
-        let task = TaskBuilder::new(job)
-            .max_attempts(settings.max_attempts as usize)
-            .build();
+        self.enqueue_after(job, Duration::ZERO, settings).await
+    }
+
+    /// Enqueues a job that no worker takes before `delay` has passed. This is how
+    /// long waits (an upstream's Retry-After) are spent: in the queue, not holding
+    /// a worker slot.
+    pub async fn enqueue_after<J: Job>(
+        &self,
+        job: J,
+        delay: Duration,
+        settings: &JobSettings,
+    ) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(job).max_attempts(settings.max_attempts as usize).run_after(delay).build();
         let enqueue_error = |error: &dyn std::fmt::Display| QueueError::Enqueue(error.to_string());
         match self {
             JobQueue::Sqlite(pool) => {
@@ -122,27 +128,16 @@ impl JobQueue {
                 .await?
             }
         };
-        Ok(rows
-            .into_iter()
-            .map(|(queue, pending, running)| QueueDepth {
-                queue,
-                pending,
-                running,
-            })
-            .collect())
+        Ok(rows.into_iter().map(|(queue, pending, running)| QueueDepth { queue, pending, running }).collect())
     }
 
     /// Proves the queue's tables answer, for readiness checks.
     pub async fn ping(&self) -> Result<(), QueueError> {
         match self {
-            JobQueue::Sqlite(pool) => sqlx::query("SELECT 1 FROM Jobs LIMIT 1")
-                .execute(pool)
-                .await
-                .map(drop)?,
-            JobQueue::Postgres(pool) => sqlx::query("SELECT 1 FROM apalis.jobs LIMIT 1")
-                .execute(pool)
-                .await
-                .map(drop)?,
+            JobQueue::Sqlite(pool) => sqlx::query("SELECT 1 FROM Jobs LIMIT 1").execute(pool).await.map(drop)?,
+            JobQueue::Postgres(pool) => {
+                sqlx::query("SELECT 1 FROM apalis.jobs LIMIT 1").execute(pool).await.map(drop)?
+            }
         }
         Ok(())
     }

@@ -110,10 +110,7 @@ pub async fn run_workers(context: JobContext, shutdown: CancellationToken) -> Re
         // Started when shutdown begins: the longest running jobs may take to finish.
         .with_terminator(async move {
             tokio::time::sleep(grace).await;
-            tracing::warn!(
-                grace_secs = grace.as_secs(),
-                "shutdown grace period over; unfinished jobs will run again"
-            );
+            tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; unfinished jobs will run again");
         })
         .run_with_signal(async move {
             shutdown.cancelled().await;

@@ -16,7 +16,7 @@ use crate::config::{ConfigError, Engine, Settings};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use sqlite::{MigrationLock as SqliteMigrationLock, connect_options as sqlite_connect_options};
+pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
 
 /// Name of our migration history table. Not sqlx's default `_sqlx_migrations`:
 /// apalis-sqlite keeps its own history there in the same database file.
@@ -33,7 +33,7 @@ pub enum StoreError {
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("could not take the migration lock")]
-    MigrationLock(#[from] std::io::Error),
+    SetupLock(#[from] std::io::Error),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -62,12 +62,8 @@ impl Store {
         let unreachable =
             |error: sqlx::Error| ConfigError::new("database_url", format!("cannot connect to the database: {error}"));
         match settings.engine() {
-            Engine::Sqlite => Ok(Store::Sqlite(
-                SqliteStore::connect(settings).await.map_err(unreachable)?,
-            )),
-            Engine::Postgres => Ok(Store::Postgres(
-                PostgresStore::connect(settings).await.map_err(unreachable)?,
-            )),
+            Engine::Sqlite => Ok(Store::Sqlite(SqliteStore::connect(settings).await.map_err(unreachable)?)),
+            Engine::Postgres => Ok(Store::Postgres(PostgresStore::connect(settings).await.map_err(unreachable)?)),
         }
     }
 
@@ -108,8 +104,8 @@ impl Store {
         on_engine!(self, store => store.start_queue_probe_run(probe_id, worker).await)
     }
 
-    pub async fn finish_queue_probe_run(&self, run_id: Uuid) -> Result<()> {
-        on_engine!(self, store => store.finish_queue_probe_run(run_id).await)
+    pub async fn finish_queue_probe_run(&self, run_id: Uuid, outcome: ProbeOutcome) -> Result<()> {
+        on_engine!(self, store => store.finish_queue_probe_run(run_id, outcome).await)
     }
 
     pub async fn queue_probe_runs(&self, probe_id: Uuid) -> Result<Vec<QueueProbeRun>> {
@@ -149,6 +145,31 @@ pub struct QueueProbeRun {
     pub worker: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// `None` while running, or forever if the run was cut off.
+    pub outcome: Option<ProbeOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeOutcome {
+    Succeeded,
+    Failed,
+}
+
+impl ProbeOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeOutcome::Succeeded => "succeeded",
+            ProbeOutcome::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "succeeded" => Some(ProbeOutcome::Succeeded),
+            "failed" => Some(ProbeOutcome::Failed),
+            _ => None,
+        }
+    }
 }
 
 /// True when the error is a unique-constraint violation (same meaning on both engines).

@@ -62,9 +62,7 @@ async fn production_mode_requires_a_secret_key() {
     let (code, key, _) = run_portico(portico_command(&db, &["admin", "generate-key"]), None);
     assert_eq!(code, 0);
     let mut command = portico_command(&db, &["migrate"]);
-    command
-        .env("PORTICO_MODE", "production")
-        .env("PORTICO_SECRET_KEY", key.trim());
+    command.env("PORTICO_MODE", "production").env("PORTICO_SECRET_KEY", key.trim());
     let (code, _, stderr) = run_portico(command, None);
     assert_eq!(code, 0, "{stderr}");
 }

@@ -74,9 +74,7 @@ impl TestDatabase {
 async fn create_postgres_database(server_url: &str) -> String {
     use sqlx::Connection;
     let name = format!("portico_test_{}", uuid::Uuid::new_v4().simple());
-    let mut connection = sqlx::PgConnection::connect(server_url)
-        .await
-        .expect("test PostgreSQL server reachable");
+    let mut connection = sqlx::PgConnection::connect(server_url).await.expect("test PostgreSQL server reachable");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut connection)
         .await
@@ -93,6 +91,8 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub store: Store,
     pub queue: JobQueue,
+    /// The settings the service runs with (enqueue with `settings.jobs`).
+    pub settings: Settings,
 }
 
 impl TestApp {
@@ -113,27 +113,16 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDatabase::new().await;
     let mut settings = db.settings();
     customize(&mut settings);
-    let application = Application::build_with_roles(settings, Roles::ALL)
-        .await
-        .expect("application builds");
+    let application = Application::build_with_roles(settings.clone(), Roles::ALL).await.expect("application builds");
     let address = format!("http://{}", application.local_addr().expect("http is bound"));
     let store = application.store().clone();
     let queue = application.queue().clone();
     // Runs until the test's runtime ends.
     tokio::spawn(async move {
-        application
-            .run_until_stopped(CancellationToken::new())
-            .await
-            .expect("application runs");
+        application.run_until_stopped(CancellationToken::new()).await.expect("application runs");
     });
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    TestApp {
-        address,
-        client,
-        db,
-        store,
-        queue,
-    }
+    TestApp { address, client, db, store, queue, settings }
 }
 
 /// Polls `check` until it returns `Some`, or panics after `timeout` naming `what`.
@@ -147,10 +136,7 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(
-            started.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -173,10 +159,7 @@ pub fn portico_command(db: &TestDatabase, args: &[&str]) -> Command {
 
 impl PorticoProcess {
     pub fn start(mut command: Command) -> Self {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("portico binary starts");
         let (sender, lines) = mpsc::channel();
         for stream in [
@@ -192,11 +175,7 @@ impl PorticoProcess {
                 }
             });
         }
-        Self {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
+        Self { child, lines, seen: Vec::new() }
     }
 
     /// Waits for an output line containing `needle` and returns it.
@@ -214,10 +193,9 @@ impl PorticoProcess {
                         return line;
                     }
                 }
-                Err(_) => panic!(
-                    "no line containing {needle:?} within {timeout:?}; output so far:\n{}",
-                    self.seen.join("\n")
-                ),
+                Err(_) => {
+                    panic!("no line containing {needle:?} within {timeout:?}; output so far:\n{}", self.seen.join("\n"))
+                }
             }
         }
     }
@@ -266,10 +244,7 @@ impl Drop for PorticoProcess {
 /// Runs a `portico` command to completion: (exit code, stdout, stderr).
 pub fn run_portico(mut command: Command, stdin: Option<&str>) -> (i32, String, String) {
     use std::io::Write;
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().expect("portico binary starts");
     let mut child_stdin = child.stdin.take().unwrap();
     if let Some(input) = stdin {
@@ -286,9 +261,5 @@ pub fn run_portico(mut command: Command, stdin: Option<&str>) -> (i32, String, S
 
 /// A loopback port nothing listens on (bound, then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -5,17 +5,16 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use portico::jobs::probe::QueueProbe;
-use portico::store::{QueueProbeRun, Store};
+use portico::store::{ProbeOutcome, QueueProbeRun, Store};
 use uuid::Uuid;
 
-use crate::helpers::{PorticoProcess, TestDatabase, eventually, portico_command, run_portico, spawn_app};
+use crate::helpers::{
+    PorticoProcess, TestDatabase, eventually, portico_command, run_portico, spawn_app, spawn_app_with,
+};
 
 async fn enqueue_probe(store: &Store, queue: &portico::jobs::JobQueue, db: &TestDatabase, hold_ms: u64) -> Uuid {
     let probe_id = store.create_queue_probe(hold_ms).await.unwrap();
-    queue
-        .enqueue(QueueProbe { probe_id, hold_ms }, &db.settings().jobs)
-        .await
-        .unwrap();
+    queue.enqueue(QueueProbe { probe_id, hold_ms, fail_attempts: 0 }, &db.settings().jobs).await.unwrap();
     probe_id
 }
 
@@ -24,11 +23,8 @@ async fn runs(store: &Store, probe_id: Uuid) -> Vec<QueueProbeRun> {
 }
 
 async fn finished_run(store: &Store, probe_id: Uuid, timeout: Duration) -> QueueProbeRun {
-    eventually("a finished probe run", timeout, || async {
-        runs(store, probe_id)
-            .await
-            .into_iter()
-            .find(|run| run.finished_at.is_some())
+    eventually("a successful probe run", timeout, || async {
+        runs(store, probe_id).await.into_iter().find(|run| run.outcome == Some(ProbeOutcome::Succeeded))
     })
     .await
 }
@@ -41,10 +37,7 @@ async fn an_enqueued_job_runs_in_the_serving_process() {
     assert_eq!(runs(&app.store, probe_id).await.len(), 1);
 
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains(r#"portico_jobs_total{queue="portico.queue_probe",outcome="succeeded"}"#),
-        "{metrics}"
-    );
+    assert!(metrics.contains(r#"portico_jobs_total{queue="portico.queue_probe",outcome="succeeded"}"#), "{metrics}");
 }
 
 #[tokio::test]
@@ -62,10 +55,7 @@ async fn a_job_survives_sigkill_of_its_worker_and_runs_after_restart() {
     })
     .await;
     first_worker.sigkill();
-    assert!(
-        runs(&store, probe_id).await[0].finished_at.is_none(),
-        "the job was cut off by the kill"
-    );
+    assert!(runs(&store, probe_id).await[0].finished_at.is_none(), "the job was cut off by the kill");
 
     let mut second_worker = PorticoProcess::start(portico_command(&db, &["worker"]));
     second_worker.wait_for_line("job worker started", Duration::from_secs(60));
@@ -101,12 +91,7 @@ async fn two_worker_processes_never_run_the_same_job() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     for probe_id in &probe_ids {
         let probe_runs = runs(&store, *probe_id).await;
-        assert_eq!(
-            probe_runs.len(),
-            1,
-            "probe {probe_id} ran {} times: {probe_runs:?}",
-            probe_runs.len()
-        );
+        assert_eq!(probe_runs.len(), 1, "probe {probe_id} ran {} times: {probe_runs:?}", probe_runs.len());
         workers_seen.insert(probe_runs[0].worker.clone());
     }
     assert_eq!(workers_seen.len(), 2, "both workers took jobs: {workers_seen:?}");
@@ -126,33 +111,20 @@ async fn sigterm_lets_a_running_job_finish_before_exit() {
     .await;
 
     server.sigterm();
-    assert_eq!(
-        server.wait_for_exit(Duration::from_secs(30)),
-        0,
-        "{}",
-        server.seen.join("\n")
-    );
+    assert_eq!(server.wait_for_exit(Duration::from_secs(30)), 0, "{}", server.seen.join("\n"));
     let probe_runs = runs(&store, probe_id).await;
     assert_eq!(probe_runs.len(), 1);
-    assert!(
-        probe_runs[0].finished_at.is_some(),
-        "the in-flight job finished during shutdown"
-    );
+    assert!(probe_runs[0].finished_at.is_some(), "the in-flight job finished during shutdown");
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    assert!(
-        client.get(format!("{address}/healthz")).send().await.is_err(),
-        "no longer accepting"
-    );
+    assert!(client.get(format!("{address}/healthz")).send().await.is_err(), "no longer accepting");
 }
 
 // Multi-threaded: the CLI is awaited synchronously while this process's workers run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_queue_command_waits_for_workers() {
     let app = spawn_app().await;
-    let (code, stdout, stderr) = run_portico(
-        portico_command(&app.db, &["admin", "probe-queue", "--count", "2", "--wait-secs", "30"]),
-        None,
-    );
+    let (code, stdout, stderr) =
+        run_portico(portico_command(&app.db, &["admin", "probe-queue", "--count", "2", "--wait-secs", "30"]), None);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("2/2 finished"), "{stderr}");
     let probe_ids: Vec<Uuid> = stdout.lines().map(|line| line.parse().unwrap()).collect();
@@ -167,10 +139,8 @@ async fn http_only_and_worker_processes_start_together_and_split_the_work() {
     let db = TestDatabase::new().await;
     // Started at the same moment on a fresh database: both race to migrate and to
     // create the development key, and both must come up.
-    let mut http_only = PorticoProcess::start(portico_command(
-        &db,
-        &["serve", "--no-workers", "--listen", "127.0.0.1:0"],
-    ));
+    let mut http_only =
+        PorticoProcess::start(portico_command(&db, &["serve", "--no-workers", "--listen", "127.0.0.1:0"]));
     let mut worker = PorticoProcess::start(portico_command(&db, &["worker"]));
     let address = http_only.wait_for_listen_address();
     worker.wait_for_line("job worker started", Duration::from_secs(60));
@@ -189,4 +159,69 @@ async fn http_only_and_worker_processes_start_together_and_split_the_work() {
         run.worker
     );
     assert!(!http_only.seen.iter().any(|line| line.contains("job worker started")));
+}
+
+#[tokio::test]
+async fn a_failing_job_is_retried_with_growing_delays() {
+    let app = spawn_app_with(|settings| {
+        settings.jobs.retry_base_ms = 300;
+        settings.jobs.max_attempts = 4;
+    })
+    .await;
+    let probe_id = app.store.create_queue_probe(0).await.unwrap();
+    let probe = QueueProbe { probe_id, hold_ms: 0, fail_attempts: 2 };
+    app.queue.enqueue(probe, &app.settings.jobs).await.unwrap();
+
+    finished_run(&app.store, probe_id, Duration::from_secs(30)).await;
+    let all_runs = runs(&app.store, probe_id).await;
+    let outcomes: Vec<_> = all_runs.iter().map(|run| run.outcome).collect();
+    assert_eq!(outcomes, [Some(ProbeOutcome::Failed), Some(ProbeOutcome::Failed), Some(ProbeOutcome::Succeeded)]);
+    // Exponential backoff: the n-th retry waits at least base × 2^(n-1) after the failure before it.
+    let gaps: Vec<_> = all_runs.windows(2).map(|pair| pair[1].started_at - pair[0].finished_at.unwrap()).collect();
+    assert!(gaps[0] >= chrono::Duration::milliseconds(300), "first retry after only {}", gaps[0]);
+    assert!(gaps[1] >= chrono::Duration::milliseconds(600), "second retry after only {}", gaps[1]);
+    // Metrics are per process and tests share it: at least this test's two failures.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let failed_series = r#"portico_jobs_total{queue="portico.queue_probe",outcome="failed"} "#;
+    let failed: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(failed_series))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no failed-jobs series in {metrics}"));
+    assert!(failed >= 2, "{metrics}");
+}
+
+#[tokio::test]
+async fn a_job_gives_up_after_max_attempts() {
+    let app = spawn_app_with(|settings| {
+        settings.jobs.retry_base_ms = 50;
+        settings.jobs.max_attempts = 2;
+    })
+    .await;
+    let probe_id = app.store.create_queue_probe(0).await.unwrap();
+    let probe = QueueProbe { probe_id, hold_ms: 0, fail_attempts: 10 };
+    app.queue.enqueue(probe, &app.settings.jobs).await.unwrap();
+
+    eventually("two failed runs", Duration::from_secs(20), || async {
+        let all_runs = runs(&app.store, probe_id).await;
+        (all_runs.iter().filter(|run| run.outcome == Some(ProbeOutcome::Failed)).count() >= 2).then_some(())
+    })
+    .await;
+    // Give a wrongful third attempt time to show up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let all_runs = runs(&app.store, probe_id).await;
+    assert_eq!(all_runs.len(), 2, "no attempt beyond jobs.max_attempts: {all_runs:#?}");
+}
+
+#[tokio::test]
+async fn a_delayed_job_waits_in_the_queue() {
+    let app = spawn_app().await;
+    let probe_id = app.store.create_queue_probe(0).await.unwrap();
+    let enqueued_at = chrono::Utc::now();
+    let probe = QueueProbe { probe_id, hold_ms: 0, fail_attempts: 0 };
+    app.queue.enqueue_after(probe, Duration::from_secs(2), &app.settings.jobs).await.unwrap();
+
+    let run = finished_run(&app.store, probe_id, Duration::from_secs(20)).await;
+    // The queue stores run-at times in whole seconds, so allow for rounding down.
+    assert!(run.started_at - enqueued_at >= chrono::Duration::milliseconds(1000), "started too early");
 }

@@ -19,12 +19,7 @@ async fn readyz_reports_database_and_queue() {
     let response = app.get("/readyz").await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    let names: Vec<&str> = body["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = body["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["database", "queue"]);
 }
 
@@ -39,12 +34,7 @@ async fn readyz_is_503_problem_when_the_database_is_gone() {
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "not_ready");
-    let failing: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let failing: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert!(failing.contains(&"database"), "{body}");
     // Liveness does not depend on the database.
     assert_eq!(app.get("/healthz").await.status(), 200);
@@ -57,22 +47,14 @@ async fn metrics_expose_request_durations_and_queue_depth() {
     app.get("/no/such/route").await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = response.text().await.unwrap();
     assert!(
         text.contains(r#"portico_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}"#),
         "{text}"
     );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
-    assert!(
-        text.contains(r#"portico_queue_depth{queue="portico.queue_probe",state="pending"}"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"portico_queue_depth{queue="portico.queue_probe",state="pending"}"#), "{text}");
 }
 
 #[tokio::test]
@@ -92,13 +74,7 @@ async fn openapi_document_covers_every_route() {
 #[tokio::test]
 async fn responses_are_compressed_when_asked() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/api/openapi.json")).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::PostgresStore;
-use crate::store::{QueueProbeRun, Result, new_id};
+use crate::store::{ProbeOutcome, QueueProbeRun, Result, new_id};
 
 impl PostgresStore {
     pub async fn create_queue_probe(&self, hold_ms: u64) -> Result<Uuid> {
@@ -28,9 +28,10 @@ impl PostgresStore {
         Ok(run_id)
     }
 
-    pub async fn finish_queue_probe_run(&self, run_id: Uuid) -> Result<()> {
-        sqlx::query("UPDATE queue_probe_runs SET finished_at = $1 WHERE id = $2")
+    pub async fn finish_queue_probe_run(&self, run_id: Uuid, outcome: ProbeOutcome) -> Result<()> {
+        sqlx::query("UPDATE queue_probe_runs SET finished_at = $1, outcome = $2 WHERE id = $3")
             .bind(Utc::now())
+            .bind(outcome.as_str())
             .bind(run_id)
             .execute(&self.pool)
             .await?;
@@ -39,7 +40,7 @@ impl PostgresStore {
 
     pub async fn queue_probe_runs(&self, probe_id: Uuid) -> Result<Vec<QueueProbeRun>> {
         let rows: Vec<ProbeRunRow> = sqlx::query_as(
-            "SELECT id, worker, started_at, finished_at FROM queue_probe_runs WHERE probe_id = $1 ORDER BY started_at, id",
+            "SELECT id, worker, started_at, finished_at, outcome FROM queue_probe_runs WHERE probe_id = $1 ORDER BY started_at, id",
         )
         .bind(probe_id)
         .fetch_all(&self.pool)
@@ -54,6 +55,7 @@ struct ProbeRunRow {
     worker: String,
     started_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
+    outcome: Option<String>,
 }
 
 impl From<ProbeRunRow> for QueueProbeRun {
@@ -63,6 +65,7 @@ impl From<ProbeRunRow> for QueueProbeRun {
             worker: row.worker,
             started_at: row.started_at,
             finished_at: row.finished_at,
+            outcome: row.outcome.as_deref().and_then(ProbeOutcome::parse),
         }
     }
 }

@@ -17,11 +17,7 @@ impl PostgresStore {
             .execute(&mut *transaction)
             .await
             .map_err(|error| {
-                if is_unique_violation(&error) {
-                    StoreError::Conflict("a user with this email")
-                } else {
-                    error.into()
-                }
+                if is_unique_violation(&error) { StoreError::Conflict("a user with this email") } else { error.into() }
             })?;
         sqlx::query("INSERT INTO staff_roles (user_id, role, granted_at) VALUES ($1, $2, $3)")
             .bind(user_id)
@@ -34,9 +30,7 @@ impl PostgresStore {
     }
 
     pub async fn count_staff_users(&self) -> Result<i64> {
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM staff_roles")
-            .fetch_one(&self.pool)
-            .await?;
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM staff_roles").fetch_one(&self.pool).await?;
         Ok(count)
     }
 }

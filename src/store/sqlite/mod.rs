@@ -15,31 +15,28 @@ use crate::config::{Settings, SqliteSynchronous as SynchronousSetting};
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    migration_lock_path: PathBuf,
+    setup_lock_path: PathBuf,
 }
 
-/// Serializes schema changes between processes sharing one SQLite file (a `serve`
-/// and a `worker` started together on a fresh database would otherwise both try
-/// to create the same tables: sqlx takes no migration lock on SQLite). Held until
-/// dropped; the lock file sits beside the database.
-pub struct MigrationLock {
+/// Serializes first-time setup between processes sharing one SQLite file: a `serve`
+/// and a `worker` started together on a fresh database would otherwise race to
+/// switch it to WAL ("database is locked") and to create the same tables (sqlx
+/// takes no migration lock on SQLite). Held until dropped; an advisory lock on a
+/// file beside the database.
+pub struct SetupLock {
     _file: std::fs::File,
 }
 
-impl MigrationLock {
+impl SetupLock {
     pub fn path_for(options: &SqliteConnectOptions) -> PathBuf {
         let mut lock_path = options.get_filename().as_os_str().to_owned();
-        lock_path.push(".migrate-lock");
+        lock_path.push(".setup-lock");
         PathBuf::from(lock_path)
     }
 
     pub async fn acquire(lock_path: PathBuf) -> std::io::Result<Self> {
         tokio::task::spawn_blocking(move || {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(lock_path)?;
+            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(lock_path)?;
             file.lock()?;
             Ok(Self { _file: file })
         })
@@ -79,19 +76,19 @@ impl SqliteStore {
     pub async fn connect(settings: &Settings) -> std::result::Result<Self, sqlx::Error> {
         let options = connect_options(settings)?;
         ensure_parent_folder(&options)?;
+        let setup_lock_path = SetupLock::path_for(&options);
+        // The first connection switches a new file to WAL; one process at a time.
+        let _lock = SetupLock::acquire(setup_lock_path.clone()).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.database.max_connections)
             .acquire_timeout(settings.database.connect_timeout())
             .connect_with(options.clone())
             .await?;
-        Ok(Self {
-            pool,
-            migration_lock_path: MigrationLock::path_for(&options),
-        })
+        Ok(Self { pool, setup_lock_path })
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        let _lock = MigrationLock::acquire(self.migration_lock_path.clone()).await?;
+        let _lock = SetupLock::acquire(self.setup_lock_path.clone()).await?;
         let mut migrator = sqlx::migrate!("./migrations/sqlite");
         migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
         migrator.run(&self.pool).await?;

@@ -3,7 +3,7 @@ use uuid::Uuid;
 use uuid::fmt::Hyphenated;
 
 use super::SqliteStore;
-use crate::store::{QueueProbeRun, Result, new_id};
+use crate::store::{ProbeOutcome, QueueProbeRun, Result, new_id};
 
 impl SqliteStore {
     pub async fn create_queue_probe(&self, hold_ms: u64) -> Result<Uuid> {
@@ -29,9 +29,10 @@ impl SqliteStore {
         Ok(run_id)
     }
 
-    pub async fn finish_queue_probe_run(&self, run_id: Uuid) -> Result<()> {
-        sqlx::query("UPDATE queue_probe_runs SET finished_at = $1 WHERE id = $2")
+    pub async fn finish_queue_probe_run(&self, run_id: Uuid, outcome: ProbeOutcome) -> Result<()> {
+        sqlx::query("UPDATE queue_probe_runs SET finished_at = $1, outcome = $2 WHERE id = $3")
             .bind(Utc::now())
+            .bind(outcome.as_str())
             .bind(run_id.hyphenated())
             .execute(&self.pool)
             .await?;
@@ -40,7 +41,7 @@ impl SqliteStore {
 
     pub async fn queue_probe_runs(&self, probe_id: Uuid) -> Result<Vec<QueueProbeRun>> {
         let rows: Vec<ProbeRunRow> = sqlx::query_as(
-            "SELECT id, worker, started_at, finished_at FROM queue_probe_runs WHERE probe_id = $1 ORDER BY started_at, id",
+            "SELECT id, worker, started_at, finished_at, outcome FROM queue_probe_runs WHERE probe_id = $1 ORDER BY started_at, id",
         )
         .bind(probe_id.hyphenated())
         .fetch_all(&self.pool)
@@ -55,6 +56,7 @@ struct ProbeRunRow {
     worker: String,
     started_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
+    outcome: Option<String>,
 }
 
 impl From<ProbeRunRow> for QueueProbeRun {
@@ -64,6 +66,7 @@ impl From<ProbeRunRow> for QueueProbeRun {
             worker: row.worker,
             started_at: row.started_at,
             finished_at: row.finished_at,
+            outcome: row.outcome.as_deref().and_then(ProbeOutcome::parse),
         }
     }
 }
