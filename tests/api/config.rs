@@ -93,3 +93,26 @@ async fn flags_beat_environment_beats_file() {
     let flag = format!("127.0.0.1:{flag_port}");
     assert_eq!(serve(&["--listen", &flag], Some(env_port)), format!("http://{flag}"));
 }
+
+#[tokio::test]
+async fn a_listen_address_in_use_exits_2() {
+    let db = TestDatabase::new().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let command = portico_command(&db, &["serve", "--listen", &address]);
+    assert_config_error(run_portico(command, None), "listen");
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let db = TestDatabase::new().await;
+    let mut command = portico_command(&db, &["serve", "--no-workers", "--listen", "127.0.0.1:0"]);
+    command.env("PORTICO_LOG__FORMAT", "json");
+    let mut server = PorticoProcess::start(command);
+    let line = server.wait_for_line("http server listening", Duration::from_secs(60));
+    let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(event["level"], "INFO");
+    assert!(event["address"].as_str().unwrap().starts_with("127.0.0.1:"), "{event}");
+    server.sigterm();
+    assert_eq!(server.wait_for_exit(Duration::from_secs(30)), 0);
+}
