@@ -170,14 +170,16 @@ async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
 }
 
 async fn run_service(settings: Settings, roles: Roles) -> Result<(), CliError> {
+    // Handlers first: a signal during start-up must not take the default "die at once".
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone())
+        .map_err(|error| CliError::Failed(format!("installing signal handlers: {error}")))?;
     let application = Application::build_with_roles(settings, roles).await?;
     if let Some(address) = application.local_addr() {
         // On stdout as well as in the logs, for people and scripts starting the service.
         println!("portico listening on http://{address}");
         hint_at_first_admin(application.store()).await;
     }
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
     application.run_until_stopped(shutdown).await?;
     Ok(())
 }
@@ -194,22 +196,31 @@ async fn hint_at_first_admin(store: &Store) {
     }
 }
 
-/// SIGTERM (orchestrators) or SIGINT (Ctrl-C) starts a graceful shutdown.
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler installs");
+/// SIGTERM (orchestrators) or SIGINT (Ctrl-C) starts a graceful shutdown. The
+/// handlers are installed before this returns.
+#[cfg(unix)]
+fn cancel_on_signal(shutdown: CancellationToken) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
         tokio::select! {
-            _ = interrupt => {}
             _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutdown requested; draining");
-    shutdown.cancel();
+        tracing::info!("shutdown requested; draining");
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn cancel_on_signal(shutdown: CancellationToken) -> std::io::Result<()> {
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.cancel();
+    });
+    Ok(())
 }
 
 async fn open_store(settings: &Settings, migrate: bool) -> Result<(Store, JobQueue), CliError> {

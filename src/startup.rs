@@ -38,6 +38,8 @@ pub enum StartupError {
     Queue(#[from] QueueError),
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
+    #[error("job workers failed: {0}")]
+    Workers(String),
 }
 
 /// A built, not yet running, service: connected, migrated, and (for HTTP) bound.
@@ -110,26 +112,33 @@ impl Application {
             tokio::spawn(jobs::run_workers(context, shutdown.clone()))
         });
 
-        let mut outcome = Ok(());
-        if let Some(task) = http_task {
-            match task.await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => outcome = Err(StartupError::Serve(error)),
-                Err(join_error) => outcome = Err(StartupError::Serve(std::io::Error::other(join_error))),
-            }
-            // The server ended (by shutdown or failure): stop the workers too.
+        // Whichever role ends first (shutdown, or a failure) stops the other, so a
+        // process never lives on with half of its job done: a supervisor restarts it.
+        let http_done = async {
+            let Some(task) = http_task else { return Ok(()) };
+            let result = match task.await {
+                Ok(served) => served.map_err(StartupError::Serve),
+                Err(join_error) => Err(StartupError::Serve(std::io::Error::other(join_error))),
+            };
             shutdown.cancel();
-        }
-        if let Some(task) = workers_task {
-            match task.await {
-                Ok(Ok(())) => tracing::info!("job workers stopped"),
-                Ok(Err(error)) => tracing::error!(error = %error, "job workers stopped with an error"),
-                Err(join_error) => tracing::error!(error = %join_error, "job workers panicked"),
-            }
-        }
+            result
+        };
+        let workers_done = async {
+            let Some(task) = workers_task else { return Ok(()) };
+            let result = match task.await {
+                Ok(Ok(())) if shutdown.is_cancelled() => Ok(()),
+                Ok(Ok(())) => Err(StartupError::Workers("job workers stopped unexpectedly".into())),
+                Ok(Err(error)) => Err(StartupError::Workers(error.to_string())),
+                Err(join_error) => Err(StartupError::Workers(join_error.to_string())),
+            };
+            shutdown.cancel();
+            result
+        };
+        let (http_result, workers_result) = tokio::join!(http_done, workers_done);
+        tracing::info!("stopped");
         self.queue.close().await;
         self.store.close().await;
-        outcome
+        http_result.and(workers_result)
     }
 }
 

@@ -205,7 +205,7 @@ impl Settings {
         require_positive("jobs.missed_heartbeats", self.jobs.missed_heartbeats as u64)?;
         require_positive("jobs.max_attempts", self.jobs.max_attempts as u64)?;
         require_positive("jobs.retry_base_ms", self.jobs.retry_base_ms)?;
-        if self.jobs.retry_max_secs * 1000 < self.jobs.retry_base_ms {
+        if self.jobs.retry_max_secs.saturating_mul(1000) < self.jobs.retry_base_ms {
             return Err(ConfigError::new("jobs.retry_max_secs", "must not be shorter than jobs.retry_base_ms"));
         }
         tracing_subscriber::EnvFilter::from_str(&self.log.level)

@@ -37,6 +37,12 @@ fn worker_name(queue: &str) -> String {
     format!("{queue}@{}-{}", std::process::id(), &nonce[..8])
 }
 
+/// Every attempt happens here, in-process, with exponential backoff and jitter:
+/// `max_attempts - 1` retries leave a failed job's attempt count at the
+/// `max_attempts` it was enqueued with, so the SQL backend never re-fetches it
+/// (its re-fetch has no backoff). The backend only re-runs jobs cut off by a crash.
+/// Backoff delays hold the worker slot; waits longer than `retry_max_secs` belong
+/// in the queue ([`JobQueue::enqueue_after`]).
 fn retry_policy(settings: &JobSettings) -> BackoffRetryPolicy<ExponentialBackoff<HasherRng>> {
     let mut backoff = ExponentialBackoffMaker::new(
         Duration::from_millis(settings.retry_base_ms),

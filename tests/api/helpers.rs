@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use portico::config::Settings;
 use portico::jobs::JobQueue;
-use portico::startup::{Application, Roles};
+use portico::startup::{Application, Roles, StartupError};
 use portico::store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -93,6 +93,8 @@ pub struct TestApp {
     pub queue: JobQueue,
     /// The settings the service runs with (enqueue with `settings.jobs`).
     pub settings: Settings,
+    /// The running service; it ends when a role fails or on shutdown.
+    pub server: tokio::task::JoinHandle<Result<(), StartupError>>,
 }
 
 impl TestApp {
@@ -110,19 +112,21 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_roles(Roles::ALL, customize).await
+}
+
+pub async fn spawn_app_with_roles(roles: Roles, customize: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDatabase::new().await;
     let mut settings = db.settings();
     customize(&mut settings);
-    let application = Application::build_with_roles(settings.clone(), Roles::ALL).await.expect("application builds");
+    let application = Application::build_with_roles(settings.clone(), roles).await.expect("application builds");
     let address = format!("http://{}", application.local_addr().expect("http is bound"));
     let store = application.store().clone();
     let queue = application.queue().clone();
     // Runs until the test's runtime ends.
-    tokio::spawn(async move {
-        application.run_until_stopped(CancellationToken::new()).await.expect("application runs");
-    });
+    let server = tokio::spawn(application.run_until_stopped(CancellationToken::new()));
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    TestApp { address, client, db, store, queue, settings }
+    TestApp { address, client, db, store, queue, settings, server }
 }
 
 /// Polls `check` until it returns `Some`, or panics after `timeout` naming `what`.
@@ -222,6 +226,10 @@ impl PorticoProcess {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // Keep what it said on the way out, for failure messages.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
                 return status.code().unwrap_or(-1);
             }
             if Instant::now() > deadline {

@@ -114,7 +114,11 @@ async fn sigterm_lets_a_running_job_finish_before_exit() {
     assert_eq!(server.wait_for_exit(Duration::from_secs(30)), 0, "{}", server.seen.join("\n"));
     let probe_runs = runs(&store, probe_id).await;
     assert_eq!(probe_runs.len(), 1);
-    assert!(probe_runs[0].finished_at.is_some(), "the in-flight job finished during shutdown");
+    assert!(
+        probe_runs[0].finished_at.is_some(),
+        "the in-flight job finished during shutdown; output:\n{}",
+        server.seen.join("\n")
+    );
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     assert!(client.get(format!("{address}/healthz")).send().await.is_err(), "no longer accepting");
 }

@@ -1,6 +1,10 @@
 //! Health, readiness, metrics and the OpenAPI document.
 
-use crate::helpers::spawn_app;
+use std::time::Duration;
+
+use portico::startup::{Roles, StartupError};
+
+use crate::helpers::{spawn_app, spawn_app_with_roles};
 
 #[tokio::test]
 async fn healthz_answers_ok_with_the_version() {
@@ -25,7 +29,8 @@ async fn readyz_reports_database_and_queue() {
 
 #[tokio::test]
 async fn readyz_is_503_problem_when_the_database_is_gone() {
-    let app = spawn_app().await;
+    // HTTP only: with workers, losing the database ends the process (next test).
+    let app = spawn_app_with_roles(Roles::HTTP_ONLY, |_| {}).await;
     // Closing the pools is what an unreachable database looks like to the service.
     app.store.close().await;
     app.queue.close().await;
@@ -77,4 +82,15 @@ async fn responses_are_compressed_when_asked() {
     let response = app.client.get(app.url("/api/openapi.json")).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-encoding"], "gzip");
+}
+
+#[tokio::test]
+async fn losing_the_database_stops_the_workers_and_the_process_with_an_error() {
+    let app = spawn_app().await;
+    app.store.close().await;
+    app.queue.close().await;
+    // Crash-only: a supervisor restarts the process rather than it living on half-working.
+    let ended = tokio::time::timeout(Duration::from_secs(30), app.server).await.expect("the service stops");
+    let outcome = ended.expect("the service task does not panic");
+    assert!(matches!(outcome, Err(StartupError::Workers(_))), "{outcome:?}");
 }
