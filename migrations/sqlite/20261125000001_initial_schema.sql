@@ -1,12 +1,12 @@
 -- Portico's first schema (SQLite).
--- Ids are UUIDv7 made by the service and stored as text; times are UTC RFC 3339 text;
+-- Ids are UUIDv7 made by the service, stored as 16-byte blobs; times are UTC RFC 3339 text;
 -- money is in minor units with its ISO 4217 currency. Every customer-owned row carries
 -- account_id, so tenant filters are a plain column predicate on every table.
 
 -- Tenancy and identity -------------------------------------------------------
 
 CREATE TABLE accounts (
-    id TEXT PRIMARY KEY,
+    id BLOB PRIMARY KEY,
     name TEXT NOT NULL,
     slug TEXT NOT NULL UNIQUE,
     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'closed')),
@@ -15,7 +15,7 @@ CREATE TABLE accounts (
 );
 
 CREATE TABLE users (
-    id TEXT PRIMARY KEY,
+    id BLOB PRIMARY KEY,
     -- Lower-cased at write time so uniqueness ignores case.
     email TEXT NOT NULL UNIQUE,
     display_name TEXT NOT NULL DEFAULT '',
@@ -33,15 +33,15 @@ CREATE TABLE users (
 
 -- Staff of the business running Portico; a user has at most one staff role.
 CREATE TABLE staff_roles (
-    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    user_id BLOB PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     role TEXT NOT NULL CHECK (role IN ('admin', 'support', 'auditor')),
     granted_at TEXT NOT NULL
 );
 
 -- Account-defined roles: a named set of permissions inside one account.
 CREATE TABLE custom_roles (
-    id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    id BLOB PRIMARY KEY,
+    account_id BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     permissions TEXT NOT NULL CHECK (json_valid(permissions)),
     created_at TEXT NOT NULL,
@@ -49,11 +49,11 @@ CREATE TABLE custom_roles (
 );
 
 CREATE TABLE memberships (
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    account_id BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    user_id BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     -- A built-in role name, or 'custom' with custom_role_id set.
     role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'billing', 'member', 'viewer', 'partner', 'custom')),
-    custom_role_id TEXT REFERENCES custom_roles(id),
+    custom_role_id BLOB REFERENCES custom_roles(id),
     -- For partners: the record types they may see, e.g. ["documents","tickets"].
     record_types TEXT CHECK (json_valid(record_types)),
     created_at TEXT NOT NULL,
@@ -63,10 +63,10 @@ CREATE TABLE memberships (
 CREATE INDEX memberships_by_user ON memberships(user_id);
 
 CREATE TABLE sessions (
-    id TEXT PRIMARY KEY,
+    id BLOB PRIMARY KEY,
     -- SHA-256 of the cookie token; the token itself is never stored.
     token_hash BLOB NOT NULL UNIQUE,
-    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    user_id BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     user_agent TEXT,
     ip_address TEXT,
     created_at TEXT NOT NULL,
@@ -77,12 +77,12 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_user ON sessions(user_id);
 
 CREATE TABLE api_tokens (
-    id TEXT PRIMARY KEY,
+    id BLOB PRIMARY KEY,
     token_hash BLOB NOT NULL UNIQUE,
     name TEXT NOT NULL,
     -- Scoped to one account, or (account_id NULL) to the creator's staff rights.
-    account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,
-    created_by TEXT NOT NULL REFERENCES users(id),
+    account_id BLOB REFERENCES accounts(id) ON DELETE CASCADE,
+    created_by BLOB NOT NULL REFERENCES users(id),
     scopes TEXT NOT NULL CHECK (json_valid(scopes)),
     created_at TEXT NOT NULL,
     expires_at TEXT,
@@ -91,13 +91,13 @@ CREATE TABLE api_tokens (
 );
 
 CREATE TABLE invitations (
-    id TEXT PRIMARY KEY,
+    id BLOB PRIMARY KEY,
     token_hash BLOB NOT NULL UNIQUE,
     email TEXT NOT NULL,
     -- NULL for a staff invitation.
-    account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+    account_id BLOB REFERENCES accounts(id) ON DELETE CASCADE,
     role TEXT NOT NULL,
-    invited_by TEXT NOT NULL REFERENCES users(id),
+    invited_by BLOB NOT NULL REFERENCES users(id),
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     accepted_at TEXT,
@@ -108,7 +108,7 @@ CREATE INDEX invitations_by_account ON invitations(account_id, created_at);
 -- Connectors and sync -----------------------------------------------------------
 
 CREATE TABLE connector_instances (
-    id TEXT PRIMARY KEY,
+    id BLOB PRIMARY KEY,
     kind TEXT NOT NULL,
     name TEXT NOT NULL UNIQUE,
     settings TEXT NOT NULL CHECK (json_valid(settings)),
@@ -123,8 +123,8 @@ CREATE TABLE connector_instances (
 );
 
 CREATE TABLE sync_runs (
-    id TEXT PRIMARY KEY,
-    connector_instance_id TEXT NOT NULL REFERENCES connector_instances(id) ON DELETE CASCADE,
+    id BLOB PRIMARY KEY,
+    connector_instance_id BLOB NOT NULL REFERENCES connector_instances(id) ON DELETE CASCADE,
     stream TEXT NOT NULL,
     mode TEXT NOT NULL CHECK (mode IN ('full', 'incremental')),
     status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'held', 'cancelled')),
@@ -138,7 +138,7 @@ CREATE TABLE sync_runs (
 CREATE INDEX sync_runs_by_instance ON sync_runs(connector_instance_id, stream, started_at);
 
 CREATE TABLE sync_cursors (
-    connector_instance_id TEXT NOT NULL REFERENCES connector_instances(id) ON DELETE CASCADE,
+    connector_instance_id BLOB NOT NULL REFERENCES connector_instances(id) ON DELETE CASCADE,
     stream TEXT NOT NULL,
     cursor TEXT CHECK (json_valid(cursor)),
     last_success_at TEXT,
@@ -151,9 +151,9 @@ CREATE TABLE sync_cursors (
 -- whose it is (account_id; NULL while parked for lack of an account mapping), the
 -- upstream payload, and a content hash so unchanged records are not rewritten.
 CREATE TABLE contacts (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    source_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    source_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     external_id TEXT NOT NULL,
     name TEXT NOT NULL,
     email TEXT,
@@ -170,9 +170,9 @@ CREATE TABLE contacts (
 );
 CREATE INDEX contacts_keyset ON contacts(account_id, updated_at, id);
 CREATE TABLE invoices (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    source_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    source_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     external_id TEXT NOT NULL,
     number TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -197,11 +197,11 @@ CREATE TABLE invoices (
 );
 CREATE INDEX invoices_keyset ON invoices(account_id, updated_at, id);
 CREATE TABLE payments (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    source_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    source_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     external_id TEXT NOT NULL,
-    invoice_id TEXT REFERENCES invoices(id),
+    invoice_id BLOB REFERENCES invoices(id),
     status TEXT NOT NULL,
     currency TEXT NOT NULL,
     amount_minor BIGINT NOT NULL,
@@ -218,9 +218,9 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_keyset ON payments(account_id, updated_at, id);
 CREATE TABLE documents (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    source_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    source_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     external_id TEXT NOT NULL,
     name TEXT NOT NULL,
     folder TEXT NOT NULL DEFAULT '',
@@ -240,9 +240,9 @@ CREATE TABLE documents (
 );
 CREATE INDEX documents_keyset ON documents(account_id, updated_at, id);
 CREATE TABLE tickets (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    source_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    source_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     external_id TEXT NOT NULL,
     subject TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -260,11 +260,11 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_keyset ON tickets(account_id, updated_at, id);
 CREATE TABLE ticket_messages (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    source_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    source_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     external_id TEXT NOT NULL,
-    ticket_id TEXT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+    ticket_id BLOB NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
     author_name TEXT NOT NULL,
     author_kind TEXT NOT NULL CHECK (author_kind IN ('customer', 'staff', 'system')),
     body TEXT NOT NULL,
@@ -280,9 +280,9 @@ CREATE TABLE ticket_messages (
 );
 CREATE INDEX ticket_messages_keyset ON ticket_messages(account_id, updated_at, id);
 CREATE TABLE orders (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    source_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    source_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     external_id TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('order', 'project')),
     reference TEXT,
@@ -300,9 +300,9 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_keyset ON orders(account_id, updated_at, id);
 CREATE TABLE tasks (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    source_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    source_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     external_id TEXT NOT NULL,
     title TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('open', 'completed', 'cancelled')),
@@ -324,9 +324,9 @@ CREATE INDEX ticket_messages_by_ticket ON ticket_messages(ticket_id, posted_at);
 
 -- Invoice lines belong to their invoice and are replaced with it.
 CREATE TABLE invoice_line_items (
-    invoice_id TEXT NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
+    invoice_id BLOB NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
-    account_id TEXT REFERENCES accounts(id),
+    account_id BLOB REFERENCES accounts(id),
     description TEXT NOT NULL,
     quantity BIGINT NOT NULL DEFAULT 1,
     unit_amount_minor BIGINT NOT NULL,
@@ -335,9 +335,9 @@ CREATE TABLE invoice_line_items (
 );
 
 CREATE TABLE order_status_history (
-    id TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
-    account_id TEXT REFERENCES accounts(id),
+    id BLOB PRIMARY KEY,
+    order_id BLOB NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    account_id BLOB REFERENCES accounts(id),
     status TEXT NOT NULL,
     note TEXT,
     changed_at TEXT NOT NULL
@@ -348,8 +348,8 @@ CREATE INDEX order_status_history_by_order ON order_status_history(order_id, cha
 CREATE TABLE record_versions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     record_type TEXT NOT NULL,
-    record_id TEXT NOT NULL,
-    account_id TEXT REFERENCES accounts(id),
+    record_id BLOB NOT NULL,
+    account_id BLOB REFERENCES accounts(id),
     raw TEXT NOT NULL CHECK (json_valid(raw)),
     content_hash TEXT NOT NULL,
     superseded_at TEXT NOT NULL
@@ -359,8 +359,8 @@ CREATE INDEX record_versions_by_record ON record_versions(record_type, record_id
 -- Webhooks, outbox, notifications, audit -----------------------------------------
 
 CREATE TABLE webhook_endpoints (
-    id TEXT PRIMARY KEY,
-    connector_instance_id TEXT NOT NULL REFERENCES connector_instances(id) ON DELETE CASCADE,
+    id BLOB PRIMARY KEY,
+    connector_instance_id BLOB NOT NULL REFERENCES connector_instances(id) ON DELETE CASCADE,
     scheme TEXT NOT NULL,
     -- Signing secrets sealed under the master key (a list, for rotation).
     secrets_sealed BLOB NOT NULL,
@@ -371,8 +371,8 @@ CREATE TABLE webhook_endpoints (
 
 -- Every delivery is committed here before it is acknowledged.
 CREATE TABLE webhook_inbox (
-    id TEXT PRIMARY KEY,
-    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+    id BLOB PRIMARY KEY,
+    endpoint_id BLOB NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
     -- The sender's delivery id (webhook-id, Stripe event id, X-GitHub-Delivery, ...).
     delivery_id TEXT NOT NULL,
     headers TEXT NOT NULL CHECK (json_valid(headers)),
@@ -388,9 +388,9 @@ CREATE INDEX webhook_inbox_by_status ON webhook_inbox(status, received_at);
 
 -- Writes to upstream systems, recorded in the same transaction as the local change.
 CREATE TABLE outbox (
-    id TEXT PRIMARY KEY,
-    account_id TEXT REFERENCES accounts(id),
-    connector_instance_id TEXT NOT NULL REFERENCES connector_instances(id),
+    id BLOB PRIMARY KEY,
+    account_id BLOB REFERENCES accounts(id),
+    connector_instance_id BLOB NOT NULL REFERENCES connector_instances(id),
     operation TEXT NOT NULL,
     payload TEXT NOT NULL CHECK (json_valid(payload)),
     idempotency_key TEXT NOT NULL UNIQUE,
@@ -404,9 +404,9 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 
 CREATE TABLE notifications (
-    id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    id BLOB PRIMARY KEY,
+    account_id BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    user_id BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     kind TEXT NOT NULL,
     title TEXT NOT NULL,
     body TEXT NOT NULL DEFAULT '',
@@ -420,9 +420,9 @@ CREATE INDEX notifications_by_user ON notifications(user_id, created_at);
 CREATE TABLE audit_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     occurred_at TEXT NOT NULL,
-    actor_user_id TEXT REFERENCES users(id),
+    actor_user_id BLOB REFERENCES users(id),
     actor_kind TEXT NOT NULL CHECK (actor_kind IN ('user', 'staff', 'api_token', 'system')),
-    account_id TEXT REFERENCES accounts(id),
+    account_id BLOB REFERENCES accounts(id),
     action TEXT NOT NULL,
     target_type TEXT,
     target_id TEXT,
@@ -438,14 +438,14 @@ CREATE INDEX audit_events_by_account ON audit_events(account_id, occurred_at);
 -- `portico admin probe-queue` enqueues a probe job; each execution of it is a run.
 -- Shows that workers pick jobs up, and that a job never runs twice at once.
 CREATE TABLE queue_probes (
-    id TEXT PRIMARY KEY,
+    id BLOB PRIMARY KEY,
     hold_ms BIGINT NOT NULL,
     requested_at TEXT NOT NULL
 );
 
 CREATE TABLE queue_probe_runs (
-    id TEXT PRIMARY KEY,
-    probe_id TEXT NOT NULL REFERENCES queue_probes(id) ON DELETE CASCADE,
+    id BLOB PRIMARY KEY,
+    probe_id BLOB NOT NULL REFERENCES queue_probes(id) ON DELETE CASCADE,
     worker TEXT NOT NULL,
     started_at TEXT NOT NULL,
     finished_at TEXT,

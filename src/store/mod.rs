@@ -1,17 +1,21 @@
 //! The store: Portico's own data on SQLite (embedded default) or PostgreSQL.
 //!
-//! Callers see one typed interface, [`Store`]; each engine keeps its SQL in its own
-//! module (`sqlite/`, `postgres/`) with a file per area, mirroring
+//! Callers see one typed interface, [`Store`]. SQL that reads the same on both engines
+//! is written once in `portable/` and compiled for each; SQL that differs lives in
+//! `sqlite/` and `postgres/`, beside each engine's connection settings, mirroring
 //! `migrations/{sqlite,postgres}/`. There is deliberately no `sqlx::Any`: each engine
-//! gets its own types (UUID and TIMESTAMPTZ on PostgreSQL, text on SQLite) and its
-//! own dialect where the two differ.
+//! keeps its own types (UUID and TIMESTAMPTZ on PostgreSQL; blob ids and text times
+//! on SQLite) and checked, typed binds.
 
+#[macro_use]
+mod portable;
 mod postgres;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
 pub use postgres::PostgresStore;
@@ -86,47 +90,6 @@ impl Store {
 
     pub async fn close(&self) {
         on_engine!(self, store => store.close().await)
-    }
-
-    pub async fn create_staff_user(&self, new_user: &NewStaffUser) -> Result<Uuid> {
-        on_engine!(self, store => store.create_staff_user(new_user).await)
-    }
-
-    pub async fn count_staff_users(&self) -> Result<i64> {
-        on_engine!(self, store => store.count_staff_users().await)
-    }
-
-    pub async fn create_queue_probe(&self, hold_ms: u64) -> Result<Uuid> {
-        on_engine!(self, store => store.create_queue_probe(hold_ms).await)
-    }
-
-    pub async fn start_queue_probe_run(&self, probe_id: Uuid, worker: &str) -> Result<Uuid> {
-        on_engine!(self, store => store.start_queue_probe_run(probe_id, worker).await)
-    }
-
-    pub async fn finish_queue_probe_run(&self, run_id: Uuid, outcome: ProbeOutcome) -> Result<()> {
-        on_engine!(self, store => store.finish_queue_probe_run(run_id, outcome).await)
-    }
-
-    pub async fn queue_probe_runs(&self, probe_id: Uuid) -> Result<Vec<QueueProbeRun>> {
-        on_engine!(self, store => store.queue_probe_runs(probe_id).await)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StaffRole {
-    Admin,
-    Support,
-    Auditor,
-}
-
-impl StaffRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StaffRole::Admin => "admin",
-            StaffRole::Support => "support",
-            StaffRole::Auditor => "auditor",
-        }
     }
 }
 

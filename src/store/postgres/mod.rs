@@ -1,8 +1,5 @@
 //! PostgreSQL engine (15 or newer): connection settings and the SQL for each area.
 
-mod probes;
-mod users;
-
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -13,7 +10,7 @@ use crate::config::Settings;
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PostgresStore {

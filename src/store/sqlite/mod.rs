@@ -1,8 +1,5 @@
 //! SQLite engine: connection settings and the SQL for each area.
 
-mod probes;
-mod users;
-
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,7 +11,7 @@ use crate::config::{Settings, SqliteSynchronous as SynchronousSetting};
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     setup_lock_path: PathBuf,
 }
 

@@ -1,10 +1,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::PostgresStore;
 use crate::store::{ProbeOutcome, QueueProbeRun, Result, new_id};
 
-impl PostgresStore {
+portable_queries! {
     pub async fn create_queue_probe(&self, hold_ms: u64) -> Result<Uuid> {
         let probe_id = new_id();
         sqlx::query("INSERT INTO queue_probes (id, hold_ms, requested_at) VALUES ($1, $2, $3)")

@@ -1,10 +1,10 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::PostgresStore;
 use crate::store::{NewStaffUser, Result, StoreError, is_unique_violation, new_id};
 
-impl PostgresStore {
+portable_queries! {
+    /// Creates a user with a staff role; the email is stored lower-cased.
     pub async fn create_staff_user(&self, new_user: &NewStaffUser) -> Result<Uuid> {
         let user_id = new_id();
         let now = Utc::now();

@@ -1,0 +1,333 @@
+//! The permission matrix: every (resource, action) pair Portico checks, and which
+//! roles hold it. Defined once, here; the README's table, `GET /api/v1/me` and
+//! every authorization check read from these functions.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One action on one kind of resource inside a customer account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+pub enum Permission {
+    #[serde(rename = "invoices.view")]
+    InvoicesView,
+    #[serde(rename = "invoices.download")]
+    InvoicesDownload,
+    #[serde(rename = "invoices.pay")]
+    InvoicesPay,
+    #[serde(rename = "payments.view")]
+    PaymentsView,
+    #[serde(rename = "documents.view")]
+    DocumentsView,
+    #[serde(rename = "documents.download")]
+    DocumentsDownload,
+    #[serde(rename = "documents.upload")]
+    DocumentsUpload,
+    #[serde(rename = "documents.delete_own")]
+    DocumentsDeleteOwn,
+    #[serde(rename = "tickets.view")]
+    TicketsView,
+    #[serde(rename = "tickets.create")]
+    TicketsCreate,
+    #[serde(rename = "tickets.comment")]
+    TicketsComment,
+    #[serde(rename = "tickets.close")]
+    TicketsClose,
+    #[serde(rename = "orders.view")]
+    OrdersView,
+    #[serde(rename = "tasks.view")]
+    TasksView,
+    #[serde(rename = "tasks.complete")]
+    TasksComplete,
+    #[serde(rename = "team.view")]
+    TeamView,
+    #[serde(rename = "team.invite")]
+    TeamInvite,
+    #[serde(rename = "team.change_role")]
+    TeamChangeRole,
+    #[serde(rename = "team.remove")]
+    TeamRemove,
+    #[serde(rename = "account.edit_settings")]
+    AccountEditSettings,
+    #[serde(rename = "audit.view")]
+    AuditView,
+}
+
+impl Permission {
+    pub const ALL: &'static [Permission] = &[
+        Permission::InvoicesView,
+        Permission::InvoicesDownload,
+        Permission::InvoicesPay,
+        Permission::PaymentsView,
+        Permission::DocumentsView,
+        Permission::DocumentsDownload,
+        Permission::DocumentsUpload,
+        Permission::DocumentsDeleteOwn,
+        Permission::TicketsView,
+        Permission::TicketsCreate,
+        Permission::TicketsComment,
+        Permission::TicketsClose,
+        Permission::OrdersView,
+        Permission::TasksView,
+        Permission::TasksComplete,
+        Permission::TeamView,
+        Permission::TeamInvite,
+        Permission::TeamChangeRole,
+        Permission::TeamRemove,
+        Permission::AccountEditSettings,
+        Permission::AuditView,
+    ];
+
+    /// Whether the permission only reads.
+    pub fn is_read_only(self) -> bool {
+        matches!(
+            self,
+            Permission::InvoicesView
+                | Permission::InvoicesDownload
+                | Permission::PaymentsView
+                | Permission::DocumentsView
+                | Permission::DocumentsDownload
+                | Permission::TicketsView
+                | Permission::OrdersView
+                | Permission::TasksView
+                | Permission::TeamView
+                | Permission::AuditView
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::InvoicesView => "invoices.view",
+            Permission::InvoicesDownload => "invoices.download",
+            Permission::InvoicesPay => "invoices.pay",
+            Permission::PaymentsView => "payments.view",
+            Permission::DocumentsView => "documents.view",
+            Permission::DocumentsDownload => "documents.download",
+            Permission::DocumentsUpload => "documents.upload",
+            Permission::DocumentsDeleteOwn => "documents.delete_own",
+            Permission::TicketsView => "tickets.view",
+            Permission::TicketsCreate => "tickets.create",
+            Permission::TicketsComment => "tickets.comment",
+            Permission::TicketsClose => "tickets.close",
+            Permission::OrdersView => "orders.view",
+            Permission::TasksView => "tasks.view",
+            Permission::TasksComplete => "tasks.complete",
+            Permission::TeamView => "team.view",
+            Permission::TeamInvite => "team.invite",
+            Permission::TeamChangeRole => "team.change_role",
+            Permission::TeamRemove => "team.remove",
+            Permission::AccountEditSettings => "account.edit_settings",
+            Permission::AuditView => "audit.view",
+        }
+    }
+}
+
+/// A customer user's role inside one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    Owner,
+    Admin,
+    Billing,
+    Member,
+    Viewer,
+}
+
+impl AccountRole {
+    pub const ALL: &'static [AccountRole] =
+        &[AccountRole::Owner, AccountRole::Admin, AccountRole::Billing, AccountRole::Member, AccountRole::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountRole::Owner => "owner",
+            AccountRole::Admin => "admin",
+            AccountRole::Billing => "billing",
+            AccountRole::Member => "member",
+            AccountRole::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        AccountRole::ALL.iter().copied().find(|role| role.as_str() == text)
+    }
+
+    /// The matrix, by role.
+    pub fn permissions(self) -> BTreeSet<Permission> {
+        use Permission::*;
+        let granted: &[Permission] = match self {
+            AccountRole::Owner => Permission::ALL,
+            // Everything but the account's own settings, which stay with owners.
+            AccountRole::Admin => &[
+                InvoicesView,
+                InvoicesDownload,
+                InvoicesPay,
+                PaymentsView,
+                DocumentsView,
+                DocumentsDownload,
+                DocumentsUpload,
+                DocumentsDeleteOwn,
+                TicketsView,
+                TicketsCreate,
+                TicketsComment,
+                TicketsClose,
+                OrdersView,
+                TasksView,
+                TasksComplete,
+                TeamView,
+                TeamInvite,
+                TeamChangeRole,
+                TeamRemove,
+                AuditView,
+            ],
+            AccountRole::Billing => &[
+                InvoicesView,
+                InvoicesDownload,
+                InvoicesPay,
+                PaymentsView,
+                OrdersView,
+                DocumentsView,
+                DocumentsDownload,
+            ],
+            AccountRole::Member => &[
+                OrdersView,
+                DocumentsView,
+                DocumentsDownload,
+                DocumentsUpload,
+                DocumentsDeleteOwn,
+                TicketsView,
+                TicketsCreate,
+                TicketsComment,
+                TicketsClose,
+                TasksView,
+                TasksComplete,
+            ],
+            AccountRole::Viewer => &[OrdersView, DocumentsView, DocumentsDownload, TicketsView, TasksView],
+        };
+        granted.iter().copied().collect()
+    }
+}
+
+/// A role of the business's own staff, across all accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    Admin,
+    Support,
+    Auditor,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Admin => "admin",
+            StaffRole::Support => "support",
+            StaffRole::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [StaffRole::Admin, StaffRole::Support, StaffRole::Auditor].into_iter().find(|role| role.as_str() == text)
+    }
+
+    /// What this staff role may do inside any customer account.
+    pub fn account_permissions(self) -> BTreeSet<Permission> {
+        match self {
+            StaffRole::Admin => Permission::ALL.iter().copied().collect(),
+            // Reads every account's portal data and works its tickets; changes nothing else.
+            StaffRole::Support => Permission::ALL
+                .iter()
+                .copied()
+                .filter(|permission| permission.is_read_only() || permission.as_str().starts_with("tickets."))
+                .collect(),
+            StaffRole::Auditor => [Permission::AuditView].into_iter().collect(),
+        }
+    }
+
+    pub fn staff_permissions(self) -> BTreeSet<StaffPermission> {
+        use StaffPermission::*;
+        let granted: &[StaffPermission] = match self {
+            StaffRole::Admin => StaffPermission::ALL,
+            StaffRole::Support => &[AccountsView, AuditViewAll],
+            StaffRole::Auditor => &[AuditViewAll],
+        };
+        granted.iter().copied().collect()
+    }
+}
+
+/// Actions outside any one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+pub enum StaffPermission {
+    #[serde(rename = "accounts.view")]
+    AccountsView,
+    #[serde(rename = "accounts.manage")]
+    AccountsManage,
+    #[serde(rename = "staff.manage")]
+    StaffManage,
+    #[serde(rename = "connectors.manage")]
+    ConnectorsManage,
+    #[serde(rename = "audit.view_all")]
+    AuditViewAll,
+}
+
+impl StaffPermission {
+    pub const ALL: &'static [StaffPermission] = &[
+        StaffPermission::AccountsView,
+        StaffPermission::AccountsManage,
+        StaffPermission::StaffManage,
+        StaffPermission::ConnectorsManage,
+        StaffPermission::AuditViewAll,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_names_match_as_str() {
+        for permission in Permission::ALL {
+            assert_eq!(serde_json::to_value(permission).unwrap(), permission.as_str());
+        }
+    }
+
+    #[test]
+    fn owner_holds_everything_and_every_role_is_a_subset() {
+        let all: BTreeSet<_> = Permission::ALL.iter().copied().collect();
+        assert_eq!(AccountRole::Owner.permissions(), all);
+        for role in AccountRole::ALL {
+            assert!(role.permissions().is_subset(&all));
+        }
+    }
+
+    #[test]
+    fn viewer_only_reads() {
+        assert!(AccountRole::Viewer.permissions().iter().all(|permission| permission.is_read_only()));
+    }
+
+    #[test]
+    fn only_owners_edit_account_settings() {
+        for role in AccountRole::ALL {
+            let holds = role.permissions().contains(&Permission::AccountEditSettings);
+            assert_eq!(holds, *role == AccountRole::Owner, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn billing_is_the_only_non_admin_role_with_invoices() {
+        for role in [AccountRole::Member, AccountRole::Viewer] {
+            assert!(!role.permissions().contains(&Permission::InvoicesView), "{role:?}");
+        }
+        assert!(AccountRole::Billing.permissions().contains(&Permission::InvoicesPay));
+    }
+
+    #[test]
+    fn support_reads_and_works_tickets_but_manages_nothing_else() {
+        let support = StaffRole::Support.account_permissions();
+        assert!(support.contains(&Permission::InvoicesView));
+        assert!(support.contains(&Permission::TicketsClose));
+        assert!(!support.contains(&Permission::TeamInvite));
+        assert!(!support.contains(&Permission::InvoicesPay));
+        assert!(!StaffRole::Support.staff_permissions().contains(&StaffPermission::AccountsManage));
+    }
+}

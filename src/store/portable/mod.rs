@@ -1,0 +1,38 @@
+//! SQL that is the same on both engines, written once and compiled for each.
+//!
+//! With ids bound as `Uuid` (PostgreSQL `uuid`, SQLite 16-byte blob), times as
+//! `DateTime<Utc>` and `$n` placeholders, most statements read the same on SQLite and
+//! PostgreSQL. [`portable_queries!`] stamps each such method onto `SqliteStore` and
+//! `PostgresStore` and forwards it from [`Store`](super::Store). Statements whose
+//! dialects differ (upserts, locking, `RETURNING` quirks) live in `sqlite/` and
+//! `postgres/` instead.
+
+/// Defines store methods once for both engines, plus the `Store` method that
+/// dispatches to them. Each method takes `&self` and plain named arguments.
+macro_rules! portable_queries {
+    ($(
+        $(#[$meta:meta])*
+        pub async fn $name:ident(&$self:ident $(, $arg:ident : $arg_type:ty)* $(,)?) -> $output:ty $body:block
+    )*) => {
+        impl crate::store::SqliteStore {
+            $( $(#[$meta])* pub async fn $name(&$self $(, $arg: $arg_type)*) -> $output $body )*
+        }
+        impl crate::store::PostgresStore {
+            $( $(#[$meta])* pub async fn $name(&$self $(, $arg: $arg_type)*) -> $output $body )*
+        }
+        impl crate::store::Store {
+            $(
+                $(#[$meta])*
+                pub async fn $name(&$self $(, $arg: $arg_type)*) -> $output {
+                    match $self {
+                        crate::store::Store::Sqlite(store) => store.$name($($arg),*).await,
+                        crate::store::Store::Postgres(store) => store.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+mod probes;
+mod users;
