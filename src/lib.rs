@@ -5,6 +5,7 @@
 //! `store/` (the database, one module per engine), `jobs/` (the background queue and
 //! its job types), `http/` (the API: one module per resource, problem+json errors).
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

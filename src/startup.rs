@@ -148,7 +148,10 @@ async fn serve_http(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future();
+    // Peer addresses feed sign-in throttling and the audit log.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server =
+        axum::serve(listener, service).with_graceful_shutdown(shutdown.clone().cancelled_owned()).into_future();
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result,

@@ -76,6 +76,16 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
 
+-- Recent failed sign-ins, for throttling per email and per source address.
+CREATE TABLE login_failures (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email TEXT NOT NULL,
+    ip_address TEXT NOT NULL,
+    failed_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX login_failures_by_email ON login_failures(email, failed_at);
+CREATE INDEX login_failures_by_address ON login_failures(ip_address, failed_at);
+
 CREATE TABLE api_tokens (
     id UUID PRIMARY KEY,
     token_hash BYTEA NOT NULL UNIQUE,

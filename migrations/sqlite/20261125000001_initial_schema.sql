@@ -76,6 +76,16 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
 
+-- Recent failed sign-ins, for throttling per email and per source address.
+CREATE TABLE login_failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    email TEXT NOT NULL,
+    ip_address TEXT NOT NULL,
+    failed_at TEXT NOT NULL
+);
+CREATE INDEX login_failures_by_email ON login_failures(email, failed_at);
+CREATE INDEX login_failures_by_address ON login_failures(ip_address, failed_at);
+
 CREATE TABLE api_tokens (
     id BLOB PRIMARY KEY,
     token_hash BLOB NOT NULL UNIQUE,

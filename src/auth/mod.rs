@@ -1,5 +1,12 @@
-//! Who is calling and what they may do: the permission matrix, sessions, API
-//! tokens, CSRF protection, login throttling, and the extractors that resolve a
-//! request's caller and account.
+//! Who is calling and what they may do: the permission matrix, sessions, CSRF
+//! protection, sign-in throttling, and the extractors that resolve a request's
+//! caller and account.
 
+pub mod caller;
+pub mod csrf;
 pub mod permissions;
+pub mod session;
+pub mod throttle;
+pub mod tokens;
+
+pub use caller::{AccountAccess, AccountScope, Caller, ClientAddress, StaffCaller};

@@ -58,6 +58,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
     pub jobs: JobSettings,
+    pub auth: AuthSettings,
     pub log: LogSettings,
 }
 
@@ -98,6 +99,17 @@ pub struct JobSettings {
     pub retry_base_ms: u64,
     pub retry_max_secs: u64,
     pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub session_idle_timeout_secs: u64,
+    pub session_absolute_timeout_secs: u64,
+    pub login_failures_per_account: u32,
+    pub login_failures_per_address: u32,
+    pub login_failure_window_secs: u64,
+    pub invitation_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -205,6 +217,12 @@ impl Settings {
         require_positive("jobs.missed_heartbeats", self.jobs.missed_heartbeats as u64)?;
         require_positive("jobs.max_attempts", self.jobs.max_attempts as u64)?;
         require_positive("jobs.retry_base_ms", self.jobs.retry_base_ms)?;
+        require_positive("auth.session_idle_timeout_secs", self.auth.session_idle_timeout_secs)?;
+        require_positive("auth.session_absolute_timeout_secs", self.auth.session_absolute_timeout_secs)?;
+        require_positive("auth.login_failures_per_account", self.auth.login_failures_per_account as u64)?;
+        require_positive("auth.login_failures_per_address", self.auth.login_failures_per_address as u64)?;
+        require_positive("auth.login_failure_window_secs", self.auth.login_failure_window_secs)?;
+        require_positive("auth.invitation_ttl_secs", self.auth.invitation_ttl_secs)?;
         if self.jobs.retry_max_secs.saturating_mul(1000) < self.jobs.retry_base_ms {
             return Err(ConfigError::new("jobs.retry_max_secs", "must not be shorter than jobs.retry_base_ms"));
         }

@@ -13,16 +13,28 @@ pub enum PasswordError {
     TooShort,
     #[error("password must be at most {MAX_PASSWORD_CHARS} characters")]
     TooLong,
+    #[error("password is too easy to guess: avoid common words, names and patterns, and your email")]
+    TooWeak,
 }
 
-/// Length rules only; composition rules are deliberately absent (NIST SP 800-63B).
-pub fn check_password_policy(password: &SecretString) -> Result<(), PasswordError> {
-    let chars = password.expose_secret().chars().count();
+/// zxcvbn's scale: 3 means about 10^10 guesses needed, safely out of reach of
+/// online guessing and costly offline against argon2id.
+const MIN_STRENGTH_SCORE: u8 = 3;
+
+/// NIST SP 800-63B rules: length bounds and a refusal of guessable passwords
+/// (common, derived from the user's own details), no composition rules.
+/// `user_inputs` are the user's own details (email, name) a guess would start from.
+pub fn check_password_policy(password: &SecretString, user_inputs: &[&str]) -> Result<(), PasswordError> {
+    let password = password.expose_secret();
+    let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
         return Err(PasswordError::TooShort);
     }
     if chars > MAX_PASSWORD_CHARS {
         return Err(PasswordError::TooLong);
+    }
+    if u8::from(zxcvbn::zxcvbn(password, user_inputs).score()) < MIN_STRENGTH_SCORE {
+        return Err(PasswordError::TooWeak);
     }
     Ok(())
 }
@@ -60,9 +72,14 @@ mod tests {
     }
 
     #[test]
-    fn policy_checks_length_only() {
-        assert_eq!(check_password_policy(&SecretString::from("short")), Err(PasswordError::TooShort));
-        assert_eq!(check_password_policy(&SecretString::from("a".repeat(129))), Err(PasswordError::TooLong));
-        assert_eq!(check_password_policy(&SecretString::from("all lowercase words")), Ok(()));
+    fn policy_checks_length_and_guessability_not_composition() {
+        let check = |password: &str| check_password_policy(&SecretString::from(password), &["ada@example.com"]);
+        assert_eq!(check("short"), Err(PasswordError::TooShort));
+        assert_eq!(check(&"a".repeat(129)), Err(PasswordError::TooLong));
+        assert_eq!(check("password1234"), Err(PasswordError::TooWeak));
+        assert_eq!(check("aaaaaaaaaaaaaaaa"), Err(PasswordError::TooWeak));
+        assert_eq!(check("ada@example.com1"), Err(PasswordError::TooWeak));
+        // Long lowercase passphrases pass: no digits or symbols demanded.
+        assert_eq!(check("correct horse battery staple"), Ok(()));
     }
 }

@@ -1,10 +1,15 @@
 //! The HTTP layer: shared state, the middleware stack, and one router per resource
 //! merged in [`router`].
 
+pub mod accounts;
+pub mod audit;
+pub mod auth;
 pub mod health;
 pub mod json;
+pub mod me;
 pub mod metrics;
 pub mod openapi;
+pub mod pagination;
 pub mod problem;
 
 use std::sync::Arc;
@@ -48,6 +53,10 @@ pub struct AppState {
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(accounts::router())
+        .merge(audit::router())
         .merge(metrics::router())
         .merge(openapi::router())
         .split_for_parts()
@@ -72,6 +81,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(http.request_timeout_secs),
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::csrf::reject_cross_site_writes))
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn(problem::normalize_errors))
         .layer(CompressionLayer::new())

@@ -15,7 +15,12 @@ use super::problem::{ErrorCode, FieldError, Problem};
 #[openapi(
     info(title = "Portico", description = "Integration-sync gateway and customer portal."),
     components(schemas(Problem, ErrorCode, FieldError)),
-    tags((name = "operations", description = "Health, readiness, metrics and this document"))
+    tags(
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "auth", description = "Sign-in, sessions, and the signed-in user"),
+        (name = "accounts", description = "Customer accounts, members and invitations"),
+        (name = "audit", description = "The tamper-evident audit log"),
+    )
 )]
 pub struct ApiDoc;
 

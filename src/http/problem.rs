@@ -171,14 +171,16 @@ impl Problem {
 /// The error type of every handler.
 #[derive(Debug)]
 pub struct ApiError {
-    problem: Problem,
+    problem: Box<Problem>,
+    /// Headers the answer needs (`Retry-After` on 429).
+    headers: Vec<(axum::http::HeaderName, HeaderValue)>,
     /// The cause of an internal error: logged, never sent.
     internal_cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { problem: Problem::new(code, detail), internal_cause: None }
+        Self { problem: Box::new(Problem::new(code, detail)), headers: Vec::new(), internal_cause: None }
     }
 
     pub fn from_code(code: ErrorCode) -> Self {
@@ -193,9 +195,17 @@ impl ApiError {
 
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self {
-            problem: Problem::new(ErrorCode::Internal, ErrorCode::Internal.default_detail()),
+            problem: Box::new(Problem::new(ErrorCode::Internal, ErrorCode::Internal.default_detail())),
+            headers: Vec::new(),
             internal_cause: Some(Box::new(cause)),
         }
+    }
+
+    /// 429 with the seconds to wait before trying again.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut error = Self::from_code(ErrorCode::RateLimited);
+        error.headers.push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs)));
+        error
     }
 
     /// Names the fields (or, for readiness, the checks) the problem is about.
@@ -224,7 +234,11 @@ impl IntoResponse for ApiError {
         if let Some(cause) = &self.internal_cause {
             tracing::error!(error = %error_chain(cause.as_ref()), "internal error");
         }
-        self.problem.into_response_with_status()
+        let mut response = self.problem.into_response_with_status();
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 

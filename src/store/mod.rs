@@ -18,6 +18,7 @@ use uuid::Uuid;
 pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
+pub use portable::LoginFailureCounts;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
@@ -142,4 +143,80 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 
 fn new_id() -> Uuid {
     Uuid::now_v7()
+}
+
+/// What a sign-in needs to know about the user it names.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoginUser {
+    pub id: Uuid,
+    pub password_hash: Option<String>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the cookie token.
+    pub token_hash: Vec<u8>,
+    pub user_id: Uuid,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live session and the user behind it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub staff_role: Option<String>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Account {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRecord {
+    pub account_id: Uuid,
+    pub account_name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct MemberRecord {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub token_hash: Vec<u8>,
+    pub email: String,
+    /// None for a staff invitation.
+    pub account_id: Option<Uuid>,
+    pub role: String,
+    pub invited_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AcceptedInvitation {
+    pub invitation_id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    pub account_id: Option<Uuid>,
+    pub role: String,
 }

@@ -34,5 +34,11 @@ macro_rules! portable_queries {
     };
 }
 
+mod accounts;
+mod audit;
+mod invitations;
 mod probes;
+mod sessions;
 mod users;
+
+pub use sessions::LoginFailureCounts;

@@ -43,6 +43,15 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// A transaction-scoped advisory lock serializes appends to the audit chain
+    /// (row locks cannot: the next row does not exist yet).
+    pub(super) async fn begin_audit_append(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        const AUDIT_APPEND_LOCK: i64 = 0x706f_7274_6963_6f01; // "portico" + 1
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_APPEND_LOCK).execute(&mut *transaction).await?;
+        Ok(transaction)
+    }
+
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -92,6 +92,12 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// SQLite serializes writers; `BEGIN IMMEDIATE` takes the write lock up front so
+    /// the read of the last hash and the insert see no writer in between.
+    pub(super) async fn begin_audit_append(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -1,0 +1,91 @@
+//! The session cookie: HttpOnly, SameSite=Lax, and on https deployments Secure
+//! with the `__Host-` prefix (which browsers only accept from a secure origin, for
+//! the whole host, with no Domain attribute).
+
+use axum::http::HeaderMap;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use cookie::{Cookie, SameSite};
+
+use crate::config::Settings;
+
+const PLAIN_NAME: &str = "portico_session";
+const HOST_PREFIXED_NAME: &str = "__Host-portico_session";
+
+pub fn cookie_name(settings: &Settings) -> &'static str {
+    if settings.uses_https() { HOST_PREFIXED_NAME } else { PLAIN_NAME }
+}
+
+/// The session token a request carries in its cookie, if any.
+pub fn token_from_headers(headers: &HeaderMap, settings: &Settings) -> Option<String> {
+    let name = cookie_name(settings);
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// `Set-Cookie` for a new session token, living as long as the session may.
+pub fn session_cookie(settings: &Settings, token: &str) -> String {
+    Cookie::build((cookie_name(settings), token.to_owned()))
+        .http_only(true)
+        .secure(settings.uses_https())
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(settings.auth.session_absolute_timeout_secs as i64))
+        .build()
+        .to_string()
+}
+
+/// `Set-Cookie` that removes the session cookie from the browser.
+pub fn clearing_cookie(settings: &Settings) -> String {
+    Cookie::build((cookie_name(settings), ""))
+        .http_only(true)
+        .secure(settings.uses_https())
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+        .to_string()
+}
+
+pub fn set_cookie_header(headers: &mut HeaderMap, value: String) {
+    headers.append(SET_COOKIE, value.parse().expect("cookie strings are valid header values"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_cookie_is_httponly_lax_and_not_secure() {
+        let settings = Settings::defaults();
+        let cookie = session_cookie(&settings, "abc");
+        assert!(cookie.starts_with("portico_session=abc"), "{cookie}");
+        assert!(cookie.contains("HttpOnly"));
+        assert!(cookie.contains("SameSite=Lax"));
+        assert!(cookie.contains("Path=/"));
+        assert!(!cookie.contains("Secure"));
+    }
+
+    #[test]
+    fn https_cookie_is_secure_and_host_prefixed() {
+        let mut settings = Settings::defaults();
+        settings.public_url = "https://portal.example.com".into();
+        let cookie = session_cookie(&settings, "abc");
+        assert!(cookie.starts_with("__Host-portico_session=abc"), "{cookie}");
+        assert!(cookie.contains("Secure"));
+        assert!(!cookie.contains("Domain"));
+    }
+
+    #[test]
+    fn token_is_found_among_other_cookies() {
+        let settings = Settings::defaults();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, "theme=dark; portico_session=tok123; other=1".parse().unwrap());
+        assert_eq!(token_from_headers(&headers, &settings).as_deref(), Some("tok123"));
+    }
+}

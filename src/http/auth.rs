@@ -1,0 +1,149 @@
+//! Sign-in and sign-out with a server-side session behind an HttpOnly cookie.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::json::Json;
+use super::problem::{ApiError, ErrorCode};
+use crate::audit::{self, ActorKind, AuditEvent};
+use crate::auth::session::{clearing_cookie, session_cookie, set_cookie_header, token_from_headers};
+use crate::auth::tokens::{generate_token, hash_token};
+use crate::auth::{Caller, ClientAddress, throttle};
+use crate::core::password::{hash_password, verify_password};
+use crate::store::NewSession;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedIn {
+    pub user_id: Uuid,
+    pub email: String,
+}
+
+/// Answers a wrong password and an unknown email alike, in body and in timing.
+fn invalid_credentials() -> ApiError {
+    ApiError::new(ErrorCode::Unauthenticated, "The email or password is incorrect.")
+}
+
+/// A hash to verify against when the email is unknown, so that answer takes as
+/// long as a wrong password does.
+async fn decoy_hash() -> String {
+    static DECOY: OnceCell<String> = OnceCell::const_new();
+    DECOY
+        .get_or_init(|| async {
+            let (random, _) = generate_token();
+            hash_password(SecretString::from(random)).await
+        })
+        .await
+        .clone()
+}
+
+pub(crate) fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Signs in with email and password and sets the session cookie. Failures are
+/// throttled per email and per source address (429 with `Retry-After`).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set", body = SignedIn),
+        (status = 401, description = "Wrong email or password", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(client_address): ClientAddress,
+    headers: HeaderMap,
+    Json(request): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let email = normalize_email(&request.email);
+    let ip_address = client_address.unwrap_or_default();
+    let now = Utc::now();
+    if let Some(wait) = throttle::check(&state.store, &state.settings.auth, &email, &ip_address, now).await? {
+        let event = AuditEvent::new("auth.login.throttled", ActorKind::User)
+            .ip_address(Some(ip_address.clone()))
+            .details(serde_json::json!({ "email": email }));
+        audit::record(&state.store, event).await?;
+        return Err(ApiError::rate_limited(wait.num_seconds().max(1) as u64));
+    }
+
+    let user = state.store.find_login_user(&email).await?;
+    let usable_hash = user.as_ref().filter(|user| user.status == "active").and_then(|user| user.password_hash.clone());
+    let verified = match usable_hash {
+        Some(hash) => verify_password(request.password, hash).await,
+        None => {
+            verify_password(request.password, decoy_hash().await).await;
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| verified) else {
+        state.store.record_login_failure(&email, &ip_address, now).await?;
+        let event = AuditEvent::new("auth.login.failed", ActorKind::User)
+            .ip_address(Some(ip_address))
+            .details(serde_json::json!({ "email": email }));
+        audit::record(&state.store, event).await?;
+        return Err(invalid_credentials());
+    };
+
+    state.store.clear_login_failures(&email).await?;
+    // A new session id at every sign-in: a cookie planted before it (fixation) is dropped.
+    if let Some(previous_token) = token_from_headers(&headers, &state.settings) {
+        state.store.revoke_session_by_token(&hash_token(&previous_token), now).await?;
+    }
+    let (token, token_hash) = generate_token();
+    let session = NewSession {
+        token_hash,
+        user_id: user.id,
+        user_agent: headers
+            .get(USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| agent.chars().take(300).collect()),
+        ip_address: Some(ip_address.clone()),
+        created_at: now,
+        expires_at: now + Duration::seconds(state.settings.auth.session_absolute_timeout_secs as i64),
+    };
+    let session_id = state.store.create_session(&session).await?;
+    let event = AuditEvent::new("auth.login.succeeded", ActorKind::User)
+        .actor(user.id)
+        .target("session", session_id)
+        .ip_address(Some(ip_address));
+    audit::record(&state.store, event).await?;
+
+    let mut response = (StatusCode::OK, Json(SignedIn { user_id: user.id, email })).into_response();
+    set_cookie_header(response.headers_mut(), session_cookie(&state.settings, &token));
+    Ok(response)
+}
+
+/// Ends the current session on the server and clears the cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    state.store.revoke_session(caller.session_id, Utc::now()).await?;
+    audit::record(&state.store, caller.audit_event("auth.logout").target("session", caller.session_id)).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    set_cookie_header(response.headers_mut(), clearing_cookie(&state.settings));
+    Ok(response)
+}

@@ -1,0 +1,70 @@
+//! `GET /api/v1/me`: the signed-in user, their accounts, and what they may do.
+
+use std::collections::BTreeSet;
+
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::json::Json;
+use super::problem::ApiError;
+use crate::auth::Caller;
+use crate::auth::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub staff_role: Option<StaffRole>,
+    /// What the staff role allows outside any one account.
+    pub staff_permissions: BTreeSet<StaffPermission>,
+    /// Accounts the user is a member of, each with the effective permissions there.
+    pub accounts: Vec<MyAccount>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyAccount {
+    pub account_id: Uuid,
+    pub name: String,
+    pub role: AccountRole,
+    pub permissions: BTreeSet<Permission>,
+}
+
+/// The signed-in user with their effective permissions in each of their accounts.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses(
+        (status = 200, description = "The signed-in user", body = Me),
+        (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    let staff_account_permissions = caller.staff_role.map(StaffRole::account_permissions).unwrap_or_default();
+    let accounts = state
+        .store
+        .memberships_of(caller.user_id)
+        .await?
+        .into_iter()
+        .filter_map(|membership| {
+            let role = AccountRole::parse(&membership.role)?;
+            let mut permissions = role.permissions();
+            permissions.extend(staff_account_permissions.iter().copied());
+            Some(MyAccount { account_id: membership.account_id, name: membership.account_name, role, permissions })
+        })
+        .collect();
+    Ok(Json(Me {
+        user_id: caller.user_id,
+        email: caller.email,
+        display_name: caller.display_name,
+        staff_role: caller.staff_role,
+        staff_permissions: caller.staff_role.map(StaffRole::staff_permissions).unwrap_or_default(),
+        accounts,
+    }))
+}

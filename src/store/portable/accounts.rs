@@ -1,0 +1,76 @@
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::store::{Account, MemberRecord, MembershipRecord, Result, StoreError, is_unique_violation, new_id};
+
+portable_queries! {
+    pub async fn create_account(&self, name: &str, slug: &str) -> Result<Account> {
+        let account = Account { id: new_id(), name: name.to_owned(), slug: slug.to_owned(), status: "active".into(), created_at: Utc::now() };
+        sqlx::query("INSERT INTO accounts (id, name, slug, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+            .bind(account.id)
+            .bind(&account.name)
+            .bind(&account.slug)
+            .bind(&account.status)
+            .bind(account.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|error| if is_unique_violation(&error) { StoreError::Conflict("an account with this slug") } else { error.into() })?;
+        Ok(account)
+    }
+
+    /// Every account, for staff, in creation order after `after` (keyset).
+    pub async fn list_accounts(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Account>> {
+        let accounts = sqlx::query_as(
+            "SELECT id, name, slug, status, created_at FROM accounts WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(accounts)
+    }
+
+    pub async fn account(&self, account_id: Uuid) -> Result<Option<Account>> {
+        let account = sqlx::query_as("SELECT id, name, slug, status, created_at FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(account)
+    }
+
+    /// The caller's role in one account, if a member.
+    pub async fn membership_role(&self, account_id: Uuid, user_id: Uuid) -> Result<Option<String>> {
+        let role: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
+            .bind(account_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(role.map(|(role,)| role))
+    }
+
+    /// Every account a user belongs to, with their role there.
+    pub async fn memberships_of(&self, user_id: Uuid) -> Result<Vec<MembershipRecord>> {
+        let memberships = sqlx::query_as(
+            "SELECT a.id AS account_id, a.name AS account_name, m.role
+             FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.user_id = $1 ORDER BY a.name, a.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(memberships)
+    }
+
+    /// The members of one account. Only reachable through an account scope.
+    pub async fn account_members(&self, account_id: Uuid) -> Result<Vec<MemberRecord>> {
+        let members = sqlx::query_as(
+            "SELECT u.id AS user_id, u.email, u.display_name, m.role, m.created_at AS joined_at
+             FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.account_id = $1 ORDER BY u.email",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(members)
+    }
+}

@@ -1,0 +1,125 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::store::{LoginUser, NewSession, Result, SessionRecord, new_id};
+
+portable_queries! {
+    /// The user a sign-in names, if any; `email` must already be lower-cased.
+    pub async fn find_login_user(&self, email: &str) -> Result<Option<LoginUser>> {
+        let user = sqlx::query_as("SELECT id, password_hash, status FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(user)
+    }
+
+    pub async fn create_session(&self, session: &NewSession) -> Result<Uuid> {
+        let session_id = new_id();
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, user_id, user_agent, ip_address, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        )
+        .bind(session_id)
+        .bind(&session.token_hash)
+        .bind(session.user_id)
+        .bind(&session.user_agent)
+        .bind(&session.ip_address)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(session.created_at)
+            .bind(session.user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(session_id)
+    }
+
+    /// A live session by its token hash: not revoked, not past its absolute expiry,
+    /// used since `idle_cutoff`, and its user active.
+    pub async fn live_session(&self, token_hash: &[u8], now: DateTime<Utc>, idle_cutoff: DateTime<Utc>) -> Result<Option<SessionRecord>> {
+        let session = sqlx::query_as(
+            "SELECT s.id AS session_id, s.user_id, u.email, u.display_name, r.role AS staff_role, s.last_seen_at
+             FROM sessions s
+             JOIN users u ON u.id = s.user_id
+             LEFT JOIN staff_roles r ON r.user_id = s.user_id
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3
+               AND u.status = 'active'",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(idle_cutoff)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(session)
+    }
+
+    pub async fn touch_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_session_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Failed sign-ins since `since` for this email and from this address, with the
+    /// oldest of each (to say when the window frees up).
+    pub async fn recent_login_failures(&self, email: &str, ip_address: &str, since: DateTime<Utc>) -> Result<LoginFailureCounts> {
+        let by_email: (i64, Option<DateTime<Utc>>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(failed_at) FROM login_failures WHERE email = $1 AND failed_at > $2")
+                .bind(email)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+        let by_address: (i64, Option<DateTime<Utc>>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(failed_at) FROM login_failures WHERE ip_address = $1 AND failed_at > $2")
+                .bind(ip_address)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(LoginFailureCounts { by_email, by_address })
+    }
+
+    pub async fn record_login_failure(&self, email: &str, ip_address: &str, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("INSERT INTO login_failures (email, ip_address, failed_at) VALUES ($1, $2, $3)")
+            .bind(email)
+            .bind(ip_address)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A successful sign-in forgives the account's earlier failures.
+    pub async fn clear_login_failures(&self, email: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Counts and oldest times of recent failures, by email and by source address.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginFailureCounts {
+    pub by_email: (i64, Option<DateTime<Utc>>),
+    pub by_address: (i64, Option<DateTime<Utc>>),
+}
