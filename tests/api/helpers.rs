@@ -17,6 +17,10 @@ use tokio_util::sync::CancellationToken;
 /// PostgreSQL; unset, the suite runs on SQLite.
 pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 
+/// The public URL test services believe they are reached at; browsers would send
+/// it as `Origin`.
+pub const PUBLIC_URL: &str = "http://portico.test";
+
 /// A database that exists for one test, and a folder for its other files.
 pub struct TestDatabase {
     pub url: String,
@@ -44,6 +48,7 @@ impl TestDatabase {
         settings.jobs.missed_heartbeats = 2;
         settings.jobs.shutdown_grace_secs = 10;
         settings.database.max_connections = 5;
+        settings.public_url = PUBLIC_URL.into();
         settings.validate().expect("test settings are valid");
         settings
     }
@@ -273,4 +278,105 @@ pub fn run_portico(mut command: Command, stdin: Option<&str>) -> (i32, String, S
 /// A loopback port nothing listens on (bound, then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A signed-in browser: the session cookie plus the headers a browser adds.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: uuid::Uuid,
+    pub email: String,
+    pub password: String,
+    pub cookie: String,
+}
+
+/// The session cookie's `name=value` from a response's `Set-Cookie`.
+pub fn session_cookie_from(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("portico_session="))
+        .map(|value| value.split(';').next().unwrap().to_owned())
+}
+
+impl TestApp {
+    /// A request as a browser on our own origin would send it.
+    pub fn request(&self, method: reqwest::Method, path: &str, session: Option<&Session>) -> reqwest::RequestBuilder {
+        let mut request = self.client.request(method, self.url(path)).header("origin", PUBLIC_URL);
+        if let Some(session) = session {
+            request = request.header("cookie", &session.cookie);
+        }
+        request
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.request(reqwest::Method::POST, "/api/v1/auth/login", None)
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Session {
+        let response = self.login(email, password).await;
+        assert_eq!(response.status(), 200, "signing in {email}");
+        let cookie = session_cookie_from(&response).expect("a session cookie");
+        let body: serde_json::Value = response.json().await.unwrap();
+        Session {
+            user_id: body["user_id"].as_str().unwrap().parse().unwrap(),
+            email: email.to_owned(),
+            password: password.to_owned(),
+            cookie,
+        }
+    }
+
+    /// A staff user created the way `portico admin create-staff` does, signed in.
+    pub async fn staff(&self, role: portico::auth::permissions::StaffRole) -> Session {
+        let email = format!("staff-{}-{}@example.com", role.as_str(), uuid::Uuid::new_v4().simple());
+        let password = "staff passphrase for tests";
+        let password_hash = portico::core::password::hash_password(password.to_owned().into()).await;
+        let new_user = portico::store::NewStaffUser { email: email.clone(), password_hash, role };
+        self.store.create_staff_user(&new_user).await.unwrap();
+        self.sign_in(&email, password).await
+    }
+
+    /// A customer account created by `admin` over the API; returns its id.
+    pub async fn create_account(&self, admin: &Session, name: &str) -> uuid::Uuid {
+        let slug =
+            format!("{}-{}", name.to_lowercase().replace(' ', "-"), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/accounts", Some(admin))
+            .json(&serde_json::json!({ "name": name, "slug": slug }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Invites a new user into `account_id` with `role` (as `inviter`) and accepts.
+    pub async fn member(&self, inviter: &Session, account_id: uuid::Uuid, role: &str) -> Session {
+        let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let response = self
+            .request(reqwest::Method::POST, &format!("/api/v1/accounts/{account_id}/invitations"), Some(inviter))
+            .json(&serde_json::json!({ "email": email, "role": role }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "inviting a {role}");
+        let invitation: serde_json::Value = response.json().await.unwrap();
+        let password = format!("{role} member passphrase");
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/invitations/accept", None)
+            .json(&serde_json::json!({
+                "token": invitation["token"], "password": password, "display_name": format!("A {role}")
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "accepting as a {role}");
+        self.sign_in(&email, &password).await
+    }
 }

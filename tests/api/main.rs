@@ -1,9 +1,11 @@
 //! The integration suite: the real service over HTTP and the real `portico` binary.
 //! Runs on SQLite by default, on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod authorization;
 mod cli;
 mod config;
 mod errors;
 mod helpers;
+mod identity;
 mod jobs;
 mod operations;

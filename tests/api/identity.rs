@@ -1,0 +1,200 @@
+//! Sign-in, sessions, CSRF, invitations and the audit chain, over HTTP.
+
+use portico::auth::permissions::StaffRole;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    TestApp, TestDatabase, portico_command, run_portico, session_cookie_from, spawn_app, spawn_app_with,
+};
+
+async fn body(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_hardened_cookie_and_sign_out_ends_the_session_server_side() {
+    let app = spawn_app().await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let response = app.login(&staff.email, &staff.password).await;
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=86400"] {
+        assert!(set_cookie.contains(attribute), "{attribute} missing from {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "plain-http deployments cannot use Secure cookies");
+    let session = crate::helpers::Session { cookie: session_cookie_from(&response).unwrap(), ..staff };
+    let user_id = session.user_id.to_string();
+
+    let me = app.request(Method::GET, "/api/v1/me", Some(&session)).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let me = body(me).await;
+    assert_eq!(me["user_id"], user_id.as_str());
+    assert_eq!(me["staff_role"], "admin");
+    assert!(me["staff_permissions"].as_array().unwrap().contains(&json!("accounts.manage")));
+
+    let logout = app.request(Method::POST, "/api/v1/auth/logout", Some(&session)).send().await.unwrap();
+    assert_eq!(logout.status(), 204);
+    assert!(logout.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    // The same cookie, replayed, no longer works: the session ended on the server.
+    let replay = app.request(Method::GET, "/api/v1/me", Some(&session)).send().await.unwrap();
+    assert_eq!(replay.status(), 401);
+    assert_eq!(body(replay).await["code"], "unauthenticated");
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_answer_alike() {
+    let app = spawn_app().await;
+    let staff = app.staff(StaffRole::Support).await;
+    let wrong_password = app.login(&staff.email, "not the right passphrase").await;
+    let unknown_email = app.login("nobody-here@example.com", "not the right passphrase").await;
+    assert_eq!(wrong_password.status(), 401);
+    assert_eq!(unknown_email.status(), 401);
+    let (mut first, mut second) = (body(wrong_password).await, body(unknown_email).await);
+    // Only the per-request id may differ.
+    first.as_object_mut().unwrap().remove("request_id");
+    second.as_object_mut().unwrap().remove("request_id");
+    assert_eq!(first, second);
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_with_retry_after() {
+    let app = spawn_app_with(|settings| settings.auth.login_failures_per_account = 3).await;
+    let staff = app.staff(StaffRole::Auditor).await;
+    for _ in 0..3 {
+        assert_eq!(app.login(&staff.email, "wrong wrong wrong").await.status(), 401);
+    }
+    // Now even the right password waits.
+    let throttled = app.login(&staff.email, &staff.password).await;
+    assert_eq!(throttled.status(), 429);
+    let retry_after: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(body(throttled).await["code"], "rate_limited");
+    // Another account from elsewhere is unaffected (different email; the address limit is higher).
+    let other = app.staff(StaffRole::Auditor).await;
+    assert_eq!(app.login(&other.email, &other.password).await.status(), 200);
+}
+
+#[tokio::test]
+async fn signing_in_again_replaces_the_old_session() {
+    let app = spawn_app().await;
+    let first = app.staff(StaffRole::Admin).await;
+    let response = app
+        .request(Method::POST, "/api/v1/auth/login", Some(&first))
+        .json(&json!({ "email": first.email, "password": first.password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let new_cookie = session_cookie_from(&response).unwrap();
+    assert_ne!(new_cookie, first.cookie, "a new session id at sign-in");
+    assert_eq!(app.request(Method::GET, "/api/v1/me", Some(&first)).send().await.unwrap().status(), 401);
+    let second = crate::helpers::Session { cookie: new_cookie, ..first };
+    assert_eq!(app.request(Method::GET, "/api/v1/me", Some(&second)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn cookie_authenticated_writes_must_come_from_our_origin() {
+    let app = spawn_app().await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let create = |origin: Option<&'static str>, fetch_site: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/accounts"))
+            .header("cookie", &staff.cookie)
+            .json(&json!({ "name": "Csrf", "slug": format!("csrf-{}", uuid::Uuid::new_v4().simple()) }));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(fetch_site) = fetch_site {
+            request = request.header("sec-fetch-site", fetch_site);
+        }
+        request.send()
+    };
+    assert_eq!(create(Some("https://evil.example"), None).await.unwrap().status(), 403);
+    assert_eq!(create(None, None).await.unwrap().status(), 403);
+    assert_eq!(create(None, Some("cross-site")).await.unwrap().status(), 403);
+    assert_eq!(create(None, Some("same-origin")).await.unwrap().status(), 201);
+    assert_eq!(create(Some(crate::helpers::PUBLIC_URL), None).await.unwrap().status(), 201);
+    // Reads are not writes.
+    let read = app.client.get(app.url("/api/v1/me")).header("cookie", &staff.cookie).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+}
+
+#[tokio::test]
+async fn an_invitation_is_single_use_and_grants_its_role() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account_id = app.create_account(&admin, "Acme").await;
+    let invitation = app
+        .request(Method::POST, &format!("/api/v1/accounts/{account_id}/invitations"), Some(&admin))
+        .json(&json!({ "email": "Billing.Person@Example.com", "role": "billing" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invitation.status(), 201);
+    let invitation = body(invitation).await;
+    assert_eq!(invitation["email"], "billing.person@example.com");
+    assert!(invitation["accept_url"].as_str().unwrap().starts_with("http://portico.test/invitations/accept#token="));
+
+    let accept = |password: &'static str| {
+        app.request(Method::POST, "/api/v1/invitations/accept", None)
+            .json(&json!({ "token": invitation["token"], "password": password, "display_name": "Bea Billing" }))
+            .send()
+    };
+    let weak = accept("password1234").await.unwrap();
+    assert_eq!(weak.status(), 422);
+    assert_eq!(body(weak).await["errors"][0]["field"], "password");
+
+    let accepted = accept("ledgers and invoices all day").await.unwrap();
+    assert_eq!(accepted.status(), 201);
+    let cookie = session_cookie_from(&accepted).expect("signed in on acceptance");
+    let me = app.client.get(app.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap();
+    let me = body(me).await;
+    assert_eq!(me["accounts"][0]["account_id"], account_id.to_string());
+    assert_eq!(me["accounts"][0]["role"], "billing");
+    let permissions = me["accounts"][0]["permissions"].as_array().unwrap();
+    assert!(permissions.contains(&json!("invoices.pay")));
+    assert!(!permissions.contains(&json!("team.invite")));
+
+    let reused = accept("ledgers and invoices all day").await.unwrap();
+    assert_eq!(reused.status(), 404, "an invitation works once");
+}
+
+async fn run_verify(db: &TestDatabase) -> (i32, String, String) {
+    run_portico(portico_command(db, &["audit", "verify"]), None)
+}
+
+async fn tamper_with_audit_event(app: &TestApp, event_id: i64) {
+    use sqlx::Connection;
+    let statement = "UPDATE audit_events SET action = 'auth.login.failed' WHERE id = $1";
+    if app.db.url.starts_with("postgres") {
+        let mut connection = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query(statement).bind(event_id).execute(&mut connection).await.unwrap();
+    } else {
+        let mut connection = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query(statement).bind(event_id).execute(&mut connection).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_audit_chain_detects_an_edited_event() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account_id = app.create_account(&admin, "Chain").await;
+    app.member(&admin, account_id, "owner").await;
+
+    let events = app.request(Method::GET, "/api/v1/audit-events", Some(&admin)).send().await.unwrap();
+    let events = body(events).await;
+    let actions: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in ["auth.login.succeeded", "account.created", "invitation.created", "invitation.accepted"] {
+        assert!(actions.contains(&expected), "{expected} not in {actions:?}");
+    }
+    let (code, stdout, stderr) = run_verify(&app.db).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("intact: {} events", actions.len())), "{stdout}");
+
+    tamper_with_audit_event(&app, 2).await;
+    let (code, _, stderr) = run_verify(&app.db).await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("broken at event 2"), "{stderr}");
+}
