@@ -331,3 +331,54 @@ mod tests {
         assert!(!StaffRole::Support.staff_permissions().contains(&StaffPermission::AccountsManage));
     }
 }
+
+#[cfg(test)]
+mod readme_tests {
+    //! The README's tables are documentation people rely on; they must say what the code does.
+
+    use super::*;
+
+    fn table_between<'a>(readme: &'a str, start: &str, end: &str) -> Vec<Vec<&'a str>> {
+        let section = readme.split(start).nth(1).and_then(|rest| rest.split(end).next()).expect("marked table");
+        section
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| line.trim_matches('|').split('|').map(str::trim).collect())
+            .collect()
+    }
+
+    fn name(cell: &str) -> &str {
+        cell.trim_matches('`')
+    }
+
+    #[test]
+    fn readme_permission_matrix_matches_the_code() {
+        let readme = include_str!("../../README.md");
+        let rows = table_between(readme, "<!-- permission-matrix:start -->", "<!-- permission-matrix:end -->");
+        assert_eq!(rows.len(), Permission::ALL.len(), "one row per permission");
+        let holders: Vec<BTreeSet<Permission>> = AccountRole::ALL
+            .iter()
+            .map(|role| role.permissions())
+            .chain([StaffRole::Admin, StaffRole::Support, StaffRole::Auditor].map(StaffRole::account_permissions))
+            .collect();
+        for (row, permission) in rows.iter().zip(Permission::ALL) {
+            assert_eq!(name(row[0]), permission.as_str(), "rows in Permission::ALL order");
+            for (cell, granted) in row[1..].iter().zip(&holders) {
+                assert_eq!(*cell == "✓", granted.contains(permission), "README cell for {}", permission.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn readme_staff_permissions_match_the_code() {
+        let readme = include_str!("../../README.md");
+        let rows = table_between(readme, "<!-- staff-permissions:start -->", "<!-- staff-permissions:end -->");
+        assert_eq!(rows.len(), StaffPermission::ALL.len());
+        for (row, permission) in rows.iter().zip(StaffPermission::ALL) {
+            assert_eq!(serde_json::to_value(permission).unwrap(), name(row[0]));
+            for (cell, role) in row[1..].iter().zip([StaffRole::Admin, StaffRole::Support, StaffRole::Auditor]) {
+                assert_eq!(*cell == "✓", role.staff_permissions().contains(permission), "{}", name(row[0]));
+            }
+        }
+    }
+}
