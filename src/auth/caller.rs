@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
@@ -21,20 +21,65 @@ use crate::http::problem::{ApiError, ErrorCode};
 /// Sessions are marked used at most this often, to keep reads from becoming writes.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
-/// A signed-in user.
+/// How long ago a sign-in may be for step-up actions (changing the password,
+/// creating API tokens, inviting owners).
+pub const STEP_UP_WINDOW_SECS: i64 = 600;
+
+/// An authenticated user, by session cookie or API token.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: Uuid,
     pub email: String,
     pub display_name: String,
+    /// The staff role in effect for this request (never through an account-scoped token).
     pub staff_role: Option<StaffRole>,
-    pub session_id: Uuid,
+    pub credential: Credential,
     pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session {
+        session_id: Uuid,
+        authenticated_at: DateTime<Utc>,
+    },
+    /// Acts for its creator, inside `account_id` only when set, else with their staff rights.
+    ApiToken {
+        token_id: Uuid,
+        account_id: Option<Uuid>,
+    },
 }
 
 impl Caller {
     pub fn actor_kind(&self) -> ActorKind {
-        if self.staff_role.is_some() { ActorKind::Staff } else { ActorKind::User }
+        match (&self.credential, self.staff_role) {
+            (Credential::ApiToken { .. }, _) => ActorKind::ApiToken,
+            (_, Some(_)) => ActorKind::Staff,
+            (_, None) => ActorKind::User,
+        }
+    }
+
+    pub fn session_id(&self) -> Option<Uuid> {
+        match self.credential {
+            Credential::Session { session_id, .. } => Some(session_id),
+            Credential::ApiToken { .. } => None,
+        }
+    }
+
+    /// Step-up: sensitive changes need a password sign-in within the last ten
+    /// minutes, in this session (never through an API token).
+    pub fn require_recent_sign_in(&self) -> Result<(), ApiError> {
+        match self.credential {
+            Credential::Session { authenticated_at, .. }
+                if Utc::now() - authenticated_at <= Duration::seconds(STEP_UP_WINDOW_SECS) =>
+            {
+                Ok(())
+            }
+            _ => Err(ApiError::new(
+                ErrorCode::ReauthenticationRequired,
+                "Sign in again to do this: it needs a sign-in within the last 10 minutes.",
+            )),
+        }
     }
 
     /// An audit event with this caller as the actor.
@@ -68,26 +113,67 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let unauthenticated = || ApiError::from_code(ErrorCode::Unauthenticated);
-        let token = token_from_headers(&parts.headers, &state.settings).ok_or_else(unauthenticated)?;
-        let now = Utc::now();
-        let idle_cutoff = now - Duration::seconds(state.settings.auth.session_idle_timeout_secs as i64);
-        let session =
-            state.store.live_session(&hash_token(&token), now, idle_cutoff).await?.ok_or_else(unauthenticated)?;
-        if now - session.last_seen_at > Duration::seconds(TOUCH_INTERVAL_SECS) {
-            state.store.touch_session(session.session_id, now).await?;
-        }
-        let caller = Caller {
-            user_id: session.user_id,
-            email: session.email,
-            display_name: session.display_name,
-            staff_role: session.staff_role.as_deref().and_then(StaffRole::parse),
-            session_id: session.session_id,
-            ip_address: client_address(parts),
+        let caller = match bearer_token(parts)? {
+            Some(token) => caller_from_api_token(parts, state, &token).await?,
+            None => caller_from_session(parts, state).await?,
         };
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
+}
+
+/// `Authorization: Bearer <token>`, if present; any other scheme is refused.
+fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
+    let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
+    let value = value.to_str().map_err(|_| ApiError::from_code(ErrorCode::Unauthenticated))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim().to_owned()))
+        }
+        _ => Err(ApiError::new(ErrorCode::Unauthenticated, "Use `Authorization: Bearer <API token>`.")),
+    }
+}
+
+async fn caller_from_api_token(parts: &Parts, state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    let now = Utc::now();
+    let record = state
+        .store
+        .live_api_token(&hash_token(token), now)
+        .await?
+        .ok_or_else(|| ApiError::from_code(ErrorCode::Unauthenticated))?;
+    if record.last_used_at.is_none_or(|used| now - used > Duration::seconds(TOUCH_INTERVAL_SECS)) {
+        state.store.touch_api_token(record.token_id, now).await?;
+    }
+    // An account-scoped token never carries its creator's staff rights.
+    let staff_role =
+        if record.account_id.is_some() { None } else { record.staff_role.as_deref().and_then(StaffRole::parse) };
+    Ok(Caller {
+        user_id: record.user_id,
+        email: record.email,
+        display_name: record.display_name,
+        staff_role,
+        credential: Credential::ApiToken { token_id: record.token_id, account_id: record.account_id },
+        ip_address: client_address(parts),
+    })
+}
+
+async fn caller_from_session(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let unauthenticated = || ApiError::from_code(ErrorCode::Unauthenticated);
+    let token = token_from_headers(&parts.headers, &state.settings).ok_or_else(unauthenticated)?;
+    let now = Utc::now();
+    let idle_cutoff = now - Duration::seconds(state.settings.auth.session_idle_timeout_secs as i64);
+    let session = state.store.live_session(&hash_token(&token), now, idle_cutoff).await?.ok_or_else(unauthenticated)?;
+    if now - session.last_seen_at > Duration::seconds(TOUCH_INTERVAL_SECS) {
+        state.store.touch_session(session.session_id, now).await?;
+    }
+    Ok(Caller {
+        user_id: session.user_id,
+        email: session.email,
+        display_name: session.display_name,
+        staff_role: session.staff_role.as_deref().and_then(StaffRole::parse),
+        credential: Credential::Session { session_id: session.session_id, authenticated_at: session.authenticated_at },
+        ip_address: client_address(parts),
+    })
 }
 
 /// A signed-in member of the business's staff.
@@ -141,6 +227,12 @@ impl FromRequestParts<AppState> for AccountAccess {
         let Path(params) =
             Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| not_found())?;
         let account_id = params.get("account_id").and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(not_found)?;
+        // A token scoped to one account sees no other.
+        if let Credential::ApiToken { account_id: Some(scoped_to), .. } = caller.credential
+            && scoped_to != account_id
+        {
+            return Err(not_found());
+        }
         if state.store.account(account_id).await?.is_none() {
             return Err(not_found());
         }

@@ -159,6 +159,7 @@ pub async fn create_invitation(
     // Inviting an owner hands over the account: owners (and staff admins) only.
     if request.role == AccountRole::Owner {
         access.require(Permission::AccountEditSettings, &state).await?;
+        access.caller.require_recent_sign_in()?;
     }
     let email = super::auth::normalize_email(&request.email);
     if !crate::cli::looks_like_email(&email) {

@@ -141,8 +141,11 @@ pub async fn login(
         (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    state.store.revoke_session(caller.session_id, Utc::now()).await?;
-    audit::record(&state.store, caller.audit_event("auth.logout").target("session", caller.session_id)).await?;
+    let Some(session_id) = caller.session_id() else {
+        return Err(ApiError::new(ErrorCode::BadRequest, "Sign-out ends sessions; revoke an API token instead."));
+    };
+    state.store.revoke_session(session_id, Utc::now()).await?;
+    audit::record(&state.store, caller.audit_event("auth.logout").target("session", session_id)).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     set_cookie_header(response.headers_mut(), clearing_cookie(&state.settings));
     Ok(response)

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::json::Json;
 use super::problem::ApiError;
-use crate::auth::Caller;
 use crate::auth::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
+use crate::auth::{Caller, Credential};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(me))
@@ -47,11 +47,17 @@ pub struct MyAccount {
     ))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let staff_account_permissions = caller.staff_role.map(StaffRole::account_permissions).unwrap_or_default();
+    // A token scoped to one account speaks for that account only.
+    let scoped_to = match caller.credential {
+        Credential::ApiToken { account_id, .. } => account_id,
+        Credential::Session { .. } => None,
+    };
     let accounts = state
         .store
         .memberships_of(caller.user_id)
         .await?
         .into_iter()
+        .filter(|membership| scoped_to.is_none_or(|account_id| account_id == membership.account_id))
         .filter_map(|membership| {
             let role = AccountRole::parse(&membership.role)?;
             let mut permissions = role.permissions();

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod credentials;
 pub mod health;
 pub mod json;
 pub mod me;
@@ -55,6 +56,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(health::router())
         .merge(auth::router())
         .merge(me::router())
+        .merge(credentials::router())
         .merge(accounts::router())
         .merge(audit::router())
         .merge(metrics::router())

@@ -173,6 +173,51 @@ pub struct SessionRecord {
     pub display_name: String,
     pub staff_role: Option<String>,
     pub last_seen_at: DateTime<Utc>,
+    /// When the user signed in to create this session (for step-up checks).
+    pub authenticated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct SessionSummary {
+    pub session_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub token_hash: Vec<u8>,
+    pub name: String,
+    /// Scoped to one account, or (None) to the creator's staff rights.
+    pub account_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live API token and the user it acts for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiTokenRecord {
+    pub token_id: Uuid,
+    pub account_id: Option<Uuid>,
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub staff_role: Option<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ApiTokenSummary {
+    pub token_id: Uuid,
+    pub name: String,
+    pub account_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -46,7 +46,21 @@ fn template_of(path: &str) -> String {
     path.split('/')
         .enumerate()
         .map(|(index, segment)| match segment {
-            "{A}" | "{B}" | "{unknown}" | "not-an-id" if index == 4 => "{account_id}".to_owned(),
+            "{A}" | "{B}" | "not-an-id" if index == 4 => "{account_id}".to_owned(),
+            other => other.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The concrete path for a row: {A} and {B} are the two accounts, any other
+/// `{placeholder}` a fresh random id.
+fn concrete_path(path: &str, world: &World) -> String {
+    path.split('/')
+        .map(|segment| match segment {
+            "{A}" => world.account_a.to_string(),
+            "{B}" => world.account_b.to_string(),
+            placeholder if placeholder.starts_with('{') => Uuid::new_v4().to_string(),
             other => other.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -64,6 +78,10 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/accounts/{account_id}/invitations") => {
             Some(json!({ "email": format!("invitee-{unique}@example.com"), "role": "viewer" }))
         }
+        ("POST", "/api/v1/me/password") => {
+            Some(json!({ "current_password": "not my passphrase", "new_password": "a perfectly strong passphrase" }))
+        }
+        ("POST", "/api/v1/me/tokens") => Some(json!({ "name": "matrix" })),
         ("POST", "/api/v1/invitations/accept") => Some(json!({
             "token": unique, "password": "a perfectly strong passphrase", "display_name": "Nobody"
         })),
@@ -103,11 +121,7 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
 
     let mut failures = Vec::new();
     for row in &rows {
-        let path = row
-            .path
-            .replace("{A}", &world.account_a.to_string())
-            .replace("{B}", &world.account_b.to_string())
-            .replace("{unknown}", &Uuid::new_v4().to_string());
+        let path = concrete_path(&row.path, &world);
         let session = match row.caller.as_str() {
             "anonymous" => None,
             caller => Some(world.sessions.get(caller).unwrap_or_else(|| panic!("line {}: unknown caller", row.line))),

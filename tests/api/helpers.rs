@@ -380,3 +380,40 @@ impl TestApp {
         self.sign_in(&email, &password).await
     }
 }
+
+/// Runs one statement straight against the test database, bypassing the service:
+/// for tests that must age, break or inspect rows as an attacker or time would.
+pub async fn raw_sql(
+    db: &TestDatabase,
+    statement: &'static str,
+    bind: impl FnOnce(RawQuery<'static>) -> RawQuery<'static>,
+) -> u64 {
+    use sqlx::Connection;
+    if db.url.starts_with("postgres") {
+        let mut connection = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let RawQuery::Postgres(query) = bind(RawQuery::Postgres(sqlx::query(statement))) else { unreachable!() };
+        query.execute(&mut connection).await.unwrap().rows_affected()
+    } else {
+        let mut connection = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        let RawQuery::Sqlite(query) = bind(RawQuery::Sqlite(sqlx::query(statement))) else { unreachable!() };
+        query.execute(&mut connection).await.unwrap().rows_affected()
+    }
+}
+
+pub enum RawQuery<'q> {
+    Sqlite(sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>),
+    Postgres(sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>),
+}
+
+impl<'q> RawQuery<'q> {
+    pub fn bind<T>(self, value: T) -> Self
+    where
+        T: 'q + Send + sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        T: sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        match self {
+            RawQuery::Sqlite(query) => RawQuery::Sqlite(query.bind(value)),
+            RawQuery::Postgres(query) => RawQuery::Postgres(query.bind(value)),
+        }
+    }
+}

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestApp, TestDatabase, portico_command, run_portico, session_cookie_from, spawn_app, spawn_app_with,
+    TestApp, TestDatabase, portico_command, raw_sql, run_portico, session_cookie_from, spawn_app, spawn_app_with,
 };
 
 async fn body(response: reqwest::Response) -> Value {
@@ -165,15 +165,8 @@ async fn run_verify(db: &TestDatabase) -> (i32, String, String) {
 }
 
 async fn tamper_with_audit_event(app: &TestApp, event_id: i64) {
-    use sqlx::Connection;
     let statement = "UPDATE audit_events SET action = 'auth.login.failed' WHERE id = $1";
-    if app.db.url.starts_with("postgres") {
-        let mut connection = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
-        sqlx::query(statement).bind(event_id).execute(&mut connection).await.unwrap();
-    } else {
-        let mut connection = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
-        sqlx::query(statement).bind(event_id).execute(&mut connection).await.unwrap();
-    }
+    assert_eq!(raw_sql(&app.db, statement, |query| query.bind(event_id)).await, 1);
 }
 
 #[tokio::test]

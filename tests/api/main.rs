@@ -4,6 +4,7 @@
 mod authorization;
 mod cli;
 mod config;
+mod credentials;
 mod errors;
 mod helpers;
 mod identity;

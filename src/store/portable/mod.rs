@@ -35,6 +35,7 @@ macro_rules! portable_queries {
 }
 
 mod accounts;
+mod api_tokens;
 mod audit;
 mod invitations;
 mod probes;

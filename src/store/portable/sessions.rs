@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::{LoginUser, NewSession, Result, SessionRecord, new_id};
+use crate::store::{LoginUser, NewSession, Result, SessionRecord, SessionSummary, new_id};
 
 portable_queries! {
     /// The user a sign-in names, if any; `email` must already be lower-cased.
@@ -40,7 +40,8 @@ portable_queries! {
     /// used since `idle_cutoff`, and its user active.
     pub async fn live_session(&self, token_hash: &[u8], now: DateTime<Utc>, idle_cutoff: DateTime<Utc>) -> Result<Option<SessionRecord>> {
         let session = sqlx::query_as(
-            "SELECT s.id AS session_id, s.user_id, u.email, u.display_name, r.role AS staff_role, s.last_seen_at
+            "SELECT s.id AS session_id, s.user_id, u.email, u.display_name, r.role AS staff_role, s.last_seen_at,
+                    s.created_at AS authenticated_at
              FROM sessions s
              JOIN users u ON u.id = s.user_id
              LEFT JOIN staff_roles r ON r.user_id = s.user_id
@@ -80,6 +81,61 @@ portable_queries! {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// A user's live sessions, most recently used first.
+    pub async fn user_sessions(&self, user_id: Uuid, now: DateTime<Utc>, idle_cutoff: DateTime<Utc>) -> Result<Vec<SessionSummary>> {
+        let sessions = sqlx::query_as(
+            "SELECT id AS session_id, created_at, last_seen_at, ip_address, user_agent FROM sessions
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3
+             ORDER BY last_seen_at DESC",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(idle_cutoff)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(sessions)
+    }
+
+    /// Ends one of the user's own sessions; false if it is not theirs or already ended.
+    pub async fn revoke_user_session(&self, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let result = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(session_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn password_hash_of(&self, user_id: Uuid) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.and_then(|(hash,)| hash))
+    }
+
+    /// Sets a new password and ends every other session of the user, at once.
+    pub async fn change_password(&self, user_id: Uuid, password_hash: &str, keep_session: Option<Uuid>, now: DateTime<Utc>) -> Result<u64> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        let ended = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR id <> $3)",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(keep_session)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(ended.rows_affected())
     }
 
     /// Failed sign-ins since `since` for this email and from this address, with the
