@@ -6,8 +6,10 @@ pub mod audit;
 pub mod auth;
 pub mod credentials;
 pub mod health;
+pub mod invitations;
 pub mod json;
 pub mod me;
+pub mod members;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -58,6 +60,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(me::router())
         .merge(credentials::router())
         .merge(accounts::router())
+        .merge(members::router())
+        .merge(invitations::router())
         .merge(audit::router())
         .merge(metrics::router())
         .merge(openapi::router())

@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
-pub use portable::LoginFailureCounts;
+pub use portable::{LoginFailureCounts, MemberChange};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
@@ -264,4 +264,14 @@ pub struct AcceptedInvitation {
     pub email: String,
     pub account_id: Option<Uuid>,
     pub role: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct InvitationSummary {
+    pub invitation_id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub invited_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }

@@ -41,26 +41,45 @@ fn parse_matrix() -> Vec<Row> {
         .collect()
 }
 
-/// The OpenAPI path template a matrix path stands for.
+/// The OpenAPI path template a matrix path stands for: each placeholder (or
+/// deliberately malformed id) is named after the collection it follows.
 fn template_of(path: &str) -> String {
-    path.split('/')
+    let segments: Vec<&str> = path.split('/').collect();
+    segments
+        .iter()
         .enumerate()
-        .map(|(index, segment)| match segment {
-            "{A}" | "{B}" | "not-an-id" if index == 4 => "{account_id}".to_owned(),
-            other => other.to_owned(),
+        .map(|(index, segment)| {
+            if !(segment.starts_with('{') || *segment == "not-an-id") {
+                return segment.to_string();
+            }
+            match segments[index - 1] {
+                "accounts" => "{account_id}",
+                "members" => "{user_id}",
+                "invitations" => "{invitation_id}",
+                "sessions" => "{session_id}",
+                "tokens" => "{token_id}",
+                other => panic!("no placeholder name after /{other}/"),
+            }
+            .to_owned()
         })
         .collect::<Vec<_>>()
         .join("/")
 }
 
-/// The concrete path for a row: {A} and {B} are the two accounts, any other
-/// `{placeholder}` a fresh random id.
+/// The concrete path for a row: {A} and {B} are the two accounts, {caller} a
+/// caller's user id, any other `{placeholder}` a fresh random id.
 fn concrete_path(path: &str, world: &World) -> String {
     path.split('/')
         .map(|segment| match segment {
             "{A}" => world.account_a.to_string(),
             "{B}" => world.account_b.to_string(),
-            placeholder if placeholder.starts_with('{') => Uuid::new_v4().to_string(),
+            placeholder if placeholder.starts_with('{') => {
+                let name = placeholder.trim_matches(['{', '}']);
+                match world.sessions.get(name) {
+                    Some(session) => session.user_id.to_string(),
+                    None => Uuid::new_v4().to_string(),
+                }
+            }
             other => other.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -82,6 +101,7 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
             Some(json!({ "current_password": "not my passphrase", "new_password": "a perfectly strong passphrase" }))
         }
         ("POST", "/api/v1/me/tokens") => Some(json!({ "name": "matrix" })),
+        ("PATCH", "/api/v1/accounts/{account_id}/members/{user_id}") => Some(json!({ "role": "viewer" })),
         ("POST", "/api/v1/invitations/accept") => Some(json!({
             "token": unique, "password": "a perfectly strong passphrase", "display_name": "Nobody"
         })),

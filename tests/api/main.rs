@@ -10,3 +10,4 @@ mod helpers;
 mod identity;
 mod jobs;
 mod operations;
+mod team;

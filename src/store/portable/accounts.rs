@@ -73,4 +73,74 @@ portable_queries! {
         .await?;
         Ok(members)
     }
+
+    /// Changes a member's role, refusing to leave the account without an owner.
+    /// Runs under the account's write lock so two demotions cannot both pass.
+    pub async fn set_member_role(&self, account_id: Uuid, user_id: Uuid, role: &str) -> Result<MemberChange> {
+        let mut transaction = self.begin_account_write(account_id).await?;
+        let current: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
+            .bind(account_id)
+            .bind(user_id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let Some((current,)) = current else { return Ok(MemberChange::NoSuchMember) };
+        if current == "owner" && role != "owner" && owners_in(&mut transaction, account_id).await? <= 1 {
+            return Ok(MemberChange::LastOwner);
+        }
+        sqlx::query("UPDATE memberships SET role = $1 WHERE account_id = $2 AND user_id = $3")
+            .bind(role)
+            .bind(account_id)
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(MemberChange::Done { previous_role: current })
+    }
+
+    /// Removes a member, refusing to remove the last owner.
+    pub async fn remove_member(&self, account_id: Uuid, user_id: Uuid) -> Result<MemberChange> {
+        let mut transaction = self.begin_account_write(account_id).await?;
+        let current: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
+            .bind(account_id)
+            .bind(user_id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let Some((current,)) = current else { return Ok(MemberChange::NoSuchMember) };
+        if current == "owner" && owners_in(&mut transaction, account_id).await? <= 1 {
+            return Ok(MemberChange::LastOwner);
+        }
+        sqlx::query("DELETE FROM memberships WHERE account_id = $1 AND user_id = $2")
+            .bind(account_id)
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(MemberChange::Done { previous_role: current })
+    }
+}
+
+async fn owners_in<DB>(transaction: &mut sqlx::Transaction<'static, DB>, account_id: Uuid) -> Result<i64>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    Uuid: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    let (owners,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND role = 'owner'")
+        .bind(account_id)
+        .fetch_one(&mut **transaction)
+        .await?;
+    Ok(owners)
+}
+
+/// The outcome of changing or removing a membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    Done {
+        previous_role: String,
+    },
+    NoSuchMember,
+    /// Refused: the account would be left without an owner.
+    LastOwner,
 }

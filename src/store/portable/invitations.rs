@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::store::{AcceptedInvitation, NewInvitation, Result, StoreError, is_unique_violation, new_id};
+use crate::store::{
+    AcceptedInvitation, InvitationSummary, NewInvitation, Result, StoreError, is_unique_violation, new_id,
+};
 
 portable_queries! {
     pub async fn create_invitation(&self, invitation: &NewInvitation) -> Result<Uuid> {
@@ -77,5 +79,55 @@ portable_queries! {
         }
         transaction.commit().await?;
         Ok(AcceptedInvitation { invitation_id, user_id, email, account_id, role })
+    }
+
+    /// The account's invitations not yet accepted or revoked, newest first.
+    pub async fn pending_invitations(&self, account_id: Uuid, now: DateTime<Utc>) -> Result<Vec<InvitationSummary>> {
+        let invitations = sqlx::query_as(
+            "SELECT id AS invitation_id, email, role, invited_by, created_at, expires_at FROM invitations
+             WHERE account_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+             ORDER BY created_at DESC",
+        )
+        .bind(account_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(invitations)
+    }
+
+    pub async fn revoke_invitation(&self, account_id: Uuid, invitation_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(invitation_id)
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Gives a pending invitation a new token and expiry; the old link stops working.
+    pub async fn reissue_invitation(&self, account_id: Uuid, invitation_id: Uuid, token_hash: &[u8], expires_at: DateTime<Utc>) -> Result<Option<InvitationSummary>> {
+        let result = sqlx::query(
+            "UPDATE invitations SET token_hash = $1, expires_at = $2
+             WHERE id = $3 AND account_id = $4 AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(expires_at)
+        .bind(invitation_id)
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let invitation = sqlx::query_as(
+            "SELECT id AS invitation_id, email, role, invited_by, created_at, expires_at FROM invitations WHERE id = $1",
+        )
+        .bind(invitation_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Some(invitation))
     }
 }

@@ -42,4 +42,5 @@ mod probes;
 mod sessions;
 mod users;
 
+pub use accounts::MemberChange;
 pub use sessions::LoginFailureCounts;

@@ -52,6 +52,20 @@ impl PostgresStore {
         Ok(transaction)
     }
 
+    /// A transaction holding the account row's lock, serializing membership
+    /// changes within one account.
+    pub(super) async fn begin_account_write(
+        &self,
+        account_id: uuid::Uuid,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+            .bind(account_id)
+            .execute(&mut *transaction)
+            .await?;
+        Ok(transaction)
+    }
+
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

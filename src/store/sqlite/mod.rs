@@ -98,6 +98,15 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// A write transaction that holds SQLite's single write lock from the start
+    /// (so its reads cannot go stale before its writes).
+    pub(super) async fn begin_account_write(
+        &self,
+        _account_id: uuid::Uuid,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

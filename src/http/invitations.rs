@@ -1,0 +1,250 @@
+//! Invitations into an account: created, listed, revoked and re-sent by those who
+//! may invite; accepted by the invitee with the single-use link.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::json::Json;
+use super::problem::{ApiError, ErrorCode, FieldError};
+use crate::audit::{self, ActorKind, AuditEvent};
+use crate::auth::permissions::{AccountRole, Permission};
+use crate::auth::session::{session_cookie, set_cookie_header};
+use crate::auth::tokens::{generate_token, hash_token};
+use crate::auth::{AccountAccess, ClientAddress};
+use crate::config::Settings;
+use crate::core::password::{check_password_policy, hash_password};
+use crate::store::{InvitationSummary, NewInvitation, NewSession, StoreError};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_invitation, list_invitations))
+        .routes(routes!(revoke_invitation))
+        .routes(routes!(resend_invitation))
+        .routes(routes!(accept_invitation))
+}
+
+fn accept_url(settings: &Settings, token: &str) -> String {
+    format!("{}/invitations/accept#token={token}", settings.public_url.trim_end_matches('/'))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    pub email: String,
+    pub role: AccountRole,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationCreated {
+    pub invitation_id: Uuid,
+    pub email: String,
+    pub role: AccountRole,
+    pub expires_at: DateTime<Utc>,
+    /// The single-use token, shown only in this response.
+    pub token: String,
+    /// The link to send the invitee (until email delivery is configured).
+    pub accept_url: String,
+}
+
+/// Invites someone into the account with a role (`team.invite`; only owners
+/// invite owners). The response carries the link, shown once.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/invitations", tag = "accounts",
+    params(("account_id" = Uuid, Path)), request_body = InvitationRequest,
+    responses(
+        (status = 201, description = "Invitation created", body = InvitationCreated),
+        (status = 403, description = "Missing team.invite", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or none of yours", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_invitation(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Json(request): Json<InvitationRequest>,
+) -> Result<Response, ApiError> {
+    let scope = access.require(Permission::TeamInvite, &state).await?;
+    // Inviting an owner hands over the account: owners (and staff admins) only.
+    if request.role == AccountRole::Owner {
+        access.require(Permission::AccountEditSettings, &state).await?;
+        access.caller.require_recent_sign_in()?;
+    }
+    let email = super::auth::normalize_email(&request.email);
+    if !crate::cli::looks_like_email(&email) {
+        return Err(ApiError::validation(vec![FieldError {
+            field: "email".into(),
+            message: "not an email address".into(),
+        }]));
+    }
+    let (token, token_hash) = generate_token();
+    let now = Utc::now();
+    let expires_at = now + Duration::seconds(state.settings.auth.invitation_ttl_secs as i64);
+    let invitation = NewInvitation {
+        token_hash,
+        email: email.clone(),
+        account_id: Some(scope.account_id()),
+        role: request.role.as_str().to_owned(),
+        invited_by: access.caller.user_id,
+        created_at: now,
+        expires_at,
+    };
+    let invitation_id = state.store.create_invitation(&invitation).await?;
+    let event = access
+        .caller
+        .audit_event("invitation.created")
+        .account(scope.account_id())
+        .target("invitation", invitation_id)
+        .details(serde_json::json!({ "email": email, "role": request.role.as_str() }));
+    audit::record(&state.store, event).await?;
+    let accept_url = accept_url(&state.settings, &token);
+    let created = InvitationCreated { invitation_id, email, role: request.role, expires_at, token, accept_url };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    pub token: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+    pub display_name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationAccepted {
+    pub user_id: Uuid,
+    pub account_id: Option<Uuid>,
+    pub role: String,
+}
+
+/// Accepts an invitation: sets the new user's password and signs them in. An
+/// unknown, used, revoked or expired token gets the same 404.
+#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "accounts", request_body = AcceptInvitation,
+    responses(
+        (status = 201, description = "Account created and signed in", body = InvitationAccepted),
+        (status = 404, description = "No such invitation", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Password too weak", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    ClientAddress(ip_address): ClientAddress,
+    Json(request): Json<AcceptInvitation>,
+) -> Result<Response, ApiError> {
+    let display_name = request.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 200 {
+        let error = FieldError { field: "display_name".into(), message: "must be 1 to 200 characters".into() };
+        return Err(ApiError::validation(vec![error]));
+    }
+    check_password_policy(&request.password, &[&display_name]).map_err(|error| {
+        ApiError::validation(vec![FieldError { field: "password".into(), message: error.to_string() }])
+    })?;
+    let password_hash = hash_password(request.password).await;
+    let now = Utc::now();
+    let accepted = state
+        .store
+        .accept_invitation(&hash_token(&request.token), now, &password_hash, &display_name)
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "This invitation is unknown, used or expired."),
+            other => other.into(),
+        })?;
+    let (token, token_hash) = generate_token();
+    let session = NewSession {
+        token_hash,
+        user_id: accepted.user_id,
+        user_agent: None,
+        ip_address: ip_address.clone(),
+        created_at: now,
+        expires_at: now + Duration::seconds(state.settings.auth.session_absolute_timeout_secs as i64),
+    };
+    state.store.create_session(&session).await?;
+    let mut event = AuditEvent::new("invitation.accepted", ActorKind::User)
+        .actor(accepted.user_id)
+        .ip_address(ip_address)
+        .target("invitation", accepted.invitation_id)
+        .details(serde_json::json!({ "email": accepted.email, "role": accepted.role }));
+    if let Some(account_id) = accepted.account_id {
+        event = event.account(account_id);
+    }
+    audit::record(&state.store, event).await?;
+    let body = InvitationAccepted { user_id: accepted.user_id, account_id: accepted.account_id, role: accepted.role };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    set_cookie_header(response.headers_mut(), session_cookie(&state.settings, &token));
+    Ok(response)
+}
+
+/// Pending invitations of the account (`team.view`), without their links.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/invitations", tag = "accounts",
+    params(("account_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Pending invitations, newest first", body = Vec<InvitationSummary>),
+        (status = 403, description = "Missing team.view", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or none of yours", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_invitations(
+    State(state): State<AppState>,
+    access: AccountAccess,
+) -> Result<Json<Vec<InvitationSummary>>, ApiError> {
+    let scope = access.require(Permission::TeamView, &state).await?;
+    Ok(Json(state.store.pending_invitations(scope.account_id(), Utc::now()).await?))
+}
+
+/// Revokes a pending invitation (`team.invite`); its link stops working.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/invitations/{invitation_id}", tag = "accounts",
+    params(("account_id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such pending invitation", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((_, invitation_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    let scope = access.require(Permission::TeamInvite, &state).await?;
+    if !state.store.revoke_invitation(scope.account_id(), invitation_id, Utc::now()).await? {
+        return Err(ApiError::from_code(ErrorCode::NotFound));
+    }
+    let event =
+        access.caller.audit_event("invitation.revoked").account(scope.account_id()).target("invitation", invitation_id);
+    audit::record(&state.store, event).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Re-sends a pending invitation (`team.invite`): a new link and a new expiry; the
+/// old link stops working.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/invitations/{invitation_id}/resend", tag = "accounts",
+    params(("account_id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The new link, shown once", body = InvitationCreated),
+        (status = 404, description = "No such pending invitation", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((_, invitation_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<InvitationCreated>, ApiError> {
+    let scope = access.require(Permission::TeamInvite, &state).await?;
+    let (token, token_hash) = generate_token();
+    let expires_at = Utc::now() + Duration::seconds(state.settings.auth.invitation_ttl_secs as i64);
+    let invitation = state
+        .store
+        .reissue_invitation(scope.account_id(), invitation_id, &token_hash, expires_at)
+        .await?
+        .ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?;
+    let role = AccountRole::parse(&invitation.role).ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?;
+    if role == AccountRole::Owner {
+        access.require(Permission::AccountEditSettings, &state).await?;
+    }
+    let event =
+        access.caller.audit_event("invitation.resent").account(scope.account_id()).target("invitation", invitation_id);
+    audit::record(&state.store, event).await?;
+    let accept_url = accept_url(&state.settings, &token);
+    Ok(Json(InvitationCreated { invitation_id, email: invitation.email, role, expires_at, token, accept_url }))
+}
