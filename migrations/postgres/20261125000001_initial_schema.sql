@@ -10,6 +10,8 @@ CREATE TABLE accounts (
     name TEXT NOT NULL,
     slug TEXT NOT NULL UNIQUE,
     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'closed')),
+    -- Members must have multi-factor sign-in on to reach this account.
+    require_mfa BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
@@ -24,11 +26,24 @@ CREATE TABLE users (
     status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled', 'erased')),
     locale TEXT NOT NULL DEFAULT 'en',
     time_zone TEXT NOT NULL DEFAULT 'UTC',
-    -- TOTP secret sealed under the master key.
+    -- TOTP secret sealed under the master key; MFA is on once mfa_enabled_at is set
+    -- (a secret without it is an enrollment awaiting its first code).
     mfa_secret_sealed BYTEA,
+    mfa_enabled_at TIMESTAMPTZ,
+    -- The last TOTP time step accepted: a code is never accepted twice.
+    mfa_last_step BIGINT,
     last_login_at TIMESTAMPTZ,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
+);
+
+-- One-time recovery codes for users with MFA, stored as SHA-256.
+CREATE TABLE mfa_recovery_codes (
+    user_id UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    code_hash BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    used_at TIMESTAMPTZ,
+    PRIMARY KEY (user_id, code_hash)
 );
 
 -- Staff of the business running Portico; a user has at most one staff role.

@@ -35,6 +35,8 @@ pub struct Caller {
     pub staff_role: Option<StaffRole>,
     pub credential: Credential,
     pub ip_address: Option<String>,
+    /// Whether the user has multi-factor sign-in on (their sessions began with it).
+    pub mfa_enabled: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +156,7 @@ async fn caller_from_api_token(parts: &Parts, state: &AppState, token: &str) -> 
         staff_role,
         credential: Credential::ApiToken { token_id: record.token_id, account_id: record.account_id },
         ip_address: client_address(parts),
+        mfa_enabled: record.mfa_enabled,
     })
 }
 
@@ -173,6 +176,7 @@ async fn caller_from_session(parts: &Parts, state: &AppState) -> Result<Caller, 
         staff_role: session.staff_role.as_deref().and_then(StaffRole::parse),
         credential: Credential::Session { session_id: session.session_id, authenticated_at: session.authenticated_at },
         ip_address: client_address(parts),
+        mfa_enabled: session.mfa_enabled,
     })
 }
 
@@ -199,6 +203,7 @@ impl FromRequestParts<AppState> for StaffCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         match caller.staff_role {
+            Some(_) if state.settings.auth.require_staff_mfa && !caller.mfa_enabled => Err(mfa_enrollment_required()),
             Some(role) => Ok(StaffCaller { caller, role }),
             None => Err(deny(state, &caller, None, "staff").await),
         }
@@ -233,9 +238,7 @@ impl FromRequestParts<AppState> for AccountAccess {
         {
             return Err(not_found());
         }
-        if state.store.account(account_id).await?.is_none() {
-            return Err(not_found());
-        }
+        let Some(account) = state.store.account(account_id).await? else { return Err(not_found()) };
         let role =
             state.store.membership_role(account_id, caller.user_id).await?.as_deref().and_then(AccountRole::parse);
         let mut permissions = role.map(AccountRole::permissions).unwrap_or_default();
@@ -244,6 +247,12 @@ impl FromRequestParts<AppState> for AccountAccess {
         }
         if permissions.is_empty() {
             return Err(not_found());
+        }
+        // Checked only once access is established, so it reveals nothing to outsiders.
+        let mfa_demanded = (role.is_some() && account.require_mfa)
+            || (caller.staff_role.is_some() && state.settings.auth.require_staff_mfa);
+        if mfa_demanded && !caller.mfa_enabled {
+            return Err(mfa_enrollment_required());
         }
         Ok(AccountAccess { caller, account_id, role, permissions })
     }
@@ -270,6 +279,13 @@ impl AccountScope {
     pub fn account_id(&self) -> Uuid {
         self.account_id
     }
+}
+
+fn mfa_enrollment_required() -> ApiError {
+    ApiError::new(
+        ErrorCode::MfaEnrollmentRequired,
+        "Turn on multi-factor sign-in (POST /api/v1/me/mfa/totp) to continue.",
+    )
 }
 
 /// Records the denial; the error to answer with (403, or 500 if it could not be recorded).

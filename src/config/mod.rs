@@ -110,6 +110,7 @@ pub struct AuthSettings {
     pub login_failures_per_address: u32,
     pub login_failure_window_secs: u64,
     pub invitation_ttl_secs: u64,
+    pub require_staff_mfa: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

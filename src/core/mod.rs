@@ -2,3 +2,4 @@
 
 pub mod crypto;
 pub mod password;
+pub mod totp;

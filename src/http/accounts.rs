@@ -12,14 +12,16 @@ use uuid::Uuid;
 use super::AppState;
 use super::json::Json;
 use super::pagination::page_size;
-use super::problem::{ApiError, FieldError};
+use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
-use crate::auth::permissions::StaffPermission;
+use crate::auth::permissions::{Permission, StaffPermission};
 use crate::auth::{AccountAccess, StaffCaller};
 use crate::store::{Account, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_account, list_accounts)).routes(routes!(get_account))
+    OpenApiRouter::new()
+        .routes(routes!(create_account, list_accounts))
+        .routes(routes!(get_account, update_account_settings))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,5 +95,49 @@ pub async fn list_accounts(
     ))]
 pub async fn get_account(State(state): State<AppState>, access: AccountAccess) -> Result<Json<Account>, ApiError> {
     let account = state.store.account(access.account_id).await?.ok_or(StoreError::NotFound)?;
+    Ok(Json(account))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    /// Demand multi-factor sign-in from every member.
+    pub require_mfa: Option<bool>,
+}
+
+/// Changes the account's settings (`account.edit_settings`: owners). Requiring
+/// multi-factor sign-in needs it on for the one asking, so nobody locks
+/// themselves out.
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}", tag = "accounts",
+    params(("account_id" = Uuid, Path)), request_body = AccountSettings,
+    responses(
+        (status = 200, description = "The updated account", body = Account),
+        (status = 403, description = "Missing account.edit_settings", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or none of yours", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Turn on multi-factor sign-in yourself first", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_account_settings(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Json(request): Json<AccountSettings>,
+) -> Result<Json<Account>, ApiError> {
+    let scope = access.require(Permission::AccountEditSettings, &state).await?;
+    if let Some(require_mfa) = request.require_mfa {
+        if require_mfa && !access.caller.mfa_enabled {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "Turn on multi-factor sign-in yourself before requiring it of everyone.",
+            ));
+        }
+        state.store.set_account_require_mfa(scope.account_id(), require_mfa).await?;
+        let event = access
+            .caller
+            .audit_event("account.settings_changed")
+            .account(scope.account_id())
+            .target("account", scope.account_id())
+            .details(serde_json::json!({ "require_mfa": require_mfa }));
+        audit::record(&state.store, event).await?;
+    }
+    let account = state.store.account(scope.account_id()).await?.ok_or(StoreError::NotFound)?;
     Ok(Json(account))
 }

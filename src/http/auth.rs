@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 use utoipa::ToSchema;
@@ -20,6 +20,7 @@ use crate::auth::session::{clearing_cookie, session_cookie, set_cookie_header, t
 use crate::auth::tokens::{generate_token, hash_token};
 use crate::auth::{Caller, ClientAddress, throttle};
 use crate::core::password::{hash_password, verify_password};
+use crate::core::totp;
 use crate::store::NewSession;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,6 +33,13 @@ pub struct LoginRequest {
     pub email: String,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
+    /// The 6-digit code from the authenticator app, when multi-factor sign-in is on.
+    #[serde(default)]
+    pub totp: Option<String>,
+    /// Instead of `totp`: one of the one-time recovery codes.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub recovery_code: Option<SecretString>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -105,6 +113,20 @@ pub async fn login(
         return Err(invalid_credentials());
     };
 
+    if user.mfa_enabled_at.is_some() {
+        let second_factor =
+            SecondFactor { totp: request.totp.as_deref(), recovery_code: request.recovery_code.as_ref() };
+        if second_factor.is_missing() {
+            return Err(ApiError::from_code(ErrorCode::MfaRequired));
+        }
+        if !second_factor_holds(&state, &user, &second_factor, now).await? {
+            state.store.record_login_failure(&email, &ip_address, now).await?;
+            let event = AuditEvent::new("auth.mfa.failed", ActorKind::User).actor(user.id).ip_address(Some(ip_address));
+            audit::record(&state.store, event).await?;
+            return Err(ApiError::new(ErrorCode::MfaRequired, "That code is not valid."));
+        }
+    }
+
     state.store.clear_login_failures(&email).await?;
     // A new session id at every sign-in: a cookie planted before it (fixation) is dropped.
     if let Some(previous_token) = token_from_headers(&headers, &state.settings) {
@@ -132,6 +154,43 @@ pub async fn login(
     let mut response = (StatusCode::OK, Json(SignedIn { user_id: user.id, email })).into_response();
     set_cookie_header(response.headers_mut(), session_cookie(&state.settings, &token));
     Ok(response)
+}
+
+struct SecondFactor<'a> {
+    totp: Option<&'a str>,
+    recovery_code: Option<&'a SecretString>,
+}
+
+impl SecondFactor<'_> {
+    fn is_missing(&self) -> bool {
+        self.totp.is_none() && self.recovery_code.is_none()
+    }
+}
+
+/// A TOTP code for a step not used before, or an unused recovery code (which is
+/// then used up).
+async fn second_factor_holds(
+    state: &AppState,
+    user: &crate::store::LoginUser,
+    second_factor: &SecondFactor<'_>,
+    now: chrono::DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    if let Some(code) = second_factor.totp {
+        let Some(sealed) = &user.mfa_secret_sealed else { return Ok(false) };
+        let secret = state.cipher.open(sealed, &totp_context(user.id)).map_err(ApiError::internal)?;
+        let Some(step) = totp::verify(&secret, code, now.timestamp() as u64) else { return Ok(false) };
+        return Ok(state.store.claim_totp_step(user.id, step as i64).await?);
+    }
+    if let Some(code) = second_factor.recovery_code {
+        let code_hash = hash_token(&totp::normalize_recovery_code(code.expose_secret()));
+        return Ok(state.store.claim_recovery_code(user.id, &code_hash, now).await?);
+    }
+    Ok(false)
+}
+
+/// Associated data binding a sealed TOTP secret to its user.
+pub(crate) fn totp_context(user_id: Uuid) -> String {
+    format!("user:{user_id}:totp")
 }
 
 /// Ends the current session on the server and clears the cookie.

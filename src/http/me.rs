@@ -25,6 +25,8 @@ pub struct Me {
     pub email: String,
     pub display_name: String,
     pub staff_role: Option<StaffRole>,
+    /// Whether multi-factor sign-in is on.
+    pub mfa_enabled: bool,
     /// What the staff role allows outside any one account.
     pub staff_permissions: BTreeSet<StaffPermission>,
     /// Accounts the user is a member of, each with the effective permissions there.
@@ -70,6 +72,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
         email: caller.email,
         display_name: caller.display_name,
         staff_role: caller.staff_role,
+        mfa_enabled: caller.mfa_enabled,
         staff_permissions: caller.staff_role.map(StaffRole::staff_permissions).unwrap_or_default(),
         accounts,
     }))

@@ -11,6 +11,7 @@ pub mod json;
 pub mod me;
 pub mod members;
 pub mod metrics;
+pub mod mfa;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
@@ -59,6 +60,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::router())
         .merge(me::router())
         .merge(credentials::router())
+        .merge(mfa::router())
         .merge(accounts::router())
         .merge(members::router())
         .merge(invitations::router())

@@ -29,6 +29,10 @@ pub enum ErrorCode {
     Forbidden,
     /// A step-up action needs a recent sign-in.
     ReauthenticationRequired,
+    /// The password was right; now the second factor.
+    MfaRequired,
+    /// This account (or staff policy) demands multi-factor sign-in, which is off.
+    MfaEnrollmentRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -45,8 +49,10 @@ impl ErrorCode {
             ErrorCode::BadRequest | ErrorCode::MalformedJson => StatusCode::BAD_REQUEST,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::ReauthenticationRequired => StatusCode::FORBIDDEN,
+            ErrorCode::Unauthenticated | ErrorCode::MfaRequired => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden | ErrorCode::ReauthenticationRequired | ErrorCode::MfaEnrollmentRequired => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
@@ -86,6 +92,8 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::ReauthenticationRequired => "reauthentication_required",
+            ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::MfaEnrollmentRequired => "mfa_enrollment_required",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
@@ -106,6 +114,8 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "Sign in to continue.",
             ErrorCode::Forbidden => "You do not have permission to do this.",
             ErrorCode::ReauthenticationRequired => "Sign in again to do this.",
+            ErrorCode::MfaRequired => "Enter the code from your authenticator app, or a recovery code.",
+            ErrorCode::MfaEnrollmentRequired => "Turn on multi-factor sign-in to continue.",
             ErrorCode::NotFound => "There is nothing at this address.",
             ErrorCode::MethodNotAllowed => "This address does not accept that method.",
             ErrorCode::Conflict => "The request conflicts with the current state.",

@@ -151,6 +151,8 @@ pub struct LoginUser {
     pub id: Uuid,
     pub password_hash: Option<String>,
     pub status: String,
+    pub mfa_secret_sealed: Option<Vec<u8>>,
+    pub mfa_enabled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +177,7 @@ pub struct SessionRecord {
     pub last_seen_at: DateTime<Utc>,
     /// When the user signed in to create this session (for step-up checks).
     pub authenticated_at: DateTime<Utc>,
+    pub mfa_enabled: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -207,6 +210,7 @@ pub struct ApiTokenRecord {
     pub display_name: String,
     pub staff_role: Option<String>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub mfa_enabled: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -226,6 +230,8 @@ pub struct Account {
     pub name: String,
     pub slug: String,
     pub status: String,
+    /// Members must sign in with a second factor to reach this account.
+    pub require_mfa: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -274,4 +280,11 @@ pub struct InvitationSummary {
     pub invited_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A user's multi-factor state.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MfaState {
+    pub mfa_secret_sealed: Option<Vec<u8>>,
+    pub mfa_enabled_at: Option<DateTime<Utc>>,
 }

@@ -331,6 +331,20 @@ impl TestApp {
         }
     }
 
+    /// Signs in again with password and a recovery code.
+    pub async fn sign_in_with_recovery_code(&self, session: &Session, recovery_code: &str) -> Session {
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/auth/login", None)
+            .json(&serde_json::json!({
+                "email": session.email, "password": session.password, "recovery_code": recovery_code
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "signing in with a recovery code");
+        Session { cookie: session_cookie_from(&response).unwrap(), ..session.clone() }
+    }
+
     /// A staff user created the way `portico admin create-staff` does, signed in.
     pub async fn staff(&self, role: portico::auth::permissions::StaffRole) -> Session {
         let email = format!("staff-{}-{}@example.com", role.as_str(), uuid::Uuid::new_v4().simple());

@@ -9,5 +9,6 @@ mod errors;
 mod helpers;
 mod identity;
 mod jobs;
+mod mfa;
 mod operations;
 mod team;

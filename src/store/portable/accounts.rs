@@ -5,7 +5,14 @@ use crate::store::{Account, MemberRecord, MembershipRecord, Result, StoreError, 
 
 portable_queries! {
     pub async fn create_account(&self, name: &str, slug: &str) -> Result<Account> {
-        let account = Account { id: new_id(), name: name.to_owned(), slug: slug.to_owned(), status: "active".into(), created_at: Utc::now() };
+        let account = Account {
+            id: new_id(),
+            name: name.to_owned(),
+            slug: slug.to_owned(),
+            status: "active".into(),
+            require_mfa: false,
+            created_at: Utc::now(),
+        };
         sqlx::query("INSERT INTO accounts (id, name, slug, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
             .bind(account.id)
             .bind(&account.name)
@@ -21,7 +28,7 @@ portable_queries! {
     /// Every account, for staff, in creation order after `after` (keyset).
     pub async fn list_accounts(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Account>> {
         let accounts = sqlx::query_as(
-            "SELECT id, name, slug, status, created_at FROM accounts WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+            "SELECT id, name, slug, status, require_mfa, created_at FROM accounts WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
@@ -31,11 +38,21 @@ portable_queries! {
     }
 
     pub async fn account(&self, account_id: Uuid) -> Result<Option<Account>> {
-        let account = sqlx::query_as("SELECT id, name, slug, status, created_at FROM accounts WHERE id = $1")
+        let account = sqlx::query_as("SELECT id, name, slug, status, require_mfa, created_at FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(account)
+    }
+
+    pub async fn set_account_require_mfa(&self, account_id: Uuid, require_mfa: bool) -> Result<()> {
+        sqlx::query("UPDATE accounts SET require_mfa = $1, updated_at = $2 WHERE id = $3")
+            .bind(require_mfa)
+            .bind(Utc::now())
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The caller's role in one account, if a member.

@@ -26,7 +26,7 @@ portable_queries! {
     pub async fn live_api_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<ApiTokenRecord>> {
         let token = sqlx::query_as(
             "SELECT t.id AS token_id, t.account_id, t.created_by AS user_id, u.email, u.display_name,
-                    r.role AS staff_role, t.last_used_at
+                    r.role AS staff_role, t.last_used_at, u.mfa_enabled_at IS NOT NULL AS mfa_enabled
              FROM api_tokens t
              JOIN users u ON u.id = t.created_by
              LEFT JOIN staff_roles r ON r.user_id = t.created_by

@@ -38,6 +38,7 @@ mod accounts;
 mod api_tokens;
 mod audit;
 mod invitations;
+mod mfa;
 mod probes;
 mod sessions;
 mod users;

@@ -6,7 +6,7 @@ use crate::store::{LoginUser, NewSession, Result, SessionRecord, SessionSummary,
 portable_queries! {
     /// The user a sign-in names, if any; `email` must already be lower-cased.
     pub async fn find_login_user(&self, email: &str) -> Result<Option<LoginUser>> {
-        let user = sqlx::query_as("SELECT id, password_hash, status FROM users WHERE email = $1")
+        let user = sqlx::query_as("SELECT id, password_hash, status, mfa_secret_sealed, mfa_enabled_at FROM users WHERE email = $1")
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
@@ -41,7 +41,7 @@ portable_queries! {
     pub async fn live_session(&self, token_hash: &[u8], now: DateTime<Utc>, idle_cutoff: DateTime<Utc>) -> Result<Option<SessionRecord>> {
         let session = sqlx::query_as(
             "SELECT s.id AS session_id, s.user_id, u.email, u.display_name, r.role AS staff_role, s.last_seen_at,
-                    s.created_at AS authenticated_at
+                    s.created_at AS authenticated_at, u.mfa_enabled_at IS NOT NULL AS mfa_enabled
              FROM sessions s
              JOIN users u ON u.id = s.user_id
              LEFT JOIN staff_roles r ON r.user_id = s.user_id

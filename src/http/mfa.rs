@@ -1,0 +1,114 @@
+//! Multi-factor sign-in: enrolling an authenticator app (TOTP), confirming it
+//! with a first code (which issues the recovery codes), and turning it off.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::totp_context;
+use super::json::Json;
+use super::problem::{ApiError, ErrorCode, FieldError};
+use crate::audit;
+use crate::auth::Caller;
+use crate::auth::tokens::hash_token;
+use crate::core::totp;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start_totp, disable_totp)).routes(routes!(confirm_totp))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpEnrollment {
+    /// The shared secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// The `otpauth://` URL, for a QR code.
+    pub otpauth_url: String,
+}
+
+/// Starts enrolling an authenticator app (needs a sign-in within 10 minutes).
+/// Multi-factor sign-in is on only once a first code is confirmed.
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp", tag = "auth",
+    responses(
+        (status = 201, description = "A new secret to add to the authenticator app", body = TotpEnrollment),
+        (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already on: turn it off first", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn start_totp(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    caller.require_recent_sign_in()?;
+    let secret = totp::generate_secret();
+    let sealed = state.cipher.seal(&secret, &totp_context(caller.user_id));
+    if !state.store.begin_totp_enrollment(caller.user_id, &sealed).await? {
+        return Err(ApiError::new(ErrorCode::Conflict, "Multi-factor sign-in is already on; turn it off first."));
+    }
+    audit::record(&state.store, caller.audit_event("mfa.enrollment_started").target("user", caller.user_id)).await?;
+    let enrollment = TotpEnrollment {
+        secret: totp::secret_base32(&secret),
+        otpauth_url: totp::provisioning_url(&secret, &caller.email),
+    };
+    Ok((StatusCode::CREATED, Json(enrollment)).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpConfirmation {
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Each works once in place of a code. Shown only in this response.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms enrollment with a first code: multi-factor sign-in is then on, and
+/// the one-time recovery codes are returned (once).
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp/confirm", tag = "auth", request_body = TotpConfirmation,
+    responses(
+        (status = 200, description = "On; keep the recovery codes safe", body = RecoveryCodes),
+        (status = 409, description = "No enrollment in progress, or already on", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong code", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<TotpConfirmation>,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let mfa = state.store.mfa_state(caller.user_id).await?;
+    let (Some(sealed), None) = (mfa.mfa_secret_sealed, mfa.mfa_enabled_at) else {
+        return Err(ApiError::new(ErrorCode::Conflict, "Start an enrollment first (POST /api/v1/me/mfa/totp)."));
+    };
+    let secret = state.cipher.open(&sealed, &totp_context(caller.user_id)).map_err(ApiError::internal)?;
+    let now = Utc::now();
+    let Some(step) = totp::verify(&secret, &request.code, now.timestamp() as u64) else {
+        return Err(ApiError::validation(vec![FieldError {
+            field: "code".into(),
+            message: "is not the current code".into(),
+        }]));
+    };
+    let recovery_codes = totp::generate_recovery_codes();
+    let hashes: Vec<Vec<u8>> =
+        recovery_codes.iter().map(|code| hash_token(&totp::normalize_recovery_code(code))).collect();
+    state.store.enable_totp(caller.user_id, step as i64, &hashes, now).await?;
+    audit::record(&state.store, caller.audit_event("mfa.enabled").target("user", caller.user_id)).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+/// Turns multi-factor sign-in off (needs a sign-in within 10 minutes). Accounts
+/// that require it stay closed to the user until it is on again.
+#[utoipa::path(delete, path = "/api/v1/me/mfa/totp", tag = "auth",
+    responses(
+        (status = 204, description = "Off"),
+        (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn disable_totp(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
+    caller.require_recent_sign_in()?;
+    state.store.disable_totp(caller.user_id, Utc::now()).await?;
+    audit::record(&state.store, caller.audit_event("mfa.disabled").target("user", caller.user_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

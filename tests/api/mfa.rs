@@ -1,0 +1,127 @@
+//! Multi-factor sign-in with an authenticator app, recovery codes, and accounts
+//! that demand it.
+
+use portico::auth::permissions::StaffRole;
+use reqwest::Method;
+use serde_json::{Value, json};
+use totp_rs::{Algorithm, Builder, Secret};
+
+use crate::helpers::{Session, TestApp, spawn_app};
+
+async fn body(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+/// What the user's authenticator app shows `offset_secs` from now.
+fn code(secret_base32: &str, offset_secs: i64) -> String {
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_secret(Secret::try_from_base32(secret_base32).unwrap())
+        .build()
+        .unwrap();
+    totp.generate((chrono::Utc::now().timestamp() + offset_secs) as u64).to_string()
+}
+
+/// Turns MFA on for the session's user; returns the secret and recovery codes.
+async fn enroll(app: &TestApp, session: &Session) -> (String, Vec<String>) {
+    let started = app.request(Method::POST, "/api/v1/me/mfa/totp", Some(session)).send().await.unwrap();
+    assert_eq!(started.status(), 201);
+    let started = body(started).await;
+    let secret = started["secret"].as_str().unwrap().to_owned();
+    assert!(started["otpauth_url"].as_str().unwrap().starts_with("otpauth://totp/Portico:"));
+    let confirmed = app
+        .request(Method::POST, "/api/v1/me/mfa/totp/confirm", Some(session))
+        .json(&json!({ "code": code(&secret, 0) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let codes = body(confirmed).await["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (secret, codes)
+}
+
+async fn login_with(app: &TestApp, session: &Session, second_factor: Value) -> reqwest::Response {
+    let mut request = json!({ "email": session.email, "password": session.password });
+    request.as_object_mut().unwrap().extend(second_factor.as_object().unwrap().clone());
+    app.request(Method::POST, "/api/v1/auth/login", None).json(&request).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn once_on_sign_in_needs_a_fresh_code_or_an_unused_recovery_code() {
+    let app = spawn_app().await;
+    let user = app.staff(StaffRole::Support).await;
+    let wrong_confirm = {
+        app.request(Method::POST, "/api/v1/me/mfa/totp", Some(&user)).send().await.unwrap();
+        app.request(Method::POST, "/api/v1/me/mfa/totp/confirm", Some(&user))
+            .json(&json!({ "code": "12" }))
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(wrong_confirm.status(), 422);
+    let (secret, recovery_codes) = enroll(&app, &user).await;
+    assert_eq!(recovery_codes.len(), 10);
+    let me = body(app.request(Method::GET, "/api/v1/me", Some(&user)).send().await.unwrap()).await;
+    assert_eq!(me["mfa_enabled"], true);
+
+    let without = login_with(&app, &user, json!({})).await;
+    assert_eq!(without.status(), 401);
+    assert_eq!(body(without).await["code"], "mfa_required");
+    assert_eq!(login_with(&app, &user, json!({ "totp": "000000" })).await.status(), 401);
+
+    // The confirmation used this time step; the next step's code signs in, once.
+    let next = code(&secret, 30);
+    assert_eq!(login_with(&app, &user, json!({ "totp": next })).await.status(), 200);
+    assert_eq!(login_with(&app, &user, json!({ "totp": next })).await.status(), 401, "a code works once");
+
+    let recovery = recovery_codes[0].to_uppercase();
+    assert_eq!(login_with(&app, &user, json!({ "recovery_code": recovery })).await.status(), 200);
+    assert_eq!(login_with(&app, &user, json!({ "recovery_code": recovery })).await.status(), 401, "used up");
+    assert_eq!(login_with(&app, &user, json!({ "recovery_code": recovery_codes[1] })).await.status(), 200);
+
+    // Enrolling again while on is refused; turning it off restores password-only sign-in.
+    let fresh = app.sign_in_with_recovery_code(&user, &recovery_codes[2]).await;
+    assert_eq!(app.request(Method::POST, "/api/v1/me/mfa/totp", Some(&fresh)).send().await.unwrap().status(), 409);
+    assert_eq!(app.request(Method::DELETE, "/api/v1/me/mfa/totp", Some(&fresh)).send().await.unwrap().status(), 204);
+    assert_eq!(login_with(&app, &user, json!({})).await.status(), 200);
+}
+
+#[tokio::test]
+async fn an_account_can_demand_mfa_of_its_members() {
+    let app = spawn_app().await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&staff, "Strict").await;
+    let owner = app.member(&staff, account, "owner").await;
+    let viewer = app.member(&owner, account, "viewer").await;
+    let require = |session| {
+        app.request(Method::PATCH, &format!("/api/v1/accounts/{account}"), Some(session))
+            .json(&json!({ "require_mfa": true }))
+            .send()
+    };
+    assert_eq!(require(&owner).await.unwrap().status(), 409, "not before the owner has it on");
+    enroll(&app, &owner).await;
+    let updated = require(&owner).await.unwrap();
+    assert_eq!(updated.status(), 200);
+    assert_eq!(body(updated).await["require_mfa"], true);
+
+    let refused = app.request(Method::GET, &format!("/api/v1/accounts/{account}"), Some(&viewer)).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(body(refused).await["code"], "mfa_enrollment_required");
+    assert_eq!(
+        app.request(Method::GET, &format!("/api/v1/accounts/{account}"), Some(&owner)).send().await.unwrap().status(),
+        200
+    );
+
+    // The viewer can still enroll (their own settings are not behind the account), and is then let in.
+    enroll(&app, &viewer).await;
+    assert_eq!(
+        app.request(Method::GET, &format!("/api/v1/accounts/{account}"), Some(&viewer)).send().await.unwrap().status(),
+        200
+    );
+}
