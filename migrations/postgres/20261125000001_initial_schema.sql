@@ -452,6 +452,7 @@ CREATE TABLE audit_events (
     target_type TEXT,
     target_id TEXT,
     ip_address TEXT,
+    user_agent TEXT,
     details JSONB NOT NULL DEFAULT '{}',
     prev_hash BYTEA,
     hash BYTEA NOT NULL

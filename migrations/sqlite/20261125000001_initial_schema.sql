@@ -452,6 +452,7 @@ CREATE TABLE audit_events (
     target_type TEXT,
     target_id TEXT,
     ip_address TEXT,
+    user_agent TEXT,
     details TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(details)),
     prev_hash BLOB,
     hash BLOB NOT NULL

@@ -43,6 +43,7 @@ pub struct AuditEvent {
     pub target_type: Option<&'static str>,
     pub target_id: Option<String>,
     pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
     pub details: serde_json::Value,
 }
 
@@ -59,6 +60,7 @@ impl AuditEvent {
             target_type: None,
             target_id: None,
             ip_address: None,
+            user_agent: None,
             details: serde_json::Value::Object(Default::default()),
         }
     }
@@ -84,6 +86,11 @@ impl AuditEvent {
         self
     }
 
+    pub fn user_agent(mut self, user_agent: Option<String>) -> Self {
+        self.user_agent = user_agent;
+        self
+    }
+
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.details = details;
         self
@@ -102,6 +109,7 @@ pub struct StoredAuditEvent {
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
     #[schema(value_type = Object)]
     pub details: sqlx::types::Json<serde_json::Value>,
     #[serde(skip)]
@@ -131,6 +139,7 @@ pub struct HashedContent<'a> {
     pub target_type: Option<&'a str>,
     pub target_id: Option<&'a str>,
     pub ip_address: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
     pub details: &'a serde_json::Value,
 }
 
@@ -145,6 +154,7 @@ impl AuditEvent {
             target_type: self.target_type,
             target_id: self.target_id.as_deref(),
             ip_address: self.ip_address.as_deref(),
+            user_agent: self.user_agent.as_deref(),
             details: &self.details,
         }
     }
@@ -161,6 +171,7 @@ impl StoredAuditEvent {
             target_type: self.target_type.as_deref(),
             target_id: self.target_id.as_deref(),
             ip_address: self.ip_address.as_deref(),
+            user_agent: self.user_agent.as_deref(),
             details: &self.details.0,
         }
     }

@@ -35,6 +35,7 @@ pub struct Caller {
     pub staff_role: Option<StaffRole>,
     pub credential: Credential,
     pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
     /// Whether the user has multi-factor sign-in on (their sessions began with it).
     pub mfa_enabled: bool,
 }
@@ -86,7 +87,10 @@ impl Caller {
 
     /// An audit event with this caller as the actor.
     pub fn audit_event(&self, action: &'static str) -> AuditEvent {
-        AuditEvent::new(action, self.actor_kind()).actor(self.user_id).ip_address(self.ip_address.clone())
+        AuditEvent::new(action, self.actor_kind())
+            .actor(self.user_id)
+            .ip_address(self.ip_address.clone())
+            .user_agent(self.user_agent.clone())
     }
 }
 
@@ -96,15 +100,27 @@ pub fn client_address(parts: &Parts) -> Option<String> {
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip().to_string())
 }
 
-/// The peer address as an extractor; absent only when served without connect info.
-#[derive(Debug, Clone)]
-pub struct ClientAddress(pub Option<String>);
+/// The `User-Agent`, cut to a sane length, for session lists and the audit log.
+pub fn client_user_agent(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|agent| agent.chars().take(300).collect())
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+/// Where a request comes from: the peer address and the user agent.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(client_address(parts)))
+        Ok(ClientInfo { ip_address: client_address(parts), user_agent: client_user_agent(parts) })
     }
 }
 
@@ -156,6 +172,7 @@ async fn caller_from_api_token(parts: &Parts, state: &AppState, token: &str) -> 
         staff_role,
         credential: Credential::ApiToken { token_id: record.token_id, account_id: record.account_id },
         ip_address: client_address(parts),
+        user_agent: client_user_agent(parts),
         mfa_enabled: record.mfa_enabled,
     })
 }
@@ -176,6 +193,7 @@ async fn caller_from_session(parts: &Parts, state: &AppState) -> Result<Caller, 
         staff_role: session.staff_role.as_deref().and_then(StaffRole::parse),
         credential: Credential::Session { session_id: session.session_id, authenticated_at: session.authenticated_at },
         ip_address: client_address(parts),
+        user_agent: client_user_agent(parts),
         mfa_enabled: session.mfa_enabled,
     })
 }

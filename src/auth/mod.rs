@@ -9,4 +9,4 @@ pub mod session;
 pub mod throttle;
 pub mod tokens;
 
-pub use caller::{AccountAccess, AccountScope, Caller, ClientAddress, Credential, StaffCaller};
+pub use caller::{AccountAccess, AccountScope, Caller, ClientInfo, Credential, StaffCaller};

@@ -1,9 +1,12 @@
 //! Reading the audit log: an account's own events for its owners and admins, and
 //! every event for staff.
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -11,12 +14,17 @@ use super::AppState;
 use super::json::Json;
 use super::pagination::page_size;
 use super::problem::ApiError;
-use crate::audit::StoredAuditEvent;
+use crate::audit::{self, StoredAuditEvent};
 use crate::auth::permissions::{Permission, StaffPermission};
 use crate::auth::{AccountAccess, StaffCaller};
+use crate::store::Store;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(account_audit_events)).routes(routes!(all_audit_events))
+    OpenApiRouter::new()
+        .routes(routes!(account_audit_events))
+        .routes(routes!(all_audit_events))
+        .routes(routes!(export_account_audit_events))
+        .routes(routes!(export_all_audit_events))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -58,4 +66,157 @@ pub async fn all_audit_events(
 ) -> Result<Json<Vec<StoredAuditEvent>>, ApiError> {
     staff.require(StaffPermission::AuditViewAll, &state).await?;
     Ok(Json(state.store.list_audit_events(None, page.before, page_size(page.limit)?).await?))
+}
+
+/// Events fetched per page while exporting.
+const EXPORT_PAGE: i64 = 500;
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// JSON Lines: one event object per line.
+    #[default]
+    Jsonl,
+    /// CSV with a header row; `details` as a JSON string.
+    Csv,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `jsonl` (default) or `csv`.
+    pub format: Option<ExportFormat>,
+}
+
+/// The account's whole audit log as a download, newest first (`audit.view`).
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/audit-events/export", tag = "audit",
+    params(("account_id" = uuid::Uuid, Path), ExportQuery),
+    responses(
+        (status = 200, description = "JSON Lines or CSV, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 403, description = "Missing audit.view", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or none of yours", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn export_account_audit_events(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let scope = access.require(Permission::AuditView, &state).await?;
+    let format = query.format.unwrap_or_default();
+    let event = access.caller.audit_event("audit.exported").account(scope.account_id()).details(serde_json::json!({
+        "format": format!("{format:?}").to_lowercase()
+    }));
+    audit::record(&state.store, event).await?;
+    Ok(export_response(state.store.clone(), Some(scope.account_id()), format))
+}
+
+/// Every account's audit log as a download, newest first (staff with `audit.view_all`).
+#[utoipa::path(get, path = "/api/v1/audit-events/export", tag = "audit", params(ExportQuery),
+    responses(
+        (status = 200, description = "JSON Lines or CSV, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))),
+        (status = 403, description = "Missing audit.view_all", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn export_all_audit_events(
+    State(state): State<AppState>,
+    staff: StaffCaller,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    staff.require(StaffPermission::AuditViewAll, &state).await?;
+    let format = query.format.unwrap_or_default();
+    let event = staff.caller.audit_event("audit.exported").details(serde_json::json!({
+        "format": format!("{format:?}").to_lowercase()
+    }));
+    audit::record(&state.store, event).await?;
+    Ok(export_response(state.store.clone(), None, format))
+}
+
+/// Streams the log page by page, so memory stays flat however long it is.
+fn export_response(store: Store, account_id: Option<uuid::Uuid>, format: ExportFormat) -> Response {
+    struct Cursor {
+        store: Store,
+        before: Option<i64>,
+        first_page: bool,
+        done: bool,
+    }
+    let cursor = Cursor { store, before: None, first_page: true, done: false };
+    let pages = futures::stream::unfold(cursor, move |mut cursor| async move {
+        if cursor.done {
+            return None;
+        }
+        let page = match cursor.store.list_audit_events(account_id, cursor.before, EXPORT_PAGE).await {
+            Ok(page) => page,
+            Err(error) => {
+                // Headers are sent; the truncated body is the only signal left, so log it.
+                tracing::error!(error = %super::problem::error_chain(&error), "audit export stopped early");
+                return Some((Err(std::io::Error::other("audit export failed")), Cursor { done: true, ..cursor }));
+            }
+        };
+        cursor.done = (page.len() as i64) < EXPORT_PAGE;
+        cursor.before = page.last().map(|event| event.id);
+        let chunk = render(&page, format, cursor.first_page);
+        cursor.first_page = false;
+        Some((Ok(Bytes::from(chunk)), cursor))
+    });
+    let (content_type, extension) = match format {
+        ExportFormat::Jsonl => ("application/x-ndjson", "jsonl"),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+    };
+    let disposition = format!("attachment; filename=\"audit-events.{extension}\"");
+    (
+        [(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        Body::from_stream(pages),
+    )
+        .into_response()
+}
+
+const CSV_COLUMNS: [&str; 11] = [
+    "id",
+    "occurred_at",
+    "actor_user_id",
+    "actor_kind",
+    "account_id",
+    "action",
+    "target_type",
+    "target_id",
+    "ip_address",
+    "user_agent",
+    "details",
+];
+
+fn render(events: &[StoredAuditEvent], format: ExportFormat, with_header: bool) -> Vec<u8> {
+    match format {
+        ExportFormat::Jsonl => events
+            .iter()
+            .flat_map(|event| {
+                let mut line = serde_json::to_vec(event).expect("events serialize");
+                line.push(b'\n');
+                line
+            })
+            .collect(),
+        ExportFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            if with_header {
+                writer.write_record(CSV_COLUMNS).expect("writing to memory");
+            }
+            let text = |value: &Option<String>| value.clone().unwrap_or_default();
+            for event in events {
+                writer
+                    .write_record([
+                        event.id.to_string(),
+                        event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                        event.actor_user_id.map(|id| id.to_string()).unwrap_or_default(),
+                        event.actor_kind.clone(),
+                        event.account_id.map(|id| id.to_string()).unwrap_or_default(),
+                        event.action.clone(),
+                        text(&event.target_type),
+                        text(&event.target_id),
+                        text(&event.ip_address),
+                        text(&event.user_agent),
+                        event.details.0.to_string(),
+                    ])
+                    .expect("writing to memory");
+            }
+            writer.into_inner().expect("flushing to memory")
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Sign-in and sign-out with a server-side session behind an HttpOnly cookie.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -18,7 +18,7 @@ use super::problem::{ApiError, ErrorCode};
 use crate::audit::{self, ActorKind, AuditEvent};
 use crate::auth::session::{clearing_cookie, session_cookie, set_cookie_header, token_from_headers};
 use crate::auth::tokens::{generate_token, hash_token};
-use crate::auth::{Caller, ClientAddress, throttle};
+use crate::auth::{Caller, ClientInfo, throttle};
 use crate::core::password::{hash_password, verify_password};
 use crate::core::totp;
 use crate::store::NewSession;
@@ -80,16 +80,17 @@ pub(crate) fn normalize_email(email: &str) -> String {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientAddress(client_address): ClientAddress,
+    client: ClientInfo,
     headers: HeaderMap,
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let email = normalize_email(&request.email);
-    let ip_address = client_address.unwrap_or_default();
+    let ip_address = client.ip_address.clone().unwrap_or_default();
     let now = Utc::now();
     if let Some(wait) = throttle::check(&state.store, &state.settings.auth, &email, &ip_address, now).await? {
         let event = AuditEvent::new("auth.login.throttled", ActorKind::User)
             .ip_address(Some(ip_address.clone()))
+            .user_agent(client.user_agent.clone())
             .details(serde_json::json!({ "email": email }));
         audit::record(&state.store, event).await?;
         return Err(ApiError::rate_limited(wait.num_seconds().max(1) as u64));
@@ -108,6 +109,7 @@ pub async fn login(
         state.store.record_login_failure(&email, &ip_address, now).await?;
         let event = AuditEvent::new("auth.login.failed", ActorKind::User)
             .ip_address(Some(ip_address))
+            .user_agent(client.user_agent.clone())
             .details(serde_json::json!({ "email": email }));
         audit::record(&state.store, event).await?;
         return Err(invalid_credentials());
@@ -121,7 +123,10 @@ pub async fn login(
         }
         if !second_factor_holds(&state, &user, &second_factor, now).await? {
             state.store.record_login_failure(&email, &ip_address, now).await?;
-            let event = AuditEvent::new("auth.mfa.failed", ActorKind::User).actor(user.id).ip_address(Some(ip_address));
+            let event = AuditEvent::new("auth.mfa.failed", ActorKind::User)
+                .actor(user.id)
+                .ip_address(Some(ip_address))
+                .user_agent(client.user_agent.clone());
             audit::record(&state.store, event).await?;
             return Err(ApiError::new(ErrorCode::MfaRequired, "That code is not valid."));
         }
@@ -136,10 +141,7 @@ pub async fn login(
     let session = NewSession {
         token_hash,
         user_id: user.id,
-        user_agent: headers
-            .get(USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map(|agent| agent.chars().take(300).collect()),
+        user_agent: client.user_agent.clone(),
         ip_address: Some(ip_address.clone()),
         created_at: now,
         expires_at: now + Duration::seconds(state.settings.auth.session_absolute_timeout_secs as i64),
@@ -148,7 +150,8 @@ pub async fn login(
     let event = AuditEvent::new("auth.login.succeeded", ActorKind::User)
         .actor(user.id)
         .target("session", session_id)
-        .ip_address(Some(ip_address));
+        .ip_address(Some(ip_address))
+        .user_agent(client.user_agent);
     audit::record(&state.store, event).await?;
 
     let mut response = (StatusCode::OK, Json(SignedIn { user_id: user.id, email })).into_response();

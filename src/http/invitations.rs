@@ -19,7 +19,7 @@ use crate::audit::{self, ActorKind, AuditEvent};
 use crate::auth::permissions::{AccountRole, Permission};
 use crate::auth::session::{session_cookie, set_cookie_header};
 use crate::auth::tokens::{generate_token, hash_token};
-use crate::auth::{AccountAccess, ClientAddress};
+use crate::auth::{AccountAccess, ClientInfo};
 use crate::config::Settings;
 use crate::core::password::{check_password_policy, hash_password};
 use crate::store::{InvitationSummary, NewInvitation, NewSession, StoreError};
@@ -133,7 +133,7 @@ pub struct InvitationAccepted {
     ))]
 pub async fn accept_invitation(
     State(state): State<AppState>,
-    ClientAddress(ip_address): ClientAddress,
+    client: ClientInfo,
     Json(request): Json<AcceptInvitation>,
 ) -> Result<Response, ApiError> {
     let display_name = request.display_name.trim().to_owned();
@@ -158,15 +158,16 @@ pub async fn accept_invitation(
     let session = NewSession {
         token_hash,
         user_id: accepted.user_id,
-        user_agent: None,
-        ip_address: ip_address.clone(),
+        user_agent: client.user_agent.clone(),
+        ip_address: client.ip_address.clone(),
         created_at: now,
         expires_at: now + Duration::seconds(state.settings.auth.session_absolute_timeout_secs as i64),
     };
     state.store.create_session(&session).await?;
     let mut event = AuditEvent::new("invitation.accepted", ActorKind::User)
         .actor(accepted.user_id)
-        .ip_address(ip_address)
+        .ip_address(client.ip_address)
+        .user_agent(client.user_agent)
         .target("invitation", accepted.invitation_id)
         .details(serde_json::json!({ "email": accepted.email, "role": accepted.role }));
     if let Some(account_id) = accepted.account_id {

@@ -191,3 +191,45 @@ async fn the_audit_chain_detects_an_edited_event() {
     assert_eq!(code, 1);
     assert!(stderr.contains("broken at event 2"), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_account_exports_its_own_audit_log_as_json_lines_and_csv() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let alpha = app.create_account(&admin, "Alpha").await;
+    let beta = app.create_account(&admin, "Beta").await;
+    let alpha_owner = app.member(&admin, alpha, "owner").await;
+    app.member(&admin, beta, "owner").await;
+
+    let export = |format: &'static str| {
+        app.request(
+            Method::GET,
+            &format!("/api/v1/accounts/{alpha}/audit-events/export?format={format}"),
+            Some(&alpha_owner),
+        )
+        .header("user-agent", "portico-test/1.0")
+        .send()
+    };
+    let jsonl = export("jsonl").await.unwrap();
+    assert_eq!(jsonl.status(), 200);
+    assert_eq!(jsonl.headers()["content-type"], "application/x-ndjson");
+    assert!(jsonl.headers()["content-disposition"].to_str().unwrap().contains("audit-events.jsonl"));
+    let text = jsonl.text().await.unwrap();
+    let events: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert!(events.len() >= 3, "{text}");
+    assert!(events.iter().all(|event| event["account_id"] == alpha.to_string()), "only Alpha's events");
+    assert!(events.iter().any(|event| event["action"] == "invitation.accepted"));
+
+    let csv = export("csv").await.unwrap();
+    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,occurred_at,actor_user_id,actor_kind,account_id,action,target_type,target_id,ip_address,user_agent,details"
+    );
+    // The JSON export itself is now an event too, with who asked and from what.
+    assert!(csv.contains("audit.exported"), "{csv}");
+    assert!(csv.contains("portico-test/1.0"), "{csv}");
+    assert!(!csv.contains(&beta.to_string()));
+}

@@ -15,8 +15,8 @@ portable_queries! {
         let hash = event_hash(previous_hash.as_deref(), &event.hashed_content());
         sqlx::query(
             "INSERT INTO audit_events (occurred_at, actor_user_id, actor_kind, account_id, action, target_type, target_id,
-                                       ip_address, details, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                       ip_address, user_agent, details, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(event.occurred_at)
         .bind(event.actor_user_id)
@@ -26,6 +26,7 @@ portable_queries! {
         .bind(event.target_type)
         .bind(&event.target_id)
         .bind(&event.ip_address)
+        .bind(&event.user_agent)
         .bind(sqlx::types::Json(&event.details))
         .bind(previous_hash)
         .bind(hash)
@@ -38,7 +39,7 @@ portable_queries! {
     /// Events in chain order, for verification.
     pub async fn audit_events_after(&self, after_id: i64, limit: i64) -> Result<Vec<StoredAuditEvent>> {
         let events = sqlx::query_as(
-            "SELECT id, occurred_at, actor_user_id, actor_kind, account_id, action, target_type, target_id, ip_address,
+            "SELECT id, occurred_at, actor_user_id, actor_kind, account_id, action, target_type, target_id, ip_address, user_agent,
                     details, prev_hash, hash
              FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2",
         )
@@ -52,7 +53,7 @@ portable_queries! {
     /// Newest first; `account_id` None means every account (staff only).
     pub async fn list_audit_events(&self, account_id: Option<Uuid>, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
         let events = sqlx::query_as(
-            "SELECT id, occurred_at, actor_user_id, actor_kind, account_id, action, target_type, target_id, ip_address,
+            "SELECT id, occurred_at, actor_user_id, actor_kind, account_id, action, target_type, target_id, ip_address, user_agent,
                     details, prev_hash, hash
              FROM audit_events
              WHERE ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR id < $2)
