@@ -251,7 +251,8 @@ async fn migrate(settings: &Settings) -> Result<(), CliError> {
 }
 
 async fn verify_audit_chain(settings: &Settings) -> Result<(), CliError> {
-    let (store, queue) = open_store(settings, settings.database.migrate_on_start).await?;
+    // Read-only: never migrates.
+    let (store, queue) = open_store(settings, false).await?;
     let started = Instant::now();
     let verdict = crate::audit::verify_chain(&store, |checked| {
         eprintln!("audit verify: {checked} events checked after {:.1}s", started.elapsed().as_secs_f64());

@@ -12,7 +12,7 @@ use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use sqlx::PgPool;
-use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 use super::Job;
 use crate::config::{JobSettings, Settings};
@@ -52,11 +52,14 @@ impl JobQueue {
                 if migrate {
                     let _lock =
                         SqliteSetupLock::acquire(SqliteSetupLock::path_for(&options)).await.map_err(sqlx::Error::Io)?;
-                    let setup_pool = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-                    let setup = SqliteStorage::setup(&setup_pool).await;
-                    // Closing discards the connection setup left at `synchronous=OFF`.
-                    setup_pool.close().await;
-                    setup.map_err(|error| QueueError::Setup(error.to_string()))?;
+                    if sqlite_queue_migrations_pending(&options).await? {
+                        let setup_pool =
+                            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+                        let setup = SqliteStorage::setup(&setup_pool).await;
+                        // Closing discards the connection setup left at `synchronous=OFF`.
+                        setup_pool.close().await;
+                        setup.map_err(|error| QueueError::Setup(error.to_string()))?;
+                    }
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(settings.database.max_connections)
@@ -148,6 +151,20 @@ impl JobQueue {
             pool.close().await;
         }
     }
+}
+
+/// Whether apalis-sqlite has migrations not yet applied to this file. Its setup
+/// also runs database-wide pragmas (`optimize`, journal settings) that contend with
+/// a running service for SQLite's locks, so it runs only when there is work to do.
+async fn sqlite_queue_migrations_pending(options: &SqliteConnectOptions) -> Result<bool, QueueError> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut connection = options.connect().await?;
+    let applied: Result<Vec<(i64,)>, sqlx::Error> =
+        sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&mut connection).await;
+    connection.close().await?;
+    let Ok(applied) = applied else { return Ok(true) };
+    let applied: std::collections::HashSet<i64> = applied.into_iter().map(|(version,)| version).collect();
+    Ok(SqliteStorage::migrations().iter().any(|migration| !applied.contains(&migration.version)))
 }
 
 pub(super) fn sqlite_config<J: Job>(settings: &JobSettings) -> apalis_sqlite::Config {
