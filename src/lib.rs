@@ -12,6 +12,7 @@ pub mod config;
 pub mod core;
 pub mod http;
 pub mod jobs;
+pub mod mail;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

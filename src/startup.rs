@@ -97,6 +97,7 @@ impl Application {
                 store: self.store.clone(),
                 queue: self.queue.clone(),
                 cipher: self.cipher.clone(),
+                mailer: crate::mail::Mailer::from_settings(&self.settings),
                 metrics: telemetry::metrics_handle(),
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);

@@ -20,6 +20,8 @@ CREATE TABLE users (
     id UUID PRIMARY KEY,
     -- Lower-cased at write time so uniqueness ignores case.
     email TEXT NOT NULL UNIQUE,
+    -- Set once the user proved they read mail at this address.
+    email_verified_at TIMESTAMPTZ,
     display_name TEXT NOT NULL DEFAULT '',
     -- PHC string (argon2id); NULL until an invitation is accepted or for SSO-only users.
     password_hash TEXT,
@@ -90,6 +92,19 @@ CREATE TABLE sessions (
     revoked_at TIMESTAMPTZ
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
+
+-- Single-use links mailed to a user (password reset, email verification),
+-- stored as SHA-256.
+CREATE TABLE user_tokens (
+    id UUID PRIMARY KEY,
+    user_id UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    purpose TEXT NOT NULL CHECK (purpose IN ('password_reset', 'email_verification')),
+    token_hash BYTEA NOT NULL UNIQUE,
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    used_at TIMESTAMPTZ
+);
+CREATE INDEX user_tokens_by_user ON user_tokens(user_id, purpose);
 
 -- Recent failed sign-ins, for throttling per email and per source address.
 CREATE TABLE login_failures (

@@ -20,6 +20,8 @@ CREATE TABLE users (
     id BLOB PRIMARY KEY,
     -- Lower-cased at write time so uniqueness ignores case.
     email TEXT NOT NULL UNIQUE,
+    -- Set once the user proved they read mail at this address.
+    email_verified_at TEXT,
     display_name TEXT NOT NULL DEFAULT '',
     -- PHC string (argon2id); NULL until an invitation is accepted or for SSO-only users.
     password_hash TEXT,
@@ -90,6 +92,19 @@ CREATE TABLE sessions (
     revoked_at TEXT
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
+
+-- Single-use links mailed to a user (password reset, email verification),
+-- stored as SHA-256.
+CREATE TABLE user_tokens (
+    id BLOB PRIMARY KEY,
+    user_id BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    purpose TEXT NOT NULL CHECK (purpose IN ('password_reset', 'email_verification')),
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE INDEX user_tokens_by_user ON user_tokens(user_id, purpose);
 
 -- Recent failed sign-ins, for throttling per email and per source address.
 CREATE TABLE login_failures (

@@ -59,6 +59,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub jobs: JobSettings,
     pub auth: AuthSettings,
+    pub mail: MailSettings,
     pub log: LogSettings,
 }
 
@@ -110,7 +111,22 @@ pub struct AuthSettings {
     pub login_failures_per_address: u32,
     pub login_failure_window_secs: u64,
     pub invitation_ttl_secs: u64,
+    pub password_reset_ttl_secs: u64,
+    pub email_verification_ttl_secs: u64,
     pub require_staff_mfa: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub from: String,
+    pub transport: MailTransport,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    Log,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +240,8 @@ impl Settings {
         require_positive("auth.login_failures_per_address", self.auth.login_failures_per_address as u64)?;
         require_positive("auth.login_failure_window_secs", self.auth.login_failure_window_secs)?;
         require_positive("auth.invitation_ttl_secs", self.auth.invitation_ttl_secs)?;
+        require_positive("auth.password_reset_ttl_secs", self.auth.password_reset_ttl_secs)?;
+        require_positive("auth.email_verification_ttl_secs", self.auth.email_verification_ttl_secs)?;
         if self.jobs.retry_max_secs.saturating_mul(1000) < self.jobs.retry_base_ms {
             return Err(ConfigError::new("jobs.retry_max_secs", "must not be shorter than jobs.retry_base_ms"));
         }

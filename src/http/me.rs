@@ -25,6 +25,8 @@ pub struct Me {
     pub email: String,
     pub display_name: String,
     pub staff_role: Option<StaffRole>,
+    /// Whether the user has proved they read mail at `email`.
+    pub email_verified: bool,
     /// Whether multi-factor sign-in is on.
     pub mfa_enabled: bool,
     /// What the staff role allows outside any one account.
@@ -72,6 +74,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
         email: caller.email,
         display_name: caller.display_name,
         staff_role: caller.staff_role,
+        email_verified: state.store.email_verified_at(caller.user_id).await?.is_some(),
         mfa_enabled: caller.mfa_enabled,
         staff_permissions: caller.staff_role.map(StaffRole::staff_permissions).unwrap_or_default(),
         accounts,

@@ -15,6 +15,7 @@ pub mod mfa;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod recovery;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +51,7 @@ pub struct AppState {
     pub queue: JobQueue,
     /// Seals and opens secrets at rest (connector credentials, signing secrets).
     pub cipher: SecretCipher,
+    pub mailer: crate::mail::Mailer,
     pub metrics: PrometheusHandle,
 }
 
@@ -61,6 +63,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(me::router())
         .merge(credentials::router())
         .merge(mfa::router())
+        .merge(recovery::router())
         .merge(accounts::router())
         .merge(members::router())
         .merge(invitations::router())

@@ -288,3 +288,19 @@ pub struct MfaState {
     pub mfa_secret_sealed: Option<Vec<u8>>,
     pub mfa_enabled_at: Option<DateTime<Utc>>,
 }
+
+/// What a mailed single-use link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserTokenPurpose {
+    PasswordReset,
+    EmailVerification,
+}
+
+impl UserTokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserTokenPurpose::PasswordReset => "password_reset",
+            UserTokenPurpose::EmailVerification => "email_verification",
+        }
+    }
+}

@@ -101,6 +101,11 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
             Some(json!({ "current_password": "not my passphrase", "new_password": "a perfectly strong passphrase" }))
         }
         ("POST", "/api/v1/me/tokens") => Some(json!({ "name": "matrix" })),
+        ("POST", "/api/v1/auth/password-reset") => Some(json!({ "email": "somebody@example.com" })),
+        ("POST", "/api/v1/auth/password-reset/confirm") => {
+            Some(json!({ "token": unique, "new_password": "a perfectly strong passphrase" }))
+        }
+        ("POST", "/api/v1/auth/verify-email") => Some(json!({ "token": unique })),
         ("PATCH", "/api/v1/accounts/{account_id}/members/{user_id}") => Some(json!({ "role": "viewer" })),
         ("PATCH", "/api/v1/accounts/{account_id}") => Some(json!({ "require_mfa": false })),
         ("POST", "/api/v1/me/mfa/totp/confirm") => Some(json!({ "code": "000000" })),

@@ -11,4 +11,5 @@ mod identity;
 mod jobs;
 mod mfa;
 mod operations;
+mod recovery;
 mod team;

@@ -48,7 +48,8 @@ portable_queries! {
                 .await?;
         let user_id = new_id();
         sqlx::query(
-            "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            "INSERT INTO users (id, email, display_name, password_hash, email_verified_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5, $5)",
         )
         .bind(user_id)
         .bind(&email)

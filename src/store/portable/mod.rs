@@ -41,6 +41,7 @@ mod invitations;
 mod mfa;
 mod probes;
 mod sessions;
+mod user_tokens;
 mod users;
 
 pub use accounts::MemberChange;

@@ -1,0 +1,174 @@
+//! Mailed single-use links: resetting a forgotten password, and proving an email
+//! address. Requests answer the same whether or not the address is known.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::normalize_email;
+use super::json::Json;
+use super::problem::{ApiError, ErrorCode, FieldError};
+use crate::audit::{self, ActorKind, AuditEvent};
+use crate::auth::tokens::{generate_token, hash_token};
+use crate::auth::{Caller, ClientInfo};
+use crate::core::password::{check_password_policy, hash_password};
+use crate::mail::Message;
+use crate::store::UserTokenPurpose;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(request_password_reset))
+        .routes(routes!(confirm_password_reset))
+        .routes(routes!(request_email_verification))
+        .routes(routes!(confirm_email_verification))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// Mails a password-reset link if the address belongs to an active user. The
+/// answer is 202 either way, so it reveals nothing about who has an account.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
+    responses((status = 202, description = "If the address is known, a link is on its way")))]
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(request): Json<PasswordResetRequest>,
+) -> Result<StatusCode, ApiError> {
+    let email = normalize_email(&request.email);
+    let user = state.store.find_login_user(&email).await?.filter(|user| user.status == "active");
+    if let Some(user) = user {
+        let (token, token_hash) = generate_token();
+        let now = Utc::now();
+        let expires_at = now + Duration::seconds(state.settings.auth.password_reset_ttl_secs as i64);
+        state.store.create_user_token(user.id, UserTokenPurpose::PasswordReset, &token_hash, now, expires_at).await?;
+        let link = format!("{}/reset-password#token={token}", state.settings.public_url.trim_end_matches('/'));
+        let minutes = state.settings.auth.password_reset_ttl_secs / 60;
+        let message = Message {
+            to: email.clone(),
+            subject: "Reset your Portico password".into(),
+            text: format!(
+                "Someone asked to reset the password for {email}.\n\nTo choose a new password, open this link within {minutes} minutes:\n{link}\n\nIf it was not you, ignore this message: your password stays as it is."
+            ),
+        };
+        state.mailer.send(&message).await.map_err(ApiError::internal)?;
+        let event = AuditEvent::new("password_reset.requested", ActorKind::User)
+            .actor(user.id)
+            .ip_address(client.ip_address)
+            .user_agent(client.user_agent);
+        audit::record(&state.store, event).await?;
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirmation {
+    pub token: String,
+    #[schema(value_type = String, format = Password)]
+    pub new_password: SecretString,
+}
+
+/// Sets a new password with a reset link's token (once) and ends every session.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirmation,
+    responses(
+        (status = 204, description = "Password changed; sign in with it"),
+        (status = 404, description = "Unknown, used or expired link", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Too weak a password", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_password_reset(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Json(request): Json<PasswordResetConfirmation>,
+) -> Result<StatusCode, ApiError> {
+    // Strength first: a weak choice must not burn the link.
+    check_password_policy(&request.new_password, &[]).map_err(|error| {
+        ApiError::validation(vec![FieldError { field: "new_password".into(), message: error.to_string() }])
+    })?;
+    let now = Utc::now();
+    let user_id = state
+        .store
+        .consume_user_token(UserTokenPurpose::PasswordReset, &hash_token(&request.token), now)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "This link is unknown, used or expired."))?;
+    let new_hash = hash_password(request.new_password).await;
+    let ended = state.store.change_password(user_id, &new_hash, None, now).await?;
+    // Receiving the link proves the address too.
+    state.store.mark_email_verified(user_id, now).await?;
+    let event = AuditEvent::new("password_reset.completed", ActorKind::User)
+        .actor(user_id)
+        .ip_address(client.ip_address)
+        .user_agent(client.user_agent)
+        .details(serde_json::json!({ "sessions_ended": ended }));
+    audit::record(&state.store, event).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mails the signed-in user a link that proves they read mail at their address.
+#[utoipa::path(post, path = "/api/v1/me/email-verification", tag = "auth",
+    responses(
+        (status = 202, description = "A link is on its way"),
+        (status = 409, description = "Already verified", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn request_email_verification(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
+    if state.store.email_verified_at(caller.user_id).await?.is_some() {
+        return Err(ApiError::new(ErrorCode::Conflict, "This address is already verified."));
+    }
+    let (token, token_hash) = generate_token();
+    let now = Utc::now();
+    let expires_at = now + Duration::seconds(state.settings.auth.email_verification_ttl_secs as i64);
+    state
+        .store
+        .create_user_token(caller.user_id, UserTokenPurpose::EmailVerification, &token_hash, now, expires_at)
+        .await?;
+    let link = format!("{}/verify-email#token={token}", state.settings.public_url.trim_end_matches('/'));
+    let message = Message {
+        to: caller.email.clone(),
+        subject: "Confirm your email address for Portico".into(),
+        text: format!("To confirm that {} is your address, open this link:\n{link}\n", caller.email),
+    };
+    state.mailer.send(&message).await.map_err(ApiError::internal)?;
+    audit::record(&state.store, caller.audit_event("email_verification.requested").target("user", caller.user_id))
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailVerification {
+    pub token: String,
+}
+
+/// Confirms an email address with the mailed link's token (once).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = EmailVerification,
+    responses(
+        (status = 204, description = "Verified"),
+        (status = 404, description = "Unknown, used or expired link", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_email_verification(
+    State(state): State<AppState>,
+    Json(request): Json<EmailVerification>,
+) -> Result<StatusCode, ApiError> {
+    let now = Utc::now();
+    let user_id = state
+        .store
+        .consume_user_token(UserTokenPurpose::EmailVerification, &hash_token(&request.token), now)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "This link is unknown, used or expired."))?;
+    state.store.mark_email_verified(user_id, now).await?;
+    audit::record(
+        &state.store,
+        AuditEvent::new("email.verified", ActorKind::User).actor(user_id).target("user", user_id),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,63 @@
+//! Outgoing mail behind one small interface, so delivery can change without
+//! touching the flows that send (invitations, password resets, verification).
+//!
+//! The only transport so far is `log`: each message is written as an `.eml` file
+//! under `data_dir/mail/` and noted in the log — enough for development and for a
+//! first deployment before SMTP is configured. In production mode the log line
+//! names recipient and subject only: bodies carry single-use links.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use crate::config::{Mode, Settings};
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not deliver mail: {0}")]
+pub struct MailError(#[from] std::io::Error);
+
+#[derive(Debug, Clone)]
+pub enum Mailer {
+    /// Writes messages to a folder and notes them in the log.
+    Log { folder: PathBuf, from: String, log_bodies: bool },
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Mailer::Log {
+            folder: settings.data_dir.join("mail"),
+            from: settings.mail.from.clone(),
+            log_bodies: settings.mode == Mode::Development,
+        }
+    }
+
+    pub async fn send(&self, message: &Message) -> Result<(), MailError> {
+        match self {
+            Mailer::Log { folder, from, log_bodies } => {
+                tokio::fs::create_dir_all(folder).await?;
+                let name = format!("{}-{}.eml", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"), uuid::Uuid::new_v4().simple());
+                let eml = format!(
+                    "From: {from}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+                    message.to,
+                    message.subject,
+                    Utc::now().to_rfc2822(),
+                    message.text.replace('\n', "\r\n"),
+                );
+                tokio::fs::write(folder.join(&name), eml).await?;
+                if *log_bodies {
+                    tracing::info!(to = %message.to, subject = %message.subject, body = %message.text, file = %name, "mail written");
+                } else {
+                    tracing::info!(to = %message.to, subject = %message.subject, file = %name, "mail written");
+                }
+                Ok(())
+            }
+        }
+    }
+}

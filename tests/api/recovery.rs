@@ -1,0 +1,72 @@
+//! Password reset and email verification through mailed single-use links.
+
+use portico::auth::permissions::StaffRole;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// The messages the development mailer wrote, oldest first.
+fn mailbox(app: &TestApp) -> Vec<String> {
+    let folder = app.settings.data_dir.join("mail");
+    let mut files: Vec<_> =
+        std::fs::read_dir(folder).map(|entries| entries.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    files.sort();
+    files.into_iter().map(|path| std::fs::read_to_string(path).unwrap()).collect()
+}
+
+fn token_in(message: &str) -> String {
+    let start = message.find("#token=").expect("a link with a token") + "#token=".len();
+    message[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
+    app.request(Method::POST, path, None).json(&body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
+    let app = spawn_app().await;
+    let user = app.staff(StaffRole::Support).await;
+
+    // Known and unknown addresses get the same answer; only the known one gets mail.
+    let known = post(&app, "/api/v1/auth/password-reset", json!({ "email": user.email.to_uppercase() })).await;
+    let unknown = post(&app, "/api/v1/auth/password-reset", json!({ "email": "nobody@example.com" })).await;
+    assert_eq!(known.status(), 202);
+    assert_eq!(unknown.status(), 202);
+    assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap());
+    let mail = mailbox(&app);
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].contains(&format!("To: {}", user.email)));
+    let token = token_in(&mail[0]);
+
+    let confirm = |password: &'static str| {
+        post(&app, "/api/v1/auth/password-reset/confirm", json!({ "token": token, "new_password": password }))
+    };
+    assert_eq!(confirm("password1234").await.status(), 422, "a weak choice does not use up the link");
+    assert_eq!(confirm("a completely new passphrase").await.status(), 204);
+    assert_eq!(confirm("another completely new one").await.status(), 404, "links work once");
+
+    assert_eq!(app.request(Method::GET, "/api/v1/me", Some(&user)).send().await.unwrap().status(), 401);
+    assert_eq!(app.login(&user.email, &user.password).await.status(), 401);
+    assert_eq!(app.login(&user.email, "a completely new passphrase").await.status(), 200);
+}
+
+async fn me(app: &TestApp, session: &crate::helpers::Session) -> Value {
+    app.request(Method::GET, "/api/v1/me", Some(session)).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_address_is_verified_by_its_link() {
+    let app = spawn_app().await;
+    let user = app.staff(StaffRole::Auditor).await;
+    assert_eq!(me(&app, &user).await["email_verified"], false);
+    let requested = app.request(Method::POST, "/api/v1/me/email-verification", Some(&user)).send().await.unwrap();
+    assert_eq!(requested.status(), 202);
+    let token = token_in(mailbox(&app).last().unwrap());
+    assert_eq!(post(&app, "/api/v1/auth/verify-email", json!({ "token": token })).await.status(), 204);
+    assert_eq!(post(&app, "/api/v1/auth/verify-email", json!({ "token": token })).await.status(), 404);
+    assert_eq!(me(&app, &user).await["email_verified"], true);
+    let again = app.request(Method::POST, "/api/v1/me/email-verification", Some(&user)).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+}
