@@ -32,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accept_invitation))
 }
 
-fn accept_url(settings: &Settings, token: &str) -> String {
+pub(crate) fn accept_url(settings: &Settings, token: &str) -> String {
     format!("{}/invitations/accept#token={token}", settings.public_url.trim_end_matches('/'))
 }
 

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod recovery;
+pub mod staff;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +65,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(credentials::router())
         .merge(mfa::router())
         .merge(recovery::router())
+        .merge(staff::router())
         .merge(accounts::router())
         .merge(members::router())
         .merge(invitations::router())

@@ -101,6 +101,9 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
             Some(json!({ "current_password": "not my passphrase", "new_password": "a perfectly strong passphrase" }))
         }
         ("POST", "/api/v1/me/tokens") => Some(json!({ "name": "matrix" })),
+        ("POST", "/api/v1/staff/invitations") => {
+            Some(json!({ "email": format!("staff-{unique}@example.com"), "role": "auditor" }))
+        }
         ("POST", "/api/v1/auth/password-reset") => Some(json!({ "email": "somebody@example.com" })),
         ("POST", "/api/v1/auth/password-reset/confirm") => {
             Some(json!({ "token": unique, "new_password": "a perfectly strong passphrase" }))

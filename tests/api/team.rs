@@ -110,3 +110,32 @@ async fn invitations_are_listed_revoked_and_resent() {
     .await;
     assert_eq!(pending.as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn a_staff_admin_invites_staff_with_a_role() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let invited = app
+        .request(Method::POST, "/api/v1/staff/invitations", Some(&admin))
+        .json(&json!({ "email": "New.Auditor@Example.com", "role": "auditor" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 201);
+    let invited = body(invited).await;
+    let accepted = app
+        .request(Method::POST, "/api/v1/invitations/accept", None)
+        .json(
+            &json!({ "token": invited["token"], "password": "auditing all the things", "display_name": "Ava Auditor" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 201);
+    let auditor = app.sign_in("new.auditor@example.com", "auditing all the things").await;
+    let me = body(app.request(Method::GET, "/api/v1/me", Some(&auditor)).send().await.unwrap()).await;
+    assert_eq!(me["staff_role"], "auditor");
+    assert_eq!(me["staff_permissions"], json!(["audit.view_all"]));
+    assert_eq!(app.request(Method::GET, "/api/v1/audit-events", Some(&auditor)).send().await.unwrap().status(), 200);
+    assert_eq!(app.request(Method::GET, "/api/v1/accounts", Some(&auditor)).send().await.unwrap().status(), 403);
+}
