@@ -52,6 +52,22 @@ pub fn clearing_cookie(settings: &Settings) -> String {
         .to_string()
 }
 
+/// After a privilege change (multi-factor sign-in turned on or off, a new
+/// password), the session keeps going under a new token, so a copy of the old
+/// cookie taken before the change is worthless. Returns the `Set-Cookie` to send,
+/// or None for callers without a session (API tokens).
+pub async fn rotate(
+    state: &crate::http::AppState,
+    caller: &crate::auth::Caller,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let Some(session_id) = caller.session_id() else { return Ok(None) };
+    let (token, token_hash) = crate::auth::tokens::generate_token();
+    if !state.store.rotate_session_token(session_id, &token_hash).await? {
+        return Ok(None);
+    }
+    Ok(Some(session_cookie(&state.settings, &token)))
+}
+
 pub fn set_cookie_header(headers: &mut HeaderMap, value: String) {
     headers.append(SET_COOKIE, value.parse().expect("cookie strings are valid header values"));
 }

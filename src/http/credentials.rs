@@ -15,9 +15,9 @@ use super::AppState;
 use super::json::Json;
 use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
-use crate::auth::Caller;
 use crate::auth::permissions::AccountRole;
 use crate::auth::tokens::generate_token;
+use crate::auth::{Caller, session};
 use crate::core::password::{check_password_policy, hash_password, verify_password};
 use crate::store::{ApiTokenSummary, NewApiToken, SessionSummary};
 
@@ -99,7 +99,7 @@ pub async fn change_password(
     State(state): State<AppState>,
     caller: Caller,
     Json(request): Json<PasswordChange>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require_recent_sign_in()?;
     let field_error =
         |field: &str, message: String| ApiError::validation(vec![FieldError { field: field.into(), message }]);
@@ -116,7 +116,11 @@ pub async fn change_password(
         .target("user", caller.user_id)
         .details(serde_json::json!({ "other_sessions_ended": ended }));
     audit::record(&state.store, event).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(cookie) = session::rotate(&state, &caller).await? {
+        session::set_cookie_header(response.headers_mut(), cookie);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

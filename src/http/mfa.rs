@@ -15,8 +15,8 @@ use super::auth::totp_context;
 use super::json::Json;
 use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
-use crate::auth::Caller;
 use crate::auth::tokens::hash_token;
+use crate::auth::{Caller, session};
 use crate::core::totp;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -78,7 +78,7 @@ pub async fn confirm_totp(
     State(state): State<AppState>,
     caller: Caller,
     Json(request): Json<TotpConfirmation>,
-) -> Result<Json<RecoveryCodes>, ApiError> {
+) -> Result<Response, ApiError> {
     let mfa = state.store.mfa_state(caller.user_id).await?;
     let (Some(sealed), None) = (mfa.mfa_secret_sealed, mfa.mfa_enabled_at) else {
         return Err(ApiError::new(ErrorCode::Conflict, "Start an enrollment first (POST /api/v1/me/mfa/totp)."));
@@ -96,7 +96,11 @@ pub async fn confirm_totp(
         recovery_codes.iter().map(|code| hash_token(&totp::normalize_recovery_code(code))).collect();
     state.store.enable_totp(caller.user_id, step as i64, &hashes, now).await?;
     audit::record(&state.store, caller.audit_event("mfa.enabled").target("user", caller.user_id)).await?;
-    Ok(Json(RecoveryCodes { recovery_codes }))
+    let mut response = Json(RecoveryCodes { recovery_codes }).into_response();
+    if let Some(cookie) = session::rotate(&state, &caller).await? {
+        session::set_cookie_header(response.headers_mut(), cookie);
+    }
+    Ok(response)
 }
 
 /// Turns multi-factor sign-in off (needs a sign-in within 10 minutes). Accounts
@@ -106,9 +110,13 @@ pub async fn confirm_totp(
         (status = 204, description = "Off"),
         (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn disable_totp(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
+pub async fn disable_totp(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require_recent_sign_in()?;
     state.store.disable_totp(caller.user_id, Utc::now()).await?;
     audit::record(&state.store, caller.audit_event("mfa.disabled").target("user", caller.user_id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(cookie) = session::rotate(&state, &caller).await? {
+        session::set_cookie_header(response.headers_mut(), cookie);
+    }
+    Ok(response)
 }

@@ -5,7 +5,7 @@ use portico::auth::permissions::StaffRole;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, raw_sql, spawn_app};
+use crate::helpers::{Session, TestApp, raw_sql, session_cookie_from, spawn_app};
 
 async fn body(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
@@ -65,9 +65,12 @@ async fn changing_the_password_ends_every_other_session() {
     assert_eq!(weak.status(), 422);
     assert_eq!(body(weak).await["errors"][0]["field"], "new_password");
 
-    assert_eq!(change(&owner.password, "a brand new passphrase here").await.unwrap().status(), 204);
+    let changed = change(&owner.password, "a brand new passphrase here").await.unwrap();
+    assert_eq!(changed.status(), 204);
+    let continued = Session { cookie: session_cookie_from(&changed).expect("a new cookie"), ..owner.clone() };
     assert_eq!(status_of_me(&app, &other_device).await, 401, "other sessions end");
-    assert_eq!(status_of_me(&app, &owner).await, 200, "this one goes on");
+    assert_eq!(status_of_me(&app, &owner).await, 401, "the old cookie of this session is worthless");
+    assert_eq!(status_of_me(&app, &continued).await, 200, "this session goes on under a new cookie");
     assert_eq!(app.login(&owner.email, &owner.password).await.status(), 401);
     assert_eq!(app.login(&owner.email, "a brand new passphrase here").await.status(), 200);
 }

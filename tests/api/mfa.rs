@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use totp_rs::{Algorithm, Builder, Secret};
 
-use crate::helpers::{Session, TestApp, spawn_app};
+use crate::helpers::{Session, TestApp, session_cookie_from, spawn_app};
 
 async fn body(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
@@ -23,8 +23,9 @@ fn code(secret_base32: &str, offset_secs: i64) -> String {
     totp.generate((chrono::Utc::now().timestamp() + offset_secs) as u64).to_string()
 }
 
-/// Turns MFA on for the session's user; returns the secret and recovery codes.
-async fn enroll(app: &TestApp, session: &Session) -> (String, Vec<String>) {
+/// Turns MFA on for the session's user; returns the secret, the recovery codes,
+/// and the session under its new cookie (the old one stops working).
+async fn enroll(app: &TestApp, session: &Session) -> (String, Vec<String>, Session) {
     let started = app.request(Method::POST, "/api/v1/me/mfa/totp", Some(session)).send().await.unwrap();
     assert_eq!(started.status(), 201);
     let started = body(started).await;
@@ -37,13 +38,17 @@ async fn enroll(app: &TestApp, session: &Session) -> (String, Vec<String>) {
         .await
         .unwrap();
     assert_eq!(confirmed.status(), 200);
+    let rotated = Session { cookie: session_cookie_from(&confirmed).expect("a new session cookie"), ..session.clone() };
+    assert_ne!(rotated.cookie, session.cookie);
+    let old_cookie = app.request(Method::GET, "/api/v1/me", Some(session)).send().await.unwrap();
+    assert_eq!(old_cookie.status(), 401, "the pre-change cookie is worthless");
     let codes = body(confirmed).await["recovery_codes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
-    (secret, codes)
+    (secret, codes, rotated)
 }
 
 async fn login_with(app: &TestApp, session: &Session, second_factor: Value) -> reqwest::Response {
@@ -65,7 +70,7 @@ async fn once_on_sign_in_needs_a_fresh_code_or_an_unused_recovery_code() {
             .unwrap()
     };
     assert_eq!(wrong_confirm.status(), 422);
-    let (secret, recovery_codes) = enroll(&app, &user).await;
+    let (secret, recovery_codes, user) = enroll(&app, &user).await;
     assert_eq!(recovery_codes.len(), 10);
     let me = body(app.request(Method::GET, "/api/v1/me", Some(&user)).send().await.unwrap()).await;
     assert_eq!(me["mfa_enabled"], true);
@@ -105,7 +110,7 @@ async fn an_account_can_demand_mfa_of_its_members() {
             .send()
     };
     assert_eq!(require(&owner).await.unwrap().status(), 409, "not before the owner has it on");
-    enroll(&app, &owner).await;
+    let (_, _, owner) = enroll(&app, &owner).await;
     let updated = require(&owner).await.unwrap();
     assert_eq!(updated.status(), 200);
     assert_eq!(body(updated).await["require_mfa"], true);
@@ -119,7 +124,7 @@ async fn an_account_can_demand_mfa_of_its_members() {
     );
 
     // The viewer can still enroll (their own settings are not behind the account), and is then let in.
-    enroll(&app, &viewer).await;
+    let (_, _, viewer) = enroll(&app, &viewer).await;
     assert_eq!(
         app.request(Method::GET, &format!("/api/v1/accounts/{account}"), Some(&viewer)).send().await.unwrap().status(),
         200

@@ -74,6 +74,16 @@ portable_queries! {
         Ok(())
     }
 
+    /// Gives a live session a new token (its cookie value), invalidating the old one.
+    pub async fn rotate_session_token(&self, session_id: Uuid, new_token_hash: &[u8]) -> Result<bool> {
+        let result = sqlx::query("UPDATE sessions SET token_hash = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(new_token_hash)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     pub async fn revoke_session_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> Result<()> {
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
             .bind(now)
