@@ -11,7 +11,8 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
+use super::grants;
+use super::permissions::{Grant, Permission, StaffPermission, StaffRole};
 use super::session::token_from_headers;
 use super::tokens::hash_token;
 use crate::audit::{self, ActorKind, AuditEvent};
@@ -237,7 +238,8 @@ impl FromRequestParts<AppState> for StaffCaller {
 pub struct AccountAccess {
     pub caller: Caller,
     pub account_id: Uuid,
-    pub role: Option<AccountRole>,
+    /// What the caller's membership grants here (None for staff acting by staff role).
+    pub grant: Option<Grant>,
     pub permissions: BTreeSet<Permission>,
 }
 
@@ -257,9 +259,9 @@ impl FromRequestParts<AppState> for AccountAccess {
             return Err(not_found());
         }
         let Some(account) = state.store.account(account_id).await? else { return Err(not_found()) };
-        let role =
-            state.store.membership_role(account_id, caller.user_id).await?.as_deref().and_then(AccountRole::parse);
-        let mut permissions = role.map(AccountRole::permissions).unwrap_or_default();
+        let membership = state.store.membership(account_id, caller.user_id).await?;
+        let grant = membership.as_ref().and_then(grants::grant_of);
+        let mut permissions = grant.as_ref().map(Grant::permissions).unwrap_or_default();
         if let Some(staff_role) = caller.staff_role {
             permissions.extend(staff_role.account_permissions());
         }
@@ -267,12 +269,12 @@ impl FromRequestParts<AppState> for AccountAccess {
             return Err(not_found());
         }
         // Checked only once access is established, so it reveals nothing to outsiders.
-        let mfa_demanded = (role.is_some() && account.require_mfa)
+        let mfa_demanded = (membership.is_some() && account.require_mfa)
             || (caller.staff_role.is_some() && state.settings.auth.require_staff_mfa);
         if mfa_demanded && !caller.mfa_enabled {
             return Err(mfa_enrollment_required());
         }
-        Ok(AccountAccess { caller, account_id, role, permissions })
+        Ok(AccountAccess { caller, account_id, grant, permissions })
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod caller;
 pub mod csrf;
+pub mod grants;
 pub mod permissions;
 pub mod session;
 pub mod throttle;

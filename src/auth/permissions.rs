@@ -208,6 +208,80 @@ impl AccountRole {
     }
 }
 
+/// Kinds of records a partner membership can be limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordType {
+    Invoices,
+    Payments,
+    Documents,
+    Tickets,
+    Orders,
+    Tasks,
+}
+
+impl RecordType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::Invoices => "invoices",
+            RecordType::Payments => "payments",
+            RecordType::Documents => "documents",
+            RecordType::Tickets => "tickets",
+            RecordType::Orders => "orders",
+            RecordType::Tasks => "tasks",
+        }
+    }
+
+    /// What a partner may do with records of this type: what a member may.
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            RecordType::Invoices => &[InvoicesView, InvoicesDownload],
+            RecordType::Payments => &[PaymentsView],
+            RecordType::Documents => &[DocumentsView, DocumentsDownload, DocumentsUpload, DocumentsDeleteOwn],
+            RecordType::Tickets => &[TicketsView, TicketsCreate, TicketsComment, TicketsClose],
+            RecordType::Orders => &[OrdersView],
+            RecordType::Tasks => &[TasksView, TasksComplete],
+        }
+    }
+}
+
+/// What one membership grants inside its account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// One of the built-in roles.
+    Role(AccountRole),
+    /// A role the account defined as a set of permissions.
+    Custom { role_id: uuid::Uuid, name: String, permissions: BTreeSet<Permission> },
+    /// An outside party limited to some kinds of records; never team, audit or settings.
+    Partner { record_types: BTreeSet<RecordType> },
+}
+
+impl Grant {
+    pub fn permissions(&self) -> BTreeSet<Permission> {
+        match self {
+            Grant::Role(role) => role.permissions(),
+            Grant::Custom { permissions, .. } => permissions.clone(),
+            Grant::Partner { record_types } => {
+                record_types.iter().flat_map(|record_type| record_type.permissions().iter().copied()).collect()
+            }
+        }
+    }
+
+    /// The role name stored on the membership: a built-in name, `custom` or `partner`.
+    pub fn role_name(&self) -> &'static str {
+        match self {
+            Grant::Role(role) => role.as_str(),
+            Grant::Custom { .. } => "custom",
+            Grant::Partner { .. } => "partner",
+        }
+    }
+
+    pub fn is_owner(&self) -> bool {
+        *self == Grant::Role(AccountRole::Owner)
+    }
+}
+
 /// A role of the business's own staff, across all accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -298,6 +372,18 @@ mod tests {
         for role in AccountRole::ALL {
             assert!(role.permissions().is_subset(&all));
         }
+    }
+
+    #[test]
+    fn partners_get_only_their_record_types_and_never_team_audit_or_settings() {
+        let partner =
+            Grant::Partner { record_types: [RecordType::Documents, RecordType::Tickets].into_iter().collect() };
+        let permissions = partner.permissions();
+        assert!(permissions.contains(&Permission::DocumentsUpload));
+        assert!(permissions.contains(&Permission::TicketsComment));
+        assert!(!permissions.contains(&Permission::InvoicesView));
+        assert!(permissions.iter().all(|p| !p.as_str().starts_with("team.") && !p.as_str().starts_with("audit.")));
+        assert!(!permissions.contains(&Permission::AccountEditSettings));
     }
 
     #[test]

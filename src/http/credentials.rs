@@ -15,7 +15,6 @@ use super::AppState;
 use super::json::Json;
 use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
-use crate::auth::permissions::AccountRole;
 use crate::auth::tokens::generate_token;
 use crate::auth::{Caller, session};
 use crate::core::password::{check_password_policy, hash_password, verify_password};
@@ -172,8 +171,8 @@ pub async fn create_api_token(
     }
     match request.account_id {
         Some(account_id) => {
-            let role = state.store.membership_role(account_id, caller.user_id).await?;
-            if role.as_deref().and_then(AccountRole::parse).is_none() {
+            let membership = state.store.membership(account_id, caller.user_id).await?;
+            if membership.as_ref().and_then(crate::auth::grants::grant_of).is_none() {
                 return Err(field_error("account_id", "is not an account you belong to"));
             }
         }

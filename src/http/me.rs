@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::json::Json;
 use super::problem::ApiError;
-use crate::auth::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
+use crate::auth::grants;
+use crate::auth::permissions::{Grant, Permission, RecordType, StaffPermission, StaffRole};
 use crate::auth::{Caller, Credential};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,7 +40,14 @@ pub struct Me {
 pub struct MyAccount {
     pub account_id: Uuid,
     pub name: String,
-    pub role: AccountRole,
+    /// A built-in role (`owner`, `admin`, `billing`, `member`, `viewer`), `custom` or `partner`.
+    pub role: String,
+    /// For `custom`: the account's name for the role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_role: Option<String>,
+    /// For `partner`: the kinds of records the membership is limited to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_types: Option<BTreeSet<RecordType>>,
     pub permissions: BTreeSet<Permission>,
 }
 
@@ -63,10 +71,22 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
         .into_iter()
         .filter(|membership| scoped_to.is_none_or(|account_id| account_id == membership.account_id))
         .filter_map(|membership| {
-            let role = AccountRole::parse(&membership.role)?;
-            let mut permissions = role.permissions();
+            let grant = grants::grant_of(&membership)?;
+            let mut permissions = grant.permissions();
             permissions.extend(staff_account_permissions.iter().copied());
-            Some(MyAccount { account_id: membership.account_id, name: membership.account_name, role, permissions })
+            let (custom_role, record_types) = match &grant {
+                Grant::Custom { name, .. } => (Some(name.clone()), None),
+                Grant::Partner { record_types } => (None, Some(record_types.clone())),
+                Grant::Role(_) => (None, None),
+            };
+            Some(MyAccount {
+                account_id: membership.account_id,
+                name: membership.account_name,
+                role: grant.role_name().to_owned(),
+                custom_role,
+                record_types,
+                permissions,
+            })
         })
         .collect();
     Ok(Json(Me {

@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::json::Json;
-use super::problem::{ApiError, ErrorCode};
+use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
 use crate::auth::AccountAccess;
-use crate::auth::permissions::{AccountRole, Permission};
+use crate::auth::grants;
+use crate::auth::permissions::{AccountRole, Grant, Permission, RecordType};
 use crate::store::{MemberChange, MemberRecord};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,19 +40,37 @@ pub async fn list_members(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {
-    pub role: AccountRole,
+    /// A built-in role, `custom` (with `custom_role_id`) or `partner` (with `record_types`).
+    pub role: String,
+    pub custom_role_id: Option<Uuid>,
+    pub record_types: Option<Vec<RecordType>>,
 }
 
-/// Owners alone make or unmake owners.
-async fn require_owner_rights_if_touching_owners(
-    access: &AccountAccess,
-    state: &AppState,
-    roles: &[Option<AccountRole>],
-) -> Result<(), ApiError> {
-    if roles.contains(&Some(AccountRole::Owner)) {
-        access.require(Permission::AccountEditSettings, state).await?;
+impl RoleChange {
+    /// The grant asked for, resolving a custom role within this account only.
+    async fn grant(&self, state: &AppState, account_id: Uuid) -> Result<Grant, ApiError> {
+        let invalid = |field: &str, message: &str| {
+            ApiError::validation(vec![FieldError { field: field.into(), message: message.into() }])
+        };
+        match (self.role.as_str(), self.custom_role_id, &self.record_types) {
+            ("custom", Some(role_id), None) => {
+                let role = state.store.custom_role(account_id, role_id).await?;
+                let role = role.ok_or_else(|| invalid("custom_role_id", "no such role in this account"))?;
+                let permissions = grants::parse_names(&role.permissions.0)
+                    .ok_or_else(|| ApiError::internal(std::io::Error::other("stored custom role does not parse")))?;
+                Ok(Grant::Custom { role_id, name: role.name, permissions })
+            }
+            ("partner", None, Some(record_types)) if !record_types.is_empty() => {
+                Ok(Grant::Partner { record_types: record_types.iter().copied().collect() })
+            }
+            ("custom", ..) => Err(invalid("custom_role_id", "required with role `custom`, alone")),
+            ("partner", ..) => Err(invalid("record_types", "at least one, required with role `partner`, alone")),
+            (builtin, None, None) => AccountRole::parse(builtin)
+                .map(Grant::Role)
+                .ok_or_else(|| invalid("role", "owner, admin, billing, member, viewer, custom or partner")),
+            _ => Err(invalid("role", "custom_role_id and record_types go only with `custom` and `partner`")),
+        }
     }
-    Ok(())
 }
 
 fn member_change_error(change: MemberChange) -> ApiError {
@@ -62,15 +81,23 @@ fn member_change_error(change: MemberChange) -> ApiError {
     }
 }
 
-/// Changes a member's role (`team.change_role`; only owners grant or take the
-/// owner role; the last owner stays an owner).
+/// Whether the member currently holds the owner role.
+async fn is_owner(state: &AppState, account_id: Uuid, user_id: Uuid) -> Result<bool, ApiError> {
+    let membership = state.store.membership(account_id, user_id).await?;
+    Ok(membership.as_ref().and_then(grants::grant_of).is_some_and(|grant| grant.is_owner()))
+}
+
+/// Changes what a member holds (`team.change_role`). Only owners grant or take
+/// the owner role, nobody grants a permission they do not hold themselves, and
+/// the last owner stays an owner.
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/members/{user_id}", tag = "accounts",
     params(("account_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = RoleChange,
     responses(
         (status = 204, description = "Changed"),
-        (status = 403, description = "Missing team.change_role, or owner rights", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing team.change_role, owner rights, or a permission being granted", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such member", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Would leave no owner", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown role, or a custom role or record types missing", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_member_role(
     State(state): State<AppState>,
@@ -79,17 +106,38 @@ pub async fn change_member_role(
     Json(request): Json<RoleChange>,
 ) -> Result<StatusCode, ApiError> {
     let scope = access.require(Permission::TeamChangeRole, &state).await?;
-    let current = state.store.membership_role(scope.account_id(), user_id).await?;
-    let current = current.as_deref().and_then(AccountRole::parse);
-    require_owner_rights_if_touching_owners(&access, &state, &[current, Some(request.role)]).await?;
-    match state.store.set_member_role(scope.account_id(), user_id, request.role.as_str()).await? {
+    let grant = request.grant(&state, scope.account_id()).await?;
+    if grant.is_owner() || is_owner(&state, scope.account_id(), user_id).await? {
+        access.require(Permission::AccountEditSettings, &state).await?;
+    }
+    // No escalation: a grant may not exceed what the one granting holds.
+    for permission in grant.permissions() {
+        access.require(permission, &state).await?;
+    }
+    let (custom_role_id, record_types) = match &grant {
+        Grant::Custom { role_id, .. } => (Some(*role_id), None),
+        Grant::Partner { record_types } => {
+            (None, Some(record_types.iter().map(|record_type| record_type.as_str().to_owned()).collect::<Vec<_>>()))
+        }
+        Grant::Role(_) => (None, None),
+    };
+    let change = state
+        .store
+        .set_member_role(scope.account_id(), user_id, grant.role_name(), custom_role_id, record_types.as_deref())
+        .await?;
+    match change {
         MemberChange::Done { previous_role } => {
             let event = access
                 .caller
                 .audit_event("membership.role_changed")
                 .account(scope.account_id())
                 .target("user", user_id)
-                .details(serde_json::json!({ "from": previous_role, "to": request.role.as_str() }));
+                .details(serde_json::json!({
+                    "from": previous_role,
+                    "to": grant.role_name(),
+                    "custom_role_id": custom_role_id,
+                    "record_types": record_types,
+                }));
             audit::record(&state.store, event).await?;
             Ok(StatusCode::NO_CONTENT)
         }
@@ -113,9 +161,9 @@ pub async fn remove_member(
     Path((_, user_id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     let scope = access.require(Permission::TeamRemove, &state).await?;
-    let current = state.store.membership_role(scope.account_id(), user_id).await?;
-    require_owner_rights_if_touching_owners(&access, &state, &[current.as_deref().and_then(AccountRole::parse)])
-        .await?;
+    if is_owner(&state, scope.account_id(), user_id).await? {
+        access.require(Permission::AccountEditSettings, &state).await?;
+    }
     match state.store.remove_member(scope.account_id(), user_id).await? {
         MemberChange::Done { previous_role } => {
             let event = access

@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod recovery;
+pub mod roles;
 pub mod staff;
 
 use std::sync::Arc;
@@ -68,6 +69,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(staff::router())
         .merge(accounts::router())
         .merge(members::router())
+        .merge(roles::router())
         .merge(invitations::router())
         .merge(audit::router())
         .merge(metrics::router())

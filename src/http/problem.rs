@@ -237,7 +237,7 @@ impl From<crate::store::StoreError> for ApiError {
         use crate::store::StoreError;
         match error {
             StoreError::NotFound => ApiError::from_code(ErrorCode::NotFound),
-            StoreError::Conflict(what) => ApiError::new(ErrorCode::Conflict, format!("{what} already exists")),
+            StoreError::Conflict(sentence) => ApiError::new(ErrorCode::Conflict, format!("{sentence}.")),
             other => ApiError::internal(other),
         }
     }

@@ -29,7 +29,8 @@ pub const MIGRATIONS_TABLE: &str = "portico_migrations";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{0} already exists")]
+    /// A uniqueness or in-use conflict, said in a sentence safe to show clients.
+    #[error("{0}")]
     Conflict(&'static str),
     #[error("not found")]
     NotFound,
@@ -235,11 +236,26 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
 }
 
+/// A membership as stored: a built-in role name, or `custom` with its role's
+/// permissions, or `partner` with its record types.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MembershipRecord {
+pub struct MembershipRow {
     pub account_id: Uuid,
     pub account_name: String,
     pub role: String,
+    pub custom_role_id: Option<Uuid>,
+    pub custom_role_name: Option<String>,
+    pub custom_permissions: Option<sqlx::types::Json<Vec<String>>>,
+    pub record_types: Option<sqlx::types::Json<Vec<String>>>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CustomRoleRecord {
+    pub role_id: Uuid,
+    pub name: String,
+    #[schema(value_type = Vec<String>)]
+    pub permissions: sqlx::types::Json<Vec<String>>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -58,6 +58,7 @@ fn template_of(path: &str) -> String {
                 "invitations" => "{invitation_id}",
                 "sessions" => "{session_id}",
                 "tokens" => "{token_id}",
+                "roles" => "{role_id}",
                 other => panic!("no placeholder name after /{other}/"),
             }
             .to_owned()
@@ -101,6 +102,9 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
             Some(json!({ "current_password": "not my passphrase", "new_password": "a perfectly strong passphrase" }))
         }
         ("POST", "/api/v1/me/tokens") => Some(json!({ "name": "matrix" })),
+        ("POST", "/api/v1/accounts/{account_id}/roles") => {
+            Some(json!({ "name": format!("Readers {unique}"), "permissions": ["documents.view"] }))
+        }
         ("POST", "/api/v1/staff/invitations") => {
             Some(json!({ "email": format!("staff-{unique}@example.com"), "role": "auditor" }))
         }

@@ -139,3 +139,78 @@ async fn a_staff_admin_invites_staff_with_a_role() {
     assert_eq!(app.request(Method::GET, "/api/v1/audit-events", Some(&auditor)).send().await.unwrap().status(), 200);
     assert_eq!(app.request(Method::GET, "/api/v1/accounts", Some(&auditor)).send().await.unwrap().status(), 403);
 }
+
+/// The first (only) account in the user's `/me`.
+async fn my_account(app: &crate::helpers::TestApp, session: &crate::helpers::Session) -> Value {
+    let me = body(app.request(Method::GET, "/api/v1/me", Some(session)).send().await.unwrap()).await;
+    me["accounts"][0].clone()
+}
+
+#[tokio::test]
+async fn custom_roles_and_partners_grant_exactly_what_they_name() {
+    let app = spawn_app().await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&staff, "Roles").await;
+    let owner = app.member(&staff, account, "owner").await;
+    let admin = app.member(&owner, account, "admin").await;
+    let accountant = app.member(&owner, account, "viewer").await;
+    let partner = app.member(&owner, account, "viewer").await;
+    let roles_path = format!("/api/v1/accounts/{account}/roles");
+    let define = |actor, name: &'static str, permissions: Value| {
+        app.request(Method::POST, &roles_path, Some(actor))
+            .json(&json!({ "name": name, "permissions": permissions }))
+            .send()
+    };
+
+    // An admin cannot smuggle an owner-only permission into a role.
+    let escalation = define(&admin, "Settings", json!(["account.edit_settings"])).await.unwrap();
+    assert_eq!(escalation.status(), 403);
+    assert_eq!(define(&admin, "Empty", json!([])).await.unwrap().status(), 422);
+    assert_eq!(define(&admin, "Bogus", json!(["invoices.steal"])).await.unwrap().status(), 422);
+    let created =
+        define(&admin, "Accounts payable", json!(["invoices.view", "invoices.pay", "payments.view"])).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let role_id = body(created).await["role_id"].as_str().unwrap().to_owned();
+    assert_eq!(define(&owner, "Accounts payable", json!(["invoices.view"])).await.unwrap().status(), 409);
+
+    let assign = |user: &crate::helpers::Session, change: Value| {
+        app.request(Method::PATCH, &format!("/api/v1/accounts/{account}/members/{}", user.user_id), Some(&admin))
+            .json(&change)
+            .send()
+    };
+    assert_eq!(
+        assign(&accountant, json!({ "role": "custom", "custom_role_id": role_id })).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        assign(&partner, json!({ "role": "partner", "record_types": ["documents", "tickets"] }))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(assign(&partner, json!({ "role": "partner" })).await.unwrap().status(), 422);
+    let foreign_role = json!({ "role": "custom", "custom_role_id": uuid::Uuid::new_v4() });
+    assert_eq!(assign(&partner, foreign_role).await.unwrap().status(), 422);
+
+    let accountant_view = my_account(&app, &accountant).await;
+    assert_eq!(accountant_view["role"], "custom");
+    assert_eq!(accountant_view["custom_role"], "Accounts payable");
+    assert_eq!(accountant_view["permissions"], json!(["invoices.view", "invoices.pay", "payments.view"]));
+    let partner_view = my_account(&app, &partner).await;
+    assert_eq!(partner_view["role"], "partner");
+    assert_eq!(partner_view["record_types"], json!(["documents", "tickets"]));
+    let partner_permissions = partner_view["permissions"].as_array().unwrap();
+    assert!(partner_permissions.contains(&json!("documents.upload")));
+    assert!(!partner_permissions.iter().any(|p| p.as_str().unwrap().starts_with("team.")));
+    // What the grants deny, the API denies.
+    let members = format!("/api/v1/accounts/{account}/members");
+    assert_eq!(app.request(Method::GET, &members, Some(&partner)).send().await.unwrap().status(), 403);
+    assert_eq!(app.request(Method::GET, &members, Some(&accountant)).send().await.unwrap().status(), 403);
+
+    // A role in use cannot be deleted; once nobody holds it, it can.
+    let role_path = format!("{roles_path}/{role_id}");
+    assert_eq!(app.request(Method::DELETE, &role_path, Some(&admin)).send().await.unwrap().status(), 409);
+    assert_eq!(assign(&accountant, json!({ "role": "billing" })).await.unwrap().status(), 204);
+    assert_eq!(app.request(Method::DELETE, &role_path, Some(&admin)).send().await.unwrap().status(), 204);
+}

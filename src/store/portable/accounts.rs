@@ -1,7 +1,7 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::store::{Account, MemberRecord, MembershipRecord, Result, StoreError, is_unique_violation, new_id};
+use crate::store::{Account, MemberRecord, Result, StoreError, is_unique_violation, new_id};
 
 portable_queries! {
     pub async fn create_account(&self, name: &str, slug: &str) -> Result<Account> {
@@ -21,7 +21,7 @@ portable_queries! {
             .bind(account.created_at)
             .execute(&self.pool)
             .await
-            .map_err(|error| if is_unique_violation(&error) { StoreError::Conflict("an account with this slug") } else { error.into() })?;
+            .map_err(|error| if is_unique_violation(&error) { StoreError::Conflict("an account with this slug already exists") } else { error.into() })?;
         Ok(account)
     }
 
@@ -65,19 +65,6 @@ portable_queries! {
         Ok(role.map(|(role,)| role))
     }
 
-    /// Every account a user belongs to, with their role there.
-    pub async fn memberships_of(&self, user_id: Uuid) -> Result<Vec<MembershipRecord>> {
-        let memberships = sqlx::query_as(
-            "SELECT a.id AS account_id, a.name AS account_name, m.role
-             FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.user_id = $1 ORDER BY a.name, a.id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(memberships)
-    }
-
     /// The members of one account. Only reachable through an account scope.
     pub async fn account_members(&self, account_id: Uuid) -> Result<Vec<MemberRecord>> {
         let members = sqlx::query_as(
@@ -93,7 +80,7 @@ portable_queries! {
 
     /// Changes a member's role, refusing to leave the account without an owner.
     /// Runs under the account's write lock so two demotions cannot both pass.
-    pub async fn set_member_role(&self, account_id: Uuid, user_id: Uuid, role: &str) -> Result<MemberChange> {
+    pub async fn set_member_role(&self, account_id: Uuid, user_id: Uuid, role: &str, custom_role_id: Option<Uuid>, record_types: Option<&[String]>) -> Result<MemberChange> {
         let mut transaction = self.begin_account_write(account_id).await?;
         let current: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
             .bind(account_id)
@@ -104,8 +91,12 @@ portable_queries! {
         if current == "owner" && role != "owner" && owners_in(&mut transaction, account_id).await? <= 1 {
             return Ok(MemberChange::LastOwner);
         }
-        sqlx::query("UPDATE memberships SET role = $1 WHERE account_id = $2 AND user_id = $3")
+        sqlx::query(
+            "UPDATE memberships SET role = $1, custom_role_id = $2, record_types = $3 WHERE account_id = $4 AND user_id = $5",
+        )
             .bind(role)
+            .bind(custom_role_id)
+            .bind(record_types.map(sqlx::types::Json))
             .bind(account_id)
             .bind(user_id)
             .execute(&mut *transaction)

@@ -58,7 +58,7 @@ portable_queries! {
         .bind(now)
         .execute(&mut *transaction)
         .await
-        .map_err(|error| if is_unique_violation(&error) { StoreError::Conflict("a user with this email") } else { error.into() })?;
+        .map_err(|error| if is_unique_violation(&error) { StoreError::Conflict("a user with this email already exists") } else { error.into() })?;
         match account_id {
             Some(account_id) => {
                 sqlx::query("INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")

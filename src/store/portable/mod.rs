@@ -40,6 +40,7 @@ mod audit;
 mod invitations;
 mod mfa;
 mod probes;
+mod roles;
 mod sessions;
 mod user_tokens;
 mod users;

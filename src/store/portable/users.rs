@@ -17,7 +17,7 @@ portable_queries! {
             .execute(&mut *transaction)
             .await
             .map_err(|error| {
-                if is_unique_violation(&error) { StoreError::Conflict("a user with this email") } else { error.into() }
+                if is_unique_violation(&error) { StoreError::Conflict("a user with this email already exists") } else { error.into() }
             })?;
         sqlx::query("INSERT INTO staff_roles (user_id, role, granted_at) VALUES ($1, $2, $3)")
             .bind(user_id)
