@@ -32,6 +32,57 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accept_invitation))
 }
 
+/// A newly issued invitation; `token` exists only here, its hash in the store.
+pub(crate) struct IssuedInvitation {
+    pub invitation_id: Uuid,
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+    pub token: String,
+    pub accept_url: String,
+}
+
+/// Validates the address, stores the invitation (token hashed) and audits it as
+/// `action`: the one way account and staff invitations are made.
+pub(crate) async fn issue_invitation(
+    state: &AppState,
+    inviter: &crate::auth::Caller,
+    email: &str,
+    account_id: Option<Uuid>,
+    role: &str,
+    action: &'static str,
+) -> Result<IssuedInvitation, ApiError> {
+    let email = super::auth::normalize_email(email);
+    if !crate::cli::looks_like_email(&email) {
+        return Err(ApiError::validation(vec![FieldError {
+            field: "email".into(),
+            message: "not an email address".into(),
+        }]));
+    }
+    let (token, token_hash) = generate_token();
+    let now = Utc::now();
+    let expires_at = now + Duration::seconds(state.settings.auth.invitation_ttl_secs as i64);
+    let invitation = NewInvitation {
+        token_hash,
+        email: email.clone(),
+        account_id,
+        role: role.to_owned(),
+        invited_by: inviter.user_id,
+        created_at: now,
+        expires_at,
+    };
+    let invitation_id = state.store.create_invitation(&invitation).await?;
+    let mut event = inviter
+        .audit_event(action)
+        .target("invitation", invitation_id)
+        .details(serde_json::json!({ "email": email, "role": role }));
+    if let Some(account_id) = account_id {
+        event = event.account(account_id);
+    }
+    audit::record(&state.store, event).await?;
+    let accept_url = accept_url(&state.settings, &token);
+    Ok(IssuedInvitation { invitation_id, email, expires_at, token, accept_url })
+}
+
 pub(crate) fn accept_url(settings: &Settings, token: &str) -> String {
     format!("{}/invitations/accept#token={token}", settings.public_url.trim_end_matches('/'))
 }
@@ -75,35 +126,23 @@ pub async fn create_invitation(
         access.require(Permission::AccountEditSettings, &state).await?;
         access.caller.require_recent_sign_in()?;
     }
-    let email = super::auth::normalize_email(&request.email);
-    if !crate::cli::looks_like_email(&email) {
-        return Err(ApiError::validation(vec![FieldError {
-            field: "email".into(),
-            message: "not an email address".into(),
-        }]));
-    }
-    let (token, token_hash) = generate_token();
-    let now = Utc::now();
-    let expires_at = now + Duration::seconds(state.settings.auth.invitation_ttl_secs as i64);
-    let invitation = NewInvitation {
-        token_hash,
-        email: email.clone(),
-        account_id: Some(scope.account_id()),
-        role: request.role.as_str().to_owned(),
-        invited_by: access.caller.user_id,
-        created_at: now,
-        expires_at,
+    let issued = issue_invitation(
+        &state,
+        &access.caller,
+        &request.email,
+        Some(scope.account_id()),
+        request.role.as_str(),
+        "invitation.created",
+    )
+    .await?;
+    let created = InvitationCreated {
+        invitation_id: issued.invitation_id,
+        email: issued.email,
+        role: request.role,
+        expires_at: issued.expires_at,
+        token: issued.token,
+        accept_url: issued.accept_url,
     };
-    let invitation_id = state.store.create_invitation(&invitation).await?;
-    let event = access
-        .caller
-        .audit_event("invitation.created")
-        .account(scope.account_id())
-        .target("invitation", invitation_id)
-        .details(serde_json::json!({ "email": email, "role": request.role.as_str() }));
-    audit::record(&state.store, event).await?;
-    let accept_url = accept_url(&state.settings, &token);
-    let created = InvitationCreated { invitation_id, email, role: request.role, expires_at, token, accept_url };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 

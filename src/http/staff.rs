@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,12 +13,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::json::Json;
-use super::problem::{ApiError, FieldError};
-use crate::audit;
+use super::problem::ApiError;
 use crate::auth::StaffCaller;
 use crate::auth::permissions::{StaffPermission, StaffRole};
-use crate::auth::tokens::generate_token;
-use crate::store::NewInvitation;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(invite_staff))
@@ -55,33 +52,22 @@ pub async fn invite_staff(
 ) -> Result<Response, ApiError> {
     staff.require(StaffPermission::StaffManage, &state).await?;
     staff.caller.require_recent_sign_in()?;
-    let email = super::auth::normalize_email(&request.email);
-    if !crate::cli::looks_like_email(&email) {
-        return Err(ApiError::validation(vec![FieldError {
-            field: "email".into(),
-            message: "not an email address".into(),
-        }]));
-    }
-    let (token, token_hash) = generate_token();
-    let now = Utc::now();
-    let expires_at = now + Duration::seconds(state.settings.auth.invitation_ttl_secs as i64);
-    let invitation = NewInvitation {
-        token_hash,
-        email: email.clone(),
-        account_id: None,
-        role: request.role.as_str().to_owned(),
-        invited_by: staff.caller.user_id,
-        created_at: now,
-        expires_at,
+    let issued = super::invitations::issue_invitation(
+        &state,
+        &staff.caller,
+        &request.email,
+        None,
+        request.role.as_str(),
+        "staff_invitation.created",
+    )
+    .await?;
+    let created = StaffInvitationCreated {
+        invitation_id: issued.invitation_id,
+        email: issued.email,
+        role: request.role,
+        expires_at: issued.expires_at,
+        token: issued.token,
+        accept_url: issued.accept_url,
     };
-    let invitation_id = state.store.create_invitation(&invitation).await?;
-    let event = staff
-        .caller
-        .audit_event("staff_invitation.created")
-        .target("invitation", invitation_id)
-        .details(serde_json::json!({ "email": email, "role": request.role.as_str() }));
-    audit::record(&state.store, event).await?;
-    let accept_url = super::invitations::accept_url(&state.settings, &token);
-    let created = StaffInvitationCreated { invitation_id, email, role: request.role, expires_at, token, accept_url };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
