@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_invitation))
         .routes(routes!(resend_invitation))
         .routes(routes!(accept_invitation))
+        .routes(routes!(accept_invitation_as_me))
 }
 
 /// A newly issued invitation; `token` exists only here, its hash in the store.
@@ -191,6 +192,10 @@ pub async fn accept_invitation(
         .await
         .map_err(|error| match error {
             StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "This invitation is unknown, used or expired."),
+            StoreError::Conflict(_) => ApiError::new(
+                ErrorCode::Conflict,
+                "You already have an account: sign in, then accept with POST /api/v1/invitations/accept-as-me.",
+            ),
             other => other.into(),
         })?;
     let (token, token_hash) = generate_token();
@@ -287,4 +292,46 @@ pub async fn resend_invitation(
     audit::record(&state.store, event).await?;
     let accept_url = accept_url(&state.settings, &token);
     Ok(Json(InvitationCreated { invitation_id, email: invitation.email, role, expires_at, token, accept_url }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitationAsMe {
+    pub token: String,
+}
+
+/// Accepts an invitation into the signed-in user's existing account (the
+/// invitation must be for their email address): one person, several customer
+/// accounts. Unknown, used, expired or someone else's invitations get the same 404.
+#[utoipa::path(post, path = "/api/v1/invitations/accept-as-me", tag = "accounts", request_body = AcceptInvitationAsMe,
+    responses(
+        (status = 200, description = "The membership (or staff role) is added", body = InvitationAccepted),
+        (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such invitation for you", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You already hold a role there", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn accept_invitation_as_me(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    Json(request): Json<AcceptInvitationAsMe>,
+) -> Result<Json<InvitationAccepted>, ApiError> {
+    let accepted = state
+        .store
+        .accept_invitation_as(&hash_token(&request.token), caller.user_id, &caller.email, Utc::now())
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound => {
+                ApiError::new(ErrorCode::NotFound, "This invitation is unknown, used, expired or not yours.")
+            }
+            other => other.into(),
+        })?;
+    let mut event = caller
+        .audit_event("invitation.accepted")
+        .target("invitation", accepted.invitation_id)
+        .details(serde_json::json!({ "email": accepted.email, "role": accepted.role, "existing_user": true }));
+    if let Some(account_id) = accepted.account_id {
+        event = event.account(account_id);
+    }
+    audit::record(&state.store, event).await?;
+    Ok(Json(InvitationAccepted { user_id: accepted.user_id, account_id: accepted.account_id, role: accepted.role }))
 }

@@ -214,3 +214,56 @@ async fn custom_roles_and_partners_grant_exactly_what_they_name() {
     assert_eq!(assign(&accountant, json!({ "role": "billing" })).await.unwrap().status(), 204);
     assert_eq!(app.request(Method::DELETE, &role_path, Some(&admin)).send().await.unwrap().status(), 204);
 }
+
+#[tokio::test]
+async fn one_person_can_belong_to_two_customer_accounts() {
+    let app = spawn_app().await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let alpha = app.create_account(&staff, "Alpha").await;
+    let beta = app.create_account(&staff, "Beta").await;
+    let consultant = app.member(&staff, alpha, "member").await;
+    let invitation = body(
+        app.request(Method::POST, &format!("/api/v1/accounts/{beta}/invitations"), Some(&staff))
+            .json(&json!({ "email": consultant.email, "role": "viewer" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    // Setting a second password for the same address is refused, with the way forward.
+    let as_new = app
+        .request(Method::POST, "/api/v1/invitations/accept", None)
+        .json(&json!({ "token": invitation["token"], "password": "yet another passphrase", "display_name": "C" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_new.status(), 409);
+    assert!(body(as_new).await["detail"].as_str().unwrap().contains("accept-as-me"));
+
+    // Someone else signed in cannot take the invitation.
+    let stranger = app.member(&staff, alpha, "viewer").await;
+    let stolen = app
+        .request(Method::POST, "/api/v1/invitations/accept-as-me", Some(&stranger))
+        .json(&json!({ "token": invitation["token"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 404);
+
+    let accepted = app
+        .request(Method::POST, "/api/v1/invitations/accept-as-me", Some(&consultant))
+        .json(&json!({ "token": invitation["token"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+    let me = body(app.request(Method::GET, "/api/v1/me", Some(&consultant)).send().await.unwrap()).await;
+    let roles: Vec<(&str, &str)> = me["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap(), a["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, [("Alpha", "member"), ("Beta", "viewer")]);
+}

@@ -131,4 +131,51 @@ portable_queries! {
         .await?;
         Ok(Some(invitation))
     }
+
+    /// Redeems an invitation for a user who already exists (signed in as the
+    /// invited address): adds the membership or staff role only.
+    pub async fn accept_invitation_as(&self, token_hash: &[u8], user_id: Uuid, user_email: &str, now: DateTime<Utc>) -> Result<AcceptedInvitation> {
+        let mut transaction = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE invitations SET accepted_at = $1
+             WHERE token_hash = $2 AND email = $3 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .bind(user_email)
+        .execute(&mut *transaction)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        let (invitation_id, email, account_id, role): (Uuid, String, Option<Uuid>, String) =
+            sqlx::query_as("SELECT id, email, account_id, role FROM invitations WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_one(&mut *transaction)
+                .await?;
+        let inserted = match account_id {
+            Some(account_id) => {
+                sqlx::query("INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(account_id)
+                    .bind(user_id)
+                    .bind(&role)
+                    .bind(now)
+                    .execute(&mut *transaction)
+                    .await
+            }
+            None => {
+                sqlx::query("INSERT INTO staff_roles (user_id, role, granted_at) VALUES ($1, $2, $3)")
+                    .bind(user_id)
+                    .bind(&role)
+                    .bind(now)
+                    .execute(&mut *transaction)
+                    .await
+            }
+        };
+        inserted.map_err(|error| {
+            if is_unique_violation(&error) { StoreError::Conflict("you already hold a role there") } else { error.into() }
+        })?;
+        transaction.commit().await?;
+        Ok(AcceptedInvitation { invitation_id, user_id, email, account_id, role })
+    }
 }
