@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,6 +16,7 @@ use super::problem::{ErrorCode, FieldError, Problem};
 #[openapi(
     info(title = "Portico", description = "Integration-sync gateway and customer portal."),
     components(schemas(Problem, ErrorCode, FieldError)),
+    modifiers(&CallerCredentials),
     tags(
         (name = "operations", description = "Health, readiness, metrics and this document"),
         (name = "auth", description = "Sign-in, sessions, and the signed-in user"),
@@ -23,6 +25,25 @@ use super::problem::{ErrorCode, FieldError, Problem};
     )
 )]
 pub struct ApiDoc;
+
+/// Declares how callers authenticate: the session cookie browsers get from
+/// `POST /api/v1/auth/login`, or an API token as a bearer credential. Which
+/// permission each operation needs is in its description.
+struct CallerCredentials;
+
+impl Modify for CallerCredentials {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut cookie = ApiKeyValue::new("portico_session");
+        cookie.description = Some(
+            "Session cookie set by sign-in (`__Host-portico_session` on https). Writes also need a same-origin \
+             `Origin` or `Sec-Fetch-Site`."
+                .into(),
+        );
+        components.add_security_scheme("session_cookie", SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
+        components.add_security_scheme("api_token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(openapi_json))

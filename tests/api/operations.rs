@@ -74,6 +74,9 @@ async fn openapi_document_covers_every_route() {
         assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
     }
     assert!(document["components"]["schemas"]["Problem"].is_object());
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["session_cookie"]["in"], "cookie");
+    assert_eq!(schemes["api_token"]["scheme"], "bearer");
 }
 
 #[tokio::test]
