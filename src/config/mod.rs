@@ -59,8 +59,16 @@ pub struct Settings {
     pub http: HttpSettings,
     pub jobs: JobSettings,
     pub auth: AuthSettings,
+    pub outbound: OutboundSettings,
     pub mail: MailSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundSettings {
+    pub allow_private_addresses: bool,
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -240,6 +248,7 @@ impl Settings {
         require_positive("auth.login_failures_per_address", self.auth.login_failures_per_address as u64)?;
         require_positive("auth.login_failure_window_secs", self.auth.login_failure_window_secs)?;
         require_positive("auth.invitation_ttl_secs", self.auth.invitation_ttl_secs)?;
+        require_positive("outbound.timeout_secs", self.outbound.timeout_secs)?;
         require_positive("auth.password_reset_ttl_secs", self.auth.password_reset_ttl_secs)?;
         require_positive("auth.email_verification_ttl_secs", self.auth.email_verification_ttl_secs)?;
         if self.jobs.retry_max_secs.saturating_mul(1000) < self.jobs.retry_base_ms {

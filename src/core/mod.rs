@@ -1,5 +1,6 @@
 //! Security primitives shared by every part of the service.
 
 pub mod crypto;
+pub mod outbound;
 pub mod password;
 pub mod totp;

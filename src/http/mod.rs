@@ -54,6 +54,8 @@ pub struct AppState {
     /// Seals and opens secrets at rest (connector credentials, signing secrets).
     pub cipher: SecretCipher,
     pub mailer: crate::mail::Mailer,
+    /// For every call to another system: refuses internal addresses unless allowed.
+    pub outbound: crate::core::outbound::OutboundClient,
     pub metrics: PrometheusHandle,
 }
 

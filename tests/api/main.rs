@@ -11,5 +11,6 @@ mod identity;
 mod jobs;
 mod mfa;
 mod operations;
+mod outbound;
 mod recovery;
 mod team;
