@@ -93,12 +93,14 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_user ON sessions(user_id);
 
--- Single-use links mailed to a user (password reset, email verification),
+-- Single-use links mailed to a user (password reset, email verification and change),
 -- stored as SHA-256.
 CREATE TABLE user_tokens (
     id UUID PRIMARY KEY,
     user_id UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    purpose TEXT NOT NULL CHECK (purpose IN ('password_reset', 'email_verification')),
+    purpose TEXT NOT NULL CHECK (purpose IN ('password_reset', 'email_verification', 'email_change')),
+    -- For an email change: the address to switch to once the link is opened.
+    new_email TEXT,
     token_hash BYTEA NOT NULL UNIQUE,
     created_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,

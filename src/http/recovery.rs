@@ -27,6 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_password_reset))
         .routes(routes!(request_email_verification))
         .routes(routes!(confirm_email_verification))
+        .routes(routes!(request_email_change))
+        .routes(routes!(confirm_email_change))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -170,5 +172,90 @@ pub async fn confirm_email_verification(
         AuditEvent::new("email.verified", ActorKind::User).actor(user_id).target("user", user_id),
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChangeRequest {
+    pub new_email: String,
+}
+
+/// Starts changing the sign-in address (needs a sign-in within 10 minutes): a
+/// link goes to the new address, and the address changes only when it is
+/// opened. The answer is the same whether or not the new address is taken.
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "auth", request_body = EmailChangeRequest,
+    responses(
+        (status = 202, description = "A link is on its way to the new address"),
+        (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an email address", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn request_email_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<EmailChangeRequest>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_recent_sign_in()?;
+    let new_email = normalize_email(&request.new_email);
+    if !crate::cli::looks_like_email(&new_email) || new_email == caller.email {
+        let error = FieldError { field: "new_email".into(), message: "must be a different email address".into() };
+        return Err(ApiError::validation(vec![error]));
+    }
+    audit::record(
+        &state.store,
+        caller.audit_event("email_change.requested").target("user", caller.user_id).details(serde_json::json!({
+            "new_email": new_email
+        })),
+    )
+    .await?;
+    if state.store.find_login_user(&new_email).await?.is_some() {
+        // Taken: say nothing different, send nothing.
+        return Ok(StatusCode::ACCEPTED);
+    }
+    let (token, token_hash) = generate_token();
+    let now = Utc::now();
+    let expires_at = now + Duration::seconds(state.settings.auth.email_verification_ttl_secs as i64);
+    state.store.create_email_change_token(caller.user_id, &new_email, &token_hash, now, expires_at).await?;
+    let link = format!("{}/confirm-email-change#token={token}", state.settings.public_url.trim_end_matches('/'));
+    let message = Message {
+        to: new_email.clone(),
+        subject: "Confirm your new email address for Portico".into(),
+        text: format!("To sign in to Portico as {new_email} from now on, open this link:\n{link}\n"),
+    };
+    state.mailer.send(&message).await.map_err(ApiError::internal)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Completes an email change with the link sent to the new address, and tells
+/// the old address it happened.
+#[utoipa::path(post, path = "/api/v1/auth/confirm-email-change", tag = "auth", request_body = EmailVerification,
+    responses(
+        (status = 204, description = "The address changed"),
+        (status = 404, description = "Unknown, used or expired link", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address was taken meanwhile", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_email_change(
+    State(state): State<AppState>,
+    Json(request): Json<EmailVerification>,
+) -> Result<StatusCode, ApiError> {
+    let changed = state
+        .store
+        .apply_email_change(&hash_token(&request.token), Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "This link is unknown, used or expired."))?;
+    let notice = Message {
+        to: changed.old_email.clone(),
+        subject: "Your Portico email address was changed".into(),
+        text: format!(
+            "The sign-in address of your Portico account changed from {} to {}.\nIf you did not ask for this, contact your administrator at once.\n",
+            changed.old_email, changed.new_email
+        ),
+    };
+    state.mailer.send(&notice).await.map_err(ApiError::internal)?;
+    let event = AuditEvent::new("email.changed", ActorKind::User)
+        .actor(changed.user_id)
+        .target("user", changed.user_id)
+        .details(serde_json::json!({ "from": changed.old_email, "to": changed.new_email }));
+    audit::record(&state.store, event).await?;
     Ok(StatusCode::NO_CONTENT)
 }

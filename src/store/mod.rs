@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
-pub use portable::{LoginFailureCounts, MemberChange};
+pub use portable::{EmailChanged, LoginFailureCounts, MemberChange};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
@@ -310,6 +310,7 @@ pub struct MfaState {
 pub enum UserTokenPurpose {
     PasswordReset,
     EmailVerification,
+    EmailChange,
 }
 
 impl UserTokenPurpose {
@@ -317,6 +318,7 @@ impl UserTokenPurpose {
         match self {
             UserTokenPurpose::PasswordReset => "password_reset",
             UserTokenPurpose::EmailVerification => "email_verification",
+            UserTokenPurpose::EmailChange => "email_change",
         }
     }
 }

@@ -113,6 +113,8 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
             Some(json!({ "token": unique, "new_password": "a perfectly strong passphrase" }))
         }
         ("POST", "/api/v1/auth/verify-email") => Some(json!({ "token": unique })),
+        ("POST", "/api/v1/auth/confirm-email-change") => Some(json!({ "token": unique })),
+        ("POST", "/api/v1/me/email") => Some(json!({ "new_email": format!("moved-{unique}@example.com") })),
         ("PATCH", "/api/v1/accounts/{account_id}/members/{user_id}") => Some(json!({ "role": "viewer" })),
         ("PATCH", "/api/v1/accounts/{account_id}") => Some(json!({ "require_mfa": false })),
         ("POST", "/api/v1/me/mfa/totp/confirm") => Some(json!({ "code": "000000" })),

@@ -184,3 +184,25 @@ async fn a_staff_token_carries_staff_rights_and_bad_tokens_are_refused() {
     let basic = app.client.get(app.url("/api/v1/me")).header("authorization", "Basic YTpi").send().await.unwrap();
     assert_eq!(basic.status(), 401);
 }
+
+#[tokio::test]
+async fn sessions_end_when_idle_too_long_or_too_old() {
+    let app = crate::helpers::spawn_app_with(|settings| {
+        settings.auth.session_idle_timeout_secs = 600;
+        settings.auth.session_absolute_timeout_secs = 3600;
+    })
+    .await;
+    let idle = app.staff(StaffRole::Support).await;
+    let old = app.staff(StaffRole::Support).await;
+    assert_eq!(status_of_me(&app, &idle).await, 200);
+
+    let eleven_minutes_ago = Utc::now() - Duration::minutes(11);
+    let statement = "UPDATE sessions SET last_seen_at = $1 WHERE user_id = $2";
+    raw_sql(&app.db, statement, |query| query.bind(eleven_minutes_ago).bind(idle.user_id)).await;
+    assert_eq!(status_of_me(&app, &idle).await, 401, "idle past the timeout");
+
+    let expired = Utc::now() - Duration::minutes(1);
+    let statement = "UPDATE sessions SET expires_at = $1 WHERE user_id = $2";
+    raw_sql(&app.db, statement, |query| query.bind(expired).bind(old.user_id)).await;
+    assert_eq!(status_of_me(&app, &old).await, 401, "past the absolute lifetime, however active");
+}

@@ -70,3 +70,30 @@ async fn an_address_is_verified_by_its_link() {
     let again = app.request(Method::POST, "/api/v1/me/email-verification", Some(&user)).send().await.unwrap();
     assert_eq!(again.status(), 409);
 }
+
+#[tokio::test]
+async fn an_email_change_takes_effect_only_from_the_new_address() {
+    let app = spawn_app().await;
+    let user = app.staff(StaffRole::Admin).await;
+    let other = app.staff(StaffRole::Auditor).await;
+    let change = |new_email: String| {
+        app.request(Method::POST, "/api/v1/me/email", Some(&user)).json(&json!({ "new_email": new_email })).send()
+    };
+    // A taken address answers alike and sends nothing.
+    assert_eq!(change(other.email.clone()).await.unwrap().status(), 202);
+    assert!(mailbox(&app).is_empty());
+    assert_eq!(change("not an address".into()).await.unwrap().status(), 422);
+
+    assert_eq!(change("moved@example.com".into()).await.unwrap().status(), 202);
+    let mail = mailbox(&app);
+    assert!(mail[0].contains("To: moved@example.com"));
+    assert_eq!(app.login(&user.email, &user.password).await.status(), 200, "nothing changes before the link");
+
+    let token = token_in(&mail[0]);
+    assert_eq!(post(&app, "/api/v1/auth/confirm-email-change", json!({ "token": token })).await.status(), 204);
+    assert_eq!(post(&app, "/api/v1/auth/confirm-email-change", json!({ "token": token })).await.status(), 404);
+    let notice = mailbox(&app).pop().unwrap();
+    assert!(notice.contains(&format!("To: {}", user.email)), "the old address is told: {notice}");
+    assert_eq!(app.login(&user.email, &user.password).await.status(), 401);
+    assert_eq!(app.login("moved@example.com", &user.password).await.status(), 200);
+}

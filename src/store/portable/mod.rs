@@ -47,3 +47,4 @@ mod users;
 
 pub use accounts::MemberChange;
 pub use sessions::LoginFailureCounts;
+pub use user_tokens::EmailChanged;
