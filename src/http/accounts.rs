@@ -34,7 +34,7 @@ pub struct NewAccount {
 }
 
 /// Creates a customer account (staff with `accounts.manage`).
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccount,
+#[utoipa::path(post, path = "/api/v1/accounts", extensions(("x-permission" = json!("staff: accounts.manage"))), tag = "accounts", request_body = NewAccount,
     responses(
         (status = 201, description = "Created", body = Account),
         (status = 409, description = "The slug is taken", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -75,7 +75,7 @@ pub struct Page {
 }
 
 /// Every customer account (staff with `accounts.view`).
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(Page),
+#[utoipa::path(get, path = "/api/v1/accounts", extensions(("x-permission" = json!("staff: accounts.view"))), tag = "accounts", params(Page),
     responses((status = 200, description = "Accounts, oldest first", body = Vec<Account>)))]
 pub async fn list_accounts(
     State(state): State<AppState>,
@@ -87,7 +87,7 @@ pub async fn list_accounts(
 }
 
 /// One account, to anyone with any access to it.
-#[utoipa::path(get, path = "/api/v1/accounts/{account_id}", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}", extensions(("x-permission" = json!("any access to the account"))), tag = "accounts",
     params(("account_id" = Uuid, Path)),
     responses(
         (status = 200, description = "The account", body = Account),
@@ -108,7 +108,7 @@ pub struct AccountSettings {
 /// Changes the account's settings (`account.edit_settings`: owners). Requiring
 /// multi-factor sign-in needs it on for the one asking, so nobody locks
 /// themselves out.
-#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}", tag = "accounts",
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}", extensions(("x-permission" = json!("account.edit_settings"))), tag = "accounts",
     params(("account_id" = Uuid, Path)), request_body = AccountSettings,
     responses(
         (status = 200, description = "The updated account", body = Account),

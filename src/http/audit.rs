@@ -37,7 +37,7 @@ pub struct AuditPage {
 }
 
 /// The account's audit events, newest first (`audit.view`).
-#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/audit-events", tag = "audit",
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/audit-events", extensions(("x-permission" = json!("audit.view"))), tag = "audit",
     params(("account_id" = Uuid, Path), AuditPage),
     responses(
         (status = 200, description = "Events", body = Vec<StoredAuditEvent>),
@@ -54,7 +54,7 @@ pub async fn account_audit_events(
 }
 
 /// Every audit event, newest first (staff with `audit.view_all`).
-#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditPage),
+#[utoipa::path(get, path = "/api/v1/audit-events", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(AuditPage),
     responses(
         (status = 200, description = "Events", body = Vec<StoredAuditEvent>),
         (status = 403, description = "Missing audit.view_all", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -89,7 +89,7 @@ pub struct ExportQuery {
 }
 
 /// The account's whole audit log as a download, newest first (`audit.view`).
-#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/audit-events/export", tag = "audit",
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/audit-events/export", extensions(("x-permission" = json!("audit.view"))), tag = "audit",
     params(("account_id" = uuid::Uuid, Path), ExportQuery),
     responses(
         (status = 200, description = "JSON Lines or CSV, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))),
@@ -111,7 +111,7 @@ pub async fn export_account_audit_events(
 }
 
 /// Every account's audit log as a download, newest first (staff with `audit.view_all`).
-#[utoipa::path(get, path = "/api/v1/audit-events/export", tag = "audit", params(ExportQuery),
+#[utoipa::path(get, path = "/api/v1/audit-events/export", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(ExportQuery),
     responses(
         (status = 200, description = "JSON Lines or CSV, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 403, description = "Missing audit.view_all", body = super::problem::Problem, content_type = "application/problem+json"),

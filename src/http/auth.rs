@@ -72,7 +72,7 @@ pub(crate) fn normalize_email(email: &str) -> String {
 
 /// Signs in with email and password and sets the session cookie. Failures are
 /// throttled per email and per source address (429 with `Retry-After`).
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/auth/login", extensions(("x-permission" = json!("public"))), tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = SignedIn),
         (status = 401, description = "Wrong email or password", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -197,7 +197,7 @@ pub(crate) fn totp_context(user_id: Uuid) -> String {
 }
 
 /// Ends the current session on the server and clears the cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/logout", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),

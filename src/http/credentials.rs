@@ -43,7 +43,7 @@ pub struct MySession {
 }
 
 /// The user's live sessions: where and when each was used.
-#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/me/sessions", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     responses((status = 200, description = "Live sessions, most recently used first", body = Vec<MySession>)))]
 pub async fn list_sessions(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<MySession>>, ApiError> {
     let now = Utc::now();
@@ -59,7 +59,7 @@ pub async fn list_sessions(State(state): State<AppState>, caller: Caller) -> Res
 }
 
 /// Ends one of the user's sessions (another device, or this one).
-#[utoipa::path(delete, path = "/api/v1/me/sessions/{session_id}", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{session_id}", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     params(("session_id" = Uuid, Path)),
     responses(
         (status = 204, description = "Ended"),
@@ -88,7 +88,7 @@ pub struct PasswordChange {
 
 /// Changes the password (needs a sign-in within 10 minutes and the current
 /// password) and ends every other session.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordChange,
+#[utoipa::path(post, path = "/api/v1/me/password", extensions(("x-permission" = json!("signed in within 10 minutes"))), tag = "auth", request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; other sessions ended"),
         (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -146,7 +146,7 @@ pub struct ApiTokenCreated {
 /// Creates an API token acting for you: inside one of your accounts (with your
 /// role's permissions there, checked on every use), or with your staff rights.
 /// Needs a sign-in within 10 minutes.
-#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "auth", request_body = ApiTokenRequest,
+#[utoipa::path(post, path = "/api/v1/me/tokens", extensions(("x-permission" = json!("signed in within 10 minutes"))), tag = "auth", request_body = ApiTokenRequest,
     responses(
         (status = 201, description = "Created; the token is shown once", body = ApiTokenCreated),
         (status = 403, description = "Sign in again first, or no staff rights for an unscoped token", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -204,7 +204,7 @@ pub async fn create_api_token(
 }
 
 /// Your API tokens (never their secrets).
-#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/me/tokens", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     responses((status = 200, description = "Tokens, newest first", body = Vec<ApiTokenSummary>)))]
 pub async fn list_api_tokens(
     State(state): State<AppState>,
@@ -214,7 +214,7 @@ pub async fn list_api_tokens(
 }
 
 /// Revokes one of your API tokens; it stops working at once.
-#[utoipa::path(delete, path = "/api/v1/me/tokens/{token_id}", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{token_id}", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     params(("token_id" = Uuid, Path)),
     responses(
         (status = 204, description = "Revoked"),

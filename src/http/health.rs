@@ -38,7 +38,7 @@ pub struct ReadinessCheck {
 
 /// The process is alive. Checks nothing else, so a slow database never gets a
 /// healthy process restarted.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", extensions(("x-permission" = json!("public"))), tag = "operations",
     responses((status = 200, description = "The process is alive", body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
@@ -46,7 +46,7 @@ pub async fn healthz() -> Json<Health> {
 
 /// The database and the job queue answer; 503 (problem+json naming the failing
 /// checks) otherwise, so traffic is held back until they do.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", extensions(("x-permission" = json!("public"))), tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
         (status = 503, description = "A dependency is unreachable", body = super::problem::Problem,

@@ -109,7 +109,7 @@ pub struct InvitationCreated {
 
 /// Invites someone into the account with a role (`team.invite`; only owners
 /// invite owners). The response carries the link, shown once.
-#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/invitations", tag = "accounts",
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/invitations", extensions(("x-permission" = json!("team.invite (owners: account.edit_settings, signed in within 10 minutes)"))), tag = "accounts",
     params(("account_id" = Uuid, Path)), request_body = InvitationRequest,
     responses(
         (status = 201, description = "Invitation created", body = InvitationCreated),
@@ -165,7 +165,7 @@ pub struct InvitationAccepted {
 
 /// Accepts an invitation: sets the new user's password and signs them in. An
 /// unknown, used, revoked or expired token gets the same 404.
-#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "accounts", request_body = AcceptInvitation,
+#[utoipa::path(post, path = "/api/v1/invitations/accept", extensions(("x-permission" = json!("public, with an invitation link"))), tag = "accounts", request_body = AcceptInvitation,
     responses(
         (status = 201, description = "Account created and signed in", body = InvitationAccepted),
         (status = 404, description = "No such invitation", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -225,7 +225,7 @@ pub async fn accept_invitation(
 }
 
 /// Pending invitations of the account (`team.view`), without their links.
-#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/invitations", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/invitations", extensions(("x-permission" = json!("team.view"))), tag = "accounts",
     params(("account_id" = Uuid, Path)),
     responses(
         (status = 200, description = "Pending invitations, newest first", body = Vec<InvitationSummary>),
@@ -241,7 +241,7 @@ pub async fn list_invitations(
 }
 
 /// Revokes a pending invitation (`team.invite`); its link stops working.
-#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/invitations/{invitation_id}", tag = "accounts",
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/invitations/{invitation_id}", extensions(("x-permission" = json!("team.invite"))), tag = "accounts",
     params(("account_id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
     responses(
         (status = 204, description = "Revoked"),
@@ -264,7 +264,7 @@ pub async fn revoke_invitation(
 
 /// Re-sends a pending invitation (`team.invite`): a new link and a new expiry; the
 /// old link stops working.
-#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/invitations/{invitation_id}/resend", tag = "accounts",
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/invitations/{invitation_id}/resend", extensions(("x-permission" = json!("team.invite"))), tag = "accounts",
     params(("account_id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
     responses(
         (status = 200, description = "The new link, shown once", body = InvitationCreated),
@@ -303,7 +303,7 @@ pub struct AcceptInvitationAsMe {
 /// Accepts an invitation into the signed-in user's existing account (the
 /// invitation must be for their email address): one person, several customer
 /// accounts. Unknown, used, expired or someone else's invitations get the same 404.
-#[utoipa::path(post, path = "/api/v1/invitations/accept-as-me", tag = "accounts", request_body = AcceptInvitationAsMe,
+#[utoipa::path(post, path = "/api/v1/invitations/accept-as-me", extensions(("x-permission" = json!("signed in as the invited address"))), tag = "accounts", request_body = AcceptInvitationAsMe,
     responses(
         (status = 200, description = "The membership (or staff role) is added", body = InvitationAccepted),
         (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),

@@ -52,7 +52,7 @@ pub struct MyAccount {
 }
 
 /// The signed-in user with their effective permissions in each of their accounts.
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+#[utoipa::path(get, path = "/api/v1/me", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     responses(
         (status = 200, description = "The signed-in user", body = Me),
         (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),

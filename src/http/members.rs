@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The account's members (`team.view`).
-#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/members", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/members", extensions(("x-permission" = json!("team.view"))), tag = "accounts",
     params(("account_id" = Uuid, Path)),
     responses(
         (status = 200, description = "Members", body = Vec<MemberRecord>),
@@ -90,7 +90,7 @@ async fn is_owner(state: &AppState, account_id: Uuid, user_id: Uuid) -> Result<b
 /// Changes what a member holds (`team.change_role`). Only owners grant or take
 /// the owner role, nobody grants a permission they do not hold themselves, and
 /// the last owner stays an owner.
-#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/members/{user_id}", tag = "accounts",
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/members/{user_id}", extensions(("x-permission" = json!("team.change_role (owner roles: account.edit_settings; never beyond one's own permissions)"))), tag = "accounts",
     params(("account_id" = Uuid, Path), ("user_id" = Uuid, Path)), request_body = RoleChange,
     responses(
         (status = 204, description = "Changed"),
@@ -147,7 +147,7 @@ pub async fn change_member_role(
 
 /// Removes a member from the account (`team.remove`; only owners remove owners;
 /// never the last owner).
-#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/members/{user_id}", tag = "accounts",
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/members/{user_id}", extensions(("x-permission" = json!("team.remove (owners: account.edit_settings)"))), tag = "accounts",
     params(("account_id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses(
         (status = 204, description = "Removed"),

@@ -33,7 +33,7 @@ pub struct TotpEnrollment {
 
 /// Starts enrolling an authenticator app (needs a sign-in within 10 minutes).
 /// Multi-factor sign-in is on only once a first code is confirmed.
-#[utoipa::path(post, path = "/api/v1/me/mfa/totp", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp", extensions(("x-permission" = json!("signed in within 10 minutes"))), tag = "auth",
     responses(
         (status = 201, description = "A new secret to add to the authenticator app", body = TotpEnrollment),
         (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -68,7 +68,7 @@ pub struct RecoveryCodes {
 
 /// Confirms enrollment with a first code: multi-factor sign-in is then on, and
 /// the one-time recovery codes are returned (once).
-#[utoipa::path(post, path = "/api/v1/me/mfa/totp/confirm", tag = "auth", request_body = TotpConfirmation,
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp/confirm", extensions(("x-permission" = json!("signed in"))), tag = "auth", request_body = TotpConfirmation,
     responses(
         (status = 200, description = "On; keep the recovery codes safe", body = RecoveryCodes),
         (status = 409, description = "No enrollment in progress, or already on", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -105,7 +105,7 @@ pub async fn confirm_totp(
 
 /// Turns multi-factor sign-in off (needs a sign-in within 10 minutes). Accounts
 /// that require it stay closed to the user until it is on again.
-#[utoipa::path(delete, path = "/api/v1/me/mfa/totp", tag = "auth",
+#[utoipa::path(delete, path = "/api/v1/me/mfa/totp", extensions(("x-permission" = json!("signed in within 10 minutes"))), tag = "auth",
     responses(
         (status = 204, description = "Off"),
         (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),

@@ -50,7 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+#[utoipa::path(get, path = "/api/openapi.json", extensions(("x-permission" = json!("public"))), tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi_json(
     Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>,

@@ -39,7 +39,7 @@ pub struct PasswordResetRequest {
 
 /// Mails a password-reset link if the address belongs to an active user. The
 /// answer is 202 either way, so it reveals nothing about who has an account.
-#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", extensions(("x-permission" = json!("public"))), tag = "auth", request_body = PasswordResetRequest,
     responses((status = 202, description = "If the address is known, a link is on its way")))]
 pub async fn request_password_reset(
     State(state): State<AppState>,
@@ -81,7 +81,7 @@ pub struct PasswordResetConfirmation {
 }
 
 /// Sets a new password with a reset link's token (once) and ends every session.
-#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirmation,
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", extensions(("x-permission" = json!("public, with a reset link"))), tag = "auth", request_body = PasswordResetConfirmation,
     responses(
         (status = 204, description = "Password changed; sign in with it"),
         (status = 404, description = "Unknown, used or expired link", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -116,7 +116,7 @@ pub async fn confirm_password_reset(
 }
 
 /// Mails the signed-in user a link that proves they read mail at their address.
-#[utoipa::path(post, path = "/api/v1/me/email-verification", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/me/email-verification", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     responses(
         (status = 202, description = "A link is on its way"),
         (status = 409, description = "Already verified", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -151,7 +151,7 @@ pub struct EmailVerification {
 }
 
 /// Confirms an email address with the mailed link's token (once).
-#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = EmailVerification,
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", extensions(("x-permission" = json!("public, with a verification link"))), tag = "auth", request_body = EmailVerification,
     responses(
         (status = 204, description = "Verified"),
         (status = 404, description = "Unknown, used or expired link", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -184,7 +184,7 @@ pub struct EmailChangeRequest {
 /// Starts changing the sign-in address (needs a sign-in within 10 minutes): a
 /// link goes to the new address, and the address changes only when it is
 /// opened. The answer is the same whether or not the new address is taken.
-#[utoipa::path(post, path = "/api/v1/me/email", tag = "auth", request_body = EmailChangeRequest,
+#[utoipa::path(post, path = "/api/v1/me/email", extensions(("x-permission" = json!("signed in within 10 minutes"))), tag = "auth", request_body = EmailChangeRequest,
     responses(
         (status = 202, description = "A link is on its way to the new address"),
         (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
@@ -228,7 +228,7 @@ pub async fn request_email_change(
 
 /// Completes an email change with the link sent to the new address, and tells
 /// the old address it happened.
-#[utoipa::path(post, path = "/api/v1/auth/confirm-email-change", tag = "auth", request_body = EmailVerification,
+#[utoipa::path(post, path = "/api/v1/auth/confirm-email-change", extensions(("x-permission" = json!("public, with an email-change link"))), tag = "auth", request_body = EmailVerification,
     responses(
         (status = 204, description = "The address changed"),
         (status = 404, description = "Unknown, used or expired link", body = super::problem::Problem, content_type = "application/problem+json"),

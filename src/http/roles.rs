@@ -40,7 +40,7 @@ pub struct CustomRoleCreated {
 }
 
 /// The account's custom roles (`team.view`).
-#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/roles", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/roles", extensions(("x-permission" = json!("team.view"))), tag = "accounts",
     params(("account_id" = Uuid, Path)),
     responses(
         (status = 200, description = "Custom roles by name", body = Vec<CustomRoleRecord>),
@@ -57,7 +57,7 @@ pub async fn list_roles(
 
 /// Defines a custom role (`team.change_role`). Its permissions must be ones the
 /// creator holds, so a role can never be a way up.
-#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/roles", tag = "accounts",
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/roles", extensions(("x-permission" = json!("team.change_role (never beyond one's own permissions)"))), tag = "accounts",
     params(("account_id" = Uuid, Path)), request_body = NewCustomRole,
     responses(
         (status = 201, description = "Created", body = CustomRoleCreated),
@@ -99,7 +99,7 @@ pub async fn create_role(
 }
 
 /// Deletes a custom role nobody holds (`team.change_role`).
-#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/roles/{role_id}", tag = "accounts",
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/roles/{role_id}", extensions(("x-permission" = json!("team.change_role"))), tag = "accounts",
     params(("account_id" = Uuid, Path), ("role_id" = Uuid, Path)),
     responses(
         (status = 204, description = "Deleted"),

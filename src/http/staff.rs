@@ -40,7 +40,7 @@ pub struct StaffInvitationCreated {
 }
 
 /// Invites a new member of staff (`staff.manage`; needs a sign-in within 10 minutes).
-#[utoipa::path(post, path = "/api/v1/staff/invitations", tag = "accounts", request_body = StaffInvitationRequest,
+#[utoipa::path(post, path = "/api/v1/staff/invitations", extensions(("x-permission" = json!("staff: staff.manage, signed in within 10 minutes"))), tag = "accounts", request_body = StaffInvitationRequest,
     responses(
         (status = 201, description = "Invitation created; the link is shown once", body = StaffInvitationCreated),
         (status = 403, description = "Missing staff.manage, or sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),

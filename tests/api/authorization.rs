@@ -204,7 +204,9 @@ async fn every_documented_operation_is_in_the_matrix() {
         parse_matrix().iter().map(|row| (row.method.as_str().to_owned(), template_of(&row.path))).collect();
     let mut missing = Vec::new();
     for (path, operations) in document["paths"].as_object().unwrap() {
-        for method in operations.as_object().unwrap().keys() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let requirement = operation["x-permission"].as_str().unwrap_or_default();
+            assert!(!requirement.is_empty(), "{method} {path} documents no x-permission");
             let key = (method.to_uppercase(), path.clone());
             if !covered.contains(&key) {
                 missing.push(format!("{} {}", key.0, key.1));
