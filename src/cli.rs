@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, MasterKey, Overrides, Settings};
+use crate::core::email::looks_like_email;
 use crate::core::password::{check_password_policy, hash_password};
 use crate::jobs::JobQueue;
 use crate::jobs::probe::QueueProbe;
@@ -299,17 +300,6 @@ fn read_password_from_stdin() -> Result<SecretString, CliError> {
     Ok(SecretString::from(password))
 }
 
-/// A deliberately loose check: one `@` with something on each side, no spaces.
-/// Deliverability is proven later by invitations, not by a regex.
-pub(crate) fn looks_like_email(candidate: &str) -> bool {
-    match candidate.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !candidate.contains(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 struct ProbeRequest {
     count: u32,
@@ -380,15 +370,6 @@ async fn enqueue_and_watch_probes(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn email_check_is_loose_but_not_empty() {
-        assert!(looks_like_email("ada@example.com"));
-        assert!(!looks_like_email("ada"));
-        assert!(!looks_like_email("@example.com"));
-        assert!(!looks_like_email("ada@"));
-        assert!(!looks_like_email("a da@example.com"));
-    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -19,6 +19,7 @@ use crate::audit::{self, ActorKind, AuditEvent};
 use crate::auth::session::{clearing_cookie, session_cookie, set_cookie_header, token_from_headers};
 use crate::auth::tokens::{generate_token, hash_token};
 use crate::auth::{Caller, ClientInfo, throttle};
+use crate::core::email::normalize_email;
 use crate::core::password::{hash_password, verify_password};
 use crate::core::totp;
 use crate::store::NewSession;
@@ -64,10 +65,6 @@ async fn decoy_hash() -> String {
         })
         .await
         .clone()
-}
-
-pub(crate) fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 /// Signs in with email and password and sets the session cookie. Failures are

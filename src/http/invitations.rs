@@ -21,6 +21,7 @@ use crate::auth::session::{session_cookie, set_cookie_header};
 use crate::auth::tokens::{generate_token, hash_token};
 use crate::auth::{AccountAccess, ClientInfo};
 use crate::config::Settings;
+use crate::core::email::{looks_like_email, normalize_email};
 use crate::core::password::{check_password_policy, hash_password};
 use crate::store::{InvitationSummary, NewInvitation, NewSession, StoreError};
 
@@ -52,8 +53,8 @@ pub(crate) async fn issue_invitation(
     role: &str,
     action: &'static str,
 ) -> Result<IssuedInvitation, ApiError> {
-    let email = super::auth::normalize_email(email);
-    if !crate::cli::looks_like_email(&email) {
+    let email = normalize_email(email);
+    if !looks_like_email(&email) {
         return Err(ApiError::validation(vec![FieldError {
             field: "email".into(),
             message: "not an email address".into(),

@@ -11,12 +11,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::normalize_email;
 use super::json::Json;
 use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit::{self, ActorKind, AuditEvent};
 use crate::auth::tokens::{generate_token, hash_token};
 use crate::auth::{Caller, ClientInfo};
+use crate::core::email::{looks_like_email, normalize_email};
 use crate::core::password::{check_password_policy, hash_password};
 use crate::mail::Message;
 use crate::store::UserTokenPurpose;
@@ -197,7 +197,7 @@ pub async fn request_email_change(
 ) -> Result<StatusCode, ApiError> {
     caller.require_recent_sign_in()?;
     let new_email = normalize_email(&request.new_email);
-    if !crate::cli::looks_like_email(&new_email) || new_email == caller.email {
+    if !looks_like_email(&new_email) || new_email == caller.email {
         let error = FieldError { field: "new_email".into(), message: "must be a different email address".into() };
         return Err(ApiError::validation(vec![error]));
     }
