@@ -111,6 +111,11 @@ impl Application {
                 queue: self.queue.clone(),
                 settings: self.settings.jobs.clone(),
             };
+            tokio::spawn(jobs::housekeeping::run_periodically(
+                self.store.clone(),
+                self.settings.auth.clone(),
+                shutdown.clone(),
+            ));
             tokio::spawn(jobs::run_workers(context, shutdown.clone()))
         });
 

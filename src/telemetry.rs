@@ -19,6 +19,7 @@ pub const HTTP_REQUEST_DURATION: &str = "portico_http_request_duration_seconds";
 pub const JOBS_TOTAL: &str = "portico_jobs_total";
 pub const JOB_DURATION: &str = "portico_job_duration_seconds";
 pub const QUEUE_DEPTH: &str = "portico_queue_depth";
+pub const HOUSEKEEPING_PURGED: &str = "portico_housekeeping_purged_total";
 
 /// Installs the global tracing subscriber. Safe to call more than once (tests do);
 /// only the first call takes effect.
@@ -63,6 +64,7 @@ fn describe_metrics() {
     metrics::describe_counter!(JOBS_TOTAL, "Background jobs finished, by queue and outcome");
     metrics::describe_histogram!(JOB_DURATION, metrics::Unit::Seconds, "Background job duration by queue");
     metrics::describe_gauge!(QUEUE_DEPTH, "Jobs in each queue by state (pending, running)");
+    metrics::describe_counter!(HOUSEKEEPING_PURGED, "Expired rows removed by housekeeping, by table");
 }
 
 pub fn record_http_request(method: &str, route: &str, status: u16, elapsed: Duration) {

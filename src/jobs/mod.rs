@@ -5,6 +5,7 @@
 //! - one module per job type ([`probe`]), each naming its queue explicitly so that
 //!   renaming a Rust type never orphans jobs already queued.
 
+pub mod housekeeping;
 pub mod probe;
 pub mod queue;
 pub mod worker;

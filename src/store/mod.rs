@@ -322,3 +322,11 @@ impl UserTokenPurpose {
         }
     }
 }
+
+/// Rows removed by one housekeeping pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    pub login_failures: u64,
+    pub sessions: u64,
+    pub user_tokens: u64,
+}

@@ -206,3 +206,24 @@ async fn sessions_end_when_idle_too_long_or_too_old() {
     raw_sql(&app.db, statement, |query| query.bind(expired).bind(old.user_id)).await;
     assert_eq!(status_of_me(&app, &old).await, 401, "past the absolute lifetime, however active");
 }
+
+#[tokio::test]
+async fn housekeeping_removes_only_what_has_outlived_its_use() {
+    // HTTP only: no worker's own housekeeping pass races this test's.
+    let app = crate::helpers::spawn_app_with_roles(portico::startup::Roles::HTTP_ONLY, |_| {}).await;
+    let current = app.staff(StaffRole::Support).await;
+    let long_gone = app.staff(StaffRole::Support).await;
+    assert_eq!(app.login(&current.email, "wrong, and recent").await.status(), 401);
+    let statement =
+        "INSERT INTO login_failures (email, ip_address, failed_at) VALUES ('old@example.com', '127.0.0.1', $1)";
+    raw_sql(&app.db, statement, |query| query.bind(Utc::now() - Duration::days(1))).await;
+    let statement = "UPDATE sessions SET expires_at = $1 WHERE user_id = $2";
+    raw_sql(&app.db, statement, |query| query.bind(Utc::now() - Duration::days(40)).bind(long_gone.user_id)).await;
+
+    let purged = portico::jobs::housekeeping::run_once(&app.store, &app.settings.auth).await.unwrap();
+    assert_eq!(purged.login_failures, 1, "only the failure older than the throttling window");
+    assert_eq!(purged.sessions, 1, "only the session expired a month ago");
+    assert_eq!(status_of_me(&app, &current).await, 200);
+    let recent = portico::jobs::housekeeping::run_once(&app.store, &app.settings.auth).await.unwrap();
+    assert_eq!(recent, portico::store::PurgeCounts::default(), "a second pass finds nothing");
+}

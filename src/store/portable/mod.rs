@@ -37,6 +37,7 @@ macro_rules! portable_queries {
 mod accounts;
 mod api_tokens;
 mod audit;
+mod housekeeping;
 mod invitations;
 mod mfa;
 mod probes;

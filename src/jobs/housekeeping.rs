@@ -1,0 +1,45 @@
+//! Periodic clean-up of rows that have outlived their use, so tables that grow
+//! with every sign-in (failures, sessions, mailed links) stay small.
+//!
+//! Every worker process runs it on a timer; the deletes are idempotent, so
+//! several workers need no coordination.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AuthSettings;
+use crate::store::{PurgeCounts, Store, StoreError};
+
+/// How often a worker process cleans up.
+const INTERVAL: Duration = Duration::from_secs(600);
+/// Ended sessions and used links are kept this long for support questions.
+const KEEP_ENDED_DAYS: i64 = 30;
+
+pub async fn run_once(store: &Store, auth: &AuthSettings) -> Result<PurgeCounts, StoreError> {
+    let now = Utc::now();
+    let failures_before = now - chrono::Duration::seconds(auth.login_failure_window_secs as i64);
+    let records_before = now - chrono::Duration::days(KEEP_ENDED_DAYS);
+    let purged = store.purge_expired(failures_before, records_before).await?;
+    metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "login_failures")
+        .increment(purged.login_failures);
+    metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "sessions").increment(purged.sessions);
+    metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "user_tokens").increment(purged.user_tokens);
+    Ok(purged)
+}
+
+/// Runs [`run_once`] now and then every ten minutes until shutdown.
+pub async fn run_periodically(store: Store, auth: AuthSettings, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(INTERVAL);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match run_once(&store, &auth).await {
+            Ok(purged) => tracing::debug!(?purged, "housekeeping done"),
+            Err(error) => tracing::warn!(error = %crate::http::problem::error_chain(&error), "housekeeping failed"),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+use chrono::{DateTime, Utc};
+
+use crate::store::{PurgeCounts, Result};
+
+portable_queries! {
+    /// Deletes what has outlived its use: failed sign-ins older than the
+    /// throttling window, sessions ended or expired before `records_before`,
+    /// and mailed links used or expired before it. Idempotent, so any number of
+    /// worker processes may run it.
+    pub async fn purge_expired(&self, failures_before: DateTime<Utc>, records_before: DateTime<Utc>) -> Result<PurgeCounts> {
+        let login_failures = sqlx::query("DELETE FROM login_failures WHERE failed_at < $1")
+            .bind(failures_before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $1")
+            .bind(records_before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let user_tokens = sqlx::query("DELETE FROM user_tokens WHERE expires_at < $1 OR used_at < $1")
+            .bind(records_before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(PurgeCounts { login_failures, sessions, user_tokens })
+    }
+}
