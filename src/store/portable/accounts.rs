@@ -82,12 +82,9 @@ portable_queries! {
     /// Runs under the account's write lock so two demotions cannot both pass.
     pub async fn set_member_role(&self, account_id: Uuid, user_id: Uuid, role: &str, custom_role_id: Option<Uuid>, record_types: Option<&[String]>) -> Result<MemberChange> {
         let mut transaction = self.begin_account_write(account_id).await?;
-        let current: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
-            .bind(account_id)
-            .bind(user_id)
-            .fetch_optional(&mut *transaction)
-            .await?;
-        let Some((current,)) = current else { return Ok(MemberChange::NoSuchMember) };
+        let Some(current) = role_in(&mut transaction, account_id, user_id).await? else {
+            return Ok(MemberChange::NoSuchMember);
+        };
         if current == "owner" && role != "owner" && owners_in(&mut transaction, account_id).await? <= 1 {
             return Ok(MemberChange::LastOwner);
         }
@@ -108,12 +105,9 @@ portable_queries! {
     /// Removes a member, refusing to remove the last owner.
     pub async fn remove_member(&self, account_id: Uuid, user_id: Uuid) -> Result<MemberChange> {
         let mut transaction = self.begin_account_write(account_id).await?;
-        let current: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
-            .bind(account_id)
-            .bind(user_id)
-            .fetch_optional(&mut *transaction)
-            .await?;
-        let Some((current,)) = current else { return Ok(MemberChange::NoSuchMember) };
+        let Some(current) = role_in(&mut transaction, account_id, user_id).await? else {
+            return Ok(MemberChange::NoSuchMember);
+        };
         if current == "owner" && owners_in(&mut transaction, account_id).await? <= 1 {
             return Ok(MemberChange::LastOwner);
         }
@@ -125,6 +119,27 @@ portable_queries! {
         transaction.commit().await?;
         Ok(MemberChange::Done { previous_role: current })
     }
+}
+
+/// The member's stored role name, read inside the caller's transaction.
+async fn role_in<DB>(
+    transaction: &mut sqlx::Transaction<'static, DB>,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<String>>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    Uuid: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    (String,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    let role: Option<(String,)> = sqlx::query_as("SELECT role FROM memberships WHERE account_id = $1 AND user_id = $2")
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_optional(&mut **transaction)
+        .await?;
+    Ok(role.map(|(role,)| role))
 }
 
 async fn owners_in<DB>(transaction: &mut sqlx::Transaction<'static, DB>, account_id: Uuid) -> Result<i64>
