@@ -102,6 +102,9 @@ impl Application {
                 metrics: telemetry::metrics_handle(),
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
+            // Ready before the first sign-in with an unknown email, which would otherwise
+            // take longer than a wrong password and tell the two apart.
+            tokio::spawn(http::auth::decoy_hash());
             tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "http server listening");
             tokio::spawn(serve_http(listener, http::router(state), shutdown.clone(), grace))
         });

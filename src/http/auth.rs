@@ -56,7 +56,7 @@ fn invalid_credentials() -> ApiError {
 
 /// A hash to verify against when the email is unknown, so that answer takes as
 /// long as a wrong password does.
-async fn decoy_hash() -> String {
+pub(crate) async fn decoy_hash() -> String {
     static DECOY: OnceCell<String> = OnceCell::const_new();
     DECOY
         .get_or_init(|| async {
