@@ -108,6 +108,38 @@ CREATE TABLE user_tokens (
 );
 CREATE INDEX user_tokens_by_user ON user_tokens(user_id, purpose);
 
+-- Single sign-on through OpenID Connect: one provider per customer account, and one
+-- for staff (scope 'staff'); new users arrive just in time with `default_role`.
+CREATE TABLE sso_connections (
+    id UUID PRIMARY KEY,
+    -- An account id, or 'staff'.
+    scope TEXT NOT NULL UNIQUE,
+    account_id UUID REFERENCES accounts(id) ON DELETE CASCADE,
+    issuer TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    client_secret_sealed BYTEA NOT NULL,
+    default_role TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+-- Sign-ins under way: the state parameter (hashed), PKCE verifier (sealed), nonce.
+CREATE TABLE sso_logins (
+    state_hash BYTEA PRIMARY KEY,
+    connection_id UUID NOT NULL REFERENCES sso_connections(id) ON DELETE CASCADE,
+    code_verifier_sealed BYTEA NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+
+-- Which provider account is which user.
+CREATE TABLE user_identities (
+    connection_id UUID NOT NULL REFERENCES sso_connections(id) ON DELETE CASCADE,
+    subject TEXT NOT NULL,
+    user_id UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (connection_id, subject)
+);
+
 -- Recent failed sign-ins, for throttling per email and per source address.
 CREATE TABLE login_failures (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod csrf;
 pub mod grants;
+pub mod oidc;
 pub mod permissions;
 pub mod session;
 pub mod throttle;

@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod problem;
 pub mod recovery;
 pub mod roles;
+pub mod sso;
 pub mod staff;
 
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(mfa::router())
         .merge(recovery::router())
         .merge(staff::router())
+        .merge(sso::router())
         .merge(accounts::router())
         .merge(members::router())
         .merge(roles::router())

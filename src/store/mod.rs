@@ -330,3 +330,43 @@ pub struct PurgeCounts {
     pub sessions: u64,
     pub user_tokens: u64,
 }
+
+#[derive(Debug, Clone)]
+pub struct NewSsoConnection {
+    /// The account id as text, or `staff`.
+    pub scope: String,
+    pub account_id: Option<Uuid>,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_sealed: Vec<u8>,
+    pub default_role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SsoConnectionRecord {
+    pub id: Uuid,
+    pub account_id: Option<Uuid>,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_sealed: Vec<u8>,
+    pub default_role: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingSsoLogin {
+    pub connection_id: Uuid,
+    pub code_verifier_sealed: Vec<u8>,
+    pub nonce: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SsoProvision {
+    pub connection_id: Uuid,
+    pub subject: String,
+    pub email: String,
+    pub display_name: String,
+    pub account_id: Option<Uuid>,
+    pub role: String,
+    pub now: DateTime<Utc>,
+}

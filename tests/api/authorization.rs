@@ -59,6 +59,7 @@ fn template_of(path: &str) -> String {
                 "sessions" => "{session_id}",
                 "tokens" => "{token_id}",
                 "roles" => "{role_id}",
+                "sso" => "{connection_id}",
                 other => panic!("no placeholder name after /{other}/"),
             }
             .to_owned()
@@ -102,6 +103,12 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
             Some(json!({ "current_password": "not my passphrase", "new_password": "a perfectly strong passphrase" }))
         }
         ("POST", "/api/v1/me/tokens") => Some(json!({ "name": "matrix" })),
+        ("PUT", "/api/v1/accounts/{account_id}/sso") => Some(json!({
+            "issuer": "http://127.0.0.1:1", "client_id": "c", "client_secret": "s", "default_role": "viewer"
+        })),
+        ("PUT", "/api/v1/staff/sso") => Some(json!({
+            "issuer": "http://127.0.0.1:1", "client_id": "c", "client_secret": "s", "default_role": "auditor"
+        })),
         ("POST", "/api/v1/accounts/{account_id}/roles") => {
             Some(json!({ "name": format!("Readers {unique}"), "permissions": ["documents.view"] }))
         }

@@ -13,4 +13,5 @@ mod mfa;
 mod operations;
 mod outbound;
 mod recovery;
+mod sso;
 mod team;

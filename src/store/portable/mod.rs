@@ -43,6 +43,7 @@ mod mfa;
 mod probes;
 mod roles;
 mod sessions;
+mod sso;
 mod user_tokens;
 mod users;
 

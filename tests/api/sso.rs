@@ -1,0 +1,153 @@
+//! Single sign-on against a real OpenID provider (the certified `oidc-provider`
+//! package on Node.js) on loopback: discovery, PKCE, the code exchange, ID token
+//! checks and just-in-time users, through the browser's redirects.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use portico::auth::permissions::StaffRole;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{PorticoProcess, free_port, session_cookie_from, spawn_app_with};
+
+const PROVIDER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc-provider");
+
+/// Installs the provider's npm packages once (from the committed lock file).
+fn install_provider() {
+    static INSTALLED: Mutex<bool> = Mutex::new(false);
+    let mut installed = INSTALLED.lock().unwrap();
+    if *installed || std::path::Path::new(PROVIDER_DIR).join("node_modules/oidc-provider").exists() {
+        *installed = true;
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(PROVIDER_DIR)
+        .stdout(Stdio::null())
+        .status()
+        .expect("npm is installed (Node.js runs the test identity provider)");
+    assert!(status.success(), "npm ci in tests/oidc-provider failed");
+    *installed = true;
+}
+
+/// Starts the provider for one test; it vouches for `email`.
+fn start_provider(email: &str) -> (PorticoProcess, String) {
+    install_provider();
+    let port = free_port();
+    let mut command = Command::new("node");
+    command
+        .arg("server.mjs")
+        .current_dir(PROVIDER_DIR)
+        .env("PORT", port.to_string())
+        .env("REDIRECT_URI", format!("{}/api/v1/auth/sso/callback", crate::helpers::PUBLIC_URL))
+        .env("ACCOUNT_EMAIL", email);
+    let mut provider = PorticoProcess::start(command);
+    provider.wait_for_line("oidc provider listening", Duration::from_secs(30));
+    (provider, format!("http://127.0.0.1:{port}"))
+}
+
+/// Follows redirects like a browser with a cookie jar for the provider, until the
+/// provider sends it back to Portico's callback; returns that callback's path and query.
+async fn sign_in_at_provider(start: &str) -> String {
+    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut jar: HashMap<String, String> = HashMap::new();
+    let mut location = start.to_owned();
+    for _ in 0..10 {
+        if let Some(callback) = location.strip_prefix(crate::helpers::PUBLIC_URL) {
+            return callback.to_owned();
+        }
+        let cookie_header = jar.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ");
+        let response = client.get(&location).header("cookie", cookie_header).send().await.unwrap();
+        for set_cookie in response.headers().get_all("set-cookie") {
+            let pair = set_cookie.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            jar.insert(name.to_owned(), value.to_owned());
+        }
+        let next = response.headers().get("location").expect("a redirect").to_str().unwrap().to_owned();
+        location = if next.starts_with('/') { format!("{}{next}", base_of(&location)) } else { next };
+    }
+    panic!("the provider never sent the browser back");
+}
+
+fn base_of(url: &str) -> String {
+    let parsed = url::Url::parse(url).unwrap();
+    format!("{}://{}:{}", parsed.scheme(), parsed.host_str().unwrap(), parsed.port_or_known_default().unwrap())
+}
+
+#[tokio::test]
+async fn a_customer_signs_in_with_their_identity_provider_and_arrives_with_the_default_role() {
+    let app = spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&staff, "Federated").await;
+    let owner = app.member(&staff, account, "owner").await;
+    let (_provider, issuer) = start_provider("Sso.User@Example.com");
+
+    let connect = |secret: &'static str, role: &'static str| {
+        app.request(Method::PUT, &format!("/api/v1/accounts/{account}/sso"), Some(&owner))
+            .json(&json!({ "issuer": issuer, "client_id": "portico", "client_secret": secret, "default_role": role }))
+            .send()
+    };
+    assert_eq!(connect("portico-test-secret", "owner").await.unwrap().status(), 422, "owners are not provisioned");
+    let connected = connect("portico-test-secret", "member").await.unwrap();
+    assert_eq!(connected.status(), 200);
+    let connection: Value = connected.json().await.unwrap();
+    assert!(!connection.to_string().contains("portico-test-secret"), "the secret is never echoed");
+    let connection_id = connection["connection_id"].as_str().unwrap();
+
+    // Portico sends the browser to the provider with PKCE and a nonce.
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let start = no_redirects.get(app.url(&format!("/api/v1/auth/sso/{connection_id}/start"))).send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let authorize = start.headers()["location"].to_str().unwrap().to_owned();
+    assert!(authorize.starts_with(&issuer) && authorize.contains("code_challenge_method=S256"), "{authorize}");
+
+    let callback = sign_in_at_provider(&authorize).await;
+    let landed = no_redirects.get(app.url(&callback)).send().await.unwrap();
+    assert_eq!(landed.status(), 303, "{:?}", landed.text().await);
+    let cookie = session_cookie_from(&landed).expect("signed in");
+    let me: Value =
+        app.client.get(app.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["email"], "sso.user@example.com");
+    assert_eq!(me["email_verified"], true);
+    assert_eq!(me["accounts"][0]["account_id"], account.to_string());
+    assert_eq!(me["accounts"][0]["role"], "member");
+
+    // The same callback replayed is refused: a state works once.
+    let replay = no_redirects.get(app.url(&callback)).send().await.unwrap();
+    assert_eq!(replay.status(), 401);
+
+    // A second sign-in finds the same user rather than provisioning another.
+    let again = no_redirects.get(app.url(&format!("/api/v1/auth/sso/{connection_id}/start"))).send().await.unwrap();
+    let callback = sign_in_at_provider(again.headers()["location"].to_str().unwrap()).await;
+    let landed = no_redirects.get(app.url(&callback)).send().await.unwrap();
+    assert_eq!(landed.status(), 303);
+    let members: Value = app
+        .request(Method::GET, &format!("/api/v1/accounts/{account}/members"), Some(&owner))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members.as_array().unwrap().len(), 2, "owner and one provisioned member");
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_discovered_is_refused() {
+    let app = spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let refused = app
+        .request(Method::PUT, "/api/v1/staff/sso", Some(&staff))
+        .json(&json!({ "issuer": nowhere, "client_id": "portico", "client_secret": "s", "default_role": "support" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "issuer");
+}
