@@ -84,6 +84,9 @@ CREATE TABLE sessions (
     -- SHA-256 of the cookie token; the token itself is never stored.
     token_hash BLOB NOT NULL UNIQUE,
     user_id BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- Set for sessions begun through an account's identity provider: that provider
+    -- vouches for its own account only, so the session reaches no other.
+    scoped_account_id BLOB REFERENCES accounts(id) ON DELETE CASCADE,
     user_agent TEXT,
     ip_address TEXT,
     created_at TEXT NOT NULL,

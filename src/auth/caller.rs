@@ -46,12 +46,11 @@ pub enum Credential {
     Session {
         session_id: Uuid,
         authenticated_at: DateTime<Utc>,
+        /// Begun through an account's identity provider: reaches that account only.
+        scoped_account_id: Option<Uuid>,
     },
     /// Acts for its creator, inside `account_id` only when set, else with their staff rights.
-    ApiToken {
-        token_id: Uuid,
-        account_id: Option<Uuid>,
-    },
+    ApiToken { token_id: Uuid, account_id: Option<Uuid> },
 }
 
 impl Caller {
@@ -60,6 +59,14 @@ impl Caller {
             (Credential::ApiToken { .. }, _) => ActorKind::ApiToken,
             (_, Some(_)) => ActorKind::Staff,
             (_, None) => ActorKind::User,
+        }
+    }
+
+    /// The one account this credential is limited to, if any.
+    pub fn scoped_account_id(&self) -> Option<Uuid> {
+        match self.credential {
+            Credential::Session { scoped_account_id, .. } => scoped_account_id,
+            Credential::ApiToken { account_id, .. } => account_id,
         }
     }
 
@@ -191,8 +198,17 @@ async fn caller_from_session(parts: &Parts, state: &AppState) -> Result<Caller, 
         user_id: session.user_id,
         email: session.email,
         display_name: session.display_name,
-        staff_role: session.staff_role.as_deref().and_then(StaffRole::parse),
-        credential: Credential::Session { session_id: session.session_id, authenticated_at: session.authenticated_at },
+        // An account-scoped session never carries staff rights.
+        staff_role: session
+            .staff_role
+            .as_deref()
+            .and_then(StaffRole::parse)
+            .filter(|_| session.scoped_account_id.is_none()),
+        credential: Credential::Session {
+            session_id: session.session_id,
+            authenticated_at: session.authenticated_at,
+            scoped_account_id: session.scoped_account_id,
+        },
         ip_address: client_address(parts),
         user_agent: client_user_agent(parts),
         mfa_enabled: session.mfa_enabled,
@@ -252,10 +268,8 @@ impl FromRequestParts<AppState> for AccountAccess {
         let Path(params) =
             Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| not_found())?;
         let account_id = params.get("account_id").and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(not_found)?;
-        // A token scoped to one account sees no other.
-        if let Credential::ApiToken { account_id: Some(scoped_to), .. } = caller.credential
-            && scoped_to != account_id
-        {
+        // A token or session scoped to one account sees no other.
+        if caller.scoped_account_id().is_some_and(|scoped_to| scoped_to != account_id) {
             return Err(not_found());
         }
         let Some(account) = state.store.account(account_id).await? else { return Err(not_found()) };

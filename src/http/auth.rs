@@ -138,6 +138,7 @@ pub async fn login(
     let session = NewSession {
         token_hash,
         user_id: user.id,
+        scoped_account_id: None,
         user_agent: client.user_agent.clone(),
         ip_address: Some(ip_address.clone()),
         created_at: now,

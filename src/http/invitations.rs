@@ -203,6 +203,7 @@ pub async fn accept_invitation(
     let session = NewSession {
         token_hash,
         user_id: accepted.user_id,
+        scoped_account_id: None,
         user_agent: client.user_agent.clone(),
         ip_address: client.ip_address.clone(),
         created_at: now,

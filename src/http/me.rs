@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::AppState;
 use super::json::Json;
 use super::problem::ApiError;
+use crate::auth::Caller;
 use crate::auth::grants;
 use crate::auth::permissions::{Grant, Permission, RecordType, StaffPermission, StaffRole};
-use crate::auth::{Caller, Credential};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(me))
@@ -59,11 +59,8 @@ pub struct MyAccount {
     ))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let staff_account_permissions = caller.staff_role.map(StaffRole::account_permissions).unwrap_or_default();
-    // A token scoped to one account speaks for that account only.
-    let scoped_to = match caller.credential {
-        Credential::ApiToken { account_id, .. } => account_id,
-        Credential::Session { .. } => None,
-    };
+    // A token or session scoped to one account speaks for that account only.
+    let scoped_to = caller.scoped_account_id();
     let accounts = state
         .store
         .memberships_of(caller.user_id)

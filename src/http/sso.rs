@@ -311,6 +311,8 @@ pub async fn sso_callback(
     let session = NewSession {
         token_hash,
         user_id,
+        // The provider vouches for its own account only (staff providers: everything).
+        scoped_account_id: connection.account_id,
         user_agent: client.user_agent.clone(),
         ip_address: client.ip_address.clone(),
         created_at: now,

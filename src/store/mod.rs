@@ -161,6 +161,8 @@ pub struct NewSession {
     /// SHA-256 of the cookie token.
     pub token_hash: Vec<u8>,
     pub user_id: Uuid,
+    /// Limits the session to one account (sign-in through that account's SSO).
+    pub scoped_account_id: Option<Uuid>,
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -178,6 +180,7 @@ pub struct SessionRecord {
     pub last_seen_at: DateTime<Utc>,
     /// When the user signed in to create this session (for step-up checks).
     pub authenticated_at: DateTime<Utc>,
+    pub scoped_account_id: Option<Uuid>,
     pub mfa_enabled: bool,
 }
 

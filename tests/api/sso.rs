@@ -116,6 +116,35 @@ async fn a_customer_signs_in_with_their_identity_provider_and_arrives_with_the_d
     assert_eq!(me["accounts"][0]["account_id"], account.to_string());
     assert_eq!(me["accounts"][0]["role"], "member");
 
+    // An account's provider vouches for that account only: even when the same person
+    // joins another account, a session begun through this provider does not reach it.
+    let other = app.create_account(&staff, "Elsewhere").await;
+    let invitation: Value = app
+        .request(Method::POST, &format!("/api/v1/accounts/{other}/invitations"), Some(&staff))
+        .json(&json!({ "email": "sso.user@example.com", "role": "viewer" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let joined = app
+        .client
+        .post(app.url("/api/v1/invitations/accept-as-me"))
+        .header("cookie", &cookie)
+        .header("origin", crate::helpers::PUBLIC_URL)
+        .json(&json!({ "token": invitation["token"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), 200);
+    let elsewhere =
+        app.client.get(app.url(&format!("/api/v1/accounts/{other}"))).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(elsewhere.status(), 404, "the SSO session is scoped to its provider's account");
+    let me: Value =
+        app.client.get(app.url("/api/v1/me")).header("cookie", &cookie).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["accounts"].as_array().unwrap().len(), 1);
+
     // The same callback replayed is refused: a state works once.
     let replay = no_redirects.get(app.url(&callback)).send().await.unwrap();
     assert_eq!(replay.status(), 401);

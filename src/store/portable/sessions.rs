@@ -16,12 +16,13 @@ portable_queries! {
     pub async fn create_session(&self, session: &NewSession) -> Result<Uuid> {
         let session_id = new_id();
         sqlx::query(
-            "INSERT INTO sessions (id, token_hash, user_id, user_agent, ip_address, created_at, last_seen_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+            "INSERT INTO sessions (id, token_hash, user_id, scoped_account_id, user_agent, ip_address, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
         )
         .bind(session_id)
         .bind(&session.token_hash)
         .bind(session.user_id)
+        .bind(session.scoped_account_id)
         .bind(&session.user_agent)
         .bind(&session.ip_address)
         .bind(session.created_at)
@@ -41,7 +42,7 @@ portable_queries! {
     pub async fn live_session(&self, token_hash: &[u8], now: DateTime<Utc>, idle_cutoff: DateTime<Utc>) -> Result<Option<SessionRecord>> {
         let session = sqlx::query_as(
             "SELECT s.id AS session_id, s.user_id, u.email, u.display_name, r.role AS staff_role, s.last_seen_at,
-                    s.created_at AS authenticated_at, u.mfa_enabled_at IS NOT NULL AS mfa_enabled
+                    s.created_at AS authenticated_at, u.mfa_enabled_at IS NOT NULL AS mfa_enabled, s.scoped_account_id
              FROM sessions s
              JOIN users u ON u.id = s.user_id
              LEFT JOIN staff_roles r ON r.user_id = s.user_id
