@@ -21,10 +21,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Prometheus metrics: request durations by route and status, jobs by queue and
 /// outcome, queue depth.
-#[utoipa::path(get, path = "/metrics", extensions(("x-permission" = json!("public"))), tag = "operations",
+#[utoipa::path(get, path = "/metrics", extensions(("x-permission" = json!("public, or the metrics bearer token when http.metrics_token is set"))), tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", body = String,
         content_type = "text/plain; version=0.0.4")))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = &state.settings.http.metrics_token
+        && !bearer_matches(&headers, expected)
+    {
+        return super::problem::ApiError::from_code(super::problem::ErrorCode::Unauthenticated).into_response();
+    }
     match state.queue.depth().await {
         Ok(depths) => record_queue_depths(QUEUES, &depths),
         // Still serve the other metrics; a stale depth beats no metrics at all.
@@ -48,4 +53,17 @@ pub async fn time_requests(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     record_http_request(&method, &route, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// Constant-time comparison of the request's bearer token with the configured one.
+fn bearer_matches(headers: &axum::http::HeaderMap, expected: &secrecy::SecretString) -> bool {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let expected = expected.expose_secret().as_bytes();
+    presented.len() == expected.len() && bool::from(presented.as_bytes().ct_eq(expected))
 }

@@ -97,3 +97,17 @@ async fn losing_the_database_stops_the_workers_and_the_process_with_an_error() {
     let outcome = ended.expect("the service task does not panic");
     assert!(matches!(outcome, Err(StartupError::Workers(_))), "{outcome:?}");
 }
+
+#[tokio::test]
+async fn metrics_can_require_a_bearer_token() {
+    let app = crate::helpers::spawn_app_with(|settings| {
+        settings.http.metrics_token = Some(secrecy::SecretString::from("scrape-me-please"));
+    })
+    .await;
+    assert_eq!(app.get("/metrics").await.status(), 401);
+    let wrong = app.client.get(app.url("/metrics")).bearer_auth("scrape-me-pleasE").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = app.client.get(app.url("/metrics")).bearer_auth("scrape-me-please").send().await.unwrap();
+    assert_eq!(right.status(), 200);
+    assert!(right.text().await.unwrap().contains("portico_queue_depth"));
+}
