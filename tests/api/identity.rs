@@ -72,6 +72,19 @@ async fn repeated_failures_are_throttled_with_retry_after() {
     // Another account from elsewhere is unaffected (different email; the address limit is higher).
     let other = app.staff(StaffRole::Auditor).await;
     assert_eq!(app.login(&other.email, &other.password).await.status(), 200);
+
+    // Every failure and the refusal are on record, for the staff to see.
+    let events =
+        body(app.request(Method::GET, "/api/v1/audit-events?limit=200", Some(&other)).send().await.unwrap()).await;
+    let about_staff: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["details"]["email"] == staff.email.as_str())
+        .map(|event| event["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(about_staff.iter().filter(|action| **action == "auth.login.failed").count(), 3, "{about_staff:?}");
+    assert!(about_staff.contains(&"auth.login.throttled"), "{about_staff:?}");
 }
 
 #[tokio::test]
