@@ -23,6 +23,8 @@ portable_queries! {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        // Sign-ins abandoned at the identity provider.
+        sqlx::query("DELETE FROM sso_logins WHERE expires_at < $1").bind(failures_before).execute(&self.pool).await?;
         Ok(PurgeCounts { login_failures, sessions, user_tokens })
     }
 }

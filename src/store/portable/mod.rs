@@ -7,6 +7,12 @@
 //! dialects differ (upserts, locking, `RETURNING` quirks) live in `sqlite/` and
 //! `postgres/` instead.
 
+/// SQLite caution for everything here: a transaction that reads before it writes can
+/// fail at once with "database is locked" (its snapshot went stale when another
+/// connection wrote; the busy timeout does not help). Write first (an `UPDATE ...`
+/// that claims the row, `DELETE ... RETURNING`), or take the engine's write lock up
+/// front (`begin_account_write`, `begin_audit_append`).
+///
 /// Defines store methods once for both engines, plus the `Store` method that
 /// dispatches to them. Each method takes `&self` and plain named arguments.
 macro_rules! portable_queries {

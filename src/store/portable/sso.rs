@@ -55,21 +55,17 @@ portable_queries! {
     }
 
     /// The sign-in a callback's state belongs to, used up (a state works once).
+    /// One statement: on SQLite a read-then-write transaction can fail at once with
+    /// "database is locked" when another writer commits in between.
     pub async fn take_sso_login(&self, state_hash: &[u8], now: DateTime<Utc>) -> Result<Option<PendingSsoLogin>> {
-        let mut transaction = self.pool.begin().await?;
-        let pending: Option<PendingSsoLogin> = sqlx::query_as(
-            "SELECT connection_id, code_verifier_sealed, nonce FROM sso_logins WHERE state_hash = $1 AND expires_at > $2",
+        let pending = sqlx::query_as(
+            "DELETE FROM sso_logins WHERE state_hash = $1 AND expires_at > $2
+             RETURNING connection_id, code_verifier_sealed, nonce",
         )
         .bind(state_hash)
         .bind(now)
-        .fetch_optional(&mut *transaction)
+        .fetch_optional(&self.pool)
         .await?;
-        sqlx::query("DELETE FROM sso_logins WHERE state_hash = $1 OR expires_at <= $2")
-            .bind(state_hash)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
-        transaction.commit().await?;
         Ok(pending)
     }
 
