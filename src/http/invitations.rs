@@ -97,15 +97,29 @@ pub struct InvitationRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct InvitationCreated {
+pub struct InvitationCreated<Role = AccountRole> {
     pub invitation_id: Uuid,
     pub email: String,
-    pub role: AccountRole,
+    /// An account role, or a staff role for a staff invitation.
+    pub role: Role,
     pub expires_at: DateTime<Utc>,
     /// The single-use token, shown only in this response.
     pub token: String,
     /// The link to send the invitee (until email delivery is configured).
     pub accept_url: String,
+}
+
+impl<Role> InvitationCreated<Role> {
+    pub(crate) fn new(issued: IssuedInvitation, role: Role) -> Self {
+        Self {
+            invitation_id: issued.invitation_id,
+            email: issued.email,
+            role,
+            expires_at: issued.expires_at,
+            token: issued.token,
+            accept_url: issued.accept_url,
+        }
+    }
 }
 
 /// Invites someone into the account with a role (`team.invite`; only owners
@@ -137,15 +151,7 @@ pub async fn create_invitation(
         "invitation.created",
     )
     .await?;
-    let created = InvitationCreated {
-        invitation_id: issued.invitation_id,
-        email: issued.email,
-        role: request.role,
-        expires_at: issued.expires_at,
-        token: issued.token,
-        accept_url: issued.accept_url,
-    };
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    Ok((StatusCode::CREATED, Json(InvitationCreated::new(issued, request.role))).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -293,7 +299,8 @@ pub async fn resend_invitation(
         access.caller.audit_event("invitation.resent").account(scope.account_id()).target("invitation", invitation_id);
     audit::record(&state.store, event).await?;
     let accept_url = accept_url(&state.settings, &token);
-    Ok(Json(InvitationCreated { invitation_id, email: invitation.email, role, expires_at, token, accept_url }))
+    let issued = IssuedInvitation { invitation_id, email: invitation.email, expires_at, token, accept_url };
+    Ok(Json(InvitationCreated::new(issued, role)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,14 +4,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::AppState;
+use super::invitations::InvitationCreated;
 use super::json::Json;
 use super::problem::ApiError;
 use crate::auth::StaffCaller;
@@ -28,21 +27,10 @@ pub struct StaffInvitationRequest {
     pub role: StaffRole,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StaffInvitationCreated {
-    pub invitation_id: Uuid,
-    pub email: String,
-    pub role: StaffRole,
-    pub expires_at: DateTime<Utc>,
-    /// The single-use token, shown only in this response.
-    pub token: String,
-    pub accept_url: String,
-}
-
 /// Invites a new member of staff (`staff.manage`; needs a sign-in within 10 minutes).
 #[utoipa::path(post, path = "/api/v1/staff/invitations", extensions(("x-permission" = json!("staff: staff.manage, signed in within 10 minutes"))), tag = "accounts", request_body = StaffInvitationRequest,
     responses(
-        (status = 201, description = "Invitation created; the link is shown once", body = StaffInvitationCreated),
+        (status = 201, description = "Invitation created; the link is shown once", body = InvitationCreated<StaffRole>),
         (status = 403, description = "Missing staff.manage, or sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn invite_staff(
@@ -61,13 +49,6 @@ pub async fn invite_staff(
         "staff_invitation.created",
     )
     .await?;
-    let created = StaffInvitationCreated {
-        invitation_id: issued.invitation_id,
-        email: issued.email,
-        role: request.role,
-        expires_at: issued.expires_at,
-        token: issued.token,
-        accept_url: issued.accept_url,
-    };
+    let created = InvitationCreated::new(issued, request.role);
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
