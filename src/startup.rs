@@ -98,7 +98,7 @@ impl Application {
                 queue: self.queue.clone(),
                 cipher: self.cipher.clone(),
                 mailer: crate::mail::Mailer::from_settings(&self.settings),
-                outbound: crate::core::outbound::OutboundClient::from_settings(&self.settings.outbound),
+                outbound: crate::core::outbound::client_from_settings(&self.settings.outbound),
                 metrics: telemetry::metrics_handle(),
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);

@@ -11,6 +11,7 @@
 mod portable;
 mod postgres;
 mod sqlite;
+mod sync_rows;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -21,6 +22,7 @@ use crate::config::{ConfigError, Engine, Settings};
 pub use portable::{EmailChanged, LoginFailureCounts, MemberChange};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use sync_rows::*;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
 
 /// Name of our migration history table. Not sqlx's default `_sqlx_migrations`:

@@ -43,10 +43,12 @@ macro_rules! portable_queries {
 mod accounts;
 mod api_tokens;
 mod audit;
+mod connectors;
 mod housekeeping;
 mod invitations;
 mod mfa;
 mod probes;
+mod records;
 mod roles;
 mod sessions;
 mod sso;

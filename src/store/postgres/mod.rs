@@ -52,6 +52,11 @@ impl PostgresStore {
         Ok(transaction)
     }
 
+    /// A write transaction (row locks are taken by the statements themselves).
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
     /// A transaction holding the account row's lock, serializing membership
     /// changes within one account.
     pub(super) async fn begin_account_write(

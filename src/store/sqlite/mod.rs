@@ -98,6 +98,12 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// A write transaction holding SQLite's write lock from the start, for work
+    /// that reads before it writes.
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// A write transaction that holds SQLite's single write lock from the start
     /// (so its reads cannot go stale before its writes).
     pub(super) async fn begin_account_write(

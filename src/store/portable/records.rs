@@ -1,0 +1,377 @@
+//! The record cache: committing a page of synced records (with history and
+//! change detection), the full-run deletion sweep, history and parked records.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::store::{
+    PageCounts, PageWrite, PageWriteEnd, ParkedGroup, PreparedRecord, RecordRow, RecordVersionRow, Result,
+    SweepOutcome, new_id,
+};
+
+/// Rows per multi-row statement: 20 binds each stays far below both engines' limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+const RECORD_COLUMNS: &str = "id, record_type, source_instance_id, stream, external_id, account_ref, account_id, title,
+    status, amount_minor, currency, occurred_at, data, source_updated_at, created_at, updated_at, deleted_at";
+
+/// What the cache holds for a record about to be written.
+struct Existing {
+    id: Uuid,
+    content_hash: Vec<u8>,
+    source_updated_at: Option<DateTime<Utc>>,
+    deleted: bool,
+}
+
+/// Whether an incoming record changes the cache.
+fn is_stale(incoming: &PreparedRecord, existing: &Existing) -> bool {
+    // An older snapshot (an out-of-order event) never rolls a record back.
+    matches!((incoming.source_updated_at, existing.source_updated_at), (Some(new), Some(old)) if new < old)
+}
+
+portable_queries! {
+    /// Commits one page: its records (new, changed, unchanged, restored), the
+    /// deletions the upstream reported, the run's counters and position, and on the
+    /// last page the stream's checkpoint, all in one transaction. `None` when the
+    /// run is no longer running (cancelled, or taken over): nothing is written.
+    pub async fn apply_page(&self, page: &PageWrite<'_>) -> Result<Option<PageCounts>> {
+        let mut transaction = self.begin_write().await?;
+        // Fencing first (a write, so SQLite holds its lock before any read).
+        let fenced = sqlx::query("UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND status = 'running'")
+            .bind(page.run_id)
+            .bind(page.now)
+            .execute(&mut *transaction)
+            .await?;
+        if fenced.rows_affected() != 1 {
+            return Ok(None);
+        }
+
+        // The last of duplicates within the page wins.
+        let mut latest: HashMap<(&str, &str), &PreparedRecord> = HashMap::new();
+        for record in &page.records {
+            latest.insert((record.record_type, record.external_id.as_str()), record);
+        }
+        let mut records: Vec<&PreparedRecord> = latest.into_values().collect();
+        records.sort_by(|a, b| (a.record_type, &a.external_id).cmp(&(b.record_type, &b.external_id)));
+
+        let mut existing: HashMap<(String, String), Existing> = HashMap::new();
+        let mut accounts: HashMap<String, Uuid> = HashMap::new();
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::new(
+                "SELECT id, record_type, external_id, content_hash, source_updated_at, deleted_at FROM records WHERE source_instance_id = ",
+            );
+            query.push_bind(page.instance_id).push(" AND external_id IN (");
+            let mut list = query.separated(", ");
+            for record in chunk {
+                list.push_bind(record.external_id.as_str());
+            }
+            query.push(")");
+            let rows: Vec<(Uuid, String, String, Vec<u8>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
+                query.build_query_as().fetch_all(&mut *transaction).await?;
+            for (id, record_type, external_id, content_hash, source_updated_at, deleted_at) in rows {
+                existing.insert((record_type, external_id), Existing { id, content_hash, source_updated_at, deleted: deleted_at.is_some() });
+            }
+
+            let mut refs: Vec<&str> = chunk.iter().filter_map(|record| record.account_ref.as_deref()).collect();
+            refs.sort_unstable();
+            refs.dedup();
+            if !refs.is_empty() {
+                let mut query = QueryBuilder::new("SELECT account_ref, account_id FROM account_mappings WHERE connector_instance_id = ");
+                query.push_bind(page.instance_id).push(" AND account_ref IN (");
+                let mut list = query.separated(", ");
+                for account_ref in refs {
+                    list.push_bind(account_ref);
+                }
+                query.push(")");
+                let rows: Vec<(String, Uuid)> = query.build_query_as().fetch_all(&mut *transaction).await?;
+                accounts.extend(rows);
+            }
+        }
+
+        let mut counts = PageCounts::default();
+        let mut writes: Vec<(Uuid, &PreparedRecord)> = Vec::new();
+        let mut superseded: Vec<Uuid> = Vec::new();
+        let mut seen_unchanged: Vec<Uuid> = Vec::new();
+        for record in records {
+            match existing.get(&(record.record_type.to_owned(), record.external_id.clone())) {
+                None => {
+                    counts.added += 1;
+                    writes.push((new_id(), record));
+                }
+                Some(current) if current.content_hash == record.content_hash && !current.deleted => {
+                    counts.unchanged += 1;
+                    seen_unchanged.push(current.id);
+                }
+                Some(current) if is_stale(record, current) => {
+                    counts.unchanged += 1;
+                    seen_unchanged.push(current.id);
+                }
+                Some(current) => {
+                    counts.updated += 1;
+                    superseded.push(current.id);
+                    writes.push((current.id, record));
+                }
+            }
+        }
+
+        // History first: each changed record keeps the version it replaces.
+        for chunk in superseded.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO record_versions (record_id, data, raw, content_hash, valid_from, superseded_at, change)
+                 SELECT id, data, raw, content_hash, updated_at, ",
+            );
+            query.push_bind(page.now).push(
+                ", CASE WHEN deleted_at IS NULL THEN 'updated' ELSE 'restored' END FROM records WHERE id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build().execute(&mut *transaction).await?;
+        }
+
+        let seen_by = page.full.then_some(page.run_id);
+        for chunk in writes.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO records (id, record_type, source_instance_id, stream, external_id, account_ref, account_id,
+                    parent_external_id, title, status, amount_minor, currency, occurred_at, data, raw, content_hash,
+                    source_updated_at, last_seen_run_id, created_at, updated_at) ",
+            );
+            query.push_values(chunk, |mut row, (id, record)| {
+                let account_id = record.account_ref.as_ref().and_then(|account_ref| accounts.get(account_ref)).copied();
+                row.push_bind(*id)
+                    .push_bind(record.record_type)
+                    .push_bind(page.instance_id)
+                    .push_bind(page.stream)
+                    .push_bind(record.external_id.as_str())
+                    .push_bind(record.account_ref.as_deref())
+                    .push_bind(account_id)
+                    .push_bind(record.parent_external_id.as_deref())
+                    .push_bind(record.title.as_str())
+                    .push_bind(record.status.as_deref())
+                    .push_bind(record.amount_minor)
+                    .push_bind(record.currency.as_deref())
+                    .push_bind(record.occurred_at)
+                    .push_bind(Json(&record.data))
+                    .push_bind(Json(&record.raw))
+                    .push_bind(record.content_hash.as_slice())
+                    .push_bind(record.source_updated_at)
+                    .push_bind(seen_by)
+                    .push_bind(page.now)
+                    .push_bind(page.now);
+            });
+            query.push(
+                " ON CONFLICT (source_instance_id, record_type, external_id) DO UPDATE SET
+                    stream = excluded.stream, account_ref = excluded.account_ref, account_id = excluded.account_id,
+                    parent_external_id = excluded.parent_external_id, title = excluded.title, status = excluded.status,
+                    amount_minor = excluded.amount_minor, currency = excluded.currency, occurred_at = excluded.occurred_at,
+                    data = excluded.data, raw = excluded.raw, content_hash = excluded.content_hash,
+                    source_updated_at = excluded.source_updated_at,
+                    last_seen_run_id = COALESCE(excluded.last_seen_run_id, records.last_seen_run_id),
+                    updated_at = excluded.updated_at, deleted_at = NULL",
+            );
+            query.build().execute(&mut *transaction).await?;
+        }
+
+        // Unchanged records only need the sweep's mark, and only in full runs.
+        if page.full {
+            for chunk in seen_unchanged.chunks(ROWS_PER_STATEMENT) {
+                let mut query = QueryBuilder::new("UPDATE records SET last_seen_run_id = ");
+                query.push_bind(page.run_id).push(" WHERE id IN (");
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+                query.build().execute(&mut *transaction).await?;
+            }
+        }
+
+        for (record_type, external_id) in &page.deletions {
+            let filter = "WHERE source_instance_id = $1 AND record_type = $2 AND external_id = $3 AND deleted_at IS NULL";
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO record_versions (record_id, data, raw, content_hash, valid_from, superseded_at, change)
+                 SELECT id, data, raw, content_hash, updated_at, $4, 'deleted' FROM records {filter}"
+            )))
+            .bind(page.instance_id)
+            .bind(*record_type)
+            .bind(external_id.as_str())
+            .bind(page.now)
+            .execute(&mut *transaction)
+            .await?;
+            let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE records SET deleted_at = $4, updated_at = $4 {filter}"
+            )))
+            .bind(page.instance_id)
+            .bind(*record_type)
+            .bind(external_id.as_str())
+            .bind(page.now)
+            .execute(&mut *transaction)
+            .await?;
+            counts.deleted += deleted.rows_affected() as i64;
+        }
+
+        let position = match &page.end {
+            PageWriteEnd::More(position) => Some(Json(position)),
+            PageWriteEnd::Done(_) => None,
+        };
+        sqlx::query(
+            "UPDATE sync_runs SET position = $2, pages = pages + 1, added = added + $3, updated = updated + $4,
+                unchanged = unchanged + $5, deleted = deleted + $6
+             WHERE id = $1",
+        )
+        .bind(page.run_id)
+        .bind(position)
+        .bind(counts.added)
+        .bind(counts.updated)
+        .bind(counts.unchanged)
+        .bind(counts.deleted)
+        .execute(&mut *transaction)
+        .await?;
+
+        if let PageWriteEnd::Done(checkpoint) = &page.end {
+            sqlx::query(
+                "INSERT INTO sync_checkpoints (connector_instance_id, stream, checkpoint, last_success_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $4)
+                 ON CONFLICT (connector_instance_id, stream) DO UPDATE SET
+                    checkpoint = COALESCE(excluded.checkpoint, sync_checkpoints.checkpoint),
+                    last_success_at = excluded.last_success_at, updated_at = excluded.updated_at",
+            )
+            .bind(page.instance_id)
+            .bind(page.stream)
+            .bind(checkpoint.as_ref().map(Json))
+            .bind(page.now)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(Some(counts))
+    }
+
+    /// After a full run: records of the stream it did not see (and nothing touched
+    /// since it started) are soft-deleted, unless they are more than `max_share`
+    /// of the stream: then nothing is deleted and the count is returned as held.
+    /// `max_share` of `None` applies without the guard (an admin confirmed).
+    pub async fn sweep_unseen(&self, instance_id: Uuid, stream: &str, run_id: Uuid, run_started_at: DateTime<Utc>, max_share: Option<f64>, now: DateTime<Utc>) -> Result<SweepOutcome> {
+        let mut transaction = self.begin_write().await?;
+        let unseen = "WHERE source_instance_id = $1 AND stream = $2 AND deleted_at IS NULL
+            AND (last_seen_run_id IS NULL OR last_seen_run_id <> $3) AND updated_at < $4";
+        let (candidates,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM records {unseen}")))
+            .bind(instance_id)
+            .bind(stream)
+            .bind(run_id)
+            .bind(run_started_at)
+            .fetch_one(&mut *transaction)
+            .await?;
+        if candidates == 0 {
+            return Ok(SweepOutcome::Applied(0));
+        }
+        if let Some(max_share) = max_share {
+            let (live,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM records WHERE source_instance_id = $1 AND stream = $2 AND deleted_at IS NULL",
+            )
+            .bind(instance_id)
+            .bind(stream)
+            .fetch_one(&mut *transaction)
+            .await?;
+            if candidates as f64 > max_share * live as f64 {
+                return Ok(SweepOutcome::Held(candidates));
+            }
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO record_versions (record_id, data, raw, content_hash, valid_from, superseded_at, change)
+             SELECT id, data, raw, content_hash, updated_at, $5, 'deleted' FROM records {unseen}"
+        )))
+        .bind(instance_id)
+        .bind(stream)
+        .bind(run_id)
+        .bind(run_started_at)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE records SET deleted_at = $5, updated_at = $5 {unseen}")))
+            .bind(instance_id)
+            .bind(stream)
+            .bind(run_id)
+            .bind(run_started_at)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("UPDATE sync_runs SET deleted = deleted + $2 WHERE id = $1")
+            .bind(run_id)
+            .bind(deleted.rows_affected() as i64)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(SweepOutcome::Applied(deleted.rows_affected() as i64))
+    }
+
+    pub async fn record(&self, id: Uuid) -> Result<Option<RecordRow>> {
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row)
+    }
+
+    /// A record of one account, by type; `None` if it is not that account's.
+    /// The account filter is part of the query, never applied after loading.
+    pub async fn account_record(&self, account_id: Uuid, record_type: &str, id: Uuid) -> Result<Option<RecordRow>> {
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE id = $1 AND account_id = $2 AND record_type = $3"
+        )))
+        .bind(id)
+        .bind(account_id)
+        .bind(record_type)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    /// An instance's records (staff view, parked included), by id, for paging.
+    pub async fn instance_records(&self, instance_id: Uuid, record_type: Option<&str>, after: Option<Uuid>, limit: i64) -> Result<Vec<RecordRow>> {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE source_instance_id = $1 AND ($2 IS NULL OR record_type = $2)
+                AND ($3 IS NULL OR id > $3)
+             ORDER BY id LIMIT $4"
+        )))
+        .bind(instance_id)
+        .bind(record_type)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Earlier versions of a record, newest first.
+    pub async fn record_history(&self, record_id: Uuid, limit: i64) -> Result<Vec<RecordVersionRow>> {
+        let rows = sqlx::query_as(
+            "SELECT data, valid_from, superseded_at, change FROM record_versions WHERE record_id = $1
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(record_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Parked records of an instance, grouped by the upstream key that has no mapping.
+    pub async fn parked_records(&self, instance_id: Uuid) -> Result<Vec<ParkedGroup>> {
+        let rows = sqlx::query_as(
+            "SELECT account_ref, COUNT(*) AS records, MIN(created_at) AS first_parked_at FROM records
+             WHERE source_instance_id = $1 AND account_id IS NULL AND deleted_at IS NULL
+             GROUP BY account_ref ORDER BY account_ref",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+}

@@ -1,0 +1,200 @@
+//! Rows of the connector and sync tables, as the store returns them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// A configured connector instance. `credentials_sealed` never leaves the server.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConnectorInstanceRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub name: String,
+    pub settings: Json<Value>,
+    pub credentials_sealed: Option<Vec<u8>>,
+    pub allow_private_network: bool,
+    pub rate_limit_per_sec: Option<f64>,
+    pub rate_budget_key: Option<String>,
+    pub schedule_interval_secs: Option<i64>,
+    pub delete_guard_share: f64,
+    pub enabled: bool,
+    pub consecutive_failures: i64,
+    pub degraded_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub next_sync_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an admin sets on an instance (everything but the secret).
+#[derive(Debug, Clone)]
+pub struct ConnectorInstanceFields {
+    pub name: String,
+    pub settings: Value,
+    pub allow_private_network: bool,
+    pub rate_limit_per_sec: Option<f64>,
+    pub rate_budget_key: Option<String>,
+    pub schedule_interval_secs: Option<i64>,
+    pub delete_guard_share: f64,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct SyncRunRow {
+    pub id: Uuid,
+    pub connector_instance_id: Uuid,
+    pub stream: String,
+    /// `full` or `incremental`.
+    pub mode: String,
+    /// `schedule`, `manual` or `cli`.
+    pub trigger: String,
+    /// `queued`, `running`, `waiting` (rate limited), `succeeded`, `failed`,
+    /// `held` (deletions await an admin), `discarded`, `cancelled`.
+    pub status: String,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub position: Option<Json<Value>>,
+    pub pages: i64,
+    pub added: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub deleted: i64,
+    pub failed: i64,
+    pub held_deletions: i64,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub retry_at: Option<DateTime<Utc>>,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Counts of what one page (or one sweep) did to the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PageCounts {
+    pub added: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub deleted: i64,
+    pub failed: i64,
+}
+
+impl std::ops::AddAssign for PageCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.added += other.added;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.deleted += other.deleted;
+        self.failed += other.failed;
+    }
+}
+
+/// A record ready to store: mapped, serialized and hashed by the sync engine.
+#[derive(Debug, Clone)]
+pub struct PreparedRecord {
+    pub record_type: &'static str,
+    pub external_id: String,
+    pub account_ref: Option<String>,
+    pub parent_external_id: Option<String>,
+    pub title: String,
+    pub status: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub data: Value,
+    pub raw: Value,
+    pub content_hash: Vec<u8>,
+    pub source_updated_at: Option<DateTime<Utc>>,
+}
+
+/// One page to commit: its records, reported deletions, and the run's new position.
+#[derive(Debug, Clone)]
+pub struct PageWrite<'a> {
+    pub instance_id: Uuid,
+    pub stream: &'a str,
+    pub run_id: Uuid,
+    /// Full runs stamp every record they see, for the deletion sweep.
+    pub full: bool,
+    pub records: Vec<PreparedRecord>,
+    pub deletions: Vec<(&'static str, String)>,
+    pub end: PageWriteEnd,
+    pub now: DateTime<Utc>,
+}
+
+/// A cached record as staff and the history endpoint see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct RecordRow {
+    pub id: Uuid,
+    pub record_type: String,
+    pub source_instance_id: Uuid,
+    pub stream: String,
+    pub external_id: String,
+    pub account_ref: Option<String>,
+    pub account_id: Option<Uuid>,
+    pub title: String,
+    pub status: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    pub data: Json<Value>,
+    pub source_updated_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// An earlier version of a record.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecordVersionRow {
+    pub data: Json<Value>,
+    pub valid_from: DateTime<Utc>,
+    pub superseded_at: DateTime<Utc>,
+    pub change: String,
+}
+
+/// Upstream keys with parked records, for admins to map.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ParkedGroup {
+    pub account_ref: Option<String>,
+    pub records: i64,
+    pub first_parked_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AccountMappingRow {
+    pub account_ref: String,
+    pub account_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Freshness of a stream: when it last synced successfully.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct StreamCheckpoint {
+    pub stream: String,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub checkpoint: Option<Json<Value>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+/// How a committed page leaves its run.
+#[derive(Debug, Clone)]
+pub enum PageWriteEnd {
+    /// More to pull, from this position.
+    More(Value),
+    /// The stream is exhausted; the checkpoint (if any) is where the next
+    /// incremental run starts.
+    Done(Option<Value>),
+}
+
+/// What a full run's deletion sweep did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepOutcome {
+    /// Records not seen were marked deleted (maybe none).
+    Applied(i64),
+    /// More than the guard share would go: nothing deleted, held for an admin.
+    Held(i64),
+}
