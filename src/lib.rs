@@ -3,7 +3,9 @@
 //! Start reading at [`startup::Application`]. The folders map the architecture:
 //! `config/` (layered settings, master key), `core/` (cryptography, passwords),
 //! `store/` (the database, one module per engine), `jobs/` (the background queue and
-//! its job types), `http/` (the API: one module per resource, problem+json errors).
+//! its job types), `sync/` (the sync engine that runs connectors from the
+//! `portico-connectors` crate), `http/` (the API: one module per resource,
+//! problem+json errors).
 
 pub mod audit;
 pub mod auth;
@@ -15,4 +17,5 @@ pub mod jobs;
 pub mod mail;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, MasterKey, Settings};
 use crate::core::crypto::SecretCipher;
+use crate::sync::ConnectorHost;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobContext, JobQueue, QueueError};
 use crate::store::{Store, StoreError};
@@ -48,6 +49,7 @@ pub struct Application {
     store: Store,
     queue: JobQueue,
     cipher: SecretCipher,
+    connectors: ConnectorHost,
     listener: Option<TcpListener>,
     roles: Roles,
 }
@@ -72,7 +74,9 @@ impl Application {
         } else {
             None
         };
-        Ok(Self { settings: Arc::new(settings), store, queue, cipher: SecretCipher::new(&master_key), listener, roles })
+        let cipher = SecretCipher::new(&master_key);
+        let connectors = ConnectorHost::new(cipher.clone(), &settings.outbound, &settings.sync);
+        Ok(Self { settings: Arc::new(settings), store, queue, cipher, connectors, listener, roles })
     }
 
     /// The bound address (port 0 in the configuration becomes a real port here).
@@ -88,6 +92,10 @@ impl Application {
         &self.queue
     }
 
+    pub fn connectors(&self) -> &ConnectorHost {
+        &self.connectors
+    }
+
     /// Serves until `shutdown` is cancelled, then drains: the listener stops
     /// accepting, in-flight requests and jobs get their grace periods, pools close.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartupError> {
@@ -97,6 +105,7 @@ impl Application {
                 store: self.store.clone(),
                 queue: self.queue.clone(),
                 cipher: self.cipher.clone(),
+                connectors: self.connectors.clone(),
                 mailer: crate::mail::Mailer::from_settings(&self.settings),
                 outbound: crate::core::outbound::client_from_settings(&self.settings.outbound),
                 metrics: telemetry::metrics_handle(),
@@ -113,7 +122,10 @@ impl Application {
                 store: self.store.clone(),
                 queue: self.queue.clone(),
                 settings: self.settings.jobs.clone(),
+                sync: self.settings.sync.clone(),
+                connectors: self.connectors.clone(),
             };
+            tokio::spawn(crate::sync::scheduler::run_scheduler(context.clone(), shutdown.clone()));
             tokio::spawn(jobs::housekeeping::run_periodically(
                 self.store.clone(),
                 self.settings.auth.clone(),

@@ -20,6 +20,7 @@ pub mod json;
 pub mod model;
 pub mod outbound;
 pub mod registry;
+pub mod retry;
 pub mod settings;
 pub mod stripe;
 pub mod upstream;

@@ -66,6 +66,9 @@ CREATE TABLE sync_runs (
     -- Deletions a full run found but did not apply (over the guard share).
     held_deletions BIGINT NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
+    -- Taken by each execution; a page commits only under the current lease, so an
+    -- execution presumed dead cannot write after another took the run over.
+    lease_id UUID,
     error TEXT,
     retry_at TIMESTAMPTZ,
     queued_at TIMESTAMPTZ NOT NULL,

@@ -58,10 +58,28 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub http: HttpSettings,
     pub jobs: JobSettings,
+    pub sync: SyncSettings,
     pub auth: AuthSettings,
     pub outbound: OutboundSettings,
     pub mail: MailSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    pub schedule_check_secs: u64,
+    pub page_attempts: u32,
+    pub page_retry_base_ms: u64,
+    pub page_retry_max_ms: u64,
+    pub max_inline_wait_secs: u64,
+    pub degrade_after_failures: u32,
+    pub run_lease_secs: u64,
+    pub abandoned_after_secs: u64,
+    pub push_attempts: u32,
+    /// Requests per second per rate-budget key (a provider app's quota).
+    #[serde(default)]
+    pub rate_limits: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -252,6 +270,15 @@ impl Settings {
         require_positive("auth.login_failure_window_secs", self.auth.login_failure_window_secs)?;
         require_positive("auth.invitation_ttl_secs", self.auth.invitation_ttl_secs)?;
         require_positive("outbound.timeout_secs", self.outbound.timeout_secs)?;
+        require_positive("sync.schedule_check_secs", self.sync.schedule_check_secs)?;
+        require_positive("sync.page_attempts", self.sync.page_attempts.into())?;
+        require_positive("sync.push_attempts", self.sync.push_attempts.into())?;
+        require_positive("sync.degrade_after_failures", self.sync.degrade_after_failures.into())?;
+        for (key, rate) in &self.sync.rate_limits {
+            if !(rate.is_finite() && *rate > 0.0) {
+                return Err(ConfigError::new(format!("sync.rate_limits.{key}"), "must be a positive number of requests per second"));
+            }
+        }
         require_positive("auth.password_reset_ttl_secs", self.auth.password_reset_ttl_secs)?;
         require_positive("auth.email_verification_ttl_secs", self.auth.email_verification_ttl_secs)?;
         if self.jobs.retry_max_secs.saturating_mul(1000) < self.jobs.retry_base_ms {

@@ -43,3 +43,13 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
         axum::Json(self.0).into_response()
     }
 }
+
+/// For PATCH fields that can be cleared: absent → `None` (unchanged), `null` →
+/// `Some(None)` (cleared), a value → `Some(Some(value))`. Use with `#[serde(default)]`.
+pub fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}

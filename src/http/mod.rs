@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod connectors;
 pub mod credentials;
 pub mod health;
 pub mod invitations;
@@ -54,6 +55,7 @@ pub struct AppState {
     pub queue: JobQueue,
     /// Seals and opens secrets at rest (connector credentials, signing secrets).
     pub cipher: SecretCipher,
+    pub connectors: crate::sync::ConnectorHost,
     pub mailer: crate::mail::Mailer,
     /// For every call to another system: refuses internal addresses unless allowed.
     pub outbound: crate::core::outbound::OutboundClient,
@@ -76,6 +78,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(roles::router())
         .merge(invitations::router())
         .merge(audit::router())
+        .merge(connectors::router())
         .merge(metrics::router())
         .merge(openapi::router())
         .split_for_parts()

@@ -23,13 +23,15 @@ pub trait Job: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'sta
 }
 
 /// Every queue this build runs workers for, for metrics and readiness.
-pub const QUEUES: &[&str] = &[probe::QueueProbe::QUEUE];
+pub const QUEUES: &[&str] = &[probe::QueueProbe::QUEUE, crate::sync::SyncJob::QUEUE];
 
 /// Why a job failed; the worker retries it with backoff until attempts run out.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("queue: {0}")]
+    Queue(#[from] QueueError),
     #[error("queue probe failed on purpose (attempt {attempt})")]
     ProbeFailed { attempt: usize },
 }

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use super::probe::{self, QueueProbe};
 use super::queue::{postgres_config, sqlite_config};
 use super::{Job, JobError, JobQueue};
-use crate::config::JobSettings;
+use crate::config::{JobSettings, SyncSettings};
+use crate::sync::{ConnectorHost, SyncJob};
 use crate::store::Store;
 use crate::telemetry::record_job_outcome;
 
@@ -29,6 +30,8 @@ pub struct JobContext {
     pub store: Store,
     pub queue: JobQueue,
     pub settings: JobSettings,
+    pub sync: SyncSettings,
+    pub connectors: ConnectorHost,
 }
 
 /// A name unique to this process and queue, readable in logs and the queue tables.
@@ -71,6 +74,10 @@ async fn handle_queue_probe(job: QueueProbe, context: Data<JobContext>, worker: 
     observed::<QueueProbe>(probe::run(&job, &context.store, worker.name())).await
 }
 
+async fn handle_sync(job: SyncJob, context: Data<JobContext>) -> Result<(), JobError> {
+    observed::<SyncJob>(crate::sync::run::run(&job, &context)).await
+}
+
 /// Builds the worker for one job type on one backend; a macro because apalis'
 /// worker types are too deep to name in a function signature.
 macro_rules! job_worker {
@@ -98,18 +105,30 @@ pub async fn run_workers(context: JobContext, shutdown: CancellationToken) -> Re
         Event::Stop => tracing::info!(worker = worker.name(), "job worker stopped"),
         _ => {}
     });
-    let monitor = match &context.queue {
+    let monitor = match context.queue.clone() {
         JobQueue::Sqlite(pool) => {
-            let backend = SqliteStorage::<QueueProbe>::new(pool)
+            let probes = SqliteStorage::<QueueProbe>::new(&pool)
                 .with_config(sqlite_config::<QueueProbe>(&settings))
                 .poll_with_interval(settings.poll_interval());
-            monitor.register(move |_restarts| job_worker!(backend.clone(), QueueProbe, handle_queue_probe, context))
+            let syncs = SqliteStorage::<SyncJob>::new(&pool)
+                .with_config(sqlite_config::<SyncJob>(&settings))
+                .poll_with_interval(settings.poll_interval());
+            let probe_context = context.clone();
+            monitor
+                .register(move |_restarts| job_worker!(probes.clone(), QueueProbe, handle_queue_probe, probe_context))
+                .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, context))
         }
         JobQueue::Postgres(pool) => {
-            let backend = PostgresStorage::<QueueProbe>::new(pool)
+            let probes = PostgresStorage::<QueueProbe>::new(&pool)
                 .with_config(postgres_config::<QueueProbe>(&settings))
                 .poll_with_interval(settings.poll_interval());
-            monitor.register(move |_restarts| job_worker!(backend.clone(), QueueProbe, handle_queue_probe, context))
+            let syncs = PostgresStorage::<SyncJob>::new(&pool)
+                .with_config(postgres_config::<SyncJob>(&settings))
+                .poll_with_interval(settings.poll_interval());
+            let probe_context = context.clone();
+            monitor
+                .register(move |_restarts| job_worker!(probes.clone(), QueueProbe, handle_queue_probe, probe_context))
+                .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, context))
         }
     };
     monitor

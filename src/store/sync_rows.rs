@@ -115,6 +115,8 @@ pub struct PageWrite<'a> {
     pub instance_id: Uuid,
     pub stream: &'a str,
     pub run_id: Uuid,
+    /// The lease the writing execution holds; a page under a lost lease is refused.
+    pub lease_id: Uuid,
     /// Full runs stamp every record they see, for the deletion sweep.
     pub full: bool,
     pub records: Vec<PreparedRecord>,

@@ -260,27 +260,61 @@ portable_queries! {
         Ok(row)
     }
 
-    /// Takes a queued, waiting or interrupted run to `running`; `None` if it ended.
-    pub async fn start_sync_run(&self, run_id: Uuid, now: DateTime<Utc>) -> Result<Option<SyncRunRow>> {
+    /// Takes a run to `running` under a new lease: a queued or waiting run, or a
+    /// running one whose heartbeat is older than `lease_expired_before` (its worker
+    /// died). `None` if the run ended or another execution holds it.
+    pub async fn start_sync_run(&self, run_id: Uuid, lease_id: Uuid, lease_expired_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<Option<SyncRunRow>> {
         let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE sync_runs SET status = 'running', started_at = COALESCE(started_at, $2), heartbeat_at = $2,
-                attempts = attempts + 1, retry_at = NULL
-             WHERE id = $1 AND status IN ('queued', 'running', 'waiting')
+                attempts = attempts + 1, retry_at = NULL, lease_id = $3
+             WHERE id = $1 AND (status IN ('queued', 'waiting') OR (status = 'running' AND heartbeat_at < $4))
              RETURNING {RUN_COLUMNS}"
         )))
         .bind(run_id)
         .bind(now)
+        .bind(lease_id)
+        .bind(lease_expired_before)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row)
     }
 
+    /// Renews a run's lease; false when the lease was lost (the run was taken over or ended).
+    pub async fn heartbeat_sync_run(&self, run_id: Uuid, lease_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let renewed = sqlx::query("UPDATE sync_runs SET heartbeat_at = $3 WHERE id = $1 AND lease_id = $2 AND status = 'running'")
+            .bind(run_id)
+            .bind(lease_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    /// Runs whose job seems lost: queued and not started, or waiting and not
+    /// resumed, since `before`; or running under a lease last renewed before
+    /// `lease_expired_before` (the worker died).
+    pub async fn stalled_sync_runs(&self, before: DateTime<Utc>, lease_expired_before: DateTime<Utc>) -> Result<Vec<Uuid>> {
+        let rows: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM sync_runs WHERE (status = 'queued' AND queued_at < $1) OR (status = 'waiting' AND retry_at < $1)
+                OR (status = 'running' AND heartbeat_at < $2)",
+        )
+        .bind(before)
+        .bind(lease_expired_before)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Parks a rate-limited run until `retry_at`, when its re-queued job resumes it.
-    pub async fn wait_sync_run(&self, run_id: Uuid, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE sync_runs SET status = 'waiting', error = $2, retry_at = $3 WHERE id = $1 AND status = 'running'")
+    pub async fn wait_sync_run(&self, run_id: Uuid, lease_id: Uuid, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE sync_runs SET status = 'waiting', error = $2, retry_at = $3, lease_id = NULL
+             WHERE id = $1 AND status = 'running' AND lease_id = $4",
+        )
             .bind(run_id)
             .bind(error)
             .bind(retry_at)
+            .bind(lease_id)
             .execute(&self.pool)
             .await?;
         Ok(())

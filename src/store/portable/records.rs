@@ -41,8 +41,9 @@ portable_queries! {
     pub async fn apply_page(&self, page: &PageWrite<'_>) -> Result<Option<PageCounts>> {
         let mut transaction = self.begin_write().await?;
         // Fencing first (a write, so SQLite holds its lock before any read).
-        let fenced = sqlx::query("UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND status = 'running'")
+        let fenced = sqlx::query("UPDATE sync_runs SET heartbeat_at = $3 WHERE id = $1 AND lease_id = $2 AND status = 'running'")
             .bind(page.run_id)
+            .bind(page.lease_id)
             .bind(page.now)
             .execute(&mut *transaction)
             .await?;

@@ -1,0 +1,77 @@
+//! Turning a connector's record into what the store writes.
+//!
+//! The content hash covers the mapped record, the raw payload and the account key:
+//! anything that changes what a customer could see or what history should keep.
+//! Unchanged records are then recognised without comparing payloads.
+
+use portico_connectors::Record;
+use sha2::{Digest, Sha256};
+
+use crate::store::PreparedRecord;
+
+pub fn prepare(record: Record) -> PreparedRecord {
+    let record_type = record.record_type().as_str();
+    let data = serde_json::to_value(&record.body).expect("common-model records serialize");
+    let mut hasher = Sha256::new();
+    for part in [&data, &record.raw] {
+        hasher.update(serde_json::to_vec(part).expect("JSON values serialize"));
+        hasher.update([0]);
+    }
+    hasher.update(record.account_ref.as_deref().unwrap_or_default());
+    hasher.update([0]);
+    hasher.update(record.parent_external_id.as_deref().unwrap_or_default());
+    let summary = record.body.summary();
+    PreparedRecord {
+        record_type,
+        title: summary.title.to_owned(),
+        status: summary.status.map(str::to_owned),
+        amount_minor: summary.amount_minor,
+        currency: summary.currency.map(str::to_owned),
+        occurred_at: summary.occurred_at,
+        external_id: record.external_id,
+        account_ref: record.account_ref,
+        parent_external_id: record.parent_external_id,
+        data,
+        raw: record.raw,
+        content_hash: hasher.finalize().to_vec(),
+        source_updated_at: record.source_updated_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portico_connectors::model::{CommonRecord, Contact};
+    use serde_json::json;
+
+    use super::*;
+
+    fn contact(name: &str, raw: serde_json::Value) -> Record {
+        Record {
+            external_id: "c1".into(),
+            account_ref: Some("cus_1".into()),
+            parent_external_id: None,
+            source_updated_at: None,
+            body: CommonRecord::Contact(Contact {
+                name: name.into(),
+                kind: "customer".into(),
+                email: None,
+                phone: None,
+                company: None,
+            }),
+            raw,
+        }
+    }
+
+    #[test]
+    fn the_hash_changes_with_the_content_and_only_then() {
+        let first = prepare(contact("Ada", json!({"name": "Ada"})));
+        let same = prepare(contact("Ada", json!({"name": "Ada"})));
+        let renamed = prepare(contact("Ada L.", json!({"name": "Ada"})));
+        let raw_changed = prepare(contact("Ada", json!({"name": "Ada", "phone": "1"})));
+        assert_eq!(first.content_hash, same.content_hash);
+        assert_ne!(first.content_hash, renamed.content_hash);
+        assert_ne!(first.content_hash, raw_changed.content_hash);
+        assert_eq!(first.record_type, "contact");
+        assert_eq!(first.title, "Ada");
+    }
+}

@@ -1,0 +1,258 @@
+//! One sync run, as a job.
+//!
+//! The loop: pull a page, commit its records together with the run's next position
+//! (one transaction), and pull the next page while the current one commits. A run
+//! killed at any point resumes from its last committed position: nothing is lost
+//! and, since writes are upserts keyed by upstream id, nothing is duplicated.
+//!
+//! Failures: transient ones (5xx, timeouts, resets) are retried per page with
+//! exponential backoff and jitter; a 429's Retry-After is waited out in the job when
+//! short, otherwise the run goes back to the queue until then (`waiting`); anything
+//! else fails the run. Each execution holds a lease on the run, renewed as it
+//! works; a page is only committed under a lease still held.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use portico_connectors::connector::PullRequest;
+use portico_connectors::retry::backoff_delay;
+use portico_connectors::{Connector, ConnectorError, ErrorClass, Page, PageEnd, SyncMode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::prepare::prepare;
+use crate::jobs::{Job, JobContext, JobError};
+use crate::store::{ConnectorInstanceRow, PageCounts, PageWrite, PageWriteEnd, Store, SweepOutcome, SyncRunRow};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncJob {
+    pub run_id: Uuid,
+}
+
+impl Job for SyncJob {
+    const QUEUE: &'static str = "portico.sync";
+}
+
+/// How getting one page ended.
+enum Pulled {
+    Page(Page),
+    /// Rate limited for longer than a job should hold its slot.
+    Wait(Duration, String),
+    Failed(ConnectorError),
+    LeaseLost,
+}
+
+/// What one execution of a run is working with.
+struct Execution<'a> {
+    context: &'a JobContext,
+    instance: &'a ConnectorInstanceRow,
+    run: &'a SyncRunRow,
+    lease_id: Uuid,
+    connector: &'a dyn Connector,
+    mode: SyncMode,
+    checkpoint: Option<Value>,
+}
+
+pub async fn run(job: &SyncJob, context: &JobContext) -> Result<(), JobError> {
+    let store = &context.store;
+    let sync = &context.sync;
+    let lease_id = Uuid::new_v4();
+    let now = Utc::now();
+    let lease_expired_before = now - chrono::Duration::seconds(sync.run_lease_secs as i64);
+    let Some(run) = store.start_sync_run(job.run_id, lease_id, lease_expired_before, now).await? else {
+        tracing::debug!(run_id = %job.run_id, "sync run already ended or held by another worker");
+        return Ok(());
+    };
+    let Some(instance) = store.connector_instance(run.connector_instance_id).await? else {
+        store.finish_sync_run(run.id, "cancelled", Some("the connector was deleted"), 0, Utc::now()).await?;
+        return Ok(());
+    };
+    if !instance.enabled {
+        store.finish_sync_run(run.id, "cancelled", Some("the connector is disabled"), 0, Utc::now()).await?;
+        return Ok(());
+    }
+    let connector = match context.connectors.build(&instance) {
+        Ok(connector) => connector,
+        Err(error) => return fail_run(context, &instance, &run, &error.to_string()).await,
+    };
+    let mode = if run.mode == "full" { SyncMode::Full } else { SyncMode::Incremental };
+    let checkpoint = store.sync_checkpoint(instance.id, &run.stream).await?.and_then(|row| row.checkpoint.map(|json| json.0));
+    tracing::info!(run_id = %run.id, connector = %instance.name, stream = %run.stream, mode = %run.mode, "sync run started");
+    let execution = Execution { context, instance: &instance, run: &run, lease_id, connector: connector.as_ref(), mode, checkpoint };
+    execution.pages().await
+}
+
+impl Execution<'_> {
+    fn store(&self) -> &Store {
+        &self.context.store
+    }
+
+    async fn pages(&self) -> Result<(), JobError> {
+        let position = self.run.position.as_ref().map(|json| json.0.clone());
+        let mut pulled = self.pull(position.as_ref()).await?;
+        loop {
+            let page = match pulled {
+                Pulled::Page(page) => page,
+                Pulled::Wait(delay, message) => return self.wait(delay, &message).await,
+                Pulled::Failed(error) => return fail_run(self.context, self.instance, self.run, &error.message).await,
+                Pulled::LeaseLost => return Ok(()),
+            };
+            let records = page.records.into_iter().map(prepare).collect();
+            let deletions =
+                page.deletions.into_iter().map(|deletion| (deletion.record_type.as_str(), deletion.external_id)).collect();
+            let (end, next) = match page.end {
+                PageEnd::More(next) => (PageWriteEnd::More(next.clone()), Some(next)),
+                PageEnd::Done(checkpoint) => (PageWriteEnd::Done(checkpoint), None),
+            };
+            let write = PageWrite {
+                instance_id: self.instance.id,
+                stream: &self.run.stream,
+                run_id: self.run.id,
+                lease_id: self.lease_id,
+                full: self.mode == SyncMode::Full,
+                records,
+                deletions,
+                end,
+                now: Utc::now(),
+            };
+            let Some(next) = next else {
+                let Some(counts) = self.store().apply_page(&write).await? else { return Ok(()) };
+                self.count(counts);
+                return self.finish().await;
+            };
+            // The next page downloads while this one commits.
+            let (written, next_pulled) = tokio::join!(self.store().apply_page(&write), self.pull(Some(&next)));
+            let Some(counts) = written? else {
+                tracing::info!(run_id = %self.run.id, "sync run lost its lease; stopping");
+                return Ok(());
+            };
+            self.count(counts);
+            pulled = next_pulled?;
+        }
+    }
+
+    /// One page, retrying transient failures with backoff and waiting out short
+    /// Retry-Afters.
+    async fn pull(&self, position: Option<&Value>) -> Result<Pulled, JobError> {
+        let settings = &self.context.sync;
+        let max_inline_wait = Duration::from_secs(settings.max_inline_wait_secs);
+        let request = PullRequest {
+            stream: &self.run.stream,
+            mode: self.mode,
+            position,
+            checkpoint: self.checkpoint.as_ref(),
+        };
+        let mut attempt = 0;
+        let mut rate_limited = 0;
+        loop {
+            let error = match self.connector.pull(request).await {
+                Ok(page) => return Ok(Pulled::Page(page)),
+                Err(error) => error,
+            };
+            let delay = match error.class {
+                ErrorClass::RateLimited => {
+                    rate_limited += 1;
+                    let wait = error.retry_after.unwrap_or(Duration::from_secs(1));
+                    if wait > max_inline_wait || rate_limited > settings.page_attempts * 4 {
+                        return Ok(Pulled::Wait(wait, error.message));
+                    }
+                    wait
+                }
+                ErrorClass::Retryable if attempt + 1 < settings.page_attempts => {
+                    attempt += 1;
+                    let backoff = backoff_delay(
+                        attempt,
+                        Duration::from_millis(settings.page_retry_base_ms),
+                        Duration::from_millis(settings.page_retry_max_ms),
+                    );
+                    backoff.max(error.retry_after.unwrap_or_default())
+                }
+                _ => return Ok(Pulled::Failed(error)),
+            };
+            tracing::debug!(run_id = %self.run.id, error = %error, delay_ms = delay.as_millis() as u64, "retrying page");
+            metrics::counter!("portico_sync_page_retries_total", "kind" => self.instance.kind.clone(), "class" => class_name(error.class)).increment(1);
+            if !self.store().heartbeat_sync_run(self.run.id, self.lease_id, Utc::now()).await? {
+                return Ok(Pulled::LeaseLost);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn count(&self, counts: PageCounts) {
+        let kind = self.instance.kind.clone();
+        for (outcome, value) in [
+            ("added", counts.added),
+            ("updated", counts.updated),
+            ("unchanged", counts.unchanged),
+            ("deleted", counts.deleted),
+        ] {
+            if value > 0 {
+                metrics::counter!("portico_sync_records_total", "kind" => kind.clone(), "outcome" => outcome).increment(value as u64);
+            }
+        }
+        metrics::counter!("portico_sync_pages_total", "kind" => kind).increment(1);
+    }
+
+    /// The stream is exhausted: sweep deletions after a full run, and close the run.
+    async fn finish(&self) -> Result<(), JobError> {
+        let store = self.store();
+        let now = Utc::now();
+        let mut status = "succeeded";
+        let mut held = 0;
+        if self.mode == SyncMode::Full {
+            let started_at = self.run.started_at.unwrap_or(self.run.queued_at);
+            let share = Some(self.instance.delete_guard_share);
+            match store.sweep_unseen(self.instance.id, &self.run.stream, self.run.id, started_at, share, now).await? {
+                SweepOutcome::Applied(deleted) => {
+                    if deleted > 0 {
+                        metrics::counter!("portico_sync_records_total", "kind" => self.instance.kind.clone(), "outcome" => "deleted").increment(deleted as u64);
+                    }
+                }
+                SweepOutcome::Held(candidates) => {
+                    status = "held";
+                    held = candidates;
+                    tracing::warn!(run_id = %self.run.id, candidates, "full sync would delete more than the guard allows; held for an admin");
+                }
+            }
+        }
+        store.finish_sync_run(self.run.id, status, None, held, now).await?;
+        store.record_instance_outcome(self.instance.id, None, self.context.sync.degrade_after_failures.into(), now).await?;
+        metrics::counter!("portico_sync_runs_total", "kind" => self.instance.kind.clone(), "status" => status).increment(1);
+        tracing::info!(run_id = %self.run.id, status, "sync run finished");
+        Ok(())
+    }
+
+    /// Rate limited for long: the run waits in the queue, not in a worker slot.
+    async fn wait(&self, delay: Duration, message: &str) -> Result<(), JobError> {
+        let retry_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        self.store().wait_sync_run(self.run.id, self.lease_id, message, retry_at).await?;
+        self.context.queue.enqueue_after(SyncJob { run_id: self.run.id }, delay, &self.context.settings).await?;
+        tracing::info!(run_id = %self.run.id, delay_secs = delay.as_secs(), "sync run rate limited; re-queued");
+        Ok(())
+    }
+}
+
+fn class_name(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Retryable => "retryable",
+        ErrorClass::RateLimited => "rate_limited",
+        ErrorClass::Unauthorized => "unauthorized",
+        ErrorClass::Permanent => "permanent",
+    }
+}
+
+/// Ends a run as failed and counts it against the instance.
+async fn fail_run(
+    context: &JobContext,
+    instance: &ConnectorInstanceRow,
+    run: &SyncRunRow,
+    message: &str,
+) -> Result<(), JobError> {
+    let now = Utc::now();
+    tracing::warn!(run_id = %run.id, connector = %instance.name, error = message, "sync run failed");
+    context.store.finish_sync_run(run.id, "failed", Some(message), 0, now).await?;
+    context.store.record_instance_outcome(instance.id, Some(message), context.sync.degrade_after_failures.into(), now).await?;
+    metrics::counter!("portico_sync_runs_total", "kind" => instance.kind.clone(), "status" => "failed").increment(1);
+    Ok(())
+}
