@@ -10,10 +10,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, MasterKey, Settings};
 use crate::core::crypto::SecretCipher;
-use crate::sync::ConnectorHost;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobContext, JobQueue, QueueError};
 use crate::store::{Store, StoreError};
+use crate::sync::ConnectorHost;
 use crate::telemetry;
 
 /// What one process does: serve HTTP, run job workers, or both (the default).

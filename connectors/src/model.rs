@@ -125,13 +125,9 @@ impl CommonRecord {
 
     pub fn summary(&self) -> Summary<'_> {
         match self {
-            CommonRecord::Contact(contact) => Summary {
-                title: &contact.name,
-                status: None,
-                amount_minor: None,
-                currency: None,
-                occurred_at: None,
-            },
+            CommonRecord::Contact(contact) => {
+                Summary { title: &contact.name, status: None, amount_minor: None, currency: None, occurred_at: None }
+            }
             CommonRecord::Invoice(invoice) => Summary {
                 title: &invoice.number,
                 status: Some(&invoice.status),

@@ -59,7 +59,10 @@ impl Upstream {
     }
 
     /// Sends and parses a JSON body.
-    pub async fn send_json<T: serde::de::DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ConnectorError> {
+    pub async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, ConnectorError> {
         let response = self.send(request).await?;
         let bytes = response.bytes().await.map_err(transport_error)?;
         serde_json::from_slice(&bytes)

@@ -35,11 +35,11 @@ CREATE TABLE connector_instances (
     rate_limit_per_sec DOUBLE PRECISION,
     -- Instances naming the same key share one budget (one upstream app's quota).
     rate_budget_key TEXT,
-    schedule_interval_secs INTEGER,
+    schedule_interval_secs BIGINT,
     -- A full sync deleting more than this share of a stream is held for an admin.
     delete_guard_share DOUBLE PRECISION NOT NULL DEFAULT 0.2,
     enabled BOOLEAN NOT NULL DEFAULT TRUE,
-    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    consecutive_failures BIGINT NOT NULL DEFAULT 0,
     degraded_since TIMESTAMPTZ,
     last_error TEXT,
     next_sync_at TIMESTAMPTZ,
@@ -65,7 +65,7 @@ CREATE TABLE sync_runs (
     failed BIGINT NOT NULL DEFAULT 0,
     -- Deletions a full run found but did not apply (over the guard share).
     held_deletions BIGINT NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts BIGINT NOT NULL DEFAULT 0,
     -- Taken by each execution; a page commits only under the current lease, so an
     -- execution presumed dead cannot write after another took the run over.
     lease_id UUID,
@@ -156,7 +156,7 @@ CREATE TABLE outbox (
     payload JSONB NOT NULL,
     idempotency_key TEXT NOT NULL UNIQUE,
     status TEXT NOT NULL CHECK (status IN ('pending', 'delivering', 'delivered', 'dead')),
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts BIGINT NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMPTZ NOT NULL,
     last_error TEXT,
     external_id TEXT,
@@ -182,7 +182,7 @@ CREATE TABLE webhook_inbox (
     headers JSONB NOT NULL,
     body BYTEA NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('verified', 'processed', 'rejected', 'failed', 'dead')),
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts BIGINT NOT NULL DEFAULT 0,
     last_error TEXT,
     received_at TIMESTAMPTZ NOT NULL,
     processed_at TIMESTAMPTZ,

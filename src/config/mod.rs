@@ -276,7 +276,10 @@ impl Settings {
         require_positive("sync.degrade_after_failures", self.sync.degrade_after_failures.into())?;
         for (key, rate) in &self.sync.rate_limits {
             if !(rate.is_finite() && *rate > 0.0) {
-                return Err(ConfigError::new(format!("sync.rate_limits.{key}"), "must be a positive number of requests per second"));
+                return Err(ConfigError::new(
+                    format!("sync.rate_limits.{key}"),
+                    "must be a positive number of requests per second",
+                ));
             }
         }
         require_positive("auth.password_reset_ttl_secs", self.auth.password_reset_ttl_secs)?;

@@ -65,7 +65,10 @@ pub struct ConnectorKindView {
 /// The connector kinds this build ships, with the schemas admin forms are built from.
 #[utoipa::path(get, path = "/api/v1/admin/connector-kinds", extensions(("x-permission" = json!("staff: connectors.manage"))), tag = "connectors",
     responses((status = 200, description = "Connector kinds", body = Vec<ConnectorKindView>)))]
-pub async fn list_kinds(State(state): State<AppState>, staff: StaffCaller) -> Result<Json<Vec<ConnectorKindView>>, ApiError> {
+pub async fn list_kinds(
+    State(state): State<AppState>,
+    staff: StaffCaller,
+) -> Result<Json<Vec<ConnectorKindView>>, ApiError> {
     staff.require(StaffPermission::ConnectorsManage, &state).await?;
     let kinds = state
         .connectors
@@ -204,7 +207,8 @@ pub struct ConnectorChanges {
 
 fn validate_fields(fields: &ConnectorInstanceFields) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut invalid = |field: &str, message: &str| errors.push(FieldError { field: field.into(), message: message.into() });
+    let mut invalid =
+        |field: &str, message: &str| errors.push(FieldError { field: field.into(), message: message.into() });
     if fields.name.trim().is_empty() || fields.name.chars().count() > 100 {
         invalid("name", "must be 1 to 100 characters");
     }
@@ -232,7 +236,9 @@ fn host_error(error: HostError) -> ApiError {
             field: "kind".into(),
             message: format!("no connector kind named {kind}"),
         }]),
-        HostError::Settings(error) => ApiError::validation(vec![FieldError { field: error.path, message: error.reason }]),
+        HostError::Settings(error) => {
+            ApiError::validation(vec![FieldError { field: error.path, message: error.reason }])
+        }
         HostError::Credentials => ApiError::internal(HostError::Credentials),
     }
 }
@@ -271,7 +277,10 @@ pub async fn create_connector(
         return Err(ApiError::validation(errors));
     }
     let credentials = request.credentials.unwrap_or_else(|| Value::Object(Default::default()));
-    state.connectors.validate(&request.kind, &fields.settings, &credentials, fields.allow_private_network).map_err(host_error)?;
+    state
+        .connectors
+        .validate(&request.kind, &fields.settings, &credentials, fields.allow_private_network)
+        .map_err(host_error)?;
     let sealed = state.connectors.seal_credentials(&credentials);
     let id = state.store.create_connector_instance(&request.kind, &fields, &sealed, Utc::now()).await?;
     let event = staff.caller.audit_event("connector.created").target("connector", id).details(serde_json::json!({
@@ -285,7 +294,10 @@ pub async fn create_connector(
 /// Every connector instance.
 #[utoipa::path(get, path = "/api/v1/admin/connectors", extensions(("x-permission" = json!("staff: connectors.manage"))), tag = "connectors",
     responses((status = 200, description = "Connectors by name", body = Vec<ConnectorView>)))]
-pub async fn list_connectors(State(state): State<AppState>, staff: StaffCaller) -> Result<Json<Vec<ConnectorView>>, ApiError> {
+pub async fn list_connectors(
+    State(state): State<AppState>,
+    staff: StaffCaller,
+) -> Result<Json<Vec<ConnectorView>>, ApiError> {
     staff.require(StaffPermission::ConnectorsManage, &state).await?;
     Ok(Json(state.store.connector_instances().await?.into_iter().map(ConnectorView::from).collect()))
 }
@@ -312,7 +324,10 @@ pub async fn get_connector(
     let streams = streams
         .into_iter()
         .map(|stream| StreamView {
-            last_success_at: checkpoints.iter().find(|row| row.stream == stream.name).and_then(|row| row.last_success_at),
+            last_success_at: checkpoints
+                .iter()
+                .find(|row| row.stream == stream.name)
+                .and_then(|row| row.last_success_at),
             name: stream.name,
             record_types: stream.record_types,
             incremental: stream.incremental,
@@ -356,14 +371,18 @@ pub async fn update_connector(
         Some(credentials) => credentials.clone(),
         None => state.connectors.credentials_of(&instance).map_err(host_error)?,
     };
-    state.connectors.validate(&instance.kind, &fields.settings, &credentials, fields.allow_private_network).map_err(host_error)?;
+    state
+        .connectors
+        .validate(&instance.kind, &fields.settings, &credentials, fields.allow_private_network)
+        .map_err(host_error)?;
     let sealed = changes.credentials.as_ref().map(|credentials| state.connectors.seal_credentials(credentials));
     if !state.store.update_connector_instance(connector_id, &fields, sealed.as_deref(), Utc::now()).await? {
         return Err(StoreError::NotFound.into());
     }
-    let event = staff.caller.audit_event("connector.updated").target("connector", connector_id).details(serde_json::json!({
-        "credentials_replaced": changes.credentials.is_some(),
-    }));
+    let event =
+        staff.caller.audit_event("connector.updated").target("connector", connector_id).details(serde_json::json!({
+            "credentials_replaced": changes.credentials.is_some(),
+        }));
     audit::record(&state.store, event).await?;
     Ok(Json(find(&state, connector_id).await?.into()))
 }
@@ -384,7 +403,8 @@ pub async fn delete_connector(
     if !state.store.delete_connector_instance(connector_id).await? {
         return Err(StoreError::NotFound.into());
     }
-    audit::record(&state.store, staff.caller.audit_event("connector.deleted").target("connector", connector_id)).await?;
+    audit::record(&state.store, staff.caller.audit_event("connector.deleted").target("connector", connector_id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -448,8 +468,14 @@ pub async fn sync_connector(
     if !instance.enabled {
         return Err(ApiError::new(ErrorCode::Conflict, "This connector is disabled; enable it to sync."));
     }
-    let available: Vec<String> =
-        state.connectors.build(&instance).map_err(host_error)?.streams().into_iter().map(|stream| stream.name).collect();
+    let available: Vec<String> = state
+        .connectors
+        .build(&instance)
+        .map_err(host_error)?
+        .streams()
+        .into_iter()
+        .map(|stream| stream.name)
+        .collect();
     let streams = match request.streams {
         None => available,
         Some(streams) => {
@@ -473,12 +499,15 @@ pub async fn sync_connector(
         }
     };
     let mode = request.mode.unwrap_or(SyncMode::Incremental);
-    let started = start_sync(&state.store, &state.queue, &state.settings.jobs, &instance, &streams, mode, Trigger::Manual)
-        .await
-        .map_err(ApiError::internal)?;
-    let event = staff.caller.audit_event("connector.sync_started").target("connector", connector_id).details(
-        serde_json::json!({"streams": streams, "mode": mode.as_str()}),
-    );
+    let started =
+        start_sync(&state.store, &state.queue, &state.settings.jobs, &instance, &streams, mode, Trigger::Manual)
+            .await
+            .map_err(ApiError::internal)?;
+    let event = staff
+        .caller
+        .audit_event("connector.sync_started")
+        .target("connector", connector_id)
+        .details(serde_json::json!({"streams": streams, "mode": mode.as_str()}));
     audit::record(&state.store, event).await?;
     Ok((StatusCode::ACCEPTED, Json(started)).into_response())
 }
@@ -552,9 +581,11 @@ pub async fn confirm_deletions(
 ) -> Result<Json<DeletionsApplied>, ApiError> {
     staff.require(StaffPermission::ConnectorsManage, &state).await?;
     let deleted = deletions::confirm(&state.store, connector_id, run_id).await.map_err(held_error)?;
-    let event = staff.caller.audit_event("connector.deletions_confirmed").target("sync_run", run_id).details(
-        serde_json::json!({"connector_id": connector_id, "deleted": deleted}),
-    );
+    let event = staff
+        .caller
+        .audit_event("connector.deletions_confirmed")
+        .target("sync_run", run_id)
+        .details(serde_json::json!({"connector_id": connector_id, "deleted": deleted}));
     audit::record(&state.store, event).await?;
     Ok(Json(DeletionsApplied { deleted }))
 }
@@ -647,7 +678,8 @@ pub async fn map_account(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let claimed = state.store.map_account_ref(connector_id, &mapping.account_ref, mapping.account_id, Utc::now()).await?;
+    let claimed =
+        state.store.map_account_ref(connector_id, &mapping.account_ref, mapping.account_id, Utc::now()).await?;
     let event = staff
         .caller
         .audit_event("connector.account_mapped")

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod connectors;
 pub mod credentials;
 pub mod health;
+pub mod history;
 pub mod invitations;
 pub mod json;
 pub mod me;
@@ -79,6 +80,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(invitations::router())
         .merge(audit::router())
         .merge(connectors::router())
+        .merge(history::router())
         .merge(metrics::router())
         .merge(openapi::router())
         .split_for_parts()

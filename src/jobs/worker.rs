@@ -20,8 +20,8 @@ use super::probe::{self, QueueProbe};
 use super::queue::{postgres_config, sqlite_config};
 use super::{Job, JobError, JobQueue};
 use crate::config::{JobSettings, SyncSettings};
-use crate::sync::{ConnectorHost, SyncJob};
 use crate::store::Store;
+use crate::sync::{ConnectorHost, SyncJob};
 use crate::telemetry::record_job_outcome;
 
 /// What job handlers may use; handed to every worker as apalis `Data`.

@@ -22,8 +22,8 @@ use crate::config::{ConfigError, Engine, Settings};
 pub use portable::{EmailChanged, LoginFailureCounts, MemberChange};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
-pub use sync_rows::*;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
+pub use sync_rows::*;
 
 /// Name of our migration history table. Not sqlx's default `_sqlx_migrations`:
 /// apalis-sqlite keeps its own history there in the same database file.

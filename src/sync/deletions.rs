@@ -46,7 +46,11 @@ pub async fn discard(store: &Store, instance_id: Uuid, run_id: Uuid) -> Result<(
 }
 
 async fn held_run(store: &Store, instance_id: Uuid, run_id: Uuid) -> Result<crate::store::SyncRunRow, HeldError> {
-    let run = store.sync_run(run_id).await?.filter(|run| run.connector_instance_id == instance_id).ok_or(HeldError::NotFound)?;
+    let run = store
+        .sync_run(run_id)
+        .await?
+        .filter(|run| run.connector_instance_id == instance_id)
+        .ok_or(HeldError::NotFound)?;
     if run.status != "held" {
         return Err(HeldError::NotHeld);
     }

@@ -77,9 +77,18 @@ pub async fn run(job: &SyncJob, context: &JobContext) -> Result<(), JobError> {
         Err(error) => return fail_run(context, &instance, &run, &error.to_string()).await,
     };
     let mode = if run.mode == "full" { SyncMode::Full } else { SyncMode::Incremental };
-    let checkpoint = store.sync_checkpoint(instance.id, &run.stream).await?.and_then(|row| row.checkpoint.map(|json| json.0));
+    let checkpoint =
+        store.sync_checkpoint(instance.id, &run.stream).await?.and_then(|row| row.checkpoint.map(|json| json.0));
     tracing::info!(run_id = %run.id, connector = %instance.name, stream = %run.stream, mode = %run.mode, "sync run started");
-    let execution = Execution { context, instance: &instance, run: &run, lease_id, connector: connector.as_ref(), mode, checkpoint };
+    let execution = Execution {
+        context,
+        instance: &instance,
+        run: &run,
+        lease_id,
+        connector: connector.as_ref(),
+        mode,
+        checkpoint,
+    };
     execution.pages().await
 }
 
@@ -99,8 +108,11 @@ impl Execution<'_> {
                 Pulled::LeaseLost => return Ok(()),
             };
             let records = page.records.into_iter().map(prepare).collect();
-            let deletions =
-                page.deletions.into_iter().map(|deletion| (deletion.record_type.as_str(), deletion.external_id)).collect();
+            let deletions = page
+                .deletions
+                .into_iter()
+                .map(|deletion| (deletion.record_type.as_str(), deletion.external_id))
+                .collect();
             let (end, next) = match page.end {
                 PageEnd::More(next) => (PageWriteEnd::More(next.clone()), Some(next)),
                 PageEnd::Done(checkpoint) => (PageWriteEnd::Done(checkpoint), None),
@@ -137,12 +149,8 @@ impl Execution<'_> {
     async fn pull(&self, position: Option<&Value>) -> Result<Pulled, JobError> {
         let settings = &self.context.sync;
         let max_inline_wait = Duration::from_secs(settings.max_inline_wait_secs);
-        let request = PullRequest {
-            stream: &self.run.stream,
-            mode: self.mode,
-            position,
-            checkpoint: self.checkpoint.as_ref(),
-        };
+        let request =
+            PullRequest { stream: &self.run.stream, mode: self.mode, position, checkpoint: self.checkpoint.as_ref() };
         let mut attempt = 0;
         let mut rate_limited = 0;
         loop {
@@ -188,7 +196,8 @@ impl Execution<'_> {
             ("deleted", counts.deleted),
         ] {
             if value > 0 {
-                metrics::counter!("portico_sync_records_total", "kind" => kind.clone(), "outcome" => outcome).increment(value as u64);
+                metrics::counter!("portico_sync_records_total", "kind" => kind.clone(), "outcome" => outcome)
+                    .increment(value as u64);
             }
         }
         metrics::counter!("portico_sync_pages_total", "kind" => kind).increment(1);
@@ -217,8 +226,11 @@ impl Execution<'_> {
             }
         }
         store.finish_sync_run(self.run.id, status, None, held, now).await?;
-        store.record_instance_outcome(self.instance.id, None, self.context.sync.degrade_after_failures.into(), now).await?;
-        metrics::counter!("portico_sync_runs_total", "kind" => self.instance.kind.clone(), "status" => status).increment(1);
+        store
+            .record_instance_outcome(self.instance.id, None, self.context.sync.degrade_after_failures.into(), now)
+            .await?;
+        metrics::counter!("portico_sync_runs_total", "kind" => self.instance.kind.clone(), "status" => status)
+            .increment(1);
         tracing::info!(run_id = %self.run.id, status, "sync run finished");
         Ok(())
     }
@@ -252,7 +264,10 @@ async fn fail_run(
     let now = Utc::now();
     tracing::warn!(run_id = %run.id, connector = %instance.name, error = message, "sync run failed");
     context.store.finish_sync_run(run.id, "failed", Some(message), 0, now).await?;
-    context.store.record_instance_outcome(instance.id, Some(message), context.sync.degrade_after_failures.into(), now).await?;
+    context
+        .store
+        .record_instance_outcome(instance.id, Some(message), context.sync.degrade_after_failures.into(), now)
+        .await?;
     metrics::counter!("portico_sync_runs_total", "kind" => instance.kind.clone(), "status" => "failed").increment(1);
     Ok(())
 }

@@ -11,8 +11,8 @@ use chrono::Utc;
 use portico_connectors::SyncMode;
 use tokio_util::sync::CancellationToken;
 
-use super::service::{Trigger, start_sync};
 use super::run::SyncJob;
+use super::service::{Trigger, start_sync};
 use crate::jobs::JobContext;
 
 /// A queued or waiting run whose job has not picked it up for this long is re-queued.
@@ -47,8 +47,16 @@ async fn tick(context: &JobContext) -> Result<(), Box<dyn std::error::Error + Se
                 continue;
             }
         };
-        start_sync(store, &context.queue, &context.settings, &instance, &streams, SyncMode::Incremental, Trigger::Schedule)
-            .await?;
+        start_sync(
+            store,
+            &context.queue,
+            &context.settings,
+            &instance,
+            &streams,
+            SyncMode::Incremental,
+            Trigger::Schedule,
+        )
+        .await?;
     }
 
     let lease_expired_before = now - chrono::Duration::seconds(context.sync.run_lease_secs as i64);

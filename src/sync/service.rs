@@ -55,7 +55,8 @@ pub async fn start_sync(
 ) -> Result<Vec<StartedRun>, StartError> {
     let mut started = Vec::with_capacity(streams.len());
     for stream in streams {
-        let run_id = match store.create_sync_run(instance.id, stream, mode.as_str(), trigger.as_str(), Utc::now()).await {
+        let run_id = match store.create_sync_run(instance.id, stream, mode.as_str(), trigger.as_str(), Utc::now()).await
+        {
             Ok(run_id) => run_id,
             Err(StoreError::Conflict(_)) => match store.active_sync_run(instance.id, stream).await? {
                 Some(active) => {

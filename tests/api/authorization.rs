@@ -60,6 +60,9 @@ fn template_of(path: &str) -> String {
                 "tokens" => "{token_id}",
                 "roles" => "{role_id}",
                 "sso" => "{connection_id}",
+                "connectors" => "{connector_id}",
+                "runs" => "{run_id}",
+                "invoices" | "payments" | "documents" | "tickets" | "orders" | "tasks" => "{record_id}",
                 other => panic!("no placeholder name after /{other}/"),
             }
             .to_owned()
@@ -129,6 +132,12 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/invitations/accept") => Some(json!({
             "token": unique, "password": "a perfectly strong passphrase", "display_name": "Nobody"
         })),
+        ("POST", "/api/v1/admin/connectors") => Some(json!({ "kind": "nope", "name": "matrix", "settings": {} })),
+        ("PATCH", "/api/v1/admin/connectors/{connector_id}") => Some(json!({ "enabled": false })),
+        ("POST", "/api/v1/admin/connectors/{connector_id}/sync") => Some(json!({})),
+        ("PUT", "/api/v1/admin/connectors/{connector_id}/mappings") => {
+            Some(json!({ "account_ref": "cus_1", "account_id": Uuid::new_v4() }))
+        }
         _ => None,
     }
 }

@@ -14,4 +14,5 @@ mod operations;
 mod outbound;
 mod recovery;
 mod sso;
+mod sync;
 mod team;

@@ -50,7 +50,10 @@ fn invoice(value: &Value) -> Result<Invoice, ConnectorError> {
     let subtotal = i64_at(value, "/subtotal").unwrap_or(total);
     // `tax` was replaced by `total_taxes` in newer API versions; either may be absent.
     let tax = i64_at(value, "/tax").or_else(|| {
-        value.get("total_taxes").and_then(Value::as_array).map(|taxes| taxes.iter().filter_map(|tax| i64_at(tax, "/amount")).sum())
+        value
+            .get("total_taxes")
+            .and_then(Value::as_array)
+            .map(|taxes| taxes.iter().filter_map(|tax| i64_at(tax, "/amount")).sum())
     });
     let lines = value.pointer("/lines/data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     Ok(Invoice {

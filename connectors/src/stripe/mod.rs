@@ -17,9 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::connector::{
-    Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, StreamInfo, SyncMode,
-};
+use crate::connector::{Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, StreamInfo, SyncMode};
 use crate::error::ConnectorError;
 use crate::model::{Deletion, RecordType};
 use crate::settings::{self, SettingsError};
@@ -129,14 +127,18 @@ impl Stripe {
     }
 
     async fn pull_full(&self, stream: &StreamDef, position: Option<&Value>) -> Result<Page, ConnectorError> {
-        let started = position.and_then(|position| position["started"].as_i64()).unwrap_or_else(|| Utc::now().timestamp());
+        let started =
+            position.and_then(|position| position["started"].as_i64()).unwrap_or_else(|| Utc::now().timestamp());
         let mut query = vec![("limit".to_owned(), PAGE_SIZE.to_string())];
         if let Some(after) = position.and_then(|position| position["starting_after"].as_str()) {
             query.push(("starting_after".to_owned(), after.to_owned()));
         }
         let list = self.list(stream.path, &query).await?;
         let objects = list["data"].as_array().map(Vec::as_slice).unwrap_or_default();
-        let records = objects.iter().map(|object| mapping::map_object(stream.object, object, None)).collect::<Result<Vec<_>, _>>()?;
+        let records = objects
+            .iter()
+            .map(|object| mapping::map_object(stream.object, object, None))
+            .collect::<Result<Vec<_>, _>>()?;
         let last_id = objects.last().and_then(|object| object["id"].as_str());
         let end = match (list["has_more"].as_bool().unwrap_or(false), last_id) {
             (true, Some(last_id)) => PageEnd::More(json!({"starting_after": last_id, "started": started})),
@@ -145,13 +147,16 @@ impl Stripe {
         Ok(Page { records, deletions: Vec::new(), end })
     }
 
-    async fn pull_events(&self, stream: &StreamDef, position: Option<&Value>, events_after: i64) -> Result<Page, ConnectorError> {
+    async fn pull_events(
+        &self,
+        stream: &StreamDef,
+        position: Option<&Value>,
+        events_after: i64,
+    ) -> Result<Page, ConnectorError> {
         // The newest event seen when the run began becomes the next checkpoint.
         let newest = position.and_then(|position| position["newest"].as_i64());
-        let mut query = vec![
-            ("limit".to_owned(), PAGE_SIZE.to_string()),
-            ("created[gt]".to_owned(), events_after.to_string()),
-        ];
+        let mut query =
+            vec![("limit".to_owned(), PAGE_SIZE.to_string()), ("created[gt]".to_owned(), events_after.to_string())];
         for suffix in ["created", "updated", "deleted"] {
             query.push(("types[]".to_owned(), format!("{}.{suffix}", stream.object)));
         }
@@ -204,7 +209,9 @@ impl Connector for Stripe {
         let stream = self.stream(request.stream)?;
         let events_after = request.checkpoint.and_then(|checkpoint| checkpoint["events_after"].as_i64());
         match (request.mode, events_after) {
-            (SyncMode::Incremental, Some(events_after)) => self.pull_events(stream, request.position, events_after).await,
+            (SyncMode::Incremental, Some(events_after)) => {
+                self.pull_events(stream, request.position, events_after).await
+            }
             // No checkpoint yet: an incremental run starts with everything.
             _ => self.pull_full(stream, request.position).await,
         }

@@ -5,11 +5,12 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::store::{
-    AccountMappingRow, ConnectorInstanceFields, ConnectorInstanceRow, Result, StoreError, StreamCheckpoint,
-    SyncRunRow, is_unique_violation, new_id,
+    AccountMappingRow, ConnectorInstanceFields, ConnectorInstanceRow, Result, StoreError, StreamCheckpoint, SyncRunRow,
+    is_unique_violation, new_id,
 };
 
-const INSTANCE_COLUMNS: &str = "id, kind, name, settings, credentials_sealed, allow_private_network, rate_limit_per_sec,
+const INSTANCE_COLUMNS: &str =
+    "id, kind, name, settings, credentials_sealed, allow_private_network, rate_limit_per_sec,
     rate_budget_key, schedule_interval_secs, delete_guard_share, enabled, consecutive_failures, degraded_since,
     last_error, next_sync_at, created_at, updated_at";
 

@@ -19,6 +19,16 @@ const ROWS_PER_STATEMENT: usize = 500;
 const RECORD_COLUMNS: &str = "id, record_type, source_instance_id, stream, external_id, account_ref, account_id, title,
     status, amount_minor, currency, occurred_at, data, source_updated_at, created_at, updated_at, deleted_at";
 
+#[derive(sqlx::FromRow)]
+struct ExistingRow {
+    id: Uuid,
+    record_type: String,
+    external_id: String,
+    content_hash: Vec<u8>,
+    source_updated_at: Option<DateTime<Utc>>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
 /// What the cache holds for a record about to be written.
 struct Existing {
     id: Uuid,
@@ -71,10 +81,15 @@ portable_queries! {
                 list.push_bind(record.external_id.as_str());
             }
             query.push(")");
-            let rows: Vec<(Uuid, String, String, Vec<u8>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
-                query.build_query_as().fetch_all(&mut *transaction).await?;
-            for (id, record_type, external_id, content_hash, source_updated_at, deleted_at) in rows {
-                existing.insert((record_type, external_id), Existing { id, content_hash, source_updated_at, deleted: deleted_at.is_some() });
+            let rows: Vec<ExistingRow> = query.build_query_as().fetch_all(&mut *transaction).await?;
+            for row in rows {
+                let current = Existing {
+                    id: row.id,
+                    content_hash: row.content_hash,
+                    source_updated_at: row.source_updated_at,
+                    deleted: row.deleted_at.is_some(),
+                };
+                existing.insert((row.record_type, row.external_id), current);
             }
 
             let mut refs: Vec<&str> = chunk.iter().filter_map(|record| record.account_ref.as_deref()).collect();

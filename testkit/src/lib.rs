@@ -1,0 +1,13 @@
+//! Upstream systems for Portico's tests and benchmarks: real HTTP servers on
+//! loopback that behave like the APIs they stand for (object shapes, pagination,
+//! error objects, 429 with Retry-After), plus injectable faults: 500s, stalls past
+//! the client's timeout, and connections cut mid-response.
+//!
+//! Each server also keeps a log the tests assert on, above all whether any request
+//! arrived before a Retry-After it had sent had passed.
+
+pub mod faults;
+pub mod stripe;
+
+pub use faults::{FaultReport, Faults};
+pub use stripe::FakeStripe;
