@@ -128,6 +128,10 @@ pub trait ConnectorKind: Send + Sync {
     /// Validates settings and credentials and builds a connector; errors name the
     /// field path and the reason.
     fn build(&self, config: InstanceConfig) -> Result<Box<dyn Connector>, crate::settings::SettingsError>;
+    /// The write-back operations its connectors accept (`create_ticket`, ...).
+    fn push_operations(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Streams without building (for settings that define streams, the built
     /// connector's [`Connector::streams`] is authoritative).
     fn default_streams(&self) -> Vec<StreamInfo>;

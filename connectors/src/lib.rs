@@ -16,6 +16,7 @@
 pub mod budget;
 pub mod connector;
 pub mod error;
+pub mod hubspot;
 pub mod json;
 pub mod model;
 pub mod outbound;

@@ -8,7 +8,7 @@ pub struct Registry {
 
 impl Default for Registry {
     fn default() -> Self {
-        Self { kinds: vec![Box::new(crate::stripe::StripeKind)] }
+        Self { kinds: vec![Box::new(crate::stripe::StripeKind), Box::new(crate::hubspot::HubSpotKind)] }
     }
 }
 

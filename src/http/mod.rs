@@ -15,12 +15,14 @@ pub mod members;
 pub mod metrics;
 pub mod mfa;
 pub mod openapi;
+pub mod outbox;
 pub mod pagination;
 pub mod problem;
 pub mod recovery;
 pub mod roles;
 pub mod sso;
 pub mod staff;
+pub mod tickets;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +83,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(audit::router())
         .merge(connectors::router())
         .merge(history::router())
+        .merge(outbox::router())
+        .merge(tickets::router())
         .merge(metrics::router())
         .merge(openapi::router())
         .split_for_parts()

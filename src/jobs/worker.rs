@@ -21,7 +21,7 @@ use super::queue::{postgres_config, sqlite_config};
 use super::{Job, JobError, JobQueue};
 use crate::config::{JobSettings, SyncSettings};
 use crate::store::Store;
-use crate::sync::{ConnectorHost, SyncJob};
+use crate::sync::{ConnectorHost, PushJob, SyncJob};
 use crate::telemetry::record_job_outcome;
 
 /// What job handlers may use; handed to every worker as apalis `Data`.
@@ -78,6 +78,10 @@ async fn handle_sync(job: SyncJob, context: Data<JobContext>) -> Result<(), JobE
     observed::<SyncJob>(crate::sync::run::run(&job, &context)).await
 }
 
+async fn handle_push(job: PushJob, context: Data<JobContext>) -> Result<(), JobError> {
+    observed::<PushJob>(crate::sync::push::run(&job, &context)).await
+}
+
 /// Builds the worker for one job type on one backend; a macro because apalis'
 /// worker types are too deep to name in a function signature.
 macro_rules! job_worker {
@@ -113,10 +117,14 @@ pub async fn run_workers(context: JobContext, shutdown: CancellationToken) -> Re
             let syncs = SqliteStorage::<SyncJob>::new(&pool)
                 .with_config(sqlite_config::<SyncJob>(&settings))
                 .poll_with_interval(settings.poll_interval());
-            let probe_context = context.clone();
+            let pushes = SqliteStorage::<PushJob>::new(&pool)
+                .with_config(sqlite_config::<PushJob>(&settings))
+                .poll_with_interval(settings.poll_interval());
+            let (probe_context, sync_context) = (context.clone(), context.clone());
             monitor
                 .register(move |_restarts| job_worker!(probes.clone(), QueueProbe, handle_queue_probe, probe_context))
-                .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, context))
+                .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, sync_context))
+                .register(move |_restarts| job_worker!(pushes.clone(), PushJob, handle_push, context))
         }
         JobQueue::Postgres(pool) => {
             let probes = PostgresStorage::<QueueProbe>::new(&pool)
@@ -125,10 +133,14 @@ pub async fn run_workers(context: JobContext, shutdown: CancellationToken) -> Re
             let syncs = PostgresStorage::<SyncJob>::new(&pool)
                 .with_config(postgres_config::<SyncJob>(&settings))
                 .poll_with_interval(settings.poll_interval());
-            let probe_context = context.clone();
+            let pushes = PostgresStorage::<PushJob>::new(&pool)
+                .with_config(postgres_config::<PushJob>(&settings))
+                .poll_with_interval(settings.poll_interval());
+            let (probe_context, sync_context) = (context.clone(), context.clone());
             monitor
                 .register(move |_restarts| job_worker!(probes.clone(), QueueProbe, handle_queue_probe, probe_context))
-                .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, context))
+                .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, sync_context))
+                .register(move |_restarts| job_worker!(pushes.clone(), PushJob, handle_push, context))
         }
     };
     monitor

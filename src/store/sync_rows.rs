@@ -200,3 +200,39 @@ pub enum SweepOutcome {
     /// More than the guard share would go: nothing deleted, held for an admin.
     Held(i64),
 }
+
+/// A local record created by a portal action, with the upstream write it needs.
+#[derive(Debug, Clone)]
+pub struct NewPendingRecord {
+    pub instance_id: Uuid,
+    pub stream: String,
+    pub account_id: Uuid,
+    pub record: PreparedRecord,
+    /// The connector's operation (`create_ticket`) and its payload.
+    pub operation: String,
+    pub payload: Value,
+    pub now: DateTime<Utc>,
+}
+
+/// One write to an upstream system.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct OutboxRow {
+    pub id: Uuid,
+    pub account_id: Option<Uuid>,
+    pub connector_instance_id: Uuid,
+    /// The local record it belongs to (shown as pending until delivered).
+    pub record_id: Option<Uuid>,
+    pub operation: String,
+    #[schema(value_type = Object)]
+    pub payload: Json<Value>,
+    /// Sent upstream so that a retried write applies once.
+    pub idempotency_key: String,
+    /// `pending`, `delivering`, `delivered` or `dead`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}

@@ -10,14 +10,17 @@
 //! - [`prepare`]: a connector's record made ready to store (serialized, hashed).
 //! - [`scheduler`]: interval syncs, and recovery of runs whose job was lost.
 //! - [`deletions`]: confirming or discarding deletions a full run held back.
+//! - [`push`]: write-back, delivering outbox rows upstream idempotently.
 
 pub mod deletions;
 pub mod host;
 pub mod prepare;
+pub mod push;
 pub mod run;
 pub mod scheduler;
 pub mod service;
 
 pub use host::{ConnectorHost, HostError};
+pub use push::PushJob;
 pub use run::SyncJob;
 pub use service::{StartError, StartedRun, start_sync};

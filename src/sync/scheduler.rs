@@ -64,6 +64,9 @@ async fn tick(context: &JobContext) -> Result<(), Box<dyn std::error::Error + Se
         tracing::info!(%run_id, "re-queueing a sync run whose job was lost");
         context.queue.enqueue(SyncJob { run_id }, &context.settings).await?;
     }
+    for outbox_id in store.stalled_outbox(now - chrono::Duration::minutes(1)).await? {
+        context.queue.enqueue(super::PushJob { outbox_id }, &context.settings).await?;
+    }
     let abandoned_before = now - chrono::Duration::seconds(context.sync.abandoned_after_secs as i64);
     store.fail_abandoned_runs(abandoned_before, now).await?;
     metrics::gauge!("portico_connectors_degraded").set(store.degraded_connector_count().await? as f64);

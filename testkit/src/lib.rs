@@ -7,7 +7,9 @@
 //! arrived before a Retry-After it had sent had passed.
 
 pub mod faults;
+pub mod hubspot;
 pub mod stripe;
 
 pub use faults::{FaultReport, Faults};
+pub use hubspot::FakeHubSpot;
 pub use stripe::FakeStripe;

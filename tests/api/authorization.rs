@@ -62,6 +62,7 @@ fn template_of(path: &str) -> String {
                 "sso" => "{connection_id}",
                 "connectors" => "{connector_id}",
                 "runs" => "{run_id}",
+                "outbox" => "{outbox_id}",
                 "invoices" | "payments" | "documents" | "tickets" | "orders" | "tasks" => "{record_id}",
                 other => panic!("no placeholder name after /{other}/"),
             }
@@ -135,6 +136,7 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/admin/connectors") => Some(json!({ "kind": "nope", "name": "matrix", "settings": {} })),
         ("PATCH", "/api/v1/admin/connectors/{connector_id}") => Some(json!({ "enabled": false })),
         ("POST", "/api/v1/admin/connectors/{connector_id}/sync") => Some(json!({})),
+        ("POST", "/api/v1/accounts/{account_id}/tickets") => Some(json!({ "subject": "matrix" })),
         ("PUT", "/api/v1/admin/connectors/{connector_id}/mappings") => {
             Some(json!({ "account_ref": "cus_1", "account_id": Uuid::new_v4() }))
         }

@@ -7,6 +7,7 @@ mod config;
 mod credentials;
 mod errors;
 mod helpers;
+mod hubspot;
 mod identity;
 mod jobs;
 mod mfa;

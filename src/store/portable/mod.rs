@@ -47,6 +47,7 @@ mod connectors;
 mod housekeeping;
 mod invitations;
 mod mfa;
+mod outbox;
 mod probes;
 mod records;
 mod roles;

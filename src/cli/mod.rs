@@ -18,6 +18,8 @@ use crate::startup::{Application, Roles, StartupError};
 use crate::store::{NewStaffUser, ProbeOutcome, StaffRole, Store};
 use crate::telemetry;
 
+mod connectors;
+
 /// Exit status for configuration and usage errors (clap uses 2 for usage too).
 const EXIT_CONFIG: u8 = 2;
 
@@ -55,6 +57,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Connector instances: list, test, sync.
+    #[command(subcommand)]
+    Connectors(connectors::ConnectorsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,7 +115,7 @@ impl From<StaffRoleArg> for StaffRole {
 
 /// A command's failure: configuration problems exit 2, everything else 1.
 #[derive(Debug, thiserror::Error)]
-enum CliError {
+pub(crate) enum CliError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -177,6 +182,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         }
         Command::Admin(AdminCommand::GenerateKey) => unreachable!("handled before configuration is loaded"),
         Command::Audit(AuditCommand::Verify) => verify_audit_chain(&settings).await,
+        Command::Connectors(command) => connectors::run(command, &settings).await,
     }
 }
 
@@ -234,7 +240,7 @@ fn cancel_on_signal(shutdown: CancellationToken) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn open_store(settings: &Settings, migrate: bool) -> Result<(Store, JobQueue), CliError> {
+pub(crate) async fn open_store(settings: &Settings, migrate: bool) -> Result<(Store, JobQueue), CliError> {
     let store = Store::connect(settings).await?;
     if migrate {
         store.migrate().await.map_err(|error| CliError::Startup(StartupError::Migrate(error)))?;

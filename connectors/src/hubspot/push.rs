@@ -1,0 +1,116 @@
+//! Write-back to HubSpot: `create_ticket` and `add_note`.
+//!
+//! HubSpot's CRM API takes no idempotency key, so the key is written into a
+//! unique property (`idempotency_property`, which the HubSpot admin creates); a
+//! retried push first searches for it and returns what the earlier attempt made.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::HubSpot;
+use crate::connector::{PushOperation, PushOutcome};
+use crate::error::ConnectorError;
+
+/// HubSpot-defined association type ids.
+const TICKET_TO_COMPANY: u32 = 339;
+const NOTE_TO_TICKET: u32 = 228;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTicket {
+    subject: String,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    priority: Option<String>,
+    /// The company (account key) the ticket belongs to.
+    company_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewNote {
+    ticket_id: String,
+    body: String,
+}
+
+fn payload<T: serde::de::DeserializeOwned>(operation: &PushOperation) -> Result<T, ConnectorError> {
+    serde_json::from_value(operation.payload.clone())
+        .map_err(|error| ConnectorError::permanent(format!("invalid {} payload: {error}", operation.operation)))
+}
+
+pub async fn push(hubspot: &HubSpot, operation: &PushOperation) -> Result<PushOutcome, ConnectorError> {
+    let (object, properties, association) = match operation.operation.as_str() {
+        "create_ticket" => {
+            let ticket: NewTicket = payload(operation)?;
+            let mut properties = json!({
+                "subject": ticket.subject,
+                "content": ticket.content.unwrap_or_default(),
+                "hs_pipeline": hubspot.settings.ticket_pipeline,
+                "hs_pipeline_stage": hubspot.settings.ticket_stage,
+            });
+            if let Some(priority) = ticket.priority {
+                properties["hs_ticket_priority"] = json!(priority.to_uppercase());
+            }
+            ("tickets", properties, (ticket.company_id, TICKET_TO_COMPANY))
+        }
+        "add_note" => {
+            let note: NewNote = payload(operation)?;
+            let properties = json!({"hs_note_body": note.body, "hs_timestamp": chrono::Utc::now().to_rfc3339()});
+            ("notes", properties, (note.ticket_id, NOTE_TO_TICKET))
+        }
+        other => return Err(ConnectorError::permanent(format!("HubSpot cannot {other}"))),
+    };
+    let key_property = &hubspot.settings.idempotency_property;
+    if let Some(existing) = find_by_key(hubspot, object, key_property, &operation.idempotency_key).await? {
+        return outcome(hubspot, object, existing, &association.0).await;
+    }
+    let mut properties = properties;
+    properties[key_property.as_str()] = json!(operation.idempotency_key);
+    let body = json!({
+        "properties": properties,
+        "associations": [{
+            "to": {"id": association.0},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": association.1}],
+        }],
+    });
+    let created = hubspot.call(Method::POST, &format!("/crm/v3/objects/{object}"), &[], Some(&body)).await?;
+    outcome(hubspot, object, created, &association.0).await
+}
+
+async fn find_by_key(
+    hubspot: &HubSpot,
+    object: &str,
+    property: &str,
+    key: &str,
+) -> Result<Option<Value>, ConnectorError> {
+    let body = json!({
+        "filterGroups": [{"filters": [{"propertyName": property, "operator": "EQ", "value": key}]}],
+        "limit": 1,
+    });
+    let answer = hubspot.call(Method::POST, &format!("/crm/v3/objects/{object}/search"), &[], Some(&body)).await?;
+    Ok(answer["results"].as_array().and_then(|results| results.first()).cloned())
+}
+
+/// `associated_id` is what the object was attached to: a ticket's company (its
+/// account key), a note's ticket.
+async fn outcome(
+    hubspot: &HubSpot,
+    object: &str,
+    created: Value,
+    associated_id: &str,
+) -> Result<PushOutcome, ConnectorError> {
+    let external_id = created["id"].as_str().map(str::to_owned);
+    let records = match object {
+        // A created ticket is cached at once, under the company it was created for.
+        "tickets" => {
+            let tickets = super::OBJECTS.iter().find(|object| object.object == "tickets").expect("tickets are synced");
+            let labels = hubspot.stage_labels().await.ok();
+            let company = Some(associated_id.to_owned());
+            vec![super::mapping::map_object(tickets, &created, company, labels, &hubspot.settings.deal_kind)?]
+        }
+        _ => Vec::new(),
+    };
+    Ok(PushOutcome { external_id, records })
+}

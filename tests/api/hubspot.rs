@@ -1,0 +1,202 @@
+//! HubSpot: companies, contacts, deals and tickets sync into accounts through
+//! company associations; incremental runs use the search API; tickets opened in
+//! the portal reach HubSpot through the outbox, once, even when HubSpot fails.
+
+use std::time::Duration;
+
+use portico::auth::permissions::StaffRole;
+use portico_testkit::hubspot::UNIQUE_PROPERTY;
+use portico_testkit::{FakeHubSpot, Faults};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{Session, TestApp, eventually, spawn_app, spawn_app_with};
+use crate::sync::{cached_records, sync_to_end};
+
+const TOKEN: &str = "pat-na1-portico-test";
+
+async fn create_hubspot_connector(app: &TestApp, admin: &Session, hubspot: &FakeHubSpot) -> Value {
+    let body = json!({
+        "kind": "hubspot",
+        "name": format!("HubSpot {}", Uuid::new_v4().simple()),
+        "settings": {"base_url": hubspot.base_url(), "deal_kind": "project"},
+        "credentials": {"access_token": TOKEN},
+        "allow_private_network": true,
+    });
+    let response = app.request(Method::POST, "/api/v1/admin/connectors", Some(admin)).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+async fn map(app: &TestApp, admin: &Session, connector: &Value, account_ref: &str, account_id: Uuid) {
+    let path = format!("/api/v1/admin/connectors/{}/mappings", connector["id"].as_str().unwrap());
+    let response = app
+        .request(Method::PUT, &path, Some(admin))
+        .json(&json!({"account_ref": account_ref, "account_id": account_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn crm_objects_sync_to_the_company_account_and_changes_arrive_incrementally() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let initech = hubspot.add_company("Initech");
+    hubspot.add_contact("Ada", "Lovelace", "ada@acme.test", &acme);
+    let deal = hubspot.add_deal("Website redesign", "appointmentscheduled", "1500.50", &acme);
+    let ticket = hubspot.add_ticket("Login fails", "1", &acme);
+    hubspot.add_ticket("Printer on fire", "1", &initech);
+
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map(&app, &admin, &connector, &acme, account).await;
+
+    let runs = sync_to_end(&app, &admin, &connector, &["companies", "contacts", "deals", "tickets"], "full").await;
+    assert!(runs.iter().all(|run| run["status"] == "succeeded"), "{runs:?}");
+
+    let orders = cached_records(&app, &admin, &connector, "order").await;
+    assert_eq!(orders[&deal]["status"], "Appointment scheduled", "stage ids become their labels");
+    assert_eq!(orders[&deal]["amount_minor"], 150050);
+    assert_eq!(orders[&deal]["data"]["kind"], "project");
+    assert_eq!(orders[&deal]["account_id"], json!(account));
+    let tickets = cached_records(&app, &admin, &connector, "ticket").await;
+    assert_eq!(tickets[&ticket]["account_id"], json!(account));
+    assert_eq!(tickets.values().filter(|t| t["account_id"].is_null()).count(), 1, "Initech's ticket is parked");
+    let contacts = cached_records(&app, &admin, &connector, "contact").await;
+    assert_eq!(contacts.len(), 3, "two companies and a person");
+
+    // The deal moves on; an incremental run (search API) brings exactly that change.
+    hubspot.update("deals", &deal, json!({"dealstage": "contractsent"}));
+    let runs = sync_to_end(&app, &admin, &connector, &["deals", "tickets"], "incremental").await;
+    let deals_run = runs.iter().find(|run| run["stream"] == "deals").unwrap();
+    assert_eq!(deals_run["updated"], 1, "{deals_run}");
+    let tickets_run = runs.iter().find(|run| run["stream"] == "tickets").unwrap();
+    assert_eq!(tickets_run["updated"], 0, "{tickets_run}");
+    let orders = cached_records(&app, &admin, &connector, "order").await;
+    assert_eq!(orders[&deal]["status"], "Contract sent");
+
+    // The status change is on the record's history for the account's members.
+    let member = app.member(&admin, account, "member").await;
+    let path = format!("/api/v1/accounts/{account}/orders/{}/history", orders[&deal]["id"].as_str().unwrap());
+    let history: Value = app.request(Method::GET, &path, Some(&member)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(history["versions"][1]["data"]["status"], "Appointment scheduled", "{history}");
+}
+
+async fn open_ticket(app: &TestApp, session: &Session, account: Uuid, subject: &str) -> Value {
+    let response = app
+        .request(Method::POST, &format!("/api/v1/accounts/{account}/tickets"), Some(session))
+        .json(&json!({"subject": subject, "description": "It says 'invalid password'", "priority": "high"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_portal_ticket_reaches_hubspot_once_through_the_outbox() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "member").await;
+
+    // No CRM for the account yet: a clear refusal, nothing stored.
+    let response = app
+        .request(Method::POST, &format!("/api/v1/accounts/{account}/tickets"), Some(&member))
+        .json(&json!({"subject": "Anyone there?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map(&app, &admin, &connector, &acme, account).await;
+    let created = open_ticket(&app, &member, account, "Login fails").await;
+    assert_eq!(created["sync_status"], "pending");
+
+    let external_id = eventually("the ticket in HubSpot", Duration::from_secs(20), || async {
+        let outbox =
+            app.store.outbox_item(created["outbox_id"].as_str().unwrap().parse().unwrap()).await.unwrap().unwrap();
+        (outbox.status == "delivered").then(|| outbox.external_id.clone().unwrap_or_else(|| panic!("{outbox:?}")))
+    })
+    .await;
+    let in_hubspot = hubspot.objects("tickets");
+    assert_eq!(in_hubspot.len(), 1);
+    assert_eq!(in_hubspot[0].0, external_id);
+    assert_eq!(in_hubspot[0].1["subject"], "Login fails");
+    assert_eq!(in_hubspot[0].1["hs_ticket_priority"], "HIGH");
+    assert!(
+        in_hubspot[0].1[UNIQUE_PROPERTY].as_str().unwrap().starts_with("portico-"),
+        "the idempotency key went along"
+    );
+
+    // The local record now carries HubSpot's id, and a sync finds no duplicate.
+    let runs = sync_to_end(&app, &admin, &connector, &["tickets"], "full").await;
+    assert_eq!((runs[0]["added"].as_i64(), runs[0]["deleted"].as_i64()), (Some(0), Some(0)), "{}", runs[0]);
+    let tickets = cached_records(&app, &admin, &connector, "ticket").await;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[&external_id]["id"], created["record_id"]);
+    assert_eq!(tickets[&external_id]["account_id"], json!(account));
+}
+
+#[tokio::test]
+async fn a_write_back_that_keeps_failing_is_dead_lettered_and_an_admin_can_retry_it() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let app = spawn_app_with(|settings| {
+        settings.sync.push_attempts = 2;
+        settings.sync.page_retry_base_ms = 10;
+        settings.sync.page_retry_max_ms = 20;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map(&app, &admin, &connector, &acme, account).await;
+    let owner = app.member(&admin, account, "owner").await;
+
+    hubspot.set_faults(Faults { server_error_rate: 1.0, ..Faults::none() });
+    let created = open_ticket(&app, &owner, account, "Broken").await;
+    let outbox_id = created["outbox_id"].as_str().unwrap().to_owned();
+    let dead: Vec<Value> = eventually("the write-back to be dead-lettered", Duration::from_secs(20), || async {
+        let dead: Vec<Value> = app
+            .request(Method::GET, "/api/v1/admin/outbox?status=dead", Some(&admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (!dead.is_empty()).then_some(dead)
+    })
+    .await;
+    assert_eq!(dead[0]["id"], outbox_id.as_str());
+    assert_eq!(dead[0]["attempts"], 2);
+    assert!(dead[0]["last_error"].as_str().unwrap().contains("500"), "{}", dead[0]);
+    assert!(hubspot.objects("tickets").is_empty());
+
+    hubspot.set_faults(Faults::none());
+    let response = app
+        .request(Method::POST, &format!("/api/v1/admin/outbox/{outbox_id}/retry"), Some(&admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    eventually("the retried ticket in HubSpot", Duration::from_secs(20), || async {
+        (hubspot.objects("tickets").len() == 1).then_some(())
+    })
+    .await;
+    let response = app
+        .request(Method::POST, &format!("/api/v1/admin/outbox/{outbox_id}/retry"), Some(&admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409, "only dead letters can be retried");
+}
