@@ -147,6 +147,11 @@ pub trait Connector: Send + Sync {
     /// One page of `request.stream`.
     async fn pull(&self, request: PullRequest<'_>) -> Result<Page, ConnectorError>;
 
+    /// The file-storage connector, for streaming downloads.
+    fn as_files(&self) -> Option<&crate::files::Files> {
+        None
+    }
+
     /// Writes a change upstream. Connectors without write-back refuse every operation.
     async fn push(&self, operation: &PushOperation) -> Result<PushOutcome, ConnectorError> {
         Err(ConnectorError::permanent(format!("this connector cannot {}", operation.operation)))

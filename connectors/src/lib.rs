@@ -16,11 +16,13 @@
 pub mod budget;
 pub mod connector;
 pub mod error;
+pub mod files;
 pub mod hubspot;
 pub mod json;
 pub mod model;
 pub mod outbound;
 pub mod registry;
+pub mod rest;
 pub mod retry;
 pub mod settings;
 pub mod stripe;

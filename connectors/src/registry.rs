@@ -8,7 +8,14 @@ pub struct Registry {
 
 impl Default for Registry {
     fn default() -> Self {
-        Self { kinds: vec![Box::new(crate::stripe::StripeKind), Box::new(crate::hubspot::HubSpotKind)] }
+        Self {
+            kinds: vec![
+                Box::new(crate::stripe::StripeKind),
+                Box::new(crate::hubspot::HubSpotKind),
+                Box::new(crate::files::FilesKind),
+                Box::new(crate::rest::RestKind),
+            ],
+        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod connectors;
 pub mod credentials;
+pub mod documents;
 pub mod health;
 pub mod history;
 pub mod invitations;
@@ -85,6 +86,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(history::router())
         .merge(outbox::router())
         .merge(tickets::router())
+        .merge(documents::router())
         .merge(metrics::router())
         .merge(openapi::router())
         .split_for_parts()

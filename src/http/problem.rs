@@ -40,6 +40,8 @@ pub enum ErrorCode {
     RequestTimeout,
     RateLimited,
     NotReady,
+    /// An upstream system (storage, a CRM) failed to answer.
+    BadGateway,
     Internal,
 }
 
@@ -60,6 +62,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::BadGateway => StatusCode::BAD_GATEWAY,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +81,7 @@ impl ErrorCode {
             StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::ValidationFailed,
             StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
             StatusCode::SERVICE_UNAVAILABLE => ErrorCode::NotReady,
+            StatusCode::BAD_GATEWAY => ErrorCode::BadGateway,
             status if status.is_client_error() => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
         }
@@ -101,6 +105,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NotReady => "not_ready",
+            ErrorCode::BadGateway => "bad_gateway",
             ErrorCode::Internal => "internal",
         }
     }
@@ -123,6 +128,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => "The request took too long.",
             ErrorCode::RateLimited => "Too many requests; retry later.",
             ErrorCode::NotReady => "The service is not ready.",
+            ErrorCode::BadGateway => "A connected system did not answer properly; try again shortly.",
             ErrorCode::Internal => "Something went wrong on our side. It has been logged.",
         }
     }
@@ -317,7 +323,8 @@ mod tests {
             assert_eq!(ErrorCode::for_status(code.status()), code);
         }
         assert_eq!(ErrorCode::for_status(StatusCode::IM_A_TEAPOT), ErrorCode::BadRequest);
-        assert_eq!(ErrorCode::for_status(StatusCode::BAD_GATEWAY), ErrorCode::Internal);
+        assert_eq!(ErrorCode::for_status(StatusCode::BAD_GATEWAY), ErrorCode::BadGateway);
+        assert_eq!(ErrorCode::for_status(StatusCode::GATEWAY_TIMEOUT), ErrorCode::Internal);
     }
 
     #[test]

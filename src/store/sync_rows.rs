@@ -109,7 +109,7 @@ pub struct PreparedRecord {
     pub source_updated_at: Option<DateTime<Utc>>,
 }
 
-/// One page to commit: its records, reported deletions, and the run's new position.
+/// Pages to commit together: their records, reported deletions, and the run's new position.
 #[derive(Debug, Clone)]
 pub struct PageWrite<'a> {
     pub instance_id: Uuid,
@@ -119,6 +119,9 @@ pub struct PageWrite<'a> {
     pub lease_id: Uuid,
     /// Full runs stamp every record they see, for the deletion sweep.
     pub full: bool,
+    /// How many upstream pages this write holds (pages pulled while the
+    /// previous write committed are written together).
+    pub pages: i64,
     pub records: Vec<PreparedRecord>,
     pub deletions: Vec<(&'static str, String)>,
     pub end: PageWriteEnd,

@@ -1,9 +1,10 @@
 //! One sync run, as a job.
 //!
-//! The loop: pull a page, commit its records together with the run's next position
-//! (one transaction), and pull the next page while the current one commits. A run
-//! killed at any point resumes from its last committed position: nothing is lost
-//! and, since writes are upserts keyed by upstream id, nothing is duplicated.
+//! The loop: pull pages, and commit their records together with the run's next
+//! position (one transaction); pulling goes on while a commit is in flight, and
+//! pages pulled meanwhile are committed together (group commit). A run killed at
+//! any point resumes from its last committed position: nothing is lost and, since
+//! writes are upserts keyed by upstream id, nothing is duplicated.
 //!
 //! Failures: transient ones (5xx, timeouts, resets) are retried per page with
 //! exponential backoff and jitter; a 429's Retry-After is waited out in the job when
@@ -32,6 +33,15 @@ pub struct SyncJob {
 
 impl Job for SyncJob {
     const QUEUE: &'static str = "portico.sync";
+}
+
+/// Pages pulled but not yet committed are held to this many (memory stays flat).
+const MAX_BUFFERED_PAGES: usize = 16;
+
+/// What the page loop waits for next.
+enum Event<P, W> {
+    Pulled(P),
+    Written(W),
 }
 
 /// How getting one page ended.
@@ -98,59 +108,110 @@ impl Execution<'_> {
     }
 
     async fn pages(&self) -> Result<(), JobError> {
-        let position = self.run.position.as_ref().map(|json| json.0.clone());
-        let mut pulled = self.pull(position.as_ref()).await?;
+        let mut next_position = self.run.position.as_ref().map(|json| json.0.clone());
+        let mut buffered: Vec<Page> = Vec::new();
+        // The last page was pulled.
+        let mut exhausted = false;
+        // Why pulling stopped early (rate limited, failed, lease lost), handled
+        // once every page pulled before it is committed.
+        let mut stopped: Option<Pulled> = None;
+        let mut pull = Some(Box::pin(self.pull(next_position.clone())));
+        let mut write = None;
         loop {
-            let page = match pulled {
-                Pulled::Page(page) => page,
-                Pulled::Wait(delay, message) => return self.wait(delay, &message).await,
-                Pulled::Failed(error) => return fail_run(self.context, self.instance, self.run, &error.message).await,
-                Pulled::LeaseLost => return Ok(()),
+            // Group commit: everything pulled while the last write was committing
+            // goes in the next transaction, so a slow disk costs fewer, larger commits.
+            if write.is_none() && !buffered.is_empty() {
+                let page_write = self.merge(std::mem::take(&mut buffered));
+                write = Some(Box::pin(async move { self.store().apply_page(&page_write).await }));
+            }
+            if pull.is_none() && !exhausted && stopped.is_none() && buffered.len() < MAX_BUFFERED_PAGES {
+                pull = Some(Box::pin(self.pull(next_position.clone())));
+            }
+            if pull.is_none() && write.is_none() {
+                break;
+            }
+            let event = tokio::select! {
+                pulled = async { pull.as_mut().expect("checked").await }, if pull.is_some() => Event::Pulled(pulled),
+                written = async { write.as_mut().expect("checked").await }, if write.is_some() => Event::Written(written),
             };
-            let records = page.records.into_iter().map(prepare).collect();
-            let deletions = page
-                .deletions
-                .into_iter()
-                .map(|deletion| (deletion.record_type.as_str(), deletion.external_id))
-                .collect();
-            let (end, next) = match page.end {
-                PageEnd::More(next) => (PageWriteEnd::More(next.clone()), Some(next)),
-                PageEnd::Done(checkpoint) => (PageWriteEnd::Done(checkpoint), None),
+            match event {
+                Event::Pulled(pulled) => {
+                    pull = None;
+                    match pulled? {
+                        Pulled::Page(page) => {
+                            match &page.end {
+                                PageEnd::More(position) => next_position = Some(position.clone()),
+                                PageEnd::Done(_) => exhausted = true,
+                            }
+                            buffered.push(page);
+                        }
+                        other => stopped = Some(other),
+                    }
+                }
+                Event::Written(written) => {
+                    write = None;
+                    match written? {
+                        Some(counts) => self.count(counts),
+                        None => {
+                            tracing::info!(run_id = %self.run.id, "sync run lost its lease; stopping");
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+        match stopped {
+            Some(Pulled::Wait(delay, message)) => self.wait(delay, &message).await,
+            Some(Pulled::Failed(error)) => fail_run(self.context, self.instance, self.run, &error.message).await,
+            Some(Pulled::LeaseLost) => Ok(()),
+            Some(Pulled::Page(_)) | None => {
+                debug_assert!(exhausted);
+                self.finish().await
+            }
+        }
+    }
+
+    /// Pages pulled back to back, as one write ending where the last one ends.
+    fn merge(&self, pages: Vec<Page>) -> PageWrite<'_> {
+        let count = pages.len() as i64;
+        let mut records = Vec::new();
+        let mut deletions = Vec::new();
+        let mut end = PageWriteEnd::Done(None);
+        for page in pages {
+            records.extend(page.records.into_iter().map(prepare));
+            deletions.extend(
+                page.deletions.into_iter().map(|deletion| (deletion.record_type.as_str(), deletion.external_id)),
+            );
+            end = match page.end {
+                PageEnd::More(next) => PageWriteEnd::More(next),
+                PageEnd::Done(checkpoint) => PageWriteEnd::Done(checkpoint),
             };
-            let write = PageWrite {
-                instance_id: self.instance.id,
-                stream: &self.run.stream,
-                run_id: self.run.id,
-                lease_id: self.lease_id,
-                full: self.mode == SyncMode::Full,
-                records,
-                deletions,
-                end,
-                now: Utc::now(),
-            };
-            let Some(next) = next else {
-                let Some(counts) = self.store().apply_page(&write).await? else { return Ok(()) };
-                self.count(counts);
-                return self.finish().await;
-            };
-            // The next page downloads while this one commits.
-            let (written, next_pulled) = tokio::join!(self.store().apply_page(&write), self.pull(Some(&next)));
-            let Some(counts) = written? else {
-                tracing::info!(run_id = %self.run.id, "sync run lost its lease; stopping");
-                return Ok(());
-            };
-            self.count(counts);
-            pulled = next_pulled?;
+        }
+        PageWrite {
+            instance_id: self.instance.id,
+            stream: &self.run.stream,
+            run_id: self.run.id,
+            lease_id: self.lease_id,
+            full: self.mode == SyncMode::Full,
+            pages: count,
+            records,
+            deletions,
+            end,
+            now: Utc::now(),
         }
     }
 
     /// One page, retrying transient failures with backoff and waiting out short
     /// Retry-Afters.
-    async fn pull(&self, position: Option<&Value>) -> Result<Pulled, JobError> {
+    async fn pull(&self, position: Option<Value>) -> Result<Pulled, JobError> {
         let settings = &self.context.sync;
         let max_inline_wait = Duration::from_secs(settings.max_inline_wait_secs);
-        let request =
-            PullRequest { stream: &self.run.stream, mode: self.mode, position, checkpoint: self.checkpoint.as_ref() };
+        let request = PullRequest {
+            stream: &self.run.stream,
+            mode: self.mode,
+            position: position.as_ref(),
+            checkpoint: self.checkpoint.as_ref(),
+        };
         let mut attempt = 0;
         let mut rate_limited = 0;
         loop {

@@ -8,8 +8,10 @@
 
 pub mod faults;
 pub mod hubspot;
+pub mod s3;
 pub mod stripe;
 
 pub use faults::{FaultReport, Faults};
 pub use hubspot::FakeHubSpot;
+pub use s3::MotoS3;
 pub use stripe::FakeStripe;

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod credentials;
 mod errors;
+mod files;
 mod helpers;
 mod hubspot;
 mod identity;

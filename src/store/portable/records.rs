@@ -71,11 +71,13 @@ portable_queries! {
 
         let mut existing: HashMap<(String, String), Existing> = HashMap::new();
         let mut accounts: HashMap<String, Uuid> = HashMap::new();
-        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        // Sorted by type, so each chunk's lookups share a type: the unique index
+        // (instance, type, external id) then answers each IN list directly.
+        for chunk in records.chunk_by(|a, b| a.record_type == b.record_type).flat_map(|same_type| same_type.chunks(ROWS_PER_STATEMENT)) {
             let mut query = QueryBuilder::new(
                 "SELECT id, record_type, external_id, content_hash, source_updated_at, deleted_at FROM records WHERE source_instance_id = ",
             );
-            query.push_bind(page.instance_id).push(" AND external_id IN (");
+            query.push_bind(page.instance_id).push(" AND record_type = ").push_bind(chunk[0].record_type).push(" AND external_id IN (");
             let mut list = query.separated(", ");
             for record in chunk {
                 list.push_bind(record.external_id.as_str());
@@ -237,7 +239,7 @@ portable_queries! {
             PageWriteEnd::Done(_) => None,
         };
         sqlx::query(
-            "UPDATE sync_runs SET position = $2, pages = pages + 1, added = added + $3, updated = updated + $4,
+            "UPDATE sync_runs SET position = $2, pages = pages + $7, added = added + $3, updated = updated + $4,
                 unchanged = unchanged + $5, deleted = deleted + $6
              WHERE id = $1",
         )
@@ -247,6 +249,7 @@ portable_queries! {
         .bind(counts.updated)
         .bind(counts.unchanged)
         .bind(counts.deleted)
+        .bind(page.pages)
         .execute(&mut *transaction)
         .await?;
 

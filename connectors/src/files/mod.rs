@@ -1,0 +1,287 @@
+//! Files: documents from S3-compatible storage or a local folder, through the
+//! `object_store` crate.
+//!
+//! Objects under `prefix` become documents; the first path segment below the
+//! prefix is the account key (`customers/acme/contracts/2026.pdf` belongs to
+//! whatever account `acme` is mapped to). Object stores have no change feed, so
+//! every run lists everything (in key order, resuming after the last key
+//! committed) and full runs detect deletions. Downloads stream through Portico:
+//! storage credentials never reach a browser.
+//!
+//! S3 requests go through Portico's outbound client, so the address policy applies
+//! to the endpoint like to any other upstream; `object_store`'s own retries are
+//! off (the sync engine retries, with the same classification as every connector).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::connector::{Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, StreamInfo};
+use crate::error::ConnectorError;
+use crate::model::{CommonRecord, Document, Record, RecordType};
+use crate::outbound::{AddressPolicy, OutboundClient, check_url};
+use crate::settings::{self, SettingsError};
+use crate::upstream::Upstream;
+
+const PAGE_SIZE: usize = 500;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSettings {
+    pub store: StoreSettings,
+    /// Only objects under this prefix are synced (no leading slash).
+    #[serde(default)]
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StoreSettings {
+    /// Amazon S3 or any S3-compatible service.
+    S3 {
+        bucket: String,
+        #[serde(default = "default_region")]
+        region: String,
+        /// For S3-compatible services (MinIO, Ceph, R2...): their URL.
+        #[serde(default)]
+        endpoint: Option<url::Url>,
+    },
+    /// A folder on the server's disk.
+    Local { root: std::path::PathBuf },
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+#[derive(Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilesCredentials {
+    /// S3 access key (not needed for local folders).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    #[serde(default)]
+    pub session_token: Option<String>,
+}
+
+pub struct FilesKind;
+
+impl ConnectorKind for FilesKind {
+    fn id(&self) -> &'static str {
+        "files"
+    }
+
+    fn settings_schema(&self) -> Value {
+        settings::schema_of::<FilesSettings>()
+    }
+
+    fn credentials_schema(&self) -> Value {
+        settings::schema_of::<FilesCredentials>()
+    }
+
+    fn default_streams(&self) -> Vec<StreamInfo> {
+        vec![StreamInfo::new("documents", &[RecordType::Document], false)]
+    }
+
+    fn build(&self, config: InstanceConfig) -> Result<Box<dyn Connector>, SettingsError> {
+        let settings: FilesSettings = settings::parse("settings", &config.settings)?;
+        let credentials: FilesCredentials = settings::parse("credentials", &config.credentials)?;
+        let prefix = settings.prefix.trim_matches('/').to_owned();
+        let (store, ordered): (Arc<dyn ObjectStore>, bool) = match &settings.store {
+            StoreSettings::S3 { bucket, region, endpoint } => {
+                (Arc::new(s3_store(bucket, region, endpoint.as_ref(), &credentials, &config.upstream)?), true)
+            }
+            StoreSettings::Local { root } => {
+                let store = object_store::local::LocalFileSystem::new_with_prefix(root)
+                    .map_err(|error| SettingsError::new("settings.store.root", error.to_string()))?;
+                // A folder lists in directory order, not key order.
+                (Arc::new(store), false)
+            }
+        };
+        Ok(Box::new(Files { store, prefix, ordered }))
+    }
+}
+
+fn s3_store(
+    bucket: &str,
+    region: &str,
+    endpoint: Option<&url::Url>,
+    credentials: &FilesCredentials,
+    upstream: &Upstream,
+) -> Result<object_store::aws::AmazonS3, SettingsError> {
+    let (Some(key), Some(secret)) = (&credentials.access_key_id, &credentials.secret_access_key) else {
+        return Err(SettingsError::new("credentials", "S3 needs access_key_id and secret_access_key"));
+    };
+    let mut builder = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_access_key_id(key)
+        .with_secret_access_key(secret)
+        .with_retry(object_store::RetryConfig { max_retries: 0, ..Default::default() })
+        .with_http_connector(OutboundConnector(upstream.client().clone()));
+    if let Some(token) = &credentials.session_token {
+        builder = builder.with_token(token);
+    }
+    if let Some(endpoint) = endpoint {
+        if check_url(endpoint, upstream.client().policy()).is_err() {
+            return Err(SettingsError::new(
+                "settings.store.endpoint",
+                "not a public address (allow private networks for this connector)",
+            ));
+        }
+        builder = builder
+            .with_endpoint(endpoint.as_str().trim_end_matches('/'))
+            .with_allow_http(endpoint.scheme() == "http" && upstream.client().policy() == AddressPolicy::AllowPrivate)
+            .with_virtual_hosted_style_request(false);
+    }
+    builder.build().map_err(|error| SettingsError::new("settings.store", error.to_string()))
+}
+
+/// Hands `object_store` our outbound client (its resolver refuses internal addresses).
+#[derive(Debug)]
+struct OutboundConnector(OutboundClient);
+
+impl object_store::client::HttpConnector for OutboundConnector {
+    fn connect(
+        &self,
+        _options: &object_store::ClientOptions,
+    ) -> object_store::Result<object_store::client::HttpClient> {
+        Ok(object_store::client::HttpClient::new(self.0.reqwest_client().clone()))
+    }
+}
+
+pub struct Files {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    ordered: bool,
+}
+
+/// A document's bytes as a stream, with what a download response needs.
+pub struct Download {
+    pub size: u64,
+    pub stream: BoxStream<'static, Result<bytes::Bytes, ConnectorError>>,
+}
+
+fn storage_error(error: object_store::Error) -> ConnectorError {
+    let message = format!("storage: {error}");
+    match error {
+        object_store::Error::NotFound { .. } | object_store::Error::InvalidPath { .. } => {
+            ConnectorError::permanent(message)
+        }
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            ConnectorError::unauthorized(message)
+        }
+        object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented { .. } => {
+            ConnectorError::permanent(message)
+        }
+        _ if message.contains("not a public address") => ConnectorError::permanent(message),
+        _ => ConnectorError::retryable(message),
+    }
+}
+
+impl Files {
+    fn prefix_path(&self) -> Option<ObjectPath> {
+        (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()))
+    }
+
+    fn record(&self, meta: &ObjectMeta) -> Option<Record> {
+        let key = meta.location.as_ref();
+        let relative =
+            if self.prefix.is_empty() { key } else { key.strip_prefix(&self.prefix)?.trim_start_matches('/') };
+        let mut segments: Vec<&str> = relative.split('/').collect();
+        // Objects directly under the prefix belong to nobody: nothing to map them by.
+        if segments.len() < 2 {
+            return None;
+        }
+        let account_ref = segments.remove(0).to_owned();
+        let name = segments.pop()?.to_owned();
+        let content_type = mime_guess::from_path(&name).first_or_octet_stream().essence_str().to_owned();
+        let raw = json!({
+            "location": key, "size": meta.size, "last_modified": meta.last_modified, "e_tag": meta.e_tag, "version": meta.version,
+        });
+        Some(Record {
+            external_id: key.to_owned(),
+            account_ref: Some(account_ref),
+            parent_external_id: None,
+            source_updated_at: Some(meta.last_modified),
+            body: CommonRecord::Document(Document {
+                name,
+                folder: segments.join("/"),
+                content_type,
+                size_bytes: meta.size as i64,
+                checksum: meta.e_tag.clone().map(|tag| tag.trim_matches('"').to_owned()),
+                storage_key: key.to_owned(),
+                modified_at: Some(meta.last_modified),
+            }),
+            raw,
+        })
+    }
+
+    /// Streams one object's bytes (for downloads through Portico).
+    pub async fn download(&self, storage_key: &str) -> Result<Download, ConnectorError> {
+        if !self.prefix.is_empty() && !storage_key.starts_with(&self.prefix) {
+            return Err(ConnectorError::permanent("outside this connector's prefix"));
+        }
+        let result = self.store.get(&ObjectPath::from(storage_key)).await.map_err(storage_error)?;
+        let size = result.meta.size;
+        let stream = result.into_stream().map_err(storage_error);
+        Ok(Download { size, stream: Box::pin(stream) })
+    }
+}
+
+#[async_trait]
+impl Connector for Files {
+    fn streams(&self) -> Vec<StreamInfo> {
+        FilesKind.default_streams()
+    }
+
+    async fn check(&self) -> Result<(), ConnectorError> {
+        let mut listing = self.store.list(self.prefix_path().as_ref());
+        listing.try_next().await.map_err(storage_error)?;
+        Ok(())
+    }
+
+    async fn pull(&self, request: PullRequest<'_>) -> Result<Page, ConnectorError> {
+        if request.stream != "documents" {
+            return Err(ConnectorError::permanent(format!("files has no stream {}", request.stream)));
+        }
+        let after = request.position.and_then(|position| position["after"].as_str()).map(str::to_owned);
+        let prefix = self.prefix_path();
+        let mut objects: Vec<ObjectMeta> = if self.ordered {
+            // S3 lists in key order from `start-after`: read one page and stop.
+            let listing = match &after {
+                Some(after) => self.store.list_with_offset(prefix.as_ref(), &ObjectPath::from(after.as_str())),
+                None => self.store.list(prefix.as_ref()),
+            };
+            listing.take(PAGE_SIZE + 1).try_collect().await.map_err(storage_error)?
+        } else {
+            let mut all: Vec<ObjectMeta> =
+                self.store.list(prefix.as_ref()).try_collect().await.map_err(storage_error)?;
+            all.sort_by(|a, b| a.location.cmp(&b.location));
+            all.retain(|meta| after.as_deref().is_none_or(|after| meta.location.as_ref() > after));
+            all.truncate(PAGE_SIZE + 1);
+            all
+        };
+        let more = objects.len() > PAGE_SIZE;
+        objects.truncate(PAGE_SIZE);
+        let records = objects.iter().filter_map(|meta| self.record(meta)).collect();
+        let end = match (more, objects.last()) {
+            (true, Some(last)) => PageEnd::More(json!({"after": last.location.as_ref()})),
+            _ => PageEnd::Done(None),
+        };
+        Ok(Page { records, deletions: Vec::new(), end })
+    }
+
+    fn as_files(&self) -> Option<&Files> {
+        Some(self)
+    }
+}

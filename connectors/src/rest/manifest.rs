@@ -1,0 +1,332 @@
+//! The declarative REST manifest: everything needed to sync a REST source, as YAML.
+//! See `connectors/manifests/` for examples and `connectors/README.md` for the format.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use crate::model::RecordType;
+use crate::settings::SettingsError;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Shown to admins.
+    pub name: String,
+    pub base_url: Url,
+    #[serde(default)]
+    pub auth: Auth,
+    /// Headers that tell how much of the rate limit is left.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitHeaders>,
+    /// Added to every request.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub streams: Vec<Stream>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Auth {
+    #[default]
+    None,
+    /// `Authorization: Bearer <credentials.token>`.
+    Bearer,
+    /// `credentials.api_key` in a header or a query parameter.
+    ApiKey {
+        #[serde(default)]
+        header: Option<String>,
+        #[serde(default)]
+        query: Option<String>,
+    },
+    /// `credentials.username` and `credentials.password`.
+    Basic,
+    /// OAuth 2.0 client credentials (`credentials.client_id`, `credentials.client_secret`);
+    /// the token is fetched, cached until it expires, and refreshed on a 401.
+    Oauth2ClientCredentials {
+        token_url: Url,
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitHeaders {
+    /// Requests left in the window; at 0 the budget waits for the reset.
+    pub remaining: String,
+    /// Seconds until the window resets (or a Unix time, with `reset_is_epoch`).
+    pub reset: String,
+    #[serde(default)]
+    pub reset_is_epoch: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stream {
+    pub name: String,
+    /// Appended to `base_url`.
+    pub path: String,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// JSON Pointer to the array of records in a response (`""` for a bare array).
+    #[serde(default)]
+    pub record_selector: String,
+    #[serde(default)]
+    pub pagination: Pagination,
+    #[serde(default)]
+    pub incremental: Option<Incremental>,
+    pub record_type: RecordType,
+    /// Common-model field → where its value is in a record.
+    pub fields: BTreeMap<String, Field>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pagination {
+    /// One request returns everything.
+    #[default]
+    None,
+    /// The response names the next cursor; it goes back in `cursor_param`.
+    Cursor {
+        cursor_param: String,
+        next_cursor: String,
+        #[serde(default)]
+        limit_param: Option<String>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    /// `offset_param` advances by the records received, `limit` at a time.
+    Offset { offset_param: String, limit_param: String, limit: u32 },
+    /// `page_param` counts pages from `first_page`.
+    PageNumber {
+        page_param: String,
+        #[serde(default)]
+        size_param: Option<String>,
+        size: u32,
+        #[serde(default = "one")]
+        first_page: u32,
+    },
+    /// RFC 8288 `Link: <...>; rel="next"` headers (same origin only).
+    Link {
+        #[serde(default)]
+        limit_param: Option<String>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incremental {
+    /// JSON Pointer to the field that grows with each change (an update time).
+    pub cursor_field: String,
+    /// The query parameter that asks for records changed since a value.
+    pub query_param: String,
+}
+
+/// Where a common-model field's value comes from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Field {
+    /// A JSON Pointer into the record.
+    Pointer(String),
+    Spec(FieldSpec),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    #[serde(default)]
+    pub pointer: Option<String>,
+    /// A constant instead of a pointer.
+    #[serde(default)]
+    pub value: Option<Value>,
+    /// Multiply a number by this (12.50 with scale 100 becomes 1250 cents).
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// Used when the pointer finds nothing.
+    #[serde(default)]
+    pub default: Option<Value>,
+}
+
+/// Fields every stream maps, and those each record type needs.
+const RECORD_FIELDS: &[&str] = &["external_id", "account_ref", "parent_external_id", "source_updated_at"];
+
+fn required_fields(record_type: RecordType) -> &'static [&'static str] {
+    match record_type {
+        RecordType::Contact => &["name"],
+        RecordType::Invoice => &["number", "status", "currency", "total_minor"],
+        RecordType::Payment => &["status", "currency", "amount_minor"],
+        RecordType::Document => &["name", "storage_key"],
+        RecordType::Ticket => &["subject", "status"],
+        RecordType::TicketMessage => &["author_name", "body", "posted_at"],
+        RecordType::Order => &["title", "status"],
+        RecordType::Task => &["title", "status"],
+    }
+}
+
+fn check_pointer(path: &str, pointer: &str) -> Result<(), SettingsError> {
+    if pointer.is_empty() || pointer.starts_with('/') {
+        Ok(())
+    } else {
+        Err(SettingsError::new(path, format!("`{pointer}` is not a JSON Pointer (it must start with /)")))
+    }
+}
+
+impl Manifest {
+    /// Parses and checks a manifest; errors name the path inside it (under `root`).
+    pub fn parse(root: &str, yaml: &str) -> Result<Self, SettingsError> {
+        let deserializer = serde_yaml_ng::Deserializer::from_str(yaml);
+        let manifest: Manifest = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let inner = error.path().to_string();
+            let path = if inner == "." { root.to_owned() } else { format!("{root}.{inner}") };
+            let reason = error.inner().to_string();
+            // serde_yaml_ng's message repeats the path and appends a position.
+            let reason = reason.strip_prefix(&format!("{inner}: ")).unwrap_or(&reason);
+            let reason = reason.split(" at line ").next().unwrap_or(reason).to_owned();
+            SettingsError::new(path, reason)
+        })?;
+        manifest.check(root)?;
+        Ok(manifest)
+    }
+
+    fn check(&self, root: &str) -> Result<(), SettingsError> {
+        if !matches!(self.base_url.scheme(), "http" | "https") {
+            return Err(SettingsError::new(format!("{root}.base_url"), "must be an http or https URL"));
+        }
+        if let Auth::ApiKey { header: None, query: None } = &self.auth {
+            return Err(SettingsError::new(format!("{root}.auth"), "api_key needs `header` or `query`"));
+        }
+        if self.streams.is_empty() {
+            return Err(SettingsError::new(format!("{root}.streams"), "must list at least one stream"));
+        }
+        for (index, stream) in self.streams.iter().enumerate() {
+            let at = |field: &str| format!("{root}.streams[{index}].{field}");
+            if stream.name.is_empty() || self.streams[..index].iter().any(|other| other.name == stream.name) {
+                return Err(SettingsError::new(at("name"), "must be present and unique"));
+            }
+            if !stream.path.starts_with('/') {
+                return Err(SettingsError::new(at("path"), "must start with /"));
+            }
+            check_pointer(&at("record_selector"), &stream.record_selector)?;
+            if let Pagination::Cursor { next_cursor, .. } = &stream.pagination {
+                check_pointer(&at("pagination.next_cursor"), next_cursor)?;
+            }
+            if let Some(incremental) = &stream.incremental {
+                check_pointer(&at("incremental.cursor_field"), &incremental.cursor_field)?;
+            }
+            let allowed = model_fields(stream.record_type);
+            for (name, field) in &stream.fields {
+                let path = at(&format!("fields.{name}"));
+                if !RECORD_FIELDS.contains(&name.as_str()) && !allowed.contains(&name.as_str()) {
+                    return Err(SettingsError::new(
+                        path,
+                        format!("{} has no field {name}", stream.record_type.as_str()),
+                    ));
+                }
+                match field {
+                    Field::Pointer(pointer) => check_pointer(&path, pointer)?,
+                    Field::Spec(spec) => {
+                        if let Some(pointer) = &spec.pointer {
+                            check_pointer(&format!("{path}.pointer"), pointer)?;
+                        } else if spec.value.is_none() {
+                            return Err(SettingsError::new(path, "needs a pointer or a value"));
+                        }
+                    }
+                }
+            }
+            for required in ["external_id"].iter().chain(required_fields(stream.record_type)) {
+                if !stream.fields.contains_key(*required) {
+                    return Err(SettingsError::new(at("fields"), format!("must map {required}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The common-model fields of a record type, as the model serializes them.
+fn model_fields(record_type: RecordType) -> &'static [&'static str] {
+    match record_type {
+        RecordType::Contact => &["name", "kind", "email", "phone", "company"],
+        RecordType::Invoice => &[
+            "number",
+            "status",
+            "currency",
+            "subtotal_minor",
+            "tax_minor",
+            "total_minor",
+            "amount_paid_minor",
+            "amount_due_minor",
+            "issued_at",
+            "due_at",
+            "paid_at",
+            "hosted_url",
+            "pdf_url",
+        ],
+        RecordType::Payment => {
+            &["status", "currency", "amount_minor", "description", "method", "invoice_external_id", "paid_at"]
+        }
+        RecordType::Document => {
+            &["name", "folder", "content_type", "size_bytes", "checksum", "storage_key", "modified_at"]
+        }
+        RecordType::Ticket => &["subject", "status", "priority", "description", "opened_at", "closed_at"],
+        RecordType::TicketMessage => &["author_name", "author_kind", "body", "posted_at"],
+        RecordType::Order => &["kind", "reference", "title", "status", "amount_minor", "currency", "status_changed_at"],
+        RecordType::Task => &["title", "status", "assignee", "due_at", "completed_at"],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = r#"
+name: Orders
+base_url: https://api.example.test/v1
+auth: {type: bearer}
+streams:
+  - name: orders
+    path: /orders
+    record_selector: /data
+    pagination: {type: cursor, cursor_param: cursor, next_cursor: /next}
+    record_type: order
+    fields:
+      external_id: /id
+      title: /name
+      status: /state
+"#;
+
+    #[test]
+    fn a_valid_manifest_parses() {
+        let manifest = Manifest::parse("settings.manifest", VALID).unwrap();
+        assert_eq!(manifest.streams[0].record_type, RecordType::Order);
+    }
+
+    #[test]
+    fn mistakes_name_their_path_and_reason() {
+        let cases = [
+            (VALID.replace("type: cursor", "type: scroll"), "settings.manifest.streams[0].pagination.type"),
+            (
+                VALID.replace("record_selector: /data", "record_selector: data"),
+                "settings.manifest.streams[0].record_selector",
+            ),
+            (VALID.replace("      status: /state\n", ""), "settings.manifest.streams[0].fields"),
+            (VALID.replace("title: /name", "colour: /name"), "settings.manifest.streams[0].fields.colour"),
+            (VALID.replace("base_url: https://api.example.test/v1", "base_url: nope"), "settings.manifest.base_url"),
+            (VALID.replace("record_type: order", "record_type: spaceship"), "settings.manifest.streams[0].record_type"),
+        ];
+        for (yaml, path) in cases {
+            let error = Manifest::parse("settings.manifest", &yaml).unwrap_err();
+            assert_eq!(error.path, path, "{error}");
+            assert!(!error.reason.is_empty());
+        }
+    }
+}

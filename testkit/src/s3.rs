@@ -1,0 +1,72 @@
+//! A real S3-compatible server for tests: moto's server mode (`pip install
+//! 'moto[server]'`), started on a free loopback port. Buckets and objects are
+//! created through boto3, as any S3 client would (moto refuses unsigned requests).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ACCESS_KEY: &str = "portico-test-key";
+pub const SECRET_KEY: &str = "portico-test-secret";
+pub const REGION: &str = "us-east-1";
+
+pub struct MotoS3 {
+    child: Child,
+    port: u16,
+}
+
+impl MotoS3 {
+    /// Starts moto; panics with a hint if it is not installed.
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server runs (pip install 'moto[server]')");
+        let server = Self { child, port };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn boto3(&self, script: &str, args: &[&str]) {
+        let program = format!(
+            "import sys, boto3\ns3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='{ACCESS_KEY}', \
+             aws_secret_access_key='{SECRET_KEY}', region_name='{REGION}')\n{script}",
+            self.endpoint()
+        );
+        let status = Command::new("python3").arg("-c").arg(program).args(args).status().expect("python3 runs");
+        assert!(status.success(), "boto3 call failed: {script}");
+    }
+
+    pub fn create_bucket(&self, bucket: &str) {
+        self.boto3("s3.create_bucket(Bucket=sys.argv[1])", &[bucket]);
+    }
+
+    pub fn put(&self, bucket: &str, key: &str, body: &str) {
+        self.boto3(
+            "s3.put_object(Bucket=sys.argv[1], Key=sys.argv[2], Body=sys.argv[3].encode())",
+            &[bucket, key, body],
+        );
+    }
+
+    pub fn delete(&self, bucket: &str, key: &str) {
+        self.boto3("s3.delete_object(Bucket=sys.argv[1], Key=sys.argv[2])", &[bucket, key]);
+    }
+}
+
+impl Drop for MotoS3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

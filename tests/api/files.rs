@@ -1,0 +1,146 @@
+//! Files: documents from a real S3-compatible server (moto) and from a local
+//! folder, mapped to accounts by their first path segment, downloaded through Portico.
+
+use portico::auth::permissions::StaffRole;
+use portico_testkit::MotoS3;
+use portico_testkit::s3::{ACCESS_KEY, REGION, SECRET_KEY};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{Session, TestApp, spawn_app};
+use crate::sync::{cached_records, sync_to_end};
+
+async fn create_files_connector(app: &TestApp, admin: &Session, settings: Value, credentials: Value) -> Value {
+    let body = json!({
+        "kind": "files",
+        "name": format!("Files {}", Uuid::new_v4().simple()),
+        "settings": settings,
+        "credentials": credentials,
+        "allow_private_network": true,
+    });
+    let response = app.request(Method::POST, "/api/v1/admin/connectors", Some(admin)).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+async fn map(app: &TestApp, admin: &Session, connector: &Value, account_ref: &str, account_id: Uuid) {
+    let path = format!("/api/v1/admin/connectors/{}/mappings", connector["id"].as_str().unwrap());
+    let response = app
+        .request(Method::PUT, &path, Some(admin))
+        .json(&json!({"account_ref": account_ref, "account_id": account_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn s3_documents_sync_into_their_accounts_and_download_through_portico() {
+    let s3 = tokio::task::spawn_blocking(|| {
+        let s3 = MotoS3::start();
+        s3.create_bucket("portal");
+        s3.put("portal", "customers/acme/contracts/2026.pdf", "%PDF-1.7 acme contract");
+        s3.put("portal", "customers/acme/report.csv", "a,b\n1,2\n");
+        s3.put("portal", "customers/globex/welcome.txt", "hello globex");
+        s3.put("portal", "customers/readme.txt", "belongs to nobody");
+        s3.put("portal", "elsewhere/ignored.txt", "outside the prefix");
+        s3
+    })
+    .await
+    .unwrap();
+
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let acme = app.create_account(&admin, "Acme").await;
+    let globex = app.create_account(&admin, "Globex").await;
+    let connector = create_files_connector(
+        &app,
+        &admin,
+        json!({"store": {"type": "s3", "bucket": "portal", "region": REGION, "endpoint": s3.endpoint()}, "prefix": "customers"}),
+        json!({"access_key_id": ACCESS_KEY, "secret_access_key": SECRET_KEY}),
+    )
+    .await;
+    let test_path = format!("/api/v1/admin/connectors/{}/test", connector["id"].as_str().unwrap());
+    let test: Value = app.request(Method::POST, &test_path, Some(&admin)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(test["ok"], true, "{test}");
+    map(&app, &admin, &connector, "acme", acme).await;
+    map(&app, &admin, &connector, "globex", globex).await;
+
+    sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
+    let documents = cached_records(&app, &admin, &connector, "document").await;
+    assert_eq!(
+        documents.keys().collect::<Vec<_>>(),
+        ["customers/acme/contracts/2026.pdf", "customers/acme/report.csv", "customers/globex/welcome.txt"]
+    );
+    let contract = &documents["customers/acme/contracts/2026.pdf"];
+    assert_eq!(contract["account_id"], json!(acme));
+    assert_eq!(contract["title"], "2026.pdf");
+    assert_eq!(contract["data"]["folder"], "contracts");
+    assert_eq!(contract["data"]["content_type"], "application/pdf");
+    assert_eq!(contract["data"]["size_bytes"], 22);
+
+    // A member of Acme downloads through Portico; the bytes are the object's.
+    let member = app.member(&admin, acme, "viewer").await;
+    let download = format!("/api/v1/accounts/{acme}/documents/{}/download", contract["id"].as_str().unwrap());
+    let response = app.request(Method::GET, &download, Some(&member)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"2026.pdf\"");
+    assert_eq!(response.text().await.unwrap(), "%PDF-1.7 acme contract");
+    // Globex's owner cannot reach Acme's document through their own account.
+    let outsider = app.member(&admin, globex, "owner").await;
+    let sideways = format!("/api/v1/accounts/{globex}/documents/{}/download", contract["id"].as_str().unwrap());
+    assert_eq!(app.request(Method::GET, &sideways, Some(&outsider)).send().await.unwrap().status(), 404);
+
+    // A file removed from the bucket is deleted by the next full sync (one of
+    // three is over the default 20% guard, so the guard is raised first).
+    let s3 = tokio::task::spawn_blocking(move || {
+        s3.delete("portal", "customers/acme/report.csv");
+        s3
+    })
+    .await
+    .unwrap();
+    let path = format!("/api/v1/admin/connectors/{}", connector["id"].as_str().unwrap());
+    let response =
+        app.request(Method::PATCH, &path, Some(&admin)).json(&json!({"delete_guard_share": 0.5})).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let runs = sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
+    assert_eq!((runs[0]["deleted"].as_i64(), runs[0]["unchanged"].as_i64()), (Some(1), Some(2)), "{}", runs[0]);
+    drop(s3);
+}
+
+#[tokio::test]
+async fn a_local_folder_is_a_document_source_too() {
+    let folder = tempfile::tempdir().unwrap();
+    for (path, body) in [("acme/a.txt", "one"), ("acme/deep/b.json", "{}"), ("loose.txt", "nobody's")] {
+        let file = folder.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, body).unwrap();
+    }
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let acme = app.create_account(&admin, "Acme").await;
+    let connector =
+        create_files_connector(&app, &admin, json!({"store": {"type": "local", "root": folder.path()}}), json!({}))
+            .await;
+    map(&app, &admin, &connector, "acme", acme).await;
+    sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
+    let documents = cached_records(&app, &admin, &connector, "document").await;
+    assert_eq!(documents.keys().collect::<Vec<_>>(), ["acme/a.txt", "acme/deep/b.json"]);
+    assert_eq!(documents["acme/deep/b.json"]["data"]["content_type"], "application/json");
+
+    let owner = app.member(&admin, acme, "owner").await;
+    let download =
+        format!("/api/v1/accounts/{acme}/documents/{}/download", documents["acme/a.txt"]["id"].as_str().unwrap());
+    let response = app.request(Method::GET, &download, Some(&owner)).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "one");
+
+    // Invalid store settings name the field.
+    let body = json!({"kind": "files", "name": "bad", "settings": {"store": {"type": "ftp"}}});
+    let response =
+        app.request(Method::POST, "/api/v1/admin/connectors", Some(&admin)).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert!(problem["errors"][0]["field"].as_str().unwrap().starts_with("settings.store"), "{problem}");
+}
