@@ -117,7 +117,9 @@ CREATE TABLE records (
     currency TEXT,
     occurred_at TIMESTAMPTZ,
     data JSONB NOT NULL,
-    raw JSONB NOT NULL,
+    -- `json`, not `jsonb`: kept as received (key order, duplicates) and cheaper to
+    -- write; nothing queries inside it.
+    raw JSON NOT NULL,
     content_hash BYTEA NOT NULL,
     source_updated_at TIMESTAMPTZ,
     -- The last full run that saw it (deletion detection).
@@ -125,7 +127,9 @@ CREATE TABLE records (
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
     deleted_at TIMESTAMPTZ,
-    UNIQUE (source_instance_id, record_type, external_id)
+    -- External id first: it is what lookups vary by, so even a planner without
+    -- statistics (a new table during its first big sync) seeks on all three columns.
+    UNIQUE (external_id, source_instance_id, record_type)
 );
 CREATE INDEX records_portal ON records(account_id, record_type, updated_at, id);
 CREATE INDEX records_by_stream ON records(source_instance_id, stream, last_seen_run_id);
@@ -136,7 +140,9 @@ CREATE TABLE record_versions (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     record_id UUID NOT NULL REFERENCES records(id) ON DELETE CASCADE,
     data JSONB NOT NULL,
-    raw JSONB NOT NULL,
+    -- `json`, not `jsonb`: kept as received (key order, duplicates) and cheaper to
+    -- write; nothing queries inside it.
+    raw JSON NOT NULL,
     content_hash BYTEA NOT NULL,
     valid_from TIMESTAMPTZ NOT NULL,
     superseded_at TIMESTAMPTZ NOT NULL,

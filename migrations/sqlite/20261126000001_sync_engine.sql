@@ -125,7 +125,9 @@ CREATE TABLE records (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     deleted_at TEXT,
-    UNIQUE (source_instance_id, record_type, external_id)
+    -- External id first: it is what lookups vary by, so even a planner without
+    -- statistics (a new table during its first big sync) seeks on all three columns.
+    UNIQUE (external_id, source_instance_id, record_type)
 );
 CREATE INDEX records_portal ON records(account_id, record_type, updated_at, id);
 CREATE INDEX records_by_stream ON records(source_instance_id, stream, last_seen_run_id);

@@ -91,6 +91,17 @@ impl std::ops::AddAssign for PageCounts {
     }
 }
 
+/// What the cache holds for a record a page is about to write.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ExistingRecordRow {
+    pub id: Uuid,
+    pub record_type: String,
+    pub external_id: String,
+    pub content_hash: Vec<u8>,
+    pub source_updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
 /// A record ready to store: mapped, serialized and hashed by the sync engine.
 #[derive(Debug, Clone)]
 pub struct PreparedRecord {
@@ -103,8 +114,10 @@ pub struct PreparedRecord {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
-    pub data: Value,
-    pub raw: Value,
+    /// The mapped record and the upstream payload, serialized once: the hash is
+    /// taken over these bytes and they are bound as they are.
+    pub data: Box<serde_json::value::RawValue>,
+    pub raw: Box<serde_json::value::RawValue>,
     pub content_hash: Vec<u8>,
     pub source_updated_at: Option<DateTime<Utc>>,
 }
@@ -239,3 +252,13 @@ pub struct OutboxRow {
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
 }
+
+/// How an upsert of records resolves a record already cached (both engines).
+pub(crate) const RECORD_UPSERT_TAIL: &str = " ON CONFLICT (source_instance_id, record_type, external_id) DO UPDATE SET
+    stream = excluded.stream, account_ref = excluded.account_ref, account_id = excluded.account_id,
+    parent_external_id = excluded.parent_external_id, title = excluded.title, status = excluded.status,
+    amount_minor = excluded.amount_minor, currency = excluded.currency, occurred_at = excluded.occurred_at,
+    data = excluded.data, raw = excluded.raw, content_hash = excluded.content_hash,
+    source_updated_at = excluded.source_updated_at,
+    last_seen_run_id = COALESCE(excluded.last_seen_run_id, records.last_seen_run_id),
+    updated_at = excluded.updated_at, deleted_at = NULL";

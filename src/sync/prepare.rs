@@ -11,10 +11,11 @@ use crate::store::PreparedRecord;
 
 pub fn prepare(record: Record) -> PreparedRecord {
     let record_type = record.record_type().as_str();
-    let data = serde_json::to_value(&record.body).expect("common-model records serialize");
+    let data = serde_json::value::to_raw_value(&record.body).expect("common-model records serialize");
+    let raw = serde_json::value::to_raw_value(&record.raw).expect("JSON values serialize");
     let mut hasher = Sha256::new();
-    for part in [&data, &record.raw] {
-        hasher.update(serde_json::to_vec(part).expect("JSON values serialize"));
+    for part in [&data, &raw] {
+        hasher.update(part.get().as_bytes());
         hasher.update([0]);
     }
     hasher.update(record.account_ref.as_deref().unwrap_or_default());
@@ -32,7 +33,7 @@ pub fn prepare(record: Record) -> PreparedRecord {
         account_ref: record.account_ref,
         parent_external_id: record.parent_external_id,
         data,
-        raw: record.raw,
+        raw,
         content_hash: hasher.finalize().to_vec(),
         source_updated_at: record.source_updated_at,
     }

@@ -8,10 +8,13 @@
 
 pub mod faults;
 pub mod hubspot;
+pub mod rest;
 pub mod s3;
+pub mod status;
 pub mod stripe;
 
 pub use faults::{FaultReport, Faults};
 pub use hubspot::FakeHubSpot;
+pub use rest::FakeRest;
 pub use s3::MotoS3;
 pub use stripe::FakeStripe;

@@ -3,6 +3,7 @@
 
 mod authorization;
 mod cli;
+mod compliance;
 mod config;
 mod credentials;
 mod errors;
@@ -15,6 +16,7 @@ mod mfa;
 mod operations;
 mod outbound;
 mod recovery;
+mod rest;
 mod sso;
 mod sync;
 mod team;

@@ -171,8 +171,19 @@ pub struct Download {
     pub stream: BoxStream<'static, Result<bytes::Bytes, ConnectorError>>,
 }
 
+/// The HTTP status inside an `object_store` error message, when there is one
+/// (its errors carry the status only as text).
+fn status_in(message: &str) -> Option<reqwest::StatusCode> {
+    let at = message.find("status code: ")? + "status code: ".len();
+    message.get(at..at + 3)?.parse::<u16>().ok().and_then(|code| reqwest::StatusCode::from_u16(code).ok())
+}
+
 fn storage_error(error: object_store::Error) -> ConnectorError {
     let message = format!("storage: {error}");
+    if let Some(status) = status_in(&message) {
+        // S3 does not send Retry-After (it answers 503 SlowDown); backoff applies.
+        return crate::upstream::classify_status(status, None, &message);
+    }
     match error {
         object_store::Error::NotFound { .. } | object_store::Error::InvalidPath { .. } => {
             ConnectorError::permanent(message)

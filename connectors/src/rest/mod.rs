@@ -192,6 +192,15 @@ impl Rest {
         }
     }
 
+    /// A stream's URL: its path under the base URL's path (`/v1` + `/orders`).
+    fn stream_url(&self, stream: &Stream) -> Result<Url, ConnectorError> {
+        let base = &self.manifest.base_url;
+        let invalid = |error: url::ParseError| ConnectorError::permanent(error.to_string());
+        let base =
+            if base.path().ends_with('/') { base.clone() } else { Url::parse(&format!("{base}/")).map_err(invalid)? };
+        base.join(stream.path.trim_start_matches('/')).map_err(invalid)
+    }
+
     /// With no requests left in the window, the budget waits for its reset.
     fn honour_rate_limit(&self, headers: &HeaderMap) {
         let Some(limits) = &self.manifest.rate_limit else { return };
@@ -339,12 +348,7 @@ impl Connector for Rest {
     }
 
     async fn check(&self) -> Result<(), ConnectorError> {
-        let stream = &self.manifest.streams[0];
-        let url = self
-            .manifest
-            .base_url
-            .join(stream.path.trim_start_matches('/'))
-            .map_err(|error| ConnectorError::permanent(error.to_string()))?;
+        let url = self.stream_url(&self.manifest.streams[0])?;
         self.get(&url, &[]).await.map(|_| ())
     }
 
@@ -352,14 +356,7 @@ impl Connector for Rest {
         let stream = self.stream(request.stream)?;
         let position = request.position.cloned().unwrap_or(json!({}));
         let base = &self.manifest.base_url;
-        let base_path = if base.path().ends_with('/') {
-            base.clone()
-        } else {
-            Url::parse(&format!("{base}/")).map_err(|error| ConnectorError::permanent(error.to_string()))?
-        };
-        let mut url = base_path
-            .join(stream.path.trim_start_matches('/'))
-            .map_err(|error| ConnectorError::permanent(error.to_string()))?;
+        let mut url = self.stream_url(stream)?;
         let mut query: Vec<(String, String)> =
             stream.query.iter().map(|(key, value)| (key.clone(), value.clone())).collect();
         let since = match (request.mode, &stream.incremental) {

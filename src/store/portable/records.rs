@@ -19,16 +19,6 @@ const ROWS_PER_STATEMENT: usize = 500;
 const RECORD_COLUMNS: &str = "id, record_type, source_instance_id, stream, external_id, account_ref, account_id, title,
     status, amount_minor, currency, occurred_at, data, source_updated_at, created_at, updated_at, deleted_at";
 
-#[derive(sqlx::FromRow)]
-struct ExistingRow {
-    id: Uuid,
-    record_type: String,
-    external_id: String,
-    content_hash: Vec<u8>,
-    source_updated_at: Option<DateTime<Utc>>,
-    deleted_at: Option<DateTime<Utc>>,
-}
-
 /// What the cache holds for a record about to be written.
 struct Existing {
     id: Uuid,
@@ -74,16 +64,8 @@ portable_queries! {
         // Sorted by type, so each chunk's lookups share a type: the unique index
         // (instance, type, external id) then answers each IN list directly.
         for chunk in records.chunk_by(|a, b| a.record_type == b.record_type).flat_map(|same_type| same_type.chunks(ROWS_PER_STATEMENT)) {
-            let mut query = QueryBuilder::new(
-                "SELECT id, record_type, external_id, content_hash, source_updated_at, deleted_at FROM records WHERE source_instance_id = ",
-            );
-            query.push_bind(page.instance_id).push(" AND record_type = ").push_bind(chunk[0].record_type).push(" AND external_id IN (");
-            let mut list = query.separated(", ");
-            for record in chunk {
-                list.push_bind(record.external_id.as_str());
-            }
-            query.push(")");
-            let rows: Vec<ExistingRow> = query.build_query_as().fetch_all(&mut *transaction).await?;
+            let external_ids: Vec<String> = chunk.iter().map(|record| record.external_id.clone()).collect();
+            let rows = Self::existing_records(&mut transaction, page.instance_id, chunk[0].record_type, external_ids).await?;
             for row in rows {
                 let current = Existing {
                     id: row.id,
@@ -153,47 +135,15 @@ portable_queries! {
             query.build().execute(&mut *transaction).await?;
         }
 
-        let seen_by = page.full.then_some(page.run_id);
-        for chunk in writes.chunks(ROWS_PER_STATEMENT) {
-            let mut query = QueryBuilder::new(
-                "INSERT INTO records (id, record_type, source_instance_id, stream, external_id, account_ref, account_id,
-                    parent_external_id, title, status, amount_minor, currency, occurred_at, data, raw, content_hash,
-                    source_updated_at, last_seen_run_id, created_at, updated_at) ",
-            );
-            query.push_values(chunk, |mut row, (id, record)| {
+        let rows: Vec<(Uuid, &PreparedRecord, Option<Uuid>)> = writes
+            .iter()
+            .map(|(id, record)| {
                 let account_id = record.account_ref.as_ref().and_then(|account_ref| accounts.get(account_ref)).copied();
-                row.push_bind(*id)
-                    .push_bind(record.record_type)
-                    .push_bind(page.instance_id)
-                    .push_bind(page.stream)
-                    .push_bind(record.external_id.as_str())
-                    .push_bind(record.account_ref.as_deref())
-                    .push_bind(account_id)
-                    .push_bind(record.parent_external_id.as_deref())
-                    .push_bind(record.title.as_str())
-                    .push_bind(record.status.as_deref())
-                    .push_bind(record.amount_minor)
-                    .push_bind(record.currency.as_deref())
-                    .push_bind(record.occurred_at)
-                    .push_bind(Json(&record.data))
-                    .push_bind(Json(&record.raw))
-                    .push_bind(record.content_hash.as_slice())
-                    .push_bind(record.source_updated_at)
-                    .push_bind(seen_by)
-                    .push_bind(page.now)
-                    .push_bind(page.now);
-            });
-            query.push(
-                " ON CONFLICT (source_instance_id, record_type, external_id) DO UPDATE SET
-                    stream = excluded.stream, account_ref = excluded.account_ref, account_id = excluded.account_id,
-                    parent_external_id = excluded.parent_external_id, title = excluded.title, status = excluded.status,
-                    amount_minor = excluded.amount_minor, currency = excluded.currency, occurred_at = excluded.occurred_at,
-                    data = excluded.data, raw = excluded.raw, content_hash = excluded.content_hash,
-                    source_updated_at = excluded.source_updated_at,
-                    last_seen_run_id = COALESCE(excluded.last_seen_run_id, records.last_seen_run_id),
-                    updated_at = excluded.updated_at, deleted_at = NULL",
-            );
-            query.build().execute(&mut *transaction).await?;
+                (*id, *record, account_id)
+            })
+            .collect();
+        if !rows.is_empty() {
+            Self::upsert_records(&mut transaction, page, &rows).await?;
         }
 
         // Unchanged records only need the sweep's mark, and only in full runs.

@@ -98,6 +98,70 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// The cached records among `external_ids` (one type): SQLite seeks the unique
+    /// index once per id in an IN list.
+    pub(super) async fn existing_records(
+        connection: &mut sqlx::SqliteConnection,
+        instance_id: uuid::Uuid,
+        record_type: &str,
+        external_ids: Vec<String>,
+    ) -> Result<Vec<crate::store::ExistingRecordRow>> {
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT id, record_type, external_id, content_hash, source_updated_at, deleted_at FROM records
+             WHERE source_instance_id = ",
+        );
+        query.push_bind(instance_id).push(" AND record_type = ").push_bind(record_type).push(" AND external_id IN (");
+        let mut list = query.separated(", ");
+        for external_id in external_ids {
+            list.push_bind(external_id);
+        }
+        query.push(")");
+        Ok(query.build_query_as().fetch_all(connection).await?)
+    }
+
+    /// Inserts or replaces records (new and changed ones of a page), many rows per statement.
+    pub(super) async fn upsert_records(
+        connection: &mut sqlx::SqliteConnection,
+        page: &crate::store::PageWrite<'_>,
+        rows: &[(uuid::Uuid, &crate::store::PreparedRecord, Option<uuid::Uuid>)],
+    ) -> Result<()> {
+        // 20 binds a row; SQLite allows 32766 per statement.
+        const ROWS_PER_STATEMENT: usize = 500;
+        let seen_by = page.full.then_some(page.run_id);
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO records (id, record_type, source_instance_id, stream, external_id, account_ref, account_id,
+                    parent_external_id, title, status, amount_minor, currency, occurred_at, data, raw, content_hash,
+                    source_updated_at, last_seen_run_id, created_at, updated_at) ",
+            );
+            query.push_values(chunk, |mut row, (id, record, account_id)| {
+                row.push_bind(*id)
+                    .push_bind(record.record_type)
+                    .push_bind(page.instance_id)
+                    .push_bind(page.stream)
+                    .push_bind(record.external_id.as_str())
+                    .push_bind(record.account_ref.as_deref())
+                    .push_bind(*account_id)
+                    .push_bind(record.parent_external_id.as_deref())
+                    .push_bind(record.title.as_str())
+                    .push_bind(record.status.as_deref())
+                    .push_bind(record.amount_minor)
+                    .push_bind(record.currency.as_deref())
+                    .push_bind(record.occurred_at)
+                    .push_bind(record.data.get())
+                    .push_bind(record.raw.get())
+                    .push_bind(record.content_hash.as_slice())
+                    .push_bind(record.source_updated_at)
+                    .push_bind(seen_by)
+                    .push_bind(page.now)
+                    .push_bind(page.now);
+            });
+            query.push(crate::store::RECORD_UPSERT_TAIL);
+            query.build().execute(&mut *connection).await?;
+        }
+        Ok(())
+    }
+
     /// A write transaction holding SQLite's write lock from the start, for work
     /// that reads before it writes.
     pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {

@@ -1,0 +1,237 @@
+//! A generic REST source behind the shipped example manifests
+//! (`connectors/manifests/`): a project tool (API key, page numbers and offsets)
+//! and a helpdesk (OAuth 2.0 client credentials with expiring tokens, cursors,
+//! rate-limit headers), plus a Link-header listing.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+pub const API_KEY: &str = "projects-key";
+pub const CLIENT_ID: &str = "helpdesk-client";
+pub const CLIENT_SECRET: &str = "helpdesk-secret";
+
+#[derive(Default)]
+struct RestState {
+    projects: Vec<Value>,
+    tasks: Vec<Value>,
+    tickets: Vec<Value>,
+    clients: Vec<Value>,
+    tokens: HashMap<String, Instant>,
+    token_lifetime_secs: u64,
+    token_requests: u64,
+    /// Requests left before the helpdesk answers with Remaining: 0 (then resets).
+    window: u64,
+    window_used: u64,
+    requests_in_blocked_window: u64,
+    window_blocked_until: Option<Instant>,
+}
+
+#[derive(Clone)]
+pub struct FakeRest {
+    state: Arc<Mutex<RestState>>,
+    address: SocketAddr,
+}
+
+impl FakeRest {
+    pub async fn start() -> Self {
+        let state =
+            Arc::new(Mutex::new(RestState { token_lifetime_secs: 3600, window: u64::MAX, ..Default::default() }));
+        let app = Router::new()
+            .route("/v1/projects", get(projects))
+            .route("/v1/tasks", get(tasks))
+            .route("/v1/clients", get(clients))
+            .route("/oauth/token", post(token))
+            .route("/api/v2/tickets", get(tickets))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let address = listener.local_addr().expect("bound address");
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("fake REST source serves") });
+        Self { state, address }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn add_project(&self, project: Value) {
+        self.state.lock().unwrap().projects.push(project);
+    }
+
+    pub fn add_task(&self, task: Value) {
+        self.state.lock().unwrap().tasks.push(task);
+    }
+
+    pub fn add_ticket(&self, ticket: Value) {
+        self.state.lock().unwrap().tickets.push(ticket);
+    }
+
+    pub fn add_client(&self, client: Value) {
+        self.state.lock().unwrap().clients.push(client);
+    }
+
+    /// Replaces the fields of a ticket.
+    pub fn update_ticket(&self, id: &str, changes: Value) {
+        let mut state = self.state.lock().unwrap();
+        let ticket = state.tickets.iter_mut().find(|ticket| ticket["id"] == id).expect("known ticket");
+        for (key, value) in changes.as_object().unwrap() {
+            ticket[key] = value.clone();
+        }
+    }
+
+    /// Tokens stop working after this long (whatever `expires_in` said).
+    pub fn set_token_lifetime(&self, seconds: u64) {
+        self.state.lock().unwrap().token_lifetime_secs = seconds;
+    }
+
+    /// Revokes every token issued so far, as a provider rotating keys would.
+    pub fn revoke_tokens(&self) {
+        self.state.lock().unwrap().tokens.clear();
+    }
+
+    pub fn token_requests(&self) -> u64 {
+        self.state.lock().unwrap().token_requests
+    }
+
+    /// The helpdesk allows `requests` per window, then says 0 remain for a second.
+    pub fn set_rate_window(&self, requests: u64) {
+        self.state.lock().unwrap().window = requests;
+    }
+
+    /// Requests that ignored `X-RateLimit-Remaining: 0` before the reset.
+    pub fn requests_in_blocked_window(&self) -> u64 {
+        self.state.lock().unwrap().requests_in_blocked_window
+    }
+}
+
+fn param<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    query.get(name).map(String::as_str)
+}
+
+fn unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized"}))).into_response()
+}
+
+fn api_key_ok(headers: &HeaderMap) -> bool {
+    headers.get("x-api-key").and_then(|value| value.to_str().ok()) == Some(API_KEY)
+}
+
+async fn projects(
+    State(state): State<Arc<Mutex<RestState>>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !api_key_ok(&headers) {
+        return unauthorized();
+    }
+    let page: usize = param(&query, "page").and_then(|page| page.parse().ok()).unwrap_or(1);
+    let size: usize = param(&query, "page_size").and_then(|size| size.parse().ok()).unwrap_or(20);
+    let after: Option<i64> = param(&query, "modified_after").and_then(|after| after.parse().ok());
+    let state = state.lock().unwrap();
+    let matching: Vec<&Value> = state
+        .projects
+        .iter()
+        .filter(|project| after.is_none_or(|after| project["updated"].as_i64().unwrap_or(0) > after))
+        .collect();
+    let items: Vec<&Value> = matching.iter().skip((page.max(1) - 1) * size).take(size).copied().collect();
+    Json(json!({"items": items, "page": page, "total": matching.len()})).into_response()
+}
+
+async fn tasks(
+    State(state): State<Arc<Mutex<RestState>>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if !api_key_ok(&headers) {
+        return unauthorized();
+    }
+    let offset: usize = param(&query, "offset").and_then(|offset| offset.parse().ok()).unwrap_or(0);
+    let limit: usize = param(&query, "limit").and_then(|limit| limit.parse().ok()).unwrap_or(20);
+    let state = state.lock().unwrap();
+    let items: Vec<&Value> = state.tasks.iter().skip(offset).take(limit).collect();
+    Json(json!(items)).into_response()
+}
+
+async fn clients(State(state): State<Arc<Mutex<RestState>>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let page: usize = param(&query, "page").and_then(|page| page.parse().ok()).unwrap_or(1);
+    let state = state.lock().unwrap();
+    let items: Vec<&Value> = state.clients.iter().skip((page - 1) * 2).take(2).collect();
+    let mut response = Json(json!({"clients": items})).into_response();
+    if page * 2 < state.clients.len() {
+        let link = format!("</v1/clients?page={}>; rel=\"next\"", page + 1);
+        response.headers_mut().insert("link", HeaderValue::from_str(&link).unwrap());
+    }
+    response
+}
+
+async fn token(State(state): State<Arc<Mutex<RestState>>>, headers: HeaderMap, body: String) -> Response {
+    use base64::Engine as _;
+    let expected =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}")));
+    if headers.get("authorization").and_then(|value| value.to_str().ok()) != Some(expected.as_str())
+        || !body.contains("grant_type=client_credentials")
+    {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"}))).into_response();
+    }
+    let mut state = state.lock().unwrap();
+    state.token_requests += 1;
+    let token = format!("token-{}", state.token_requests);
+    let lifetime = state.token_lifetime_secs;
+    state.tokens.insert(token.clone(), Instant::now() + Duration::from_secs(lifetime));
+    // Says an hour, like many providers, though it may be revoked sooner: clients
+    // must cope with a 401 by fetching a new token.
+    Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 3600})).into_response()
+}
+
+async fn tickets(
+    State(state): State<Arc<Mutex<RestState>>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let mut state = state.lock().unwrap();
+    let now = Instant::now();
+    let token = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if token.and_then(|token| state.tokens.get(token)).is_none_or(|expires| *expires <= now) {
+        return unauthorized();
+    }
+    if let Some(until) = state.window_blocked_until {
+        if now < until {
+            state.requests_in_blocked_window += 1;
+        } else {
+            state.window_blocked_until = None;
+            state.window_used = 0;
+        }
+    }
+    state.window_used += 1;
+    let remaining = state.window.saturating_sub(state.window_used);
+    if remaining == 0 && state.window_blocked_until.is_none() {
+        state.window_blocked_until = Some(now + Duration::from_secs(1));
+    }
+    let per_page: usize = param(&query, "per_page").and_then(|size| size.parse().ok()).unwrap_or(25);
+    let start: usize =
+        param(&query, "cursor").and_then(|cursor| cursor.strip_prefix("c").and_then(|n| n.parse().ok())).unwrap_or(0);
+    let since = param(&query, "updated_since").map(str::to_owned);
+    let matching: Vec<&Value> = state
+        .tickets
+        .iter()
+        .filter(|ticket| since.as_deref().is_none_or(|since| ticket["updated_at"].as_str().unwrap_or_default() > since))
+        .collect();
+    let page: Vec<&Value> = matching.iter().skip(start).take(per_page).copied().collect();
+    let next = (start + per_page < matching.len()).then(|| format!("c{}", start + per_page));
+    let mut response = Json(json!({"tickets": page, "meta": {"next_cursor": next}})).into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(1));
+    response
+}
