@@ -1,6 +1,7 @@
-//! A real S3-compatible server for tests: moto's server mode (`pip install
-//! 'moto[server]'`), started on a free loopback port. Buckets and objects are
-//! created through boto3, as any S3 client would (moto refuses unsigned requests).
+//! A real S3-compatible server for tests: moto's server mode, started on a free
+//! loopback port (installed with pip on first use if missing, as the OpenID tests
+//! install their provider with npm). Buckets and objects are created through
+//! boto3, as any S3 client would (moto refuses unsigned requests).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -16,15 +17,16 @@ pub struct MotoS3 {
 }
 
 impl MotoS3 {
-    /// Starts moto; panics with a hint if it is not installed.
+    /// Starts moto, installing it first if this machine lacks it.
     pub fn start() -> Self {
+        ensure_installed();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("moto_server runs (pip install 'moto[server]')");
+            .expect("python3 runs moto");
         let server = Self { child, port };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -62,6 +64,28 @@ impl MotoS3 {
     pub fn delete(&self, bucket: &str, key: &str) {
         self.boto3("s3.delete_object(Bucket=sys.argv[1], Key=sys.argv[2])", &[bucket, key]);
     }
+}
+
+/// `pip install 'moto[server]'` once per test process, when `import moto.server` fails.
+fn ensure_installed() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let importable = |module: &str| {
+            Command::new("python3")
+                .args(["-c", &format!("import {module}")])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        };
+        if importable("moto.server") && importable("boto3") {
+            return;
+        }
+        let status = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "moto[server]==5.*"])
+            .status()
+            .expect("python3 runs pip");
+        assert!(status.success(), "could not install moto[server] with pip");
+    });
 }
 
 impl Drop for MotoS3 {

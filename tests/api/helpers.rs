@@ -209,6 +209,11 @@ impl PorticoProcess {
         }
     }
 
+    /// Waits until the worker for `queue` has started (each job type has its own).
+    pub fn wait_for_worker(&mut self, queue: &str) -> String {
+        self.wait_for_line(&format!("{queue}@"), Duration::from_secs(60))
+    }
+
     /// The address a `serve` process printed.
     pub fn wait_for_listen_address(&mut self) -> String {
         let line = self.wait_for_line("portico listening on ", Duration::from_secs(60));

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use portico::jobs::Job;
 use portico::jobs::probe::QueueProbe;
 use portico::store::{ProbeOutcome, QueueProbeRun, Store};
 use uuid::Uuid;
@@ -48,7 +49,7 @@ async fn a_job_survives_sigkill_of_its_worker_and_runs_after_restart() {
     let (store, queue) = db.open().await;
 
     let mut first_worker = PorticoProcess::start(portico_command(&db, &["worker"]));
-    first_worker.wait_for_line("job worker started", Duration::from_secs(60));
+    first_worker.wait_for_worker(QueueProbe::QUEUE);
     let probe_id = enqueue_probe(&store, &queue, &db, 3_000).await;
     let started = eventually("the first worker to start the job", Duration::from_secs(20), || async {
         runs(&store, probe_id).await.into_iter().next()
@@ -58,7 +59,7 @@ async fn a_job_survives_sigkill_of_its_worker_and_runs_after_restart() {
     assert!(runs(&store, probe_id).await[0].finished_at.is_none(), "the job was cut off by the kill");
 
     let mut second_worker = PorticoProcess::start(portico_command(&db, &["worker"]));
-    second_worker.wait_for_line("job worker started", Duration::from_secs(60));
+    second_worker.wait_for_worker(QueueProbe::QUEUE);
     let finished = finished_run(&store, probe_id, Duration::from_secs(40)).await;
     assert_ne!(finished.worker, started.worker, "the job ran again on the new worker");
     let all_runs = runs(&store, probe_id).await;
@@ -77,7 +78,7 @@ async fn two_worker_processes_never_run_the_same_job() {
         PorticoProcess::start(portico_command(&db, &["worker"])),
     ];
     for worker in &mut workers {
-        worker.wait_for_line("job worker started", Duration::from_secs(60));
+        worker.wait_for_worker(QueueProbe::QUEUE);
     }
     let mut probe_ids = Vec::new();
     for _ in 0..24 {
@@ -102,7 +103,7 @@ async fn sigterm_lets_a_running_job_finish_before_exit() {
     let db = TestDatabase::new().await;
     let mut server = PorticoProcess::start(portico_command(&db, &["serve", "--listen", "127.0.0.1:0"]));
     let address = server.wait_for_listen_address();
-    server.wait_for_line("job worker started", Duration::from_secs(60));
+    server.wait_for_worker(QueueProbe::QUEUE);
     let (store, queue) = db.open().await;
     let probe_id = enqueue_probe(&store, &queue, &db, 1_500).await;
     eventually("the job to start", Duration::from_secs(20), || async {
@@ -147,7 +148,7 @@ async fn http_only_and_worker_processes_start_together_and_split_the_work() {
         PorticoProcess::start(portico_command(&db, &["serve", "--no-workers", "--listen", "127.0.0.1:0"]));
     let mut worker = PorticoProcess::start(portico_command(&db, &["worker"]));
     let address = http_only.wait_for_listen_address();
-    worker.wait_for_line("job worker started", Duration::from_secs(60));
+    worker.wait_for_worker(QueueProbe::QUEUE);
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let ready = client.get(format!("{address}/readyz")).send().await.unwrap();

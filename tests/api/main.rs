@@ -19,4 +19,5 @@ mod recovery;
 mod rest;
 mod sso;
 mod sync;
+mod sync_recovery;
 mod team;

@@ -466,3 +466,37 @@ async fn only_one_run_per_stream_is_active_at_a_time() {
         .unwrap();
     assert_eq!(response.status(), 409, "a disabled connector does not sync");
 }
+
+#[tokio::test]
+async fn a_scheduled_connector_syncs_every_stream_on_its_own() {
+    let stripe = FakeStripe::start(API_KEY).await;
+    stripe.add_customer("Acme", "a@acme.test");
+    let app = spawn_app_with(|settings| settings.sync.schedule_check_secs = 1).await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let scheduled = create_stripe_connector(&app, &admin, &stripe, json!({"schedule_interval_secs": 3600})).await;
+    let paused =
+        create_stripe_connector(&app, &admin, &stripe, json!({"schedule_interval_secs": 3600, "enabled": false})).await;
+
+    let runs_of = |connector: &Value| {
+        let path = format!("/api/v1/admin/connectors/{}/runs", connector["id"].as_str().unwrap());
+        let request = app.request(Method::GET, &path, Some(&admin));
+        async move { request.send().await.unwrap().json::<Vec<Value>>().await.unwrap() }
+    };
+    let runs = eventually("scheduled runs of every stream", Duration::from_secs(30), || async {
+        let runs = runs_of(&scheduled).await;
+        (runs.len() == 4 && runs.iter().all(|run| run["status"] == "succeeded")).then_some(runs)
+    })
+    .await;
+    assert!(runs.iter().all(|run| run["trigger"] == "schedule" && run["mode"] == "incremental"), "{runs:?}");
+    let detail: Value = app
+        .request(Method::GET, &format!("/api/v1/admin/connectors/{}", scheduled["id"].as_str().unwrap()), Some(&admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next: chrono::DateTime<chrono::Utc> = detail["next_sync_at"].as_str().unwrap().parse().unwrap();
+    assert!(next > chrono::Utc::now() + chrono::Duration::minutes(59), "the next sync is an interval away: {next}");
+    assert!(runs_of(&paused).await.is_empty(), "a disabled connector is not scheduled");
+}
