@@ -6,33 +6,12 @@ use portico_testkit::MotoS3;
 use portico_testkit::s3::{ACCESS_KEY, REGION, SECRET_KEY};
 use reqwest::Method;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::helpers::{Session, TestApp, spawn_app};
-use crate::sync::{cached_records, sync_to_end};
+use crate::sync::{cached_records, create_connector, map_account, sync_to_end};
 
 async fn create_files_connector(app: &TestApp, admin: &Session, settings: Value, credentials: Value) -> Value {
-    let body = json!({
-        "kind": "files",
-        "name": format!("Files {}", Uuid::new_v4().simple()),
-        "settings": settings,
-        "credentials": credentials,
-        "allow_private_network": true,
-    });
-    let response = app.request(Method::POST, "/api/v1/admin/connectors", Some(admin)).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    response.json().await.unwrap()
-}
-
-async fn map(app: &TestApp, admin: &Session, connector: &Value, account_ref: &str, account_id: Uuid) {
-    let path = format!("/api/v1/admin/connectors/{}/mappings", connector["id"].as_str().unwrap());
-    let response = app
-        .request(Method::PUT, &path, Some(admin))
-        .json(&json!({"account_ref": account_ref, "account_id": account_id}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    create_connector(app, admin, "files", settings, credentials, json!({})).await
 }
 
 #[tokio::test]
@@ -64,8 +43,8 @@ async fn s3_documents_sync_into_their_accounts_and_download_through_portico() {
     let test_path = format!("/api/v1/admin/connectors/{}/test", connector["id"].as_str().unwrap());
     let test: Value = app.request(Method::POST, &test_path, Some(&admin)).send().await.unwrap().json().await.unwrap();
     assert_eq!(test["ok"], true, "{test}");
-    map(&app, &admin, &connector, "acme", acme).await;
-    map(&app, &admin, &connector, "globex", globex).await;
+    map_account(&app, &admin, &connector, "acme", acme).await;
+    map_account(&app, &admin, &connector, "globex", globex).await;
 
     sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
     let documents = cached_records(&app, &admin, &connector, "document").await;
@@ -124,7 +103,7 @@ async fn a_local_folder_is_a_document_source_too() {
     let connector =
         create_files_connector(&app, &admin, json!({"store": {"type": "local", "root": folder.path()}}), json!({}))
             .await;
-    map(&app, &admin, &connector, "acme", acme).await;
+    map_account(&app, &admin, &connector, "acme", acme).await;
     sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
     let documents = cached_records(&app, &admin, &connector, "document").await;
     assert_eq!(documents.keys().collect::<Vec<_>>(), ["acme/a.txt", "acme/deep/b.json"]);

@@ -12,32 +12,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{Session, TestApp, eventually, spawn_app, spawn_app_with};
-use crate::sync::{cached_records, sync_to_end};
+use crate::sync::{cached_records, create_connector, map_account, sync_to_end};
 
 const TOKEN: &str = "pat-na1-portico-test";
 
 async fn create_hubspot_connector(app: &TestApp, admin: &Session, hubspot: &FakeHubSpot) -> Value {
-    let body = json!({
-        "kind": "hubspot",
-        "name": format!("HubSpot {}", Uuid::new_v4().simple()),
-        "settings": {"base_url": hubspot.base_url(), "deal_kind": "project"},
-        "credentials": {"access_token": TOKEN},
-        "allow_private_network": true,
-    });
-    let response = app.request(Method::POST, "/api/v1/admin/connectors", Some(admin)).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
-    response.json().await.unwrap()
-}
-
-async fn map(app: &TestApp, admin: &Session, connector: &Value, account_ref: &str, account_id: Uuid) {
-    let path = format!("/api/v1/admin/connectors/{}/mappings", connector["id"].as_str().unwrap());
-    let response = app
-        .request(Method::PUT, &path, Some(admin))
-        .json(&json!({"account_ref": account_ref, "account_id": account_id}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let settings = json!({"base_url": hubspot.base_url(), "deal_kind": "project"});
+    create_connector(app, admin, "hubspot", settings, json!({"access_token": TOKEN}), json!({})).await
 }
 
 #[tokio::test]
@@ -54,7 +35,7 @@ async fn crm_objects_sync_to_the_company_account_and_changes_arrive_incrementall
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
-    map(&app, &admin, &connector, &acme, account).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
 
     let runs = sync_to_end(&app, &admin, &connector, &["companies", "contacts", "deals", "tickets"], "full").await;
     assert!(runs.iter().all(|run| run["status"] == "succeeded"), "{runs:?}");
@@ -117,7 +98,7 @@ async fn a_portal_ticket_reaches_hubspot_once_through_the_outbox() {
     assert_eq!(response.status(), 409);
 
     let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
-    map(&app, &admin, &connector, &acme, account).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
     let created = open_ticket(&app, &member, account, "Login fails").await;
     assert_eq!(created["sync_status"], "pending");
 
@@ -159,7 +140,7 @@ async fn a_write_back_that_keeps_failing_is_dead_lettered_and_an_admin_can_retry
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
-    map(&app, &admin, &connector, &acme, account).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
     let owner = app.member(&admin, account, "owner").await;
 
     hubspot.set_faults(Faults { server_error_rate: 1.0, ..Faults::none() });

@@ -14,18 +14,32 @@ use crate::helpers::{Session, TestApp, eventually, spawn_app, spawn_app_with};
 
 const API_KEY: &str = "sk_test_portico";
 
-pub async fn create_stripe_connector(app: &TestApp, admin: &Session, stripe: &FakeStripe, extra: Value) -> Value {
+/// Creates a connector instance of `kind` (allowed to reach the loopback upstream)
+/// with a unique name; `extra` adds or overrides fields of the request.
+pub async fn create_connector(
+    app: &TestApp,
+    admin: &Session,
+    kind: &str,
+    settings: Value,
+    credentials: Value,
+    extra: Value,
+) -> Value {
     let mut body = json!({
-        "kind": "stripe",
-        "name": format!("Stripe {}", Uuid::new_v4().simple()),
-        "settings": {"base_url": stripe.base_url()},
-        "credentials": {"api_key": API_KEY},
+        "kind": kind,
+        "name": format!("{kind} {}", Uuid::new_v4().simple()),
+        "settings": settings,
+        "credentials": credentials,
         "allow_private_network": true,
     });
     body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     let response = app.request(Method::POST, "/api/v1/admin/connectors", Some(admin)).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     response.json().await.unwrap()
+}
+
+pub async fn create_stripe_connector(app: &TestApp, admin: &Session, stripe: &FakeStripe, extra: Value) -> Value {
+    let settings = json!({"base_url": stripe.base_url()});
+    create_connector(app, admin, "stripe", settings, json!({"api_key": API_KEY}), extra).await
 }
 
 pub async fn start_sync(app: &TestApp, admin: &Session, connector: &Value, streams: &[&str], mode: &str) -> Vec<Value> {
@@ -97,7 +111,13 @@ fn live(records: &BTreeMap<String, Value>) -> Vec<&str> {
     records.iter().filter(|(_, record)| record["deleted_at"].is_null()).map(|(id, _)| id.as_str()).collect()
 }
 
-async fn map_account(app: &TestApp, admin: &Session, connector: &Value, account_ref: &str, account_id: Uuid) -> Value {
+pub async fn map_account(
+    app: &TestApp,
+    admin: &Session,
+    connector: &Value,
+    account_ref: &str,
+    account_id: Uuid,
+) -> Value {
     let path = format!("/api/v1/admin/connectors/{}/mappings", connector["id"].as_str().unwrap());
     let response = app
         .request(Method::PUT, &path, Some(admin))
