@@ -80,6 +80,9 @@ pub struct SyncSettings {
     /// Requests per second per rate-budget key (a provider app's quota).
     #[serde(default)]
     pub rate_limits: std::collections::BTreeMap<String, f64>,
+    /// Folders a `files` connector may serve from the server's disk.
+    #[serde(default)]
+    pub local_file_roots: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

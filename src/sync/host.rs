@@ -1,6 +1,7 @@
 //! Builds connectors for configured instances: the one place credentials are
 //! decrypted, the outbound address policy is chosen and rate budgets are shared.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,22 @@ pub enum HostError {
     Settings(#[from] SettingsError),
 }
 
+/// A local folder a `files` instance names must lie inside an allowed root.
+fn check_local_root(kind: &str, settings: &Value, allowed: &[PathBuf]) -> Result<(), SettingsError> {
+    if kind != "files" || settings.pointer("/store/type").and_then(Value::as_str) != Some("local") {
+        return Ok(());
+    }
+    let refused = || SettingsError::new("settings.store.root", "must be a folder inside one of sync.local_file_roots");
+    let root = settings.pointer("/store/root").and_then(Value::as_str).ok_or_else(refused)?;
+    // Canonical paths, so `..` and symbolic links cannot step outside.
+    let root = std::fs::canonicalize(root).map_err(|_| refused())?;
+    let inside = allowed
+        .iter()
+        .filter_map(|allowed| std::fs::canonicalize(allowed).ok())
+        .any(|allowed| root.starts_with(allowed));
+    if inside { Ok(()) } else { Err(refused()) }
+}
+
 /// Shared by the HTTP API, the workers and the CLI; cheap to clone.
 #[derive(Clone)]
 pub struct ConnectorHost {
@@ -38,6 +55,7 @@ pub struct ConnectorHost {
     private_client: OutboundClient,
     allow_private_everywhere: bool,
     rate_limits: Arc<std::collections::BTreeMap<String, f64>>,
+    local_file_roots: Arc<Vec<PathBuf>>,
 }
 
 impl std::fmt::Debug for ConnectorHost {
@@ -57,6 +75,7 @@ impl ConnectorHost {
             private_client: OutboundClient::new(AddressPolicy::AllowPrivate, timeout),
             allow_private_everywhere: outbound.allow_private_addresses,
             rate_limits: Arc::new(sync.rate_limits.clone()),
+            local_file_roots: Arc::new(sync.local_file_roots.clone()),
         }
     }
 
@@ -101,6 +120,7 @@ impl ConnectorHost {
         credentials: &Value,
         allow_private: bool,
     ) -> Result<Box<dyn Connector>, HostError> {
+        check_local_root(kind, settings, &self.local_file_roots)?;
         let upstream = self.upstream(kind, allow_private, None, None);
         let config = InstanceConfig { settings: settings.clone(), credentials: credentials.clone(), upstream };
         Ok(self.kind(kind)?.build(config)?)
@@ -108,6 +128,7 @@ impl ConnectorHost {
 
     /// The connector for a stored instance.
     pub fn build(&self, instance: &ConnectorInstanceRow) -> Result<Box<dyn Connector>, HostError> {
+        check_local_root(&instance.kind, &instance.settings.0, &self.local_file_roots)?;
         let credentials = self.open_credentials(instance.credentials_sealed.as_deref())?;
         let upstream = self.upstream(
             &instance.kind,

@@ -28,6 +28,7 @@ fn host(allow_private: bool) -> (ConnectorHost, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::defaults();
     settings.data_dir = dir.path().to_owned();
+    settings.sync.local_file_roots = vec![std::env::temp_dir()];
     settings.outbound.allow_private_addresses = allow_private;
     settings.outbound.timeout_secs = 5;
     let cipher = SecretCipher::new(&MasterKey::resolve(&settings).unwrap());

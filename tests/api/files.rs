@@ -7,7 +7,7 @@ use portico_testkit::s3::{ACCESS_KEY, REGION, SECRET_KEY};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, spawn_app};
+use crate::helpers::{Session, TestApp, spawn_app, spawn_app_with};
 use crate::sync::{cached_records, create_connector, map_account, sync_to_end};
 
 async fn create_files_connector(app: &TestApp, admin: &Session, settings: Value, credentials: Value) -> Value {
@@ -97,9 +97,21 @@ async fn a_local_folder_is_a_document_source_too() {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(file, body).unwrap();
     }
-    let app = spawn_app().await;
+    let root = folder.path().to_owned();
+    let app = spawn_app_with(|settings| settings.sync.local_file_roots = vec![root]).await;
     let admin = app.staff(StaffRole::Admin).await;
     let acme = app.create_account(&admin, "Acme").await;
+
+    // Only folders inside sync.local_file_roots may be served.
+    for outside in [std::env::temp_dir(), folder.path().join("acme/../..")] {
+        let body =
+            json!({"kind": "files", "name": "outside", "settings": {"store": {"type": "local", "root": outside}}});
+        let response =
+            app.request(Method::POST, "/api/v1/admin/connectors", Some(&admin)).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 422, "{outside:?}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "settings.store.root");
+    }
     let connector =
         create_files_connector(&app, &admin, json!({"store": {"type": "local", "root": folder.path()}}), json!({}))
             .await;
