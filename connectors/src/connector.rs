@@ -147,6 +147,11 @@ pub trait Connector: Send + Sync {
     /// One page of `request.stream`.
     async fn pull(&self, request: PullRequest<'_>) -> Result<Page, ConnectorError>;
 
+    /// Webhook verification and mapping, for connectors whose upstream sends them.
+    fn webhooks(&self) -> Option<&dyn crate::webhook::Webhooks> {
+        None
+    }
+
     /// The file-storage connector, for streaming downloads.
     fn as_files(&self) -> Option<&crate::files::Files> {
         None

@@ -27,6 +27,7 @@ pub mod retry;
 pub mod settings;
 pub mod stripe;
 pub mod upstream;
+pub mod webhook;
 
 pub use connector::{
     Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PushOperation, PushOutcome, StreamInfo, SyncMode,

@@ -1,24 +1,141 @@
-//! Document downloads, streamed from storage through Portico (`documents.download`):
-//! storage credentials and URLs never reach the browser.
+//! Documents' bytes: downloads streamed from storage through Portico
+//! (`documents.download`; storage credentials and URLs never reach the browser), and
+//! uploads written to storage through the outbox (`documents.upload`).
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use chrono::Utc;
 use futures::TryStreamExt;
+use portico_connectors::Record;
+use portico_connectors::model::{CommonRecord, Document};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
-use super::problem::{ApiError, ErrorCode};
+use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
-use crate::store::StoreError;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use crate::store::{NewPendingRecord, StoreError};
+use crate::sync::PushJob;
+use crate::sync::prepare::prepare;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(download_document))
+    OpenApiRouter::new().routes(routes!(download_document)).routes(routes!(upload_document))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// The file's name, 1 to 200 characters (required).
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentUploaded {
+    pub record_id: Uuid,
+    /// The write-back carrying it to storage.
+    pub outbox_id: Uuid,
+    /// `pending` until storage has it.
+    pub sync_status: &'static str,
+}
+
+/// Uploads a document for the account (`documents.upload`): the body is the file
+/// (up to `http.body_limit_bytes`). It is recorded at once, pending, and written to
+/// the account's document storage through the outbox.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/documents",
+    extensions(("x-permission" = json!("documents.upload"))), tag = "records",
+    params(("account_id" = Uuid, Path), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 202, description = "Recorded; delivery to storage is pending", body = DocumentUploaded),
+        (status = 403, description = "Missing documents.upload", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No document storage is connected for this account", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the body limit", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No name, or an empty file", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn upload_document(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path(_account_id): Path<Uuid>,
+    Query(query): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, super::json::Json<DocumentUploaded>), ApiError> {
+    let scope = access.require(Permission::DocumentsUpload, &state).await?;
+    let account_id = scope.account_id();
+    let name = query.name.as_deref().unwrap_or_default().trim().to_owned();
+    let mut errors = Vec::new();
+    if name.is_empty() || name.chars().count() > 200 || name == "." || name == ".." {
+        errors.push(FieldError { field: "name".into(), message: "must be a file name of 1 to 200 characters".into() });
+    }
+    if body.is_empty() {
+        errors.push(FieldError { field: "body".into(), message: "the file is empty".into() });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let kinds: Vec<String> = state
+        .connectors
+        .registry()
+        .kinds()
+        .filter(|kind| kind.push_operations().contains(&"upload_document"))
+        .map(|kind| kind.id().to_owned())
+        .collect();
+    let targets = state.store.write_targets(account_id, &kinds).await?;
+    let Some((instance_id, _kind, account_ref)) = targets.into_iter().next() else {
+        return Err(ApiError::new(ErrorCode::Conflict, "No document storage is connected for this account yet."));
+    };
+    let instance = state.store.connector_instance(instance_id).await?.ok_or(StoreError::NotFound)?;
+    let connector = state.connectors.build(&instance).map_err(ApiError::internal)?;
+    let files = connector.as_files().ok_or_else(|| ApiError::internal(StoreError::NotFound))?;
+    let key = files.upload_key(&account_ref, &Uuid::now_v7().simple().to_string(), &name);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let now = Utc::now();
+    let record = prepare(Record {
+        external_id: String::new(),
+        account_ref: Some(account_ref),
+        parent_external_id: None,
+        source_updated_at: None,
+        body: CommonRecord::Document(Document {
+            name: name.clone(),
+            folder: "uploads".into(),
+            content_type,
+            size_bytes: body.len() as i64,
+            checksum: Some(Sha256::digest(&body).iter().map(|byte| format!("{byte:02x}")).collect()),
+            storage_key: key.clone(),
+            modified_at: Some(now),
+        }),
+        raw: json!({}),
+    });
+    use base64::Engine as _;
+    let pending = NewPendingRecord {
+        instance_id,
+        stream: "documents".into(),
+        account_id,
+        record,
+        operation: "upload_document".into(),
+        payload: json!({"key": key, "content_base64": base64::engine::general_purpose::STANDARD.encode(&body)}),
+        now,
+    };
+    let (record_id, outbox_id) = state.store.create_pending_record(&pending).await?;
+    state.queue.enqueue(PushJob { outbox_id }, &state.settings.jobs).await.map_err(ApiError::internal)?;
+    let event = access.caller.audit_event("document.uploaded").account(account_id).target("record", record_id);
+    audit::record(&state.store, event).await?;
+    let uploaded = DocumentUploaded { record_id, outbox_id, sync_status: "pending" };
+    Ok((axum::http::StatusCode::ACCEPTED, super::json::Json(uploaded)))
 }
 
 /// A file name safe inside a quoted Content-Disposition parameter.

@@ -127,6 +127,36 @@ async fn a_local_folder_is_a_document_source_too() {
     let response = app.request(Method::GET, &download, Some(&owner)).send().await.unwrap();
     assert_eq!(response.text().await.unwrap(), "one");
 
+    // An upload from the portal: recorded at once, written to the folder through the outbox.
+    let upload = format!("/api/v1/accounts/{acme}/documents?name=signed%20contract.txt");
+    let response = app
+        .request(Method::POST, &upload, Some(&owner))
+        .header("content-type", "text/plain")
+        .body("signed by both parties")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let uploaded: Value = response.json().await.unwrap();
+    let outbox_id: uuid::Uuid = uploaded["outbox_id"].as_str().unwrap().parse().unwrap();
+    let key = crate::helpers::eventually("the upload in storage", std::time::Duration::from_secs(20), || async {
+        let item = app.store.outbox_item(outbox_id).await.unwrap().unwrap();
+        (item.status == "delivered").then(|| item.external_id.unwrap())
+    })
+    .await;
+    assert!(key.starts_with("acme/uploads/") && key.ends_with("-signed contract.txt"), "{key}");
+    assert_eq!(std::fs::read_to_string(folder.path().join(&key)).unwrap(), "signed by both parties");
+    let path = format!("/api/v1/accounts/{acme}/documents/{}/download", uploaded["record_id"].as_str().unwrap());
+    let response = app.request(Method::GET, &path, Some(&owner)).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "signed by both parties");
+    // The next sync finds the same file, not a second one.
+    let runs = sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
+    assert_eq!((runs[0]["added"].as_i64(), runs[0]["unchanged"].as_i64()), (Some(0), Some(3)), "{}", runs[0]);
+    // A viewer may read but not upload.
+    let viewer = app.member(&admin, acme, "viewer").await;
+    let response = app.request(Method::POST, &upload, Some(&viewer)).body("x").send().await.unwrap();
+    assert_eq!(response.status(), 403);
+
     // Invalid store settings name the field.
     let body = json!({"kind": "files", "name": "bad", "settings": {"store": {"type": "ftp"}}});
     let response =

@@ -80,9 +80,11 @@ async fn two_worker_processes_never_run_the_same_job() {
     for worker in &mut workers {
         worker.wait_for_worker(QueueProbe::QUEUE);
     }
+    // Each job holds its slot long enough that one worker alone cannot keep up
+    // with the queue, so the other gets work even on a loaded machine.
     let mut probe_ids = Vec::new();
     for _ in 0..24 {
-        probe_ids.push(enqueue_probe(&store, &queue, &db, 150).await);
+        probe_ids.push(enqueue_probe(&store, &queue, &db, 400).await);
     }
     let mut workers_seen = HashSet::new();
     for probe_id in &probe_ids {

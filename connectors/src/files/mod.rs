@@ -23,7 +23,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::connector::{Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, StreamInfo};
+use crate::connector::{
+    Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, PushOperation, PushOutcome, StreamInfo,
+};
 use crate::error::ConnectorError;
 use crate::model::{CommonRecord, Document, Record, RecordType};
 use crate::outbound::{AddressPolicy, OutboundClient, check_url};
@@ -90,6 +92,10 @@ impl ConnectorKind for FilesKind {
 
     fn default_streams(&self) -> Vec<StreamInfo> {
         vec![StreamInfo::new("documents", &[RecordType::Document], false)]
+    }
+
+    fn push_operations(&self) -> &'static [&'static str] {
+        &["upload_document"]
     }
 
     fn build(&self, config: InstanceConfig) -> Result<Box<dyn Connector>, SettingsError> {
@@ -294,5 +300,40 @@ impl Connector for Files {
 
     fn as_files(&self) -> Option<&Files> {
         Some(self)
+    }
+
+    /// `upload_document`: `{key, content_base64}`. The key is fixed when the upload is
+    /// accepted (it embeds the outbox id), so a retried put writes the same object.
+    async fn push(&self, operation: &PushOperation) -> Result<PushOutcome, ConnectorError> {
+        if operation.operation != "upload_document" {
+            return Err(ConnectorError::permanent(format!("files cannot {}", operation.operation)));
+        }
+        let (Some(key), Some(content)) =
+            (operation.payload["key"].as_str(), operation.payload["content_base64"].as_str())
+        else {
+            return Err(ConnectorError::permanent("upload_document needs key and content_base64"));
+        };
+        if !self.prefix.is_empty() && !key.starts_with(&format!("{}/", self.prefix)) {
+            return Err(ConnectorError::permanent("the upload's key is outside this connector's prefix"));
+        }
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(content)
+            .map_err(|error| ConnectorError::permanent(format!("upload content is not base64: {error}")))?;
+        let path = ObjectPath::from(key);
+        self.store.put(&path, bytes.into()).await.map_err(storage_error)?;
+        let meta = self.store.head(&path).await.map_err(storage_error)?;
+        Ok(PushOutcome { external_id: Some(key.to_owned()), records: self.record(&meta).into_iter().collect() })
+    }
+}
+
+impl Files {
+    /// Where an upload for `account_ref` goes: its folder's `uploads/`, under a name
+    /// made unique by `unique` (the outbox id) and stripped of path separators.
+    pub fn upload_key(&self, account_ref: &str, unique: &str, file_name: &str) -> String {
+        let safe: String =
+            file_name.chars().map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c }).collect();
+        let relative = format!("{account_ref}/uploads/{unique}-{safe}");
+        if self.prefix.is_empty() { relative } else { format!("{}/{relative}", self.prefix) }
     }
 }

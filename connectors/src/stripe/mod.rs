@@ -8,6 +8,7 @@
 //! time it started, so the next incremental run misses nothing that changed during it.
 
 mod mapping;
+mod webhook;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -199,6 +200,10 @@ impl Stripe {
 impl Connector for Stripe {
     fn streams(&self) -> Vec<StreamInfo> {
         StripeKind.default_streams()
+    }
+
+    fn webhooks(&self) -> Option<&dyn crate::webhook::Webhooks> {
+        Some(&webhook::StripeWebhooks)
     }
 
     async fn check(&self) -> Result<(), ConnectorError> {
