@@ -70,7 +70,36 @@ pub struct Page {
     pub records: Vec<Record>,
     /// Records the upstream reports deleted (incremental deletion).
     pub deletions: Vec<Deletion>,
+    /// Upstream objects that did not map: counted and reported, never guessed at.
+    pub failed: Vec<FailedRecord>,
     pub end: PageEnd,
+}
+
+/// An upstream object that could not be mapped into the common model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedRecord {
+    /// Its id, when it has one.
+    pub external_id: Option<String>,
+    pub reason: String,
+}
+
+/// Maps each upstream object; the ones that fail are set aside with the reason, so
+/// one malformed object does not stop a sync (nor is it silently dropped).
+pub fn map_each<'a>(
+    objects: impl IntoIterator<Item = &'a Value>,
+    mut map: impl FnMut(&'a Value) -> Result<Record, crate::error::ConnectorError>,
+) -> (Vec<Record>, Vec<FailedRecord>) {
+    let mut records = Vec::new();
+    let mut failed = Vec::new();
+    for object in objects {
+        match map(object) {
+            Ok(record) => records.push(record),
+            Err(error) => {
+                failed.push(FailedRecord { external_id: crate::json::string_at(object, "/id"), reason: error.message })
+            }
+        }
+    }
+    (records, failed)
 }
 
 #[derive(Debug, Clone, PartialEq)]

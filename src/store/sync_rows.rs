@@ -135,6 +135,8 @@ pub struct PageWrite<'a> {
     /// How many upstream pages this write holds (pages pulled while the
     /// previous write committed are written together).
     pub pages: i64,
+    /// Upstream objects in these pages that did not map (counted on the run).
+    pub failed: i64,
     pub records: Vec<PreparedRecord>,
     pub deletions: Vec<(&'static str, String)>,
     pub end: PageWriteEnd,

@@ -176,8 +176,13 @@ impl Execution<'_> {
         let count = pages.len() as i64;
         let mut records = Vec::new();
         let mut deletions = Vec::new();
+        let mut failed = 0;
         let mut end = PageWriteEnd::Done(None);
         for page in pages {
+            for failure in &page.failed {
+                tracing::warn!(run_id = %self.run.id, external_id = ?failure.external_id, reason = %failure.reason, "an upstream record did not map");
+            }
+            failed += page.failed.len() as i64;
             records.extend(page.records.into_iter().map(prepare));
             deletions.extend(
                 page.deletions.into_iter().map(|deletion| (deletion.record_type.as_str(), deletion.external_id)),
@@ -194,6 +199,7 @@ impl Execution<'_> {
             lease_id: self.lease_id,
             full: self.mode == SyncMode::Full,
             pages: count,
+            failed,
             records,
             deletions,
             end,
@@ -270,7 +276,12 @@ impl Execution<'_> {
         let now = Utc::now();
         let mut status = "succeeded";
         let mut held = 0;
-        if self.mode == SyncMode::Full {
+        let mut note = None;
+        let failed = store.sync_run(self.run.id).await?.map(|run| run.failed).unwrap_or(0);
+        if self.mode == SyncMode::Full && failed > 0 {
+            // A record that did not map was not seen: sweeping now could delete it.
+            note = Some(format!("{failed} records did not map; no deletions were detected in this run"));
+        } else if self.mode == SyncMode::Full {
             let started_at = self.run.started_at.unwrap_or(self.run.queued_at);
             let share = Some(self.instance.delete_guard_share);
             match store.sweep_unseen(self.instance.id, &self.run.stream, self.run.id, started_at, share, now).await? {
@@ -286,7 +297,7 @@ impl Execution<'_> {
                 }
             }
         }
-        store.finish_sync_run(self.run.id, status, None, held, now).await?;
+        store.finish_sync_run(self.run.id, status, note.as_deref(), held, now).await?;
         store
             .record_instance_outcome(self.instance.id, None, self.context.sync.degrade_after_failures.into(), now)
             .await?;

@@ -133,6 +133,11 @@ impl FakeStripe {
         id
     }
 
+    /// Adds an object exactly as given (to serve malformed or unusual shapes).
+    pub fn add_raw(&self, kind: &str, object: Value) {
+        self.state.lock().unwrap().objects.get_mut(kind).expect("known kind").insert(0, object);
+    }
+
     /// Marks an invoice paid (an `invoice.paid` event records it).
     pub fn pay_invoice(&self, id: &str) {
         let mut state = self.state.lock().unwrap();

@@ -520,3 +520,26 @@ async fn a_scheduled_connector_syncs_every_stream_on_its_own() {
     assert!(next > chrono::Utc::now() + chrono::Duration::minutes(59), "the next sync is an interval away: {next}");
     assert!(runs_of(&paused).await.is_empty(), "a disabled connector is not scheduled");
 }
+
+#[tokio::test]
+async fn a_record_that_does_not_map_is_counted_and_blocks_no_other_but_stops_deletions() {
+    let stripe = FakeStripe::start(API_KEY).await;
+    let customer = stripe.add_customer("Acme", "a@acme.test");
+    let kept = stripe.add_invoice(&customer, &[100]);
+    let vanishing = stripe.add_invoice(&customer, &[200]);
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let connector = create_stripe_connector(&app, &admin, &stripe, json!({"delete_guard_share": 1.0})).await;
+    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+
+    // An invoice without a currency cannot be an invoice; another one vanished.
+    stripe.add_raw("invoices", json!({"id": "in_broken", "object": "invoice", "customer": customer, "total": 5}));
+    stripe.remove_silently("invoices", &vanishing);
+    let runs = sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    assert_eq!(runs[0]["status"], "succeeded");
+    assert_eq!((runs[0]["failed"].as_i64(), runs[0]["deleted"].as_i64()), (Some(1), Some(0)), "{}", runs[0]);
+    assert!(runs[0]["error"].as_str().unwrap().contains("no deletions"), "{}", runs[0]);
+    let cached = cached_records(&app, &admin, &connector, "invoice").await;
+    assert!(cached.contains_key(&kept) && !cached.contains_key("in_broken"));
+    assert!(cached[&vanishing]["deleted_at"].is_null(), "not deleted while a record failed to map");
+}

@@ -295,7 +295,7 @@ impl Connector for Files {
             (true, Some(last)) => PageEnd::More(json!({"after": last.location.as_ref()})),
             _ => PageEnd::Done(None),
         };
-        Ok(Page { records, deletions: Vec::new(), end })
+        Ok(Page { records, deletions: Vec::new(), failed: Vec::new(), end })
     }
 
     fn as_files(&self) -> Option<&Files> {

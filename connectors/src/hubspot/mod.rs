@@ -261,13 +261,13 @@ impl HubSpot {
                 Some((id.to_owned(), company.to_owned()))
             })
             .collect();
-        let records = self.map_results(object, results, &companies).await?;
+        let (records, failed) = self.map_results(object, results, &companies).await?;
         let end = match answer.pointer("/paging/next/after").and_then(Value::as_str) {
             Some(after) => PageEnd::More(json!({"after": after, "started": started})),
             // Changes during the run are picked up by the next incremental run.
             None => PageEnd::Done(Some(json!({"modified_after": started - 60_000}))),
         };
-        Ok(Page { records, deletions: Vec::new(), end })
+        Ok(Page { records, deletions: Vec::new(), failed, end })
     }
 
     async fn pull_search(
@@ -289,7 +289,7 @@ impl HubSpot {
             self.call(Method::POST, &format!("/crm/v3/objects/{}/search", object.object), &[], Some(&body)).await?;
         let results = answer["results"].as_array().map(Vec::as_slice).unwrap_or_default();
         let companies = self.associated_companies(object, results).await?;
-        let records = self.map_results(object, results, &companies).await?;
+        let (records, failed) = self.map_results(object, results, &companies).await?;
         let last_modified = results
             .last()
             .and_then(|result| crate::json::time_at(result, &format!("/properties/{}", object.modified_property)))
@@ -304,7 +304,7 @@ impl HubSpot {
             (Some(next), _) => PageEnd::More(json!({"since": since, "after": next})),
             (None, last) => PageEnd::Done(Some(json!({"modified_after": last.unwrap_or(since)}))),
         };
-        Ok(Page { records, deletions: Vec::new(), end })
+        Ok(Page { records, deletions: Vec::new(), failed, end })
     }
 
     /// Company associations of search results, through the v4 batch read.
@@ -344,18 +344,15 @@ impl HubSpot {
         object: &ObjectType,
         results: &[Value],
         companies: &HashMap<String, String>,
-    ) -> Result<Vec<crate::model::Record>, ConnectorError> {
+    ) -> Result<(Vec<crate::model::Record>, Vec<crate::connector::FailedRecord>), ConnectorError> {
         let labels = match object.pipeline {
             Some(_) => Some(self.stage_labels().await?),
             None => None,
         };
-        results
-            .iter()
-            .map(|result| {
-                let company = result["id"].as_str().and_then(|id| companies.get(id)).cloned();
-                mapping::map_object(object, result, company, labels, &self.settings.deal_kind)
-            })
-            .collect()
+        Ok(crate::connector::map_each(results, |result| {
+            let company = result["id"].as_str().and_then(|id| companies.get(id)).cloned();
+            mapping::map_object(object, result, company, labels, &self.settings.deal_kind)
+        }))
     }
 }
 

@@ -411,7 +411,7 @@ impl Connector for Rest {
                 stream.record_selector
             ))
         })?;
-        let records = items.iter().map(|item| map_record(stream, item)).collect::<Result<Vec<_>, _>>()?;
+        let (records, failed) = crate::connector::map_each(items, |item| map_record(stream, item));
 
         // The highest cursor value seen in this run becomes the next run's `since`.
         let mut highest = position.get("highest").cloned().filter(|value| !value.is_null());
@@ -448,7 +448,7 @@ impl Connector for Rest {
                     .map(|since| json!({"since": since})),
             ),
         };
-        Ok(Page { records, deletions: Vec::new(), end })
+        Ok(Page { records, deletions: Vec::new(), failed, end })
     }
 }
 

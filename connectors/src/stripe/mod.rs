@@ -18,7 +18,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::connector::{Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, StreamInfo, SyncMode};
+use crate::connector::{
+    Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, StreamInfo, SyncMode, map_each,
+};
 use crate::error::ConnectorError;
 use crate::model::{Deletion, RecordType};
 use crate::settings::{self, SettingsError};
@@ -136,16 +138,13 @@ impl Stripe {
         }
         let list = self.list(stream.path, &query).await?;
         let objects = list["data"].as_array().map(Vec::as_slice).unwrap_or_default();
-        let records = objects
-            .iter()
-            .map(|object| mapping::map_object(stream.object, object, None))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (records, failed) = map_each(objects, |object| mapping::map_object(stream.object, object, None));
         let last_id = objects.last().and_then(|object| object["id"].as_str());
         let end = match (list["has_more"].as_bool().unwrap_or(false), last_id) {
             (true, Some(last_id)) => PageEnd::More(json!({"starting_after": last_id, "started": started})),
             _ => PageEnd::Done(Some(json!({"events_after": started - CHECKPOINT_OVERLAP_SECS}))),
         };
-        Ok(Page { records, deletions: Vec::new(), end })
+        Ok(Page { records, deletions: Vec::new(), failed, end })
     }
 
     async fn pull_events(
@@ -182,7 +181,13 @@ impl Stripe {
             if event["type"].as_str().is_some_and(|kind| kind.ends_with(".deleted")) {
                 page.deletions.push(Deletion { record_type: stream.record_type, external_id: id.to_owned() });
             } else {
-                page.records.push(mapping::map_object(stream.object, object, crate::json::unix_at(event, "/created"))?);
+                match mapping::map_object(stream.object, object, crate::json::unix_at(event, "/created")) {
+                    Ok(record) => page.records.push(record),
+                    Err(error) => page.failed.push(crate::connector::FailedRecord {
+                        external_id: Some(id.to_owned()),
+                        reason: error.message,
+                    }),
+                }
             }
         }
         let last_id = events.last().and_then(|event| event["id"].as_str());

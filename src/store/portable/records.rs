@@ -190,7 +190,7 @@ portable_queries! {
         };
         sqlx::query(
             "UPDATE sync_runs SET position = $2, pages = pages + $7, added = added + $3, updated = updated + $4,
-                unchanged = unchanged + $5, deleted = deleted + $6
+                unchanged = unchanged + $5, deleted = deleted + $6, failed = failed + $8
              WHERE id = $1",
         )
         .bind(page.run_id)
@@ -200,6 +200,7 @@ portable_queries! {
         .bind(counts.unchanged)
         .bind(counts.deleted)
         .bind(page.pages)
+        .bind(page.failed)
         .execute(&mut *transaction)
         .await?;
 
