@@ -52,6 +52,8 @@ pub struct RecordHistory {
     /// The system of record it came from, and when that system last changed it.
     pub source_instance_id: Uuid,
     pub source_updated_at: Option<DateTime<Utc>>,
+    /// Freshness: when its stream last synced successfully.
+    pub last_synced_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
     /// Newest first.
     pub versions: Vec<RecordVersion>,
@@ -86,6 +88,11 @@ async fn history(
     let record =
         state.store.account_record(scope.account_id(), record_type, record_id).await?.ok_or(StoreError::NotFound)?;
     let earlier = state.store.record_history(record.id, limit).await?;
+    let last_synced_at = state
+        .store
+        .sync_checkpoint(record.source_instance_id, &record.stream)
+        .await?
+        .and_then(|row| row.last_success_at);
     let mut versions = Vec::with_capacity(earlier.len() + 1);
     let mut newer_data = record.data.0.clone();
     let mut newer_from = record.updated_at;
@@ -118,6 +125,7 @@ async fn history(
         record_type: record.record_type,
         source_instance_id: record.source_instance_id,
         source_updated_at: record.source_updated_at,
+        last_synced_at,
         deleted_at: record.deleted_at,
         versions,
     }))

@@ -32,6 +32,10 @@ struct StripeState {
     events: Vec<Value>,
     next_id: u64,
     faults: FaultState,
+    /// Idempotency-Key → (the request it came with, the response given), as Stripe keeps them.
+    idempotent: HashMap<String, (String, StatusCode, Value)>,
+    /// Payments actually made (replays excluded).
+    payments: u64,
 }
 
 /// A running fake Stripe; dropping it does not stop the server (tests end with it).
@@ -50,8 +54,13 @@ impl FakeStripe {
             events: Vec::new(),
             next_id: 1,
             faults: FaultState::new(7),
+            idempotent: HashMap::new(),
+            payments: 0,
         }));
-        let app = Router::new().route("/v1/{kind}", get(list)).with_state(state.clone());
+        let app = Router::new()
+            .route("/v1/{kind}", get(list))
+            .route("/v1/invoices/{id}/pay", axum::routing::post(pay))
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let address = listener.local_addr().expect("bound address");
         tokio::spawn(async move { axum::serve(listener, app).await.expect("fake Stripe serves") });
@@ -138,19 +147,28 @@ impl FakeStripe {
         self.state.lock().unwrap().objects.get_mut(kind).expect("known kind").insert(0, object);
     }
 
+    /// Payments made through `POST /v1/invoices/{id}/pay` (idempotent replays not counted).
+    pub fn payments(&self) -> u64 {
+        self.state.lock().unwrap().payments
+    }
+
     /// Marks an invoice paid (an `invoice.paid` event records it).
     pub fn pay_invoice(&self, id: &str) {
         let mut state = self.state.lock().unwrap();
+        Self::mark_paid(&mut state, id);
+    }
+
+    fn mark_paid(state: &mut StripeState, id: &str) -> Option<Value> {
         let now = chrono::Utc::now().timestamp();
-        let invoice = state.objects.get_mut("invoices").unwrap().iter_mut().find(|invoice| invoice["id"] == id);
-        let invoice = invoice.expect("known invoice");
+        let invoice = state.objects.get_mut("invoices").unwrap().iter_mut().find(|invoice| invoice["id"] == id)?;
         let total = invoice["total"].clone();
         invoice["status"] = json!("paid");
         invoice["amount_paid"] = total;
         invoice["amount_due"] = json!(0);
         invoice["status_transitions"]["paid_at"] = json!(now);
         let snapshot = invoice.clone();
-        Self::record_event(&mut state, "invoice.updated", &snapshot);
+        Self::record_event(state, "invoice.updated", &snapshot);
+        Some(snapshot)
     }
 
     /// Deletes an object the way Stripe reports it: gone from lists, with a `*.deleted` event.
@@ -260,6 +278,73 @@ async fn list(
         );
     };
     Json(json!({"object": "list", "url": format!("/v1/{kind}"), "has_more": has_more, "data": data})).into_response()
+}
+
+/// `POST /v1/invoices/{id}/pay`, honouring `Idempotency-Key` as Stripe documents it:
+/// the same key replays the first response; reused with another request, it is an
+/// `idempotency_error`.
+async fn pay(
+    State(state): State<Arc<Mutex<StripeState>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let fault = state.lock().unwrap().faults.decide();
+    match fault {
+        Fault::None => {}
+        Fault::ServerError => {
+            return stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "An unknown error occurred");
+        }
+        Fault::RateLimited(secs) => {
+            return too_many_requests(
+                secs,
+                json!({"error": {"type": "rate_limit_error", "message": "Too many requests"}}),
+            );
+        }
+        Fault::Stall(duration) => tokio::time::sleep(duration).await,
+        Fault::Reset => return cut_off_response(),
+    }
+    let mut state = state.lock().unwrap();
+    let authorized = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.strip_prefix("Bearer ") == Some(state.api_key.as_str()));
+    if !authorized {
+        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided");
+    }
+    let fingerprint = format!("POST /v1/invoices/{id}/pay {body}");
+    let key = headers.get("idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    if let Some((seen, status, response)) = key.as_ref().and_then(|key| state.idempotent.get(key)) {
+        if *seen != fingerprint {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "idempotency_error",
+                "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+            );
+        }
+        let mut replay = (*status, Json(response.clone())).into_response();
+        replay.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+        return replay;
+    }
+    let current = state.objects["invoices"].iter().find(|invoice| invoice["id"] == id.as_str()).cloned();
+    let (status, response) = match current {
+        None => (
+            StatusCode::NOT_FOUND,
+            json!({"error": {"type": "invalid_request_error", "code": "resource_missing", "message": format!("No such invoice: '{id}'")}}),
+        ),
+        Some(invoice) if invoice["status"] == "paid" => (
+            StatusCode::BAD_REQUEST,
+            json!({"error": {"type": "invalid_request_error", "code": "invoice_already_paid", "message": "Invoice is already paid"}}),
+        ),
+        Some(_) => {
+            state.payments += 1;
+            (StatusCode::OK, FakeStripe::mark_paid(&mut state, &id).expect("the invoice exists"))
+        }
+    };
+    if let Some(key) = key {
+        state.idempotent.insert(key, (fingerprint, status, response.clone()));
+    }
+    (status, Json(response)).into_response()
 }
 
 fn page_of(objects: &[&Value], starting_after: Option<&str>, limit: usize) -> (Vec<Value>, bool) {

@@ -24,7 +24,7 @@ struct Subject {
     settings: Box<dyn Fn(&str) -> Value + Send + Sync>,
 }
 
-fn host(allow_private: bool) -> (ConnectorHost, tempfile::TempDir) {
+pub fn host(allow_private: bool) -> (ConnectorHost, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::defaults();
     settings.data_dir = dir.path().to_owned();
@@ -285,4 +285,35 @@ async fn check_compliance_local(subject: &Subject, pages: &[(Option<Value>, Page
             assert_eq!(reparsed, record.body);
         }
     }
+}
+
+#[tokio::test]
+async fn paying_a_stripe_invoice_is_idempotent() {
+    use portico_connectors::PushOperation;
+    let upstream = FakeStripe::start("sk_compliance").await;
+    let customer = upstream.add_customer("Acme", "a@acme.test");
+    let invoice = upstream.add_invoice(&customer, &[1000]);
+    let other = upstream.add_invoice(&customer, &[2000]);
+    let (host, _dir) = host(true);
+    let connector = build(&host, &stripe(), &upstream.base_url());
+    let pay = |invoice: &str, key: &str| PushOperation {
+        operation: "pay_invoice".into(),
+        payload: json!({"invoice_id": invoice}),
+        idempotency_key: key.into(),
+    };
+
+    let first = connector.push(&pay(&invoice, "portico-1")).await.unwrap();
+    assert_eq!(first.external_id.as_deref(), Some(invoice.as_str()));
+    assert_eq!(first.records[0].body.summary().status, Some("paid"));
+    // A retry with the same key (the first answer was lost, say) replays; no second charge.
+    let retried = connector.push(&pay(&invoice, "portico-1")).await.unwrap();
+    assert_eq!(retried.records, first.records);
+    assert_eq!(upstream.payments(), 1);
+    // A new key for a paid invoice is refused for good, as is a key reused for another invoice.
+    let error = connector.push(&pay(&invoice, "portico-2")).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Permanent, "{error}");
+    let error = connector.push(&pay(&other, "portico-1")).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Permanent, "{error}");
+    assert!(error.message.contains("idempotency_error"), "{error}");
+    assert_eq!(upstream.payments(), 1);
 }

@@ -194,6 +194,7 @@ async fn stripe_invoices_sync_into_accounts_with_history_and_unmapped_ones_are_p
     let history: Value = response.json().await.unwrap();
     let versions = history["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2, "{history}");
+    assert!(history["last_synced_at"].is_string(), "freshness comes with the record: {history}");
     assert_eq!(versions[0]["data"]["status"], "paid");
     assert_eq!(versions[1]["data"]["status"], "open");
     let changed: Vec<&str> =

@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::connector::{
-    Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, StreamInfo, SyncMode, map_each,
+    Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, PushOperation, PushOutcome, StreamInfo,
+    SyncMode, map_each,
 };
 use crate::error::ConnectorError;
 use crate::model::{Deletion, RecordType};
@@ -86,6 +87,10 @@ impl ConnectorKind for StripeKind {
 
     fn credentials_schema(&self) -> Value {
         settings::schema_of::<StripeCredentials>()
+    }
+
+    fn push_operations(&self) -> &'static [&'static str] {
+        &["pay_invoice"]
     }
 
     fn default_streams(&self) -> Vec<StreamInfo> {
@@ -209,6 +214,36 @@ impl Connector for Stripe {
 
     fn webhooks(&self) -> Option<&dyn crate::webhook::Webhooks> {
         Some(&webhook::StripeWebhooks)
+    }
+
+    /// `pay_invoice` (`{"invoice_id": "in_…"}`): charges the customer's default
+    /// payment method (`POST /v1/invoices/{id}/pay`), sent with Stripe's
+    /// `Idempotency-Key`, so a retried push never pays twice.
+    async fn push(&self, operation: &PushOperation) -> Result<PushOutcome, ConnectorError> {
+        if operation.operation != "pay_invoice" {
+            return Err(ConnectorError::permanent(format!("Stripe cannot {}", operation.operation)));
+        }
+        let invoice_id = operation.payload["invoice_id"]
+            .as_str()
+            .filter(|id| id.starts_with("in_") && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .ok_or_else(|| ConnectorError::permanent("pay_invoice needs an invoice_id"))?;
+        let url = self
+            .settings
+            .base_url
+            .join(&format!("/v1/invoices/{invoice_id}/pay"))
+            .map_err(|error| ConnectorError::permanent(error.to_string()))?;
+        let mut request = self
+            .upstream
+            .request(Method::POST, &url)?
+            .bearer_auth(&self.api_key)
+            .header("Idempotency-Key", &operation.idempotency_key)
+            .form(&[("off_session", "true")]);
+        if let Some(version) = &self.settings.api_version {
+            request = request.header("Stripe-Version", version);
+        }
+        let invoice: Value = self.upstream.send_json(request).await?;
+        let record = mapping::map_object("invoice", &invoice, None)?;
+        Ok(PushOutcome { external_id: Some(record.external_id.clone()), records: vec![record] })
     }
 
     async fn check(&self) -> Result<(), ConnectorError> {
