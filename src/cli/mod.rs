@@ -19,6 +19,7 @@ use crate::store::{NewStaffUser, ProbeOutcome, StaffRole, Store};
 use crate::telemetry;
 
 mod connectors;
+mod webhooks;
 
 /// Exit status for configuration and usage errors (clap uses 2 for usage too).
 const EXIT_CONFIG: u8 = 2;
@@ -60,6 +61,9 @@ enum Command {
     /// Connector instances: list, test, sync.
     #[command(subcommand)]
     Connectors(connectors::ConnectorsCommand),
+    /// Webhook tools.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,9 +139,14 @@ impl From<StartupError> for CliError {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Admin(AdminCommand::GenerateKey) = cli.command {
-        println!("{}", MasterKey::generate().to_base64().expose_secret());
-        return ExitCode::SUCCESS;
+    // Commands that need no configuration.
+    match cli.command {
+        Command::Admin(AdminCommand::GenerateKey) => {
+            println!("{}", MasterKey::generate().to_base64().expose_secret());
+            return ExitCode::SUCCESS;
+        }
+        Command::Webhooks(command) => return webhooks::run(command),
+        _ => {}
     }
     let overrides = Overrides {
         listen: match &cli.command {
@@ -183,6 +192,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         Command::Admin(AdminCommand::GenerateKey) => unreachable!("handled before configuration is loaded"),
         Command::Audit(AuditCommand::Verify) => verify_audit_chain(&settings).await,
         Command::Connectors(command) => connectors::run(command, &settings).await,
+        Command::Webhooks(_) => unreachable!("handled before configuration is loaded"),
     }
 }
 

@@ -21,3 +21,4 @@ mod sso;
 mod sync;
 mod sync_recovery;
 mod team;
+mod webhooks;

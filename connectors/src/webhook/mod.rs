@@ -1,8 +1,9 @@
-//! Webhook support a connector may offer (the webhook gateway uses it): check a
-//! delivery's signature, name the delivery for de-duplication, and turn its body
-//! into record changes.
+//! Webhooks: the signature schemes ([`schemes`]), and the support a connector may
+//! offer the webhook gateway: the scheme its upstream signs with, the delivery's id
+//! for de-duplication, and the record changes its body carries.
 
-use chrono::{DateTime, Utc};
+pub mod schemes;
+
 use reqwest::header::HeaderMap;
 
 use crate::error::ConnectorError;
@@ -28,21 +29,13 @@ pub struct WebhookChanges {
 }
 
 pub trait Webhooks: Send + Sync {
-    /// The signature scheme (`stripe`).
-    fn scheme(&self) -> &'static str;
-
-    /// Accepts the delivery if a signature matches one of `secrets` (several during a
-    /// rotation), compared in constant time, and it is recent enough.
-    fn verify(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        secrets: &[Vec<u8>],
-        now: DateTime<Utc>,
-    ) -> Result<(), WebhookError>;
+    /// The signature scheme this upstream signs with (the gateway verifies with it).
+    fn scheme(&self) -> schemes::Scheme;
 
     /// The sender's id for the delivery, the same on every retry of it.
-    fn delivery_id(&self, headers: &HeaderMap, body: &[u8]) -> Option<String>;
+    fn delivery_id(&self, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+        schemes::delivery_id(&self.scheme(), headers, body)
+    }
 
     /// The record changes the delivery carries (none for events that change nothing synced).
     fn changes(&self, body: &[u8]) -> Result<WebhookChanges, ConnectorError>;
