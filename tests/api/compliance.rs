@@ -317,3 +317,33 @@ async fn paying_a_stripe_invoice_is_idempotent() {
     assert!(error.message.contains("idempotency_error"), "{error}");
     assert_eq!(upstream.payments(), 1);
 }
+
+#[tokio::test]
+async fn a_stripe_checkpoint_older_than_its_events_falls_back_to_a_full_listing() {
+    let upstream = FakeStripe::start("sk_compliance").await;
+    upstream.generate_customers(30);
+    let (host, _dir) = host(true);
+    let connector = build(&host, &stripe(), &upstream.base_url());
+    let incremental = |checkpoint: Value| {
+        let connector = &connector;
+        async move {
+            connector
+                .pull(PullRequest {
+                    stream: "customers",
+                    mode: SyncMode::Incremental,
+                    position: None,
+                    checkpoint: Some(&checkpoint),
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let recent = chrono::Utc::now().timestamp() - 60;
+    assert!(incremental(json!({"events_after": recent})).await.records.is_empty(), "no events since a minute ago");
+    let expired = chrono::Utc::now().timestamp() - 40 * 86_400;
+    assert_eq!(
+        incremental(json!({"events_after": expired})).await.records.len(),
+        30,
+        "events expired: everything again"
+    );
+}

@@ -31,6 +31,8 @@ const PAGE_SIZE: u32 = 100;
 /// Events within this many seconds before a checkpoint are read again: Stripe's
 /// `created` has one-second resolution, and re-reading is harmless (content hashes).
 const CHECKPOINT_OVERLAP_SECS: i64 = 5;
+/// Stripe keeps events for 30 days; a checkpoint older than this misses some.
+const EVENTS_KEPT_SECS: i64 = 29 * 86_400;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -253,11 +255,17 @@ impl Connector for Stripe {
     async fn pull(&self, request: PullRequest<'_>) -> Result<Page, ConnectorError> {
         let stream = self.stream(request.stream)?;
         let events_after = request.checkpoint.and_then(|checkpoint| checkpoint["events_after"].as_i64());
+        // A run keeps the way it started (positions differ); a new run reads events
+        // only while Stripe still has them all.
+        let events = match request.position {
+            Some(position) => position.get("newest").is_some(),
+            None => events_after.is_some_and(|after| Utc::now().timestamp() - after < EVENTS_KEPT_SECS),
+        };
         match (request.mode, events_after) {
-            (SyncMode::Incremental, Some(events_after)) => {
+            (SyncMode::Incremental, Some(events_after)) if events => {
                 self.pull_events(stream, request.position, events_after).await
             }
-            // No checkpoint yet: an incremental run starts with everything.
+            // No checkpoint yet, or one older than the events Stripe keeps: everything.
             _ => self.pull_full(stream, request.position).await,
         }
     }
