@@ -1,5 +1,6 @@
 //! Periodic clean-up of rows that have outlived their use, so tables that grow
-//! with every sign-in (failures, sessions, mailed links) stay small.
+//! with every sign-in (failures, sessions, mailed links) or every sync (runs,
+//! delivered write-backs) stay small. Record history is kept: it is the product.
 //!
 //! Every worker process runs it on a timer; the deletes are idempotent, so
 //! several workers need no coordination.
@@ -26,6 +27,8 @@ pub async fn run_once(store: &Store, auth: &AuthSettings) -> Result<PurgeCounts,
         .increment(purged.login_failures);
     metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "sessions").increment(purged.sessions);
     metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "user_tokens").increment(purged.user_tokens);
+    metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "outbox").increment(purged.outbox);
+    metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "sync_runs").increment(purged.sync_runs);
     Ok(purged)
 }
 

@@ -334,6 +334,8 @@ pub struct PurgeCounts {
     pub login_failures: u64,
     pub sessions: u64,
     pub user_tokens: u64,
+    pub outbox: u64,
+    pub sync_runs: u64,
 }
 
 #[derive(Debug, Clone)]

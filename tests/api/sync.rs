@@ -544,3 +544,26 @@ async fn a_record_that_does_not_map_is_counted_and_blocks_no_other_but_stops_del
     assert!(cached.contains_key(&kept) && !cached.contains_key("in_broken"));
     assert!(cached[&vanishing]["deleted_at"].is_null(), "not deleted while a record failed to map");
 }
+
+#[tokio::test]
+async fn housekeeping_drops_old_finished_runs_but_keeps_held_ones() {
+    // HTTP only: no worker's own housekeeping pass races this test's.
+    let app = crate::helpers::spawn_app_with_roles(portico::startup::Roles::HTTP_ONLY, |_| {}).await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let stripe = FakeStripe::start(API_KEY).await;
+    let connector = create_stripe_connector(&app, &admin, &stripe, json!({})).await;
+    let id: Uuid = connector["id"].as_str().unwrap().parse().unwrap();
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(40);
+    let old = app.store.create_sync_run(id, "customers", "full", "manual", long_ago).await.unwrap();
+    app.store.finish_sync_run(old, "succeeded", None, 0, long_ago).await.unwrap();
+    let held = app.store.create_sync_run(id, "invoices", "full", "manual", long_ago).await.unwrap();
+    app.store.finish_sync_run(held, "held", None, 9, long_ago).await.unwrap();
+    let recent = app.store.create_sync_run(id, "charges", "full", "manual", chrono::Utc::now()).await.unwrap();
+    app.store.finish_sync_run(recent, "failed", Some("x"), 0, chrono::Utc::now()).await.unwrap();
+
+    let purged = portico::jobs::housekeeping::run_once(&app.store, &app.settings.auth).await.unwrap();
+    assert_eq!(purged.sync_runs, 1);
+    assert!(app.store.sync_run(old).await.unwrap().is_none());
+    assert!(app.store.sync_run(held).await.unwrap().is_some(), "a held run waits for its admin");
+    assert!(app.store.sync_run(recent).await.unwrap().is_some());
+}
