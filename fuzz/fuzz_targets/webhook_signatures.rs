@@ -51,8 +51,14 @@ fuzz_target!(|input: Input| {
         id_header: None,
     });
     let secrets = vec![input.secret.clone(), format!("whsec_{}", input.secret), format!("whpk_{}", input.secret)];
-    for scheme in [Scheme::StandardWebhooks, Scheme::Stripe, Scheme::GitHub, Scheme::HubSpotV3, Scheme::Slack, generic] {
-        let delivery = Delivery { method: "POST", url: "https://portico.example/webhooks/x", headers: &headers, body: &input.body };
+    for scheme in [Scheme::StandardWebhooks, Scheme::Stripe, Scheme::GitHub, Scheme::HubSpotV3, Scheme::Slack, generic]
+    {
+        let delivery = Delivery {
+            method: "POST",
+            url: "https://portico.example/webhooks/x",
+            headers: &headers,
+            body: &input.body,
+        };
         let _ = schemes::verify(&scheme, &delivery, &secrets, now, schemes::DEFAULT_TOLERANCE);
         let _ = schemes::delivery_id(&scheme, &headers, &input.body);
     }
