@@ -567,3 +567,69 @@ async fn housekeeping_drops_old_finished_runs_but_keeps_held_ones() {
     assert!(app.store.sync_run(held).await.unwrap().is_some(), "a held run waits for its admin");
     assert!(app.store.sync_run(recent).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn of_two_snapshots_in_one_write_the_newer_wins_whatever_their_order() {
+    use portico::store::{PageWrite, PageWriteEnd};
+    use portico_connectors::Record;
+    use portico_connectors::model::{CommonRecord, Contact};
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let stripe = FakeStripe::start(API_KEY).await;
+    let connector = create_stripe_connector(&app, &admin, &stripe, json!({"enabled": false})).await;
+    let instance: Uuid = connector["id"].as_str().unwrap().parse().unwrap();
+    let run =
+        app.store.create_sync_run(instance, "customers", "incremental", "manual", chrono::Utc::now()).await.unwrap();
+    let lease = Uuid::new_v4();
+    app.store
+        .start_sync_run(run, lease, chrono::Utc::now(), chrono::Utc::now())
+        .await
+        .unwrap()
+        .expect("the run starts");
+
+    let snapshot = |name: &str, at: i64| {
+        portico::sync::prepare::prepare(Record {
+            external_id: "cus_1".into(),
+            account_ref: Some("cus_1".into()),
+            parent_external_id: None,
+            source_updated_at: chrono::DateTime::from_timestamp(at, 0),
+            body: CommonRecord::Contact(Contact {
+                name: name.into(),
+                kind: "customer".into(),
+                email: None,
+                phone: None,
+                company: None,
+            }),
+            raw: json!({"id": "cus_1", "name": name}),
+        })
+    };
+    // An event feed read newest first: the newer snapshot comes first.
+    let write = PageWrite {
+        instance_id: instance,
+        stream: "customers",
+        run_id: run,
+        lease_id: lease,
+        full: false,
+        pages: 2,
+        failed: 0,
+        records: vec![snapshot("Newer", 1_700_000_100), snapshot("Older", 1_700_000_000)],
+        deletions: Vec::new(),
+        end: PageWriteEnd::More(json!({})),
+        now: chrono::Utc::now(),
+    };
+    let counts = app.store.apply_page(&write).await.unwrap().expect("the lease holds");
+    assert_eq!(counts.added, 1);
+    let cached = cached_records(&app, &admin, &connector, "contact").await;
+    assert_eq!(cached["cus_1"]["title"], "Newer");
+
+    // A later write of an older snapshot is ignored too.
+    let stale =
+        PageWrite { records: vec![snapshot("Oldest", 1_699_999_000)], pages: 1, now: chrono::Utc::now(), ..write };
+    let counts = app.store.apply_page(&stale).await.unwrap().unwrap();
+    assert_eq!((counts.updated, counts.unchanged), (0, 1));
+    assert_eq!(cached_records(&app, &admin, &connector, "contact").await["cus_1"]["title"], "Newer");
+    // Under a lease that is not the run's, nothing is written.
+    let intruder = PageWrite { lease_id: Uuid::new_v4(), records: vec![snapshot("Intruder", 1_800_000_000)], ..stale };
+    assert!(app.store.apply_page(&intruder).await.unwrap().is_none());
+    assert_eq!(cached_records(&app, &admin, &connector, "contact").await["cus_1"]["title"], "Newer");
+}

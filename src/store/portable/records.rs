@@ -51,10 +51,17 @@ portable_queries! {
             return Ok(None);
         }
 
-        // The last of duplicates within the page wins.
+        // Of duplicates within the write, the newest snapshot wins (pages of an
+        // event feed may run newest first), else the last one.
         let mut latest: HashMap<(&str, &str), &PreparedRecord> = HashMap::new();
         for record in &page.records {
-            latest.insert((record.record_type, record.external_id.as_str()), record);
+            let key = (record.record_type, record.external_id.as_str());
+            let older = latest.get(&key).is_some_and(|current| {
+                matches!((record.source_updated_at, current.source_updated_at), (Some(new), Some(old)) if new < old)
+            });
+            if !older {
+                latest.insert(key, record);
+            }
         }
         let mut records: Vec<&PreparedRecord> = latest.into_values().collect();
         records.sort_by(|a, b| (a.record_type, &a.external_id).cmp(&(b.record_type, &b.external_id)));
