@@ -13,7 +13,6 @@ use tokio::time::Instant;
 
 #[derive(Debug)]
 pub struct RateBudget {
-    key: String,
     /// Minimum spacing between requests; zero when unlimited.
     interval: Duration,
     burst: u32,
@@ -29,22 +28,13 @@ struct BudgetState {
 }
 
 impl RateBudget {
-    pub fn new(key: impl Into<String>, requests_per_second: Option<f64>) -> Self {
+    pub fn new(requests_per_second: Option<f64>) -> Self {
         let interval = match requests_per_second {
             Some(rate) if rate > 0.0 => Duration::from_secs_f64(1.0 / rate),
             _ => Duration::ZERO,
         };
         let now = Instant::now();
-        Self {
-            key: key.into(),
-            interval,
-            burst: 5,
-            state: Mutex::new(BudgetState { next_conforming: now, blocked_until: now }),
-        }
-    }
-
-    pub fn key(&self) -> &str {
-        &self.key
+        Self { interval, burst: 5, state: Mutex::new(BudgetState { next_conforming: now, blocked_until: now }) }
     }
 
     /// Waits until a request may be sent on this budget, and takes its slot.
@@ -79,7 +69,8 @@ impl RateBudget {
     }
 
     /// How long until requests may go out again, if they are held.
-    pub fn blocked_for(&self) -> Option<Duration> {
+    #[cfg(test)]
+    fn blocked_for(&self) -> Option<Duration> {
         let state = self.state.lock().expect("budget lock");
         state.blocked_until.checked_duration_since(Instant::now()).filter(|wait| !wait.is_zero())
     }
@@ -95,7 +86,7 @@ impl Budgets {
     /// The budget for `key`, created with `requests_per_second` the first time.
     pub fn get(&self, key: &str, requests_per_second: Option<f64>) -> Arc<RateBudget> {
         let mut budgets = self.budgets.lock().expect("budgets lock");
-        budgets.entry(key.to_owned()).or_insert_with(|| Arc::new(RateBudget::new(key, requests_per_second))).clone()
+        budgets.entry(key.to_owned()).or_insert_with(|| Arc::new(RateBudget::new(requests_per_second))).clone()
     }
 }
 
@@ -105,7 +96,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn requests_are_spaced_after_the_burst() {
-        let budget = RateBudget::new("test", Some(10.0));
+        let budget = RateBudget::new(Some(10.0));
         let start = Instant::now();
         for _ in 0..5 {
             budget.acquire().await;
@@ -120,7 +111,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn nothing_goes_out_before_a_retry_after_passes() {
-        let budget = RateBudget::new("test", None);
+        let budget = RateBudget::new(None);
         budget.block_for(Duration::from_secs(3));
         let start = Instant::now();
         budget.acquire().await;
