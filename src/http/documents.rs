@@ -82,15 +82,8 @@ pub async fn upload_document(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let kinds: Vec<String> = state
-        .connectors
-        .registry()
-        .kinds()
-        .filter(|kind| kind.push_operations().contains(&"upload_document"))
-        .map(|kind| kind.id().to_owned())
-        .collect();
-    let targets = state.store.write_targets(account_id, &kinds).await?;
-    let Some((instance_id, _kind, account_ref)) = targets.into_iter().next() else {
+    let kinds = state.connectors.kinds_accepting("upload_document");
+    let Some((instance_id, account_ref)) = state.store.write_target(account_id, &kinds).await? else {
         return Err(ApiError::new(ErrorCode::Conflict, "No document storage is connected for this account yet."));
     };
     let instance = state.store.connector_instance(instance_id).await?.ok_or(StoreError::NotFound)?;

@@ -82,15 +82,8 @@ pub async fn create_ticket(
         return Err(ApiError::validation(errors));
     }
 
-    let kinds: Vec<String> = state
-        .connectors
-        .registry()
-        .kinds()
-        .filter(|kind| kind.push_operations().contains(&"create_ticket"))
-        .map(|kind| kind.id().to_owned())
-        .collect();
-    let targets = state.store.write_targets(account_id, &kinds).await?;
-    let Some((instance_id, _kind, company_id)) = targets.into_iter().next() else {
+    let kinds = state.connectors.kinds_accepting("create_ticket");
+    let Some((instance_id, company_id)) = state.store.write_target(account_id, &kinds).await? else {
         return Err(ApiError::new(ErrorCode::Conflict, "No connected system takes tickets for this account yet."));
     };
     let now = Utc::now();

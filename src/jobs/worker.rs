@@ -98,6 +98,26 @@ macro_rules! job_worker {
     }};
 }
 
+/// Registers one worker per job type on `$storage` (the engine's apalis backend).
+macro_rules! register_workers {
+    ($monitor:expr, $storage:ident, $config:ident, $pool:expr, $settings:expr, $context:expr) => {{
+        let probes = $storage::<QueueProbe>::new(&$pool)
+            .with_config($config::<QueueProbe>(&$settings))
+            .poll_with_interval($settings.poll_interval());
+        let syncs = $storage::<SyncJob>::new(&$pool)
+            .with_config($config::<SyncJob>(&$settings))
+            .poll_with_interval($settings.poll_interval());
+        let pushes = $storage::<PushJob>::new(&$pool)
+            .with_config($config::<PushJob>(&$settings))
+            .poll_with_interval($settings.poll_interval());
+        let (probe_context, sync_context, push_context) = ($context.clone(), $context.clone(), $context);
+        $monitor
+            .register(move |_restarts| job_worker!(probes.clone(), QueueProbe, handle_queue_probe, probe_context))
+            .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, sync_context))
+            .register(move |_restarts| job_worker!(pushes.clone(), PushJob, handle_push, push_context))
+    }};
+}
+
 /// Runs every job type's worker until `shutdown` is cancelled and in-flight jobs
 /// finish (or the grace period ends).
 pub async fn run_workers(context: JobContext, shutdown: CancellationToken) -> Result<(), MonitorError> {
@@ -110,37 +130,9 @@ pub async fn run_workers(context: JobContext, shutdown: CancellationToken) -> Re
         _ => {}
     });
     let monitor = match context.queue.clone() {
-        JobQueue::Sqlite(pool) => {
-            let probes = SqliteStorage::<QueueProbe>::new(&pool)
-                .with_config(sqlite_config::<QueueProbe>(&settings))
-                .poll_with_interval(settings.poll_interval());
-            let syncs = SqliteStorage::<SyncJob>::new(&pool)
-                .with_config(sqlite_config::<SyncJob>(&settings))
-                .poll_with_interval(settings.poll_interval());
-            let pushes = SqliteStorage::<PushJob>::new(&pool)
-                .with_config(sqlite_config::<PushJob>(&settings))
-                .poll_with_interval(settings.poll_interval());
-            let (probe_context, sync_context) = (context.clone(), context.clone());
-            monitor
-                .register(move |_restarts| job_worker!(probes.clone(), QueueProbe, handle_queue_probe, probe_context))
-                .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, sync_context))
-                .register(move |_restarts| job_worker!(pushes.clone(), PushJob, handle_push, context))
-        }
+        JobQueue::Sqlite(pool) => register_workers!(monitor, SqliteStorage, sqlite_config, pool, settings, context),
         JobQueue::Postgres(pool) => {
-            let probes = PostgresStorage::<QueueProbe>::new(&pool)
-                .with_config(postgres_config::<QueueProbe>(&settings))
-                .poll_with_interval(settings.poll_interval());
-            let syncs = PostgresStorage::<SyncJob>::new(&pool)
-                .with_config(postgres_config::<SyncJob>(&settings))
-                .poll_with_interval(settings.poll_interval());
-            let pushes = PostgresStorage::<PushJob>::new(&pool)
-                .with_config(postgres_config::<PushJob>(&settings))
-                .poll_with_interval(settings.poll_interval());
-            let (probe_context, sync_context) = (context.clone(), context.clone());
-            monitor
-                .register(move |_restarts| job_worker!(probes.clone(), QueueProbe, handle_queue_probe, probe_context))
-                .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, sync_context))
-                .register(move |_restarts| job_worker!(pushes.clone(), PushJob, handle_push, context))
+            register_workers!(monitor, PostgresStorage, postgres_config, pool, settings, context)
         }
     };
     monitor

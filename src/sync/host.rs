@@ -83,6 +83,11 @@ impl ConnectorHost {
         &self.registry
     }
 
+    /// The kinds whose connectors accept the write-back `operation`.
+    pub fn kinds_accepting(&self, operation: &str) -> Vec<&'static str> {
+        self.registry.kinds().filter(|kind| kind.push_operations().contains(&operation)).map(|kind| kind.id()).collect()
+    }
+
     pub fn kind(&self, id: &str) -> Result<&dyn ConnectorKind, HostError> {
         self.registry.get(id).ok_or_else(|| HostError::UnknownKind(id.to_owned()))
     }

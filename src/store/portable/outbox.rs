@@ -200,17 +200,17 @@ portable_queries! {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// The upstream key of `account_id` on the instances that can take a write of
-    /// `record_type`: (instance id, account ref), by instance name.
-    pub async fn write_targets(&self, account_id: Uuid, kinds: &[String]) -> Result<Vec<(Uuid, String, String)>> {
-        let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
-            "SELECT c.id, c.kind, m.account_ref, c.name FROM account_mappings m
+    /// The first enabled instance of one of `kinds` that maps an upstream key to
+    /// `account_id` (by instance name): (instance id, that account key).
+    pub async fn write_target(&self, account_id: Uuid, kinds: &[&str]) -> Result<Option<(Uuid, String)>> {
+        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+            "SELECT c.id, c.kind, m.account_ref FROM account_mappings m
              JOIN connector_instances c ON c.id = m.connector_instance_id
              WHERE m.account_id = $1 AND c.enabled ORDER BY c.name, m.account_ref",
         )
         .bind(account_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().filter(|(_, kind, _, _)| kinds.contains(kind)).map(|(id, kind, account_ref, _)| (id, kind, account_ref)).collect())
+        Ok(rows.into_iter().find(|(_, kind, _)| kinds.contains(&kind.as_str())).map(|(id, _, account_ref)| (id, account_ref)))
     }
 }
