@@ -263,7 +263,12 @@ impl Settings {
         require_positive("jobs.concurrency", self.jobs.concurrency as u64)?;
         require_positive("jobs.poll_interval_ms", self.jobs.poll_interval_ms)?;
         require_positive("jobs.heartbeat_secs", self.jobs.heartbeat_secs)?;
-        require_positive("jobs.missed_heartbeats", self.jobs.missed_heartbeats as u64)?;
+        // The queue stores heartbeats in whole seconds, so a window of two beats can
+        // expire after little more than one: a merely slow worker would be presumed
+        // dead and its jobs run twice.
+        if self.jobs.missed_heartbeats < 3 {
+            return Err(ConfigError::new("jobs.missed_heartbeats", "must be at least 3"));
+        }
         require_positive("jobs.max_attempts", self.jobs.max_attempts as u64)?;
         require_positive("jobs.retry_base_ms", self.jobs.retry_base_ms)?;
         require_positive("auth.session_idle_timeout_secs", self.auth.session_idle_timeout_secs)?;
@@ -403,6 +408,13 @@ mod tests {
         let figment = Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::string("mode = \"production\"\n"));
         let error = Settings::from_figment(figment).unwrap_err();
         assert_eq!(error.key, "secret_key");
+    }
+
+    #[test]
+    fn a_heartbeat_window_too_short_for_whole_second_timestamps_is_refused() {
+        let figment = Figment::from(Toml::string(DEFAULTS_TOML)).merge(Toml::string("[jobs]\nmissed_heartbeats = 2\n"));
+        let error = Settings::from_figment(figment).unwrap_err();
+        assert_eq!(error.key, "jobs.missed_heartbeats");
     }
 
     #[test]

@@ -45,7 +45,9 @@ impl TestDatabase {
         settings.data_dir = self.dir.path().join("data");
         settings.jobs.poll_interval_ms = 50;
         settings.jobs.heartbeat_secs = 1;
-        settings.jobs.missed_heartbeats = 2;
+        // Heartbeats are stored in whole seconds: five beats keep a worker slowed
+        // by a loaded machine from being presumed dead (its job would run twice).
+        settings.jobs.missed_heartbeats = 5;
         settings.jobs.shutdown_grace_secs = 10;
         settings.database.max_connections = 5;
         settings.public_url = PUBLIC_URL.into();
@@ -60,7 +62,7 @@ impl TestDatabase {
             ("PORTICO_DATA_DIR", self.dir.path().join("data").display().to_string()),
             ("PORTICO_JOBS__POLL_INTERVAL_MS", "50".into()),
             ("PORTICO_JOBS__HEARTBEAT_SECS", "1".into()),
-            ("PORTICO_JOBS__MISSED_HEARTBEATS", "2".into()),
+            ("PORTICO_JOBS__MISSED_HEARTBEATS", "5".into()),
             ("PORTICO_JOBS__SHUTDOWN_GRACE_SECS", "10".into()),
             ("PORTICO_DATABASE__MAX_CONNECTIONS", "5".into()),
             ("PORTICO_LOG__LEVEL", "info,sqlx=warn".into()),
