@@ -99,7 +99,20 @@ impl Application {
     /// Serves until `shutdown` is cancelled, then drains: the listener stops
     /// accepting, in-flight requests and jobs get their grace periods, pools close.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartupError> {
+        // Deliveries accepted here are processed at once by this process's workers.
+        let committed = Arc::new(tokio::sync::Notify::new());
         let http_task = self.listener.map(|listener| {
+            let webhooks = crate::webhooks::WebhookGateway {
+                endpoints: crate::webhooks::endpoint::EndpointCache::new(Duration::from_millis(
+                    self.settings.webhooks.endpoint_cache_ms,
+                )),
+                inbox: crate::webhooks::inbox::InboxWriter::start(
+                    self.store.clone(),
+                    self.settings.webhooks.group_commit_max,
+                    committed.clone(),
+                ),
+                committed: committed.clone(),
+            };
             let state = AppState {
                 settings: self.settings.clone(),
                 store: self.store.clone(),
@@ -109,6 +122,7 @@ impl Application {
                 mailer: crate::mail::Mailer::from_settings(&self.settings),
                 outbound: crate::core::outbound::client_from_settings(&self.settings.outbound),
                 metrics: telemetry::metrics_handle(),
+                webhooks,
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
             // Ready before the first sign-in with an unknown email, which would otherwise
@@ -126,9 +140,16 @@ impl Application {
                 connectors: self.connectors.clone(),
             };
             tokio::spawn(crate::sync::scheduler::run_scheduler(context.clone(), shutdown.clone()));
+            let processor = crate::webhooks::Processor {
+                store: self.store.clone(),
+                connectors: self.connectors.clone(),
+                settings: self.settings.webhooks.clone(),
+            };
+            tokio::spawn(processor.run(committed.clone(), shutdown.clone()));
             tokio::spawn(jobs::housekeeping::run_periodically(
                 self.store.clone(),
                 self.settings.auth.clone(),
+                self.settings.webhooks.clone(),
                 shutdown.clone(),
             ));
             tokio::spawn(jobs::run_workers(context, shutdown.clone()))

@@ -20,6 +20,14 @@ pub const JOBS_TOTAL: &str = "portico_jobs_total";
 pub const JOB_DURATION: &str = "portico_job_duration_seconds";
 pub const QUEUE_DEPTH: &str = "portico_queue_depth";
 pub const HOUSEKEEPING_PURGED: &str = "portico_housekeeping_purged_total";
+/// Webhook deliveries answered, by `outcome`: accepted, duplicate, rejected, too_large.
+pub const WEBHOOK_DELIVERIES: &str = "portico_webhook_deliveries_total";
+/// Deliveries refused at the door, by `reason` (bad_signature, stale, ...).
+pub const WEBHOOK_REJECTED: &str = "portico_webhook_rejected_total";
+/// Deliveries committed to the inbox per transaction (group commit).
+pub const WEBHOOK_COMMIT_BATCH: &str = "portico_webhook_commit_batch_size";
+/// Deliveries through processing, by `result`: processed, failed, dead.
+pub const WEBHOOK_PROCESSED: &str = "portico_webhook_processed_total";
 
 /// Installs the global tracing subscriber. Safe to call more than once (tests do);
 /// only the first call takes effect.
@@ -44,6 +52,11 @@ pub fn metrics_handle() -> PrometheusHandle {
             let seconds_buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds_buckets)
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    Matcher::Full(WEBHOOK_COMMIT_BATCH.into()),
+                    &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
+                )
                 .expect("bucket list is not empty")
                 .build_recorder();
             let handle = recorder.handle();

@@ -176,6 +176,13 @@ pub trait Connector: Send + Sync {
     /// One page of `request.stream`.
     async fn pull(&self, request: PullRequest<'_>) -> Result<Page, ConnectorError>;
 
+    /// The current state of one object of `stream`, for webhooks that only name
+    /// what changed; `None` when the upstream no longer has it.
+    async fn fetch(&self, stream: &str, external_id: &str) -> Result<Option<Record>, ConnectorError> {
+        let _ = external_id;
+        Err(ConnectorError::permanent(format!("this connector cannot fetch single objects of {stream}")))
+    }
+
     /// Webhook verification and mapping, for connectors whose upstream sends them.
     fn webhooks(&self) -> Option<&dyn crate::webhook::Webhooks> {
         None

@@ -58,6 +58,31 @@ impl Upstream {
         Err(classify_status(status, retry_after, &body))
     }
 
+    /// Reads one object: `None` when the upstream answers 404 or 410 (it is gone).
+    pub async fn fetch_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<Option<T>, ConnectorError> {
+        self.budget.acquire().await;
+        let response = request.send().await.map_err(transport_error)?;
+        if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
+            return Ok(None);
+        }
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = retry_after(response.headers());
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.budget.block_for(retry_after.unwrap_or(Duration::from_secs(1)));
+            }
+            let body = response.text().await.unwrap_or_default();
+            return Err(classify_status(status, retry_after, &body));
+        }
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|error| ConnectorError::permanent(format!("upstream answered with unexpected JSON: {error}")))
+    }
+
     /// Sends and parses a JSON body.
     pub async fn send_json<T: serde::de::DeserializeOwned>(
         &self,

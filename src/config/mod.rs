@@ -59,6 +59,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub jobs: JobSettings,
     pub sync: SyncSettings,
+    pub webhooks: WebhookSettings,
     pub auth: AuthSettings,
     pub outbound: OutboundSettings,
     pub mail: MailSettings,
@@ -83,6 +84,25 @@ pub struct SyncSettings {
     /// Folders a `files` connector may serve from the server's disk.
     #[serde(default)]
     pub local_file_roots: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub default_body_limit_bytes: usize,
+    pub max_body_limit_bytes: usize,
+    pub default_tolerance_secs: u64,
+    pub group_commit_max: usize,
+    pub endpoint_cache_ms: u64,
+    pub rejected_retention_secs: u64,
+    pub rejected_body_keep_bytes: usize,
+    pub processed_retention_days: u64,
+    pub process_batch: usize,
+    pub process_poll_ms: u64,
+    pub process_attempts: u32,
+    pub process_retry_base_ms: u64,
+    pub process_retry_max_ms: u64,
+    pub claim_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -279,6 +299,16 @@ impl Settings {
         require_positive("auth.invitation_ttl_secs", self.auth.invitation_ttl_secs)?;
         require_positive("outbound.timeout_secs", self.outbound.timeout_secs)?;
         require_positive("sync.schedule_check_secs", self.sync.schedule_check_secs)?;
+        require_positive("webhooks.default_body_limit_bytes", self.webhooks.default_body_limit_bytes as u64)?;
+        if self.webhooks.default_body_limit_bytes > self.webhooks.max_body_limit_bytes {
+            return Err(ConfigError::new("webhooks.default_body_limit_bytes", "must not exceed webhooks.max_body_limit_bytes"));
+        }
+        require_positive("webhooks.group_commit_max", self.webhooks.group_commit_max as u64)?;
+        require_positive("webhooks.process_batch", self.webhooks.process_batch as u64)?;
+        require_positive("webhooks.process_poll_ms", self.webhooks.process_poll_ms)?;
+        require_positive("webhooks.process_attempts", self.webhooks.process_attempts.into())?;
+        require_positive("webhooks.process_retry_base_ms", self.webhooks.process_retry_base_ms)?;
+        require_positive("webhooks.claim_secs", self.webhooks.claim_secs)?;
         require_positive("sync.page_attempts", self.sync.page_attempts.into())?;
         require_positive("sync.push_attempts", self.sync.push_attempts.into())?;
         require_positive("sync.degrade_after_failures", self.sync.degrade_after_failures.into())?;

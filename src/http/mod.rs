@@ -24,6 +24,7 @@ pub mod roles;
 pub mod sso;
 pub mod staff;
 pub mod tickets;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,11 +65,15 @@ pub struct AppState {
     /// For every call to another system: refuses internal addresses unless allowed.
     pub outbound: crate::core::outbound::OutboundClient,
     pub metrics: PrometheusHandle,
+    /// Webhook ingress: endpoint cache and the inbox's group commit.
+    pub webhooks: crate::webhooks::WebhookGateway,
 }
 
-/// The routes with their OpenAPI descriptions, before middleware.
-pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+/// The routes with their OpenAPI descriptions, before middleware: the API, and
+/// the webhook ingress (kept apart: it applies each endpoint's own body limit).
+pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {
+    let (ingress, ingress_document) = webhooks::ingress_router().split_for_parts();
+    let (routes, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
         .merge(me::router())
@@ -87,9 +92,12 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(outbox::router())
         .merge(tickets::router())
         .merge(documents::router())
+        .merge(webhooks::router())
         .merge(metrics::router())
         .merge(openapi::router())
-        .split_for_parts()
+        .split_for_parts();
+    document.merge(ingress_document);
+    (routes, ingress, document)
 }
 
 /// The complete application: routes, fallback and the middleware stack.
@@ -99,14 +107,15 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// errors normalized to problem+json, panics caught, slow requests cut off, large
 /// bodies refused, and finally each request timed by route.
 pub fn router(state: AppState) -> Router {
-    let (routes, document) = api_routes();
+    let (routes, ingress, document) = api_routes();
     let http = &state.settings.http;
     routes
+        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
+        .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
+        .merge(ingress)
         .fallback(problem::route_not_found)
         .layer(middleware::from_fn(metrics::time_requests))
         .layer(axum::Extension(Arc::new(document)))
-        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
-        .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(http.request_timeout_secs),

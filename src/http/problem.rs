@@ -42,6 +42,8 @@ pub enum ErrorCode {
     NotReady,
     /// An upstream system (storage, a CRM) failed to answer.
     BadGateway,
+    /// A webhook delivery whose signature (or its timestamp) does not verify.
+    InvalidSignature,
     Internal,
 }
 
@@ -63,6 +65,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::BadGateway => StatusCode::BAD_GATEWAY,
+            ErrorCode::InvalidSignature => StatusCode::UNAUTHORIZED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +109,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NotReady => "not_ready",
             ErrorCode::BadGateway => "bad_gateway",
+            ErrorCode::InvalidSignature => "invalid_signature",
             ErrorCode::Internal => "internal",
         }
     }
@@ -129,6 +133,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "Too many requests; retry later.",
             ErrorCode::NotReady => "The service is not ready.",
             ErrorCode::BadGateway => "A connected system did not answer properly; try again shortly.",
+            ErrorCode::InvalidSignature => "The delivery could not be verified.",
             ErrorCode::Internal => "Something went wrong on our side. It has been logged.",
         }
     }
@@ -226,6 +231,11 @@ impl ApiError {
         let mut error = Self::from_code(ErrorCode::RateLimited);
         error.headers.push((header::RETRY_AFTER, HeaderValue::from(retry_after_secs)));
         error
+    }
+
+    /// Tells the client when to try again (a 503 the client should retry).
+    pub fn set_retry_after(&mut self, seconds: u64) {
+        self.headers.push((header::RETRY_AFTER, HeaderValue::from(seconds)));
     }
 
     /// Names the fields (or, for readiness, the checks) the problem is about.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::AuthSettings;
+use crate::config::{AuthSettings, WebhookSettings};
 use crate::store::{PurgeCounts, Store, StoreError};
 
 /// How often a worker process cleans up.
@@ -32,8 +32,19 @@ pub async fn run_once(store: &Store, auth: &AuthSettings) -> Result<PurgeCounts,
     Ok(purged)
 }
 
+/// Drops refused webhook deliveries past their short debugging window, and
+/// processed ones past the replay window.
+pub async fn purge_webhook_deliveries(store: &Store, webhooks: &WebhookSettings) -> Result<u64, StoreError> {
+    let now = Utc::now();
+    let rejected_before = now - chrono::Duration::seconds(webhooks.rejected_retention_secs as i64);
+    let processed_before = now - chrono::Duration::days(webhooks.processed_retention_days as i64);
+    let purged = store.purge_deliveries(rejected_before, processed_before).await?;
+    metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "webhook_inbox").increment(purged);
+    Ok(purged)
+}
+
 /// Runs [`run_once`] now and then every ten minutes until shutdown.
-pub async fn run_periodically(store: Store, auth: AuthSettings, shutdown: CancellationToken) {
+pub async fn run_periodically(store: Store, auth: AuthSettings, webhooks: WebhookSettings, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(INTERVAL);
     loop {
         tokio::select! {
@@ -43,6 +54,9 @@ pub async fn run_periodically(store: Store, auth: AuthSettings, shutdown: Cancel
         match run_once(&store, &auth).await {
             Ok(purged) => tracing::debug!(?purged, "housekeeping done"),
             Err(error) => tracing::warn!(error = %crate::http::problem::error_chain(&error), "housekeeping failed"),
+        }
+        if let Err(error) = purge_webhook_deliveries(&store, &webhooks).await {
+            tracing::warn!(error = %crate::http::problem::error_chain(&error), "webhook housekeeping failed");
         }
     }
 }

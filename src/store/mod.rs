@@ -12,6 +12,7 @@ mod portable;
 mod postgres;
 mod sqlite;
 mod sync_rows;
+mod webhook_rows;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -24,6 +25,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
 pub use sync_rows::*;
+pub use webhook_rows::*;
 
 /// Name of our migration history table. Not sqlx's default `_sqlx_migrations`:
 /// apalis-sqlite keeps its own history there in the same database file.

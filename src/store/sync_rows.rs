@@ -122,14 +122,28 @@ pub struct PreparedRecord {
     pub source_updated_at: Option<DateTime<Utc>>,
 }
 
+/// A sync run and the lease its writing execution holds: a write under a lost
+/// lease (the run was cancelled or taken over) is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunFence {
+    pub run_id: Uuid,
+    pub lease_id: Uuid,
+}
+
+impl PageWrite<'_> {
+    /// The run full-sync marks go to (records it saw survive its deletion sweep).
+    pub fn seen_by(&self) -> Option<Uuid> {
+        self.run.filter(|_| self.full).map(|run| run.run_id)
+    }
+}
+
 /// Pages to commit together: their records, reported deletions, and the run's new position.
 #[derive(Debug, Clone)]
 pub struct PageWrite<'a> {
     pub instance_id: Uuid,
     pub stream: &'a str,
-    pub run_id: Uuid,
-    /// The lease the writing execution holds; a page under a lost lease is refused.
-    pub lease_id: Uuid,
+    /// The sync run writing, or `None` for changes a webhook delivered.
+    pub run: Option<RunFence>,
     /// Full runs stamp every record they see, for the deletion sweep.
     pub full: bool,
     /// How many upstream pages this write holds (pages pulled while the
@@ -140,6 +154,10 @@ pub struct PageWrite<'a> {
     pub records: Vec<PreparedRecord>,
     pub deletions: Vec<(&'static str, String)>,
     pub end: PageWriteEnd,
+    /// Webhook deliveries whose changes this write carries, with what each
+    /// carried: marked processed in the same transaction, so a crash cannot
+    /// apply a delivery without recording it (or the reverse).
+    pub deliveries: Vec<(Uuid, Value)>,
     pub now: DateTime<Utc>,
 }
 

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::prepare::prepare;
 use crate::jobs::{Job, JobContext, JobError};
-use crate::store::{ConnectorInstanceRow, PageCounts, PageWrite, PageWriteEnd, Store, SweepOutcome, SyncRunRow};
+use crate::store::{ConnectorInstanceRow, PageCounts, PageWrite, PageWriteEnd, RunFence, Store, SweepOutcome, SyncRunRow};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncJob {
@@ -195,14 +195,14 @@ impl Execution<'_> {
         PageWrite {
             instance_id: self.instance.id,
             stream: &self.run.stream,
-            run_id: self.run.id,
-            lease_id: self.lease_id,
+            run: Some(RunFence { run_id: self.run.id, lease_id: self.lease_id }),
             full: self.mode == SyncMode::Full,
             pages: count,
             failed,
             records,
             deletions,
             end,
+            deliveries: Vec::new(),
             now: Utc::now(),
         }
     }

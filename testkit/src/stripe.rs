@@ -36,6 +36,7 @@ struct StripeState {
     idempotent: HashMap<String, (String, StatusCode, Value)>,
     /// Payments actually made (replays excluded).
     payments: u64,
+    retrievals: u64,
 }
 
 /// A running fake Stripe; dropping it does not stop the server (tests end with it).
@@ -56,9 +57,11 @@ impl FakeStripe {
             faults: FaultState::new(7),
             idempotent: HashMap::new(),
             payments: 0,
+            retrievals: 0,
         }));
         let app = Router::new()
             .route("/v1/{kind}", get(list))
+            .route("/v1/{kind}/{id}", get(retrieve))
             .route("/v1/invoices/{id}/pay", axum::routing::post(pay))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
@@ -171,6 +174,22 @@ impl FakeStripe {
         Some(snapshot)
     }
 
+    /// Sets an invoice's status; returns the `invoice.updated` event recorded for it.
+    pub fn set_invoice_status(&self, id: &str, status: &str) -> Value {
+        let mut state = self.state.lock().unwrap();
+        let invoice =
+            state.objects.get_mut("invoices").unwrap().iter_mut().find(|invoice| invoice["id"] == id).expect("known");
+        invoice["status"] = json!(status);
+        let snapshot = invoice.clone();
+        Self::record_event(&mut state, "invoice.updated", &snapshot);
+        state.events[0].clone()
+    }
+
+    /// Retrievals of single objects served (`GET /v1/{kind}/{id}`).
+    pub fn retrievals(&self) -> u64 {
+        self.state.lock().unwrap().retrievals
+    }
+
     /// Deletes an object the way Stripe reports it: gone from lists, with a `*.deleted` event.
     pub fn delete(&self, kind: &str, id: &str) {
         let mut state = self.state.lock().unwrap();
@@ -278,6 +297,28 @@ async fn list(
         );
     };
     Json(json!({"object": "list", "url": format!("/v1/{kind}"), "has_more": has_more, "data": data})).into_response()
+}
+
+/// `GET /v1/{kind}/{id}`: one object, or Stripe's `resource_missing` 404.
+async fn retrieve(
+    State(state): State<Arc<Mutex<StripeState>>>,
+    Path((kind, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut state = state.lock().unwrap();
+    let authorized = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.strip_prefix("Bearer ") == Some(state.api_key.as_str()));
+    if !authorized {
+        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided");
+    }
+    state.retrievals += 1;
+    let found = state.objects.get(kind.as_str()).and_then(|list| list.iter().find(|object| object["id"] == id.as_str()));
+    match found {
+        Some(object) => Json(object.clone()).into_response(),
+        None => stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", &format!("No such object: '{id}'")),
+    }
 }
 
 /// `POST /v1/invoices/{id}/pay`, honouring `Idempotency-Key` as Stripe documents it:

@@ -570,7 +570,7 @@ async fn housekeeping_drops_old_finished_runs_but_keeps_held_ones() {
 
 #[tokio::test]
 async fn of_two_snapshots_in_one_write_the_newer_wins_whatever_their_order() {
-    use portico::store::{PageWrite, PageWriteEnd};
+    use portico::store::{PageWrite, PageWriteEnd, RunFence};
     use portico_connectors::Record;
     use portico_connectors::model::{CommonRecord, Contact};
     let app = spawn_app().await;
@@ -607,14 +607,14 @@ async fn of_two_snapshots_in_one_write_the_newer_wins_whatever_their_order() {
     let write = PageWrite {
         instance_id: instance,
         stream: "customers",
-        run_id: run,
-        lease_id: lease,
+        run: Some(RunFence { run_id: run, lease_id: lease }),
         full: false,
         pages: 2,
         failed: 0,
         records: vec![snapshot("Newer", 1_700_000_100), snapshot("Older", 1_700_000_000)],
         deletions: Vec::new(),
         end: PageWriteEnd::More(json!({})),
+        deliveries: Vec::new(),
         now: chrono::Utc::now(),
     };
     let counts = app.store.apply_page(&write).await.unwrap().expect("the lease holds");
@@ -629,7 +629,7 @@ async fn of_two_snapshots_in_one_write_the_newer_wins_whatever_their_order() {
     assert_eq!((counts.updated, counts.unchanged), (0, 1));
     assert_eq!(cached_records(&app, &admin, &connector, "contact").await["cus_1"]["title"], "Newer");
     // Under a lease that is not the run's, nothing is written.
-    let intruder = PageWrite { lease_id: Uuid::new_v4(), records: vec![snapshot("Intruder", 1_800_000_000)], ..stale };
+    let intruder = PageWrite { run: Some(RunFence { run_id: run, lease_id: Uuid::new_v4() }), records: vec![snapshot("Intruder", 1_800_000_000)], ..stale };
     assert!(app.store.apply_page(&intruder).await.unwrap().is_none());
     assert_eq!(cached_records(&app, &admin, &connector, "contact").await["cus_1"]["title"], "Newer");
 }

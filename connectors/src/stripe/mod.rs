@@ -123,6 +123,25 @@ impl Stripe {
             .ok_or_else(|| ConnectorError::permanent(format!("Stripe has no stream {name}")))
     }
 
+    /// One object by id (`GET /v1/invoices/in_…`); `None` once Stripe has no such object.
+    async fn retrieve(&self, stream: &StreamDef, id: &str) -> Result<Option<Value>, ConnectorError> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ConnectorError::permanent(format!("`{id}` is not a Stripe object id")));
+        }
+        let url = self
+            .settings
+            .base_url
+            .join(&format!("{}/{id}", stream.path))
+            .map_err(|error| ConnectorError::permanent(error.to_string()))?;
+        let mut request = self.upstream.request(Method::GET, &url)?.bearer_auth(&self.api_key);
+        if let Some(version) = &self.settings.api_version {
+            request = request.header("Stripe-Version", version);
+        }
+        let object: Option<Value> = self.upstream.fetch_json(request).await?;
+        // Stripe answers a deleted customer with `"deleted": true` rather than 404.
+        Ok(object.filter(|object| object["deleted"].as_bool() != Some(true)))
+    }
+
     async fn list(&self, path: &str, query: &[(String, String)]) -> Result<Value, ConnectorError> {
         let url = self.settings.base_url.join(path).map_err(|error| ConnectorError::permanent(error.to_string()))?;
         let mut request = self.upstream.request(Method::GET, &url)?.bearer_auth(&self.api_key).query(query);
@@ -216,6 +235,13 @@ impl Connector for Stripe {
 
     fn webhooks(&self) -> Option<&dyn crate::webhook::Webhooks> {
         Some(&webhook::StripeWebhooks)
+    }
+
+    async fn fetch(&self, stream: &str, external_id: &str) -> Result<Option<crate::model::Record>, ConnectorError> {
+        let stream = self.stream(stream)?;
+        let Some(object) = self.retrieve(stream, external_id).await? else { return Ok(None) };
+        // Fetched now, so this snapshot is at least as new as any event before it.
+        mapping::map_object(stream.object, &object, Some(Utc::now())).map(Some)
     }
 
     /// `pay_invoice` (`{"invoice_id": "in_…"}`): charges the customer's default

@@ -1,6 +1,7 @@
 //! Stripe webhooks: signed with the `stripe` scheme (`Stripe-Signature`, see
 //! `webhook::schemes`); each event's `data.object` is the record, `*.deleted` events
-//! are deletions, and the event id names the delivery.
+//! are deletions, and the event id names the delivery. Thin events (API v2) carry
+//! no snapshot, only `related_object`: the gateway fetches that object.
 
 use serde_json::Value;
 
@@ -20,6 +21,13 @@ impl Webhooks for StripeWebhooks {
     fn changes(&self, body: &[u8]) -> Result<WebhookChanges, ConnectorError> {
         let event: Value = serde_json::from_slice(body)
             .map_err(|error| ConnectorError::permanent(format!("not a Stripe event: {error}")))?;
+        if let Some(related) = event.get("related_object").filter(|related| related.is_object()) {
+            let Some(stream) = STREAMS.iter().find(|stream| related["type"].as_str() == Some(stream.object)) else {
+                return Ok(WebhookChanges::default());
+            };
+            let id = crate::json::required_str(related, "/id")?.to_owned();
+            return Ok(WebhookChanges { stream: Some(stream.name.to_owned()), fetch: vec![id], ..Default::default() });
+        }
         let object = &event["data"]["object"];
         let Some(stream) = STREAMS.iter().find(|stream| object["object"].as_str() == Some(stream.object)) else {
             return Ok(WebhookChanges::default());
@@ -53,6 +61,16 @@ mod tests {
         assert_eq!(changes.stream.as_deref(), Some("invoices"));
         assert_eq!(changes.records[0].external_id, "in_1");
         assert_eq!(changes.records[0].source_updated_at.unwrap().timestamp(), 1_700_000_000);
+    }
+
+    #[test]
+    fn a_thin_event_names_the_object_to_fetch() {
+        let thin = json!({"id": "evt_t", "object": "v2.core.event", "type": "v1.invoice.updated",
+            "related_object": {"id": "in_7", "type": "invoice", "url": "/v1/invoices/in_7"}});
+        let changes = StripeWebhooks.changes(thin.to_string().as_bytes()).unwrap();
+        assert_eq!(changes.stream.as_deref(), Some("invoices"));
+        assert_eq!(changes.fetch, vec!["in_7".to_owned()]);
+        assert!(changes.records.is_empty());
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct WebhookChanges {
     pub stream: Option<String>,
     pub records: Vec<Record>,
     pub deletions: Vec<Deletion>,
+    /// External ids of `stream` the delivery only names ("invoice X changed"):
+    /// the gateway fetches each with [`Connector::fetch`](crate::Connector::fetch).
+    pub fetch: Vec<String>,
 }
 
 pub trait Webhooks: Send + Sync {

@@ -39,28 +39,33 @@ pub enum Scheme {
     Hmac(GenericHmac),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Algorithm {
     Sha256,
     Sha512,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Encoding {
     Hex,
     Base64,
 }
 
 /// A provider's own HMAC scheme, described instead of coded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GenericHmac {
     /// The header carrying the signature.
     pub header: String,
     /// Text before the signature in the header (`sha256=`), if any.
+    #[serde(default)]
     pub prefix: String,
     pub algorithm: Algorithm,
     pub encoding: Encoding,
     /// What is signed: `{body}`, with `{timestamp}` and `{id}` standing for those headers.
+    #[serde(default = "GenericHmac::body_only")]
     pub template: String,
     /// Header with the delivery time in Unix seconds (checked against the tolerance).
     pub timestamp_header: Option<String>,
@@ -71,6 +76,48 @@ impl Scheme {
     /// The names used in endpoint configuration and by `portico webhooks verify`.
     pub const NAMES: &'static [&'static str] =
         &["standard-webhooks", "stripe", "github", "hubspot-v3", "slack", "hmac"];
+
+    /// A scheme as an endpoint configures it: its name, and for `hmac` its settings.
+    pub fn configured(name: &str, hmac: Option<&serde_json::Value>) -> Result<Self, String> {
+        match (name, hmac) {
+            ("hmac", Some(settings)) => {
+                let settings: GenericHmac = serde_json::from_value(settings.clone())
+                    .map_err(|error| format!("hmac settings: {error}"))?;
+                settings.check()?;
+                Ok(Scheme::Hmac(settings))
+            }
+            ("hmac", None) => Err("the hmac scheme needs its settings (header, algorithm, encoding, template)".into()),
+            (name, None) => {
+                Self::named(name).ok_or_else(|| format!("unknown scheme `{name}`; one of {}", Self::NAMES.join(", ")))
+            }
+            (name, Some(_)) => Err(format!("the {name} scheme takes no settings")),
+        }
+    }
+
+    /// The configuration name (see [`Self::NAMES`]).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheme::StandardWebhooks => "standard-webhooks",
+            Scheme::Stripe => "stripe",
+            Scheme::GitHub => "github",
+            Scheme::HubSpotV3 => "hubspot-v3",
+            Scheme::Slack => "slack",
+            Scheme::Hmac(_) => "hmac",
+        }
+    }
+
+    /// Headers that carry signatures (redacted when a delivery is shown).
+    pub fn signature_headers(&self) -> Vec<String> {
+        let fixed: &[&str] = match self {
+            Scheme::StandardWebhooks => &["webhook-signature"],
+            Scheme::Stripe => &["stripe-signature"],
+            Scheme::GitHub => &["x-hub-signature-256", "x-hub-signature"],
+            Scheme::HubSpotV3 => &["x-hubspot-signature-v3", "x-hubspot-signature"],
+            Scheme::Slack => &["x-slack-signature"],
+            Scheme::Hmac(settings) => return vec![settings.header.to_ascii_lowercase()],
+        };
+        fixed.iter().map(|name| (*name).to_owned()).collect()
+    }
 
     /// A scheme by name (`hmac` needs its settings, so it is built directly).
     pub fn named(name: &str) -> Option<Self> {
@@ -93,6 +140,28 @@ pub struct Delivery<'a> {
     pub url: &'a str,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
+}
+
+impl GenericHmac {
+    fn body_only() -> String {
+        "{body}".into()
+    }
+
+    /// Refuses settings that could never verify anything.
+    pub fn check(&self) -> Result<(), String> {
+        reqwest::header::HeaderName::from_bytes(self.header.as_bytes())
+            .map_err(|_| format!("hmac settings: `{}` is not a header name", self.header))?;
+        if !self.template.contains("{body}") {
+            return Err("hmac settings: the template must contain {body}".into());
+        }
+        if self.template.contains("{timestamp}") && self.timestamp_header.is_none() {
+            return Err("hmac settings: the template uses {timestamp} but no timestamp_header is set".into());
+        }
+        if self.template.contains("{id}") && self.id_header.is_none() {
+            return Err("hmac settings: the template uses {id} but no id_header is set".into());
+        }
+        Ok(())
+    }
 }
 
 impl Delivery<'_> {

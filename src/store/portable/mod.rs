@@ -55,6 +55,7 @@ mod sessions;
 mod sso;
 mod user_tokens;
 mod users;
+mod webhooks;
 
 pub use accounts::MemberChange;
 pub use sessions::LoginFailureCounts;

@@ -38,17 +38,31 @@ portable_queries! {
     /// deletions the upstream reported, the run's counters and position, and on the
     /// last page the stream's checkpoint, all in one transaction. `None` when the
     /// run is no longer running (cancelled, or taken over): nothing is written.
+    /// Changes from webhooks (no run) take the same path and stamp the stream's
+    /// `last_event_at` instead.
     pub async fn apply_page(&self, page: &PageWrite<'_>) -> Result<Option<PageCounts>> {
         let mut transaction = self.begin_write().await?;
         // Fencing first (a write, so SQLite holds its lock before any read).
-        let fenced = sqlx::query("UPDATE sync_runs SET heartbeat_at = $3 WHERE id = $1 AND lease_id = $2 AND status = 'running'")
-            .bind(page.run_id)
-            .bind(page.lease_id)
+        if let Some(run) = page.run {
+            let fenced = sqlx::query("UPDATE sync_runs SET heartbeat_at = $3 WHERE id = $1 AND lease_id = $2 AND status = 'running'")
+                .bind(run.run_id)
+                .bind(run.lease_id)
+                .bind(page.now)
+                .execute(&mut *transaction)
+                .await?;
+            if fenced.rows_affected() != 1 {
+                return Ok(None);
+            }
+        } else {
+            sqlx::query(
+                "INSERT INTO sync_checkpoints (connector_instance_id, stream, last_event_at, updated_at) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (connector_instance_id, stream) DO UPDATE SET last_event_at = excluded.last_event_at",
+            )
+            .bind(page.instance_id)
+            .bind(page.stream)
             .bind(page.now)
             .execute(&mut *transaction)
             .await?;
-        if fenced.rows_affected() != 1 {
-            return Ok(None);
         }
 
         // Of duplicates within the write, the newest snapshot wins (pages of an
@@ -154,10 +168,10 @@ portable_queries! {
         }
 
         // Unchanged records only need the sweep's mark, and only in full runs.
-        if page.full {
+        if let Some(seen_by) = page.seen_by() {
             for chunk in seen_unchanged.chunks(ROWS_PER_STATEMENT) {
                 let mut query = QueryBuilder::new("UPDATE records SET last_seen_run_id = ");
-                query.push_bind(page.run_id).push(" WHERE id IN (");
+                query.push_bind(seen_by).push(" WHERE id IN (");
                 let mut list = query.separated(", ");
                 for id in chunk {
                     list.push_bind(*id);
@@ -191,6 +205,22 @@ portable_queries! {
             counts.deleted += deleted.rows_affected() as i64;
         }
 
+        for (delivery_id, outcome) in &page.deliveries {
+            sqlx::query(
+                "UPDATE webhook_inbox SET status = 'processed', processed_at = $2, claimed_until = NULL, last_error = NULL,
+                    outcome = $3 WHERE id = $1",
+            )
+            .bind(*delivery_id)
+            .bind(page.now)
+            .bind(Json(outcome))
+            .execute(&mut *transaction)
+            .await?;
+        }
+
+        let Some(run) = page.run else {
+            transaction.commit().await?;
+            return Ok(Some(counts));
+        };
         let position = match &page.end {
             PageWriteEnd::More(position) => Some(Json(position)),
             PageWriteEnd::Done(_) => None,
@@ -200,7 +230,7 @@ portable_queries! {
                 unchanged = unchanged + $5, deleted = deleted + $6, failed = failed + $8
              WHERE id = $1",
         )
-        .bind(page.run_id)
+        .bind(run.run_id)
         .bind(position)
         .bind(counts.added)
         .bind(counts.updated)

@@ -113,7 +113,7 @@ impl PostgresStore {
         sqlx::query(sqlx::AssertSqlSafe(statement))
             .bind(page.instance_id)
             .bind(page.stream)
-            .bind(page.full.then_some(page.run_id))
+            .bind(page.seen_by())
             .bind(page.now)
             .bind(ids)
             .bind(column(&|record| Some(record.record_type.to_owned())))

@@ -127,7 +127,7 @@ impl SqliteStore {
     ) -> Result<()> {
         // 20 binds a row; SQLite allows 32766 per statement.
         const ROWS_PER_STATEMENT: usize = 500;
-        let seen_by = page.full.then_some(page.run_id);
+        let seen_by = page.seen_by();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO records (id, record_type, source_instance_id, stream, external_id, account_ref, account_id,

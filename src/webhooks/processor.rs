@@ -1,0 +1,210 @@
+//! Processing: workers take verified deliveries from the inbox in batches, let
+//! the connector turn each into record changes (fetching objects a delivery only
+//! names), and apply them through the sync engine's write path: history, account
+//! mapping, and the stale-snapshot guard (an older event never overwrites newer
+//! data). A batch's changes to one stream are one transaction, which also marks
+//! its deliveries processed. Failures are retried with backoff, then dead.
+//!
+//! A worker in the process that accepted a delivery starts at once (the inbox
+//! writer notifies it); other workers poll every `webhooks.process_poll_ms`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use portico_connectors::{Connector, ConnectorError, Record};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::WebhookSettings;
+use crate::store::{ClaimedDelivery, DeliveryResult, PageWrite, PageWriteEnd, Store, StoreError};
+use crate::sync::ConnectorHost;
+use crate::sync::prepare::prepare;
+use crate::telemetry::WEBHOOK_PROCESSED;
+
+#[derive(Debug, Clone)]
+pub struct Processor {
+    pub store: Store,
+    pub connectors: ConnectorHost,
+    pub settings: WebhookSettings,
+}
+
+/// The changes bound for one stream of one instance, and the deliveries they came from.
+#[derive(Default)]
+struct StreamChanges {
+    records: Vec<Record>,
+    deletions: Vec<(&'static str, String)>,
+    deliveries: Vec<(Uuid, Value)>,
+}
+
+impl Processor {
+    /// Processes until `shutdown`; database errors are logged and retried.
+    pub async fn run(self, committed: Arc<Notify>, shutdown: CancellationToken) {
+        let poll = Duration::from_millis(self.settings.process_poll_ms);
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            match self.process_batch().await {
+                // A full batch: there may be more waiting.
+                Ok(taken) if taken >= self.settings.process_batch => continue,
+                Ok(_) => {}
+                Err(error) => tracing::error!(error = %error, "webhook processing failed; retrying"),
+            }
+            tokio::select! {
+                () = committed.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// Takes one batch and processes it; returns how many deliveries it took.
+    pub async fn process_batch(&self) -> Result<usize, StoreError> {
+        let now = Utc::now();
+        let claim_until = now + chrono::Duration::seconds(self.settings.claim_secs as i64);
+        let claimed = self.store.claim_deliveries(now, claim_until, self.settings.process_batch as i64).await?;
+        let taken = claimed.len();
+        let mut by_instance: BTreeMap<Uuid, Vec<ClaimedDelivery>> = BTreeMap::new();
+        for delivery in claimed {
+            by_instance.entry(delivery.connector_instance_id).or_default().push(delivery);
+        }
+        for (instance_id, deliveries) in by_instance {
+            self.process_instance(instance_id, deliveries).await?;
+        }
+        Ok(taken)
+    }
+
+    async fn process_instance(&self, instance_id: Uuid, deliveries: Vec<ClaimedDelivery>) -> Result<(), StoreError> {
+        let mut finished: Vec<(Uuid, DeliveryResult)> = Vec::new();
+        let connector = match self.store.connector_instance(instance_id).await? {
+            None => Err(ConnectorError::permanent("the connector instance no longer exists")),
+            Some(instance) => self
+                .connectors
+                .build(&instance)
+                .map_err(|error| ConnectorError::retryable(format!("the connector cannot be built: {error}"))),
+        };
+        let connector = match connector {
+            Ok(connector) => connector,
+            Err(error) => {
+                for delivery in &deliveries {
+                    finished.push((delivery.id, self.failure(delivery, &error)));
+                }
+                return self.finish(finished).await;
+            }
+        };
+
+        let mut streams: BTreeMap<String, StreamChanges> = BTreeMap::new();
+        for delivery in &deliveries {
+            match changes_of(connector.as_ref(), delivery).await {
+                Ok((None, outcome)) => finished.push((delivery.id, DeliveryResult::Processed { outcome })),
+                Ok((Some((stream, records, deletions)), outcome)) => {
+                    let changes = streams.entry(stream).or_default();
+                    changes.records.extend(records);
+                    changes.deletions.extend(deletions);
+                    changes.deliveries.push((delivery.id, outcome));
+                }
+                Err(error) => finished.push((delivery.id, self.failure(delivery, &error))),
+            }
+        }
+
+        for (stream, changes) in streams {
+            let delivery_ids: Vec<Uuid> = changes.deliveries.iter().map(|(id, _)| *id).collect();
+            let count = delivery_ids.len();
+            let write = PageWrite {
+                instance_id,
+                stream: &stream,
+                run: None,
+                full: false,
+                pages: 0,
+                failed: 0,
+                records: changes.records.into_iter().map(prepare).collect(),
+                deletions: changes.deletions,
+                end: PageWriteEnd::Done(None),
+                deliveries: changes.deliveries,
+                now: Utc::now(),
+            };
+            match self.store.apply_page(&write).await {
+                Ok(_) => metrics::counter!(WEBHOOK_PROCESSED, "result" => "processed").increment(count as u64),
+                Err(error) => {
+                    tracing::warn!(error = %error, stream, deliveries = count, "could not apply webhook changes");
+                    let error = ConnectorError::retryable(format!("the changes could not be stored: {error}"));
+                    for delivery in deliveries.iter().filter(|delivery| delivery_ids.contains(&delivery.id)) {
+                        finished.push((delivery.id, self.failure(delivery, &error)));
+                    }
+                }
+            }
+        }
+        self.finish(finished).await
+    }
+
+    /// Failed (to be retried after a backoff) or, past the attempts or for a
+    /// permanent error, dead.
+    fn failure(&self, delivery: &ClaimedDelivery, error: &ConnectorError) -> DeliveryResult {
+        let attempts = delivery.attempts.max(1) as u32;
+        if !error.is_retryable() || attempts >= self.settings.process_attempts {
+            return DeliveryResult::Dead { error: error.message.clone() };
+        }
+        let delay = portico_connectors::retry::backoff_delay(
+            attempts,
+            Duration::from_millis(self.settings.process_retry_base_ms),
+            Duration::from_millis(self.settings.process_retry_max_ms),
+        );
+        let retry_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        DeliveryResult::Failed { error: error.message.clone(), retry_at }
+    }
+
+    async fn finish(&self, finished: Vec<(Uuid, DeliveryResult)>) -> Result<(), StoreError> {
+        for (_, result) in &finished {
+            let label = match result {
+                DeliveryResult::Processed { .. } => "processed",
+                DeliveryResult::Failed { .. } => "failed",
+                DeliveryResult::Dead { .. } => "dead",
+            };
+            metrics::counter!(WEBHOOK_PROCESSED, "result" => label).increment(1);
+        }
+        self.store.finish_deliveries(&finished, Utc::now()).await
+    }
+}
+
+/// A stream, its records and deletions.
+type Changes = (String, Vec<Record>, Vec<(&'static str, String)>);
+
+/// What one delivery changes (`None`: nothing synced), with a summary for admins.
+async fn changes_of(
+    connector: &dyn Connector,
+    delivery: &ClaimedDelivery,
+) -> Result<(Option<Changes>, Value), ConnectorError> {
+    let webhooks = connector.webhooks().ok_or_else(|| ConnectorError::permanent("this connector takes no webhooks"))?;
+    let changes = webhooks.changes(&delivery.body)?;
+    let Some(stream) = changes.stream else {
+        return Ok((None, json!({"records": 0, "deletions": 0, "fetched": 0})));
+    };
+    let mut records = changes.records;
+    let mut deletions: Vec<(&'static str, String)> =
+        changes.deletions.into_iter().map(|deletion| (deletion.record_type.as_str(), deletion.external_id)).collect();
+    let fetched = changes.fetch.len();
+    if fetched > 0 {
+        let record_type = connector
+            .streams()
+            .into_iter()
+            .find(|info| info.name == stream)
+            .and_then(|info| info.record_types.first().copied())
+            .ok_or_else(|| ConnectorError::permanent(format!("the connector has no stream {stream}")))?;
+        for external_id in changes.fetch {
+            match connector.fetch(&stream, &external_id).await? {
+                Some(record) => records.push(record),
+                // Gone upstream: the notification was its deletion.
+                None => deletions.push((record_type.as_str(), external_id)),
+            }
+        }
+    }
+    let outcome = json!({"records": records.len(), "deletions": deletions.len(), "fetched": fetched});
+    if records.is_empty() && deletions.is_empty() {
+        return Ok((None, outcome));
+    }
+    Ok((Some((stream, records, deletions)), outcome))
+}
