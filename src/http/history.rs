@@ -52,8 +52,10 @@ pub struct RecordHistory {
     /// The system of record it came from, and when that system last changed it.
     pub source_instance_id: Uuid,
     pub source_updated_at: Option<DateTime<Utc>>,
-    /// Freshness: when its stream last synced successfully.
+    /// Freshness: when its stream last synced successfully ...
     pub last_synced_at: Option<DateTime<Utc>>,
+    /// ... and when a webhook event last changed the stream.
+    pub last_event_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
     /// Newest first.
     pub versions: Vec<RecordVersion>,
@@ -88,11 +90,9 @@ async fn history(
     let record =
         state.store.account_record(scope.account_id(), record_type, record_id).await?.ok_or(StoreError::NotFound)?;
     let earlier = state.store.record_history(record.id, limit).await?;
-    let last_synced_at = state
-        .store
-        .sync_checkpoint(record.source_instance_id, &record.stream)
-        .await?
-        .and_then(|row| row.last_success_at);
+    let checkpoint = state.store.sync_checkpoint(record.source_instance_id, &record.stream).await?;
+    let last_synced_at = checkpoint.as_ref().and_then(|row| row.last_success_at);
+    let last_event_at = checkpoint.and_then(|row| row.last_event_at);
     let mut versions = Vec::with_capacity(earlier.len() + 1);
     let mut newer_data = record.data.0.clone();
     let mut newer_from = record.updated_at;
@@ -126,6 +126,7 @@ async fn history(
         source_instance_id: record.source_instance_id,
         source_updated_at: record.source_updated_at,
         last_synced_at,
+        last_event_at,
         deleted_at: record.deleted_at,
         versions,
     }))

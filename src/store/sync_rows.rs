@@ -216,6 +216,8 @@ pub struct StreamCheckpoint {
     #[schema(ignore)]
     pub checkpoint: Option<Json<Value>>,
     pub last_success_at: Option<DateTime<Utc>>,
+    /// When a webhook last changed the stream.
+    pub last_event_at: Option<DateTime<Utc>>,
 }
 
 /// How a committed page leaves its run.

@@ -10,6 +10,7 @@ pub mod faults;
 pub mod hubspot;
 pub mod rest;
 pub mod s3;
+pub mod signing;
 pub mod status;
 pub mod stripe;
 

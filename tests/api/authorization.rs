@@ -63,6 +63,9 @@ fn template_of(path: &str) -> String {
                 "connectors" => "{connector_id}",
                 "runs" => "{run_id}",
                 "outbox" => "{outbox_id}",
+                "webhook-endpoints" | "webhooks" => "{endpoint_id}",
+                "deliveries" => "{delivery_id}",
+                "secrets" => "{secret_id}",
                 "invoices" | "payments" | "documents" | "tickets" | "orders" | "tasks" => "{record_id}",
                 other => panic!("no placeholder name after /{other}/"),
             }
@@ -137,6 +140,14 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("PATCH", "/api/v1/admin/connectors/{connector_id}") => Some(json!({ "enabled": false })),
         ("POST", "/api/v1/admin/connectors/{connector_id}/sync") => Some(json!({})),
         ("POST", "/api/v1/accounts/{account_id}/tickets") => Some(json!({ "subject": "matrix" })),
+        ("POST", "/api/v1/admin/connectors/{connector_id}/webhook-endpoints") => {
+            Some(json!({ "name": "matrix", "scheme": "stripe" }))
+        }
+        ("PATCH", "/api/v1/admin/webhook-endpoints/{endpoint_id}") => Some(json!({ "enabled": false })),
+        ("POST", "/api/v1/admin/webhook-endpoints/{endpoint_id}/secrets") => Some(json!({})),
+        ("POST", "/api/v1/admin/webhook-endpoints/{endpoint_id}/replay") => Some(json!({
+            "received_from": "2026-01-01T00:00:00Z", "received_until": "2026-01-02T00:00:00Z"
+        })),
         ("PUT", "/api/v1/admin/connectors/{connector_id}/mappings") => {
             Some(json!({ "account_ref": "cus_1", "account_id": Uuid::new_v4() }))
         }

@@ -21,4 +21,5 @@ mod sso;
 mod sync;
 mod sync_recovery;
 mod team;
+mod webhook_gateway;
 mod webhooks;

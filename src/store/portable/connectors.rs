@@ -202,7 +202,7 @@ portable_queries! {
 
     pub async fn sync_checkpoint(&self, instance_id: Uuid, stream: &str) -> Result<Option<StreamCheckpoint>> {
         let row = sqlx::query_as(
-            "SELECT stream, checkpoint, last_success_at FROM sync_checkpoints WHERE connector_instance_id = $1 AND stream = $2",
+            "SELECT stream, checkpoint, last_success_at, last_event_at FROM sync_checkpoints WHERE connector_instance_id = $1 AND stream = $2",
         )
         .bind(instance_id)
         .bind(stream)
@@ -213,7 +213,7 @@ portable_queries! {
 
     pub async fn sync_checkpoints(&self, instance_id: Uuid) -> Result<Vec<StreamCheckpoint>> {
         let rows = sqlx::query_as(
-            "SELECT stream, checkpoint, last_success_at FROM sync_checkpoints WHERE connector_instance_id = $1 ORDER BY stream",
+            "SELECT stream, checkpoint, last_success_at, last_event_at FROM sync_checkpoints WHERE connector_instance_id = $1 ORDER BY stream",
         )
         .bind(instance_id)
         .fetch_all(&self.pool)
