@@ -21,5 +21,6 @@ mod sso;
 mod sync;
 mod sync_recovery;
 mod team;
+mod webhook_crash;
 mod webhook_gateway;
 mod webhooks;
