@@ -141,6 +141,38 @@ impl ProbeOutcome {
     }
 }
 
+/// A write transaction. On SQLite it also holds this process's write gate: SQLite
+/// allows one writer at a time, and a writer that finds the lock taken polls for it
+/// with growing sleeps (up to 100 ms each), which under load turns into long tail
+/// latencies; queueing on the gate instead hands the lock over the moment it is free.
+pub struct WriteTransaction<DB: sqlx::Database> {
+    transaction: sqlx::Transaction<'static, DB>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl<DB: sqlx::Database> WriteTransaction<DB> {
+    fn new(transaction: sqlx::Transaction<'static, DB>, gate: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+        Self { transaction, _gate: gate }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.transaction.commit().await
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteTransaction<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.transaction
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteTransaction<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.transaction
+    }
+}
+
 /// True when the error is a unique-constraint violation (same meaning on both engines).
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())

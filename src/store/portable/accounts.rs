@@ -123,7 +123,7 @@ portable_queries! {
 
 /// The member's stored role name, read inside the caller's transaction.
 async fn role_in<DB>(
-    transaction: &mut sqlx::Transaction<'static, DB>,
+    transaction: &mut crate::store::WriteTransaction<DB>,
     account_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<String>>
@@ -142,7 +142,7 @@ where
     Ok(role.map(|(role,)| role))
 }
 
-async fn owners_in<DB>(transaction: &mut sqlx::Transaction<'static, DB>, account_id: Uuid) -> Result<i64>
+async fn owners_in<DB>(transaction: &mut crate::store::WriteTransaction<DB>, account_id: Uuid) -> Result<i64>
 where
     DB: sqlx::Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,

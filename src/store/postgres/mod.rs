@@ -45,11 +45,11 @@ impl PostgresStore {
 
     /// A transaction-scoped advisory lock serializes appends to the audit chain
     /// (row locks cannot: the next row does not exist yet).
-    pub(super) async fn begin_audit_append(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pub(super) async fn begin_audit_append(&self) -> Result<crate::store::WriteTransaction<sqlx::Postgres>> {
         const AUDIT_APPEND_LOCK: i64 = 0x706f_7274_6963_6f01; // "portico" + 1
         let mut transaction = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_APPEND_LOCK).execute(&mut *transaction).await?;
-        Ok(transaction)
+        Ok(crate::store::WriteTransaction::new(transaction, None))
     }
 
     /// The cached records among `external_ids` (one type): one probe of the unique
@@ -136,8 +136,8 @@ impl PostgresStore {
     }
 
     /// A write transaction (row locks are taken by the statements themselves).
-    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-        Ok(self.pool.begin().await?)
+    pub(super) async fn begin_write(&self) -> Result<crate::store::WriteTransaction<sqlx::Postgres>> {
+        Ok(crate::store::WriteTransaction::new(self.pool.begin().await?, None))
     }
 
     /// A transaction holding the account row's lock, serializing membership
@@ -145,13 +145,13 @@ impl PostgresStore {
     pub(super) async fn begin_account_write(
         &self,
         account_id: uuid::Uuid,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    ) -> Result<crate::store::WriteTransaction<sqlx::Postgres>> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
             .bind(account_id)
             .execute(&mut *transaction)
             .await?;
-        Ok(transaction)
+        Ok(crate::store::WriteTransaction::new(transaction, None))
     }
 
     pub async fn ping(&self) -> Result<()> {

@@ -13,6 +13,8 @@ use crate::config::{Settings, SqliteSynchronous as SynchronousSetting};
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
     setup_lock_path: PathBuf,
+    /// Write transactions of this process queue here (see `WriteTransaction`).
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Serializes first-time setup between processes sharing one SQLite file: a `serve`
@@ -81,7 +83,7 @@ impl SqliteStore {
             .acquire_timeout(settings.database.connect_timeout())
             .connect_with(options.clone())
             .await?;
-        Ok(Self { pool, setup_lock_path })
+        Ok(Self { pool, setup_lock_path, write_gate: Default::default() })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -94,8 +96,8 @@ impl SqliteStore {
 
     /// SQLite serializes writers; `BEGIN IMMEDIATE` takes the write lock up front so
     /// the read of the last hash and the insert see no writer in between.
-    pub(super) async fn begin_audit_append(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    pub(super) async fn begin_audit_append(&self) -> Result<crate::store::WriteTransaction<sqlx::Sqlite>> {
+        self.begin_write().await
     }
 
     /// The cached records among `external_ids` (one type): SQLite seeks the unique
@@ -164,8 +166,10 @@ impl SqliteStore {
 
     /// A write transaction holding SQLite's write lock from the start, for work
     /// that reads before it writes.
-    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    pub(super) async fn begin_write(&self) -> Result<crate::store::WriteTransaction<sqlx::Sqlite>> {
+        let gate = self.write_gate.clone().lock_owned().await;
+        let transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(crate::store::WriteTransaction::new(transaction, Some(gate)))
     }
 
     /// A write transaction that holds SQLite's single write lock from the start
@@ -173,8 +177,8 @@ impl SqliteStore {
     pub(super) async fn begin_account_write(
         &self,
         _account_id: uuid::Uuid,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    ) -> Result<crate::store::WriteTransaction<sqlx::Sqlite>> {
+        self.begin_write().await
     }
 
     pub async fn ping(&self) -> Result<()> {
