@@ -140,11 +140,11 @@ impl Application {
                 connectors: self.connectors.clone(),
             };
             tokio::spawn(crate::sync::scheduler::run_scheduler(context.clone(), shutdown.clone()));
-            let processor = crate::webhooks::Processor {
-                store: self.store.clone(),
-                connectors: self.connectors.clone(),
-                settings: self.settings.webhooks.clone(),
-            };
+            let processor = crate::webhooks::Processor::new(
+                self.store.clone(),
+                self.connectors.clone(),
+                self.settings.webhooks.clone(),
+            );
             tokio::spawn(processor.run(committed.clone(), shutdown.clone()));
             tokio::spawn(jobs::housekeeping::run_periodically(
                 self.store.clone(),

@@ -99,6 +99,7 @@ pub struct WebhookSettings {
     pub processed_retention_days: u64,
     pub process_batch: usize,
     pub process_poll_ms: u64,
+    pub process_coalesce_ms: u64,
     pub process_attempts: u32,
     pub process_retry_base_ms: u64,
     pub process_retry_max_ms: u64,

@@ -8,11 +8,11 @@
 //! A worker in the process that accepted a delivery starts at once (the inbox
 //! writer notifies it); other workers poll every `webhooks.process_poll_ms`.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use portico_connectors::{Connector, ConnectorError, Record};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -20,16 +20,28 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
-use crate::store::{ClaimedDelivery, DeliveryResult, PageWrite, PageWriteEnd, Store, StoreError};
+use crate::store::{
+    ClaimedDelivery, ConnectorInstanceRow, DeliveryResult, PageWrite, PageWriteEnd, Store, StoreError,
+};
 use crate::sync::ConnectorHost;
 use crate::sync::prepare::prepare;
 use crate::telemetry::WEBHOOK_PROCESSED;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Processor {
     pub store: Store,
     pub connectors: ConnectorHost,
     pub settings: WebhookSettings,
+    /// Built connectors by instance, with the instance's `updated_at` they were
+    /// built from: building one (opening credentials, an HTTP client) per batch
+    /// would cost more than the batch.
+    built: Arc<Mutex<HashMap<Uuid, (DateTime<Utc>, Arc<dyn Connector>)>>>,
+}
+
+impl std::fmt::Debug for Processor {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Processor").field("settings", &self.settings).finish_non_exhaustive()
+    }
 }
 
 /// The changes bound for one stream of one instance, and the deliveries they came from.
@@ -41,9 +53,36 @@ struct StreamChanges {
 }
 
 impl Processor {
+    pub fn new(store: Store, connectors: ConnectorHost, settings: WebhookSettings) -> Self {
+        Self { store, connectors, settings, built: Arc::default() }
+    }
+
+    /// The connector for an instance, built once per version of its settings.
+    fn connector(&self, instance: &ConnectorInstanceRow) -> Result<Arc<dyn Connector>, ConnectorError> {
+        let mut built = self.built.lock().expect("connector cache lock");
+        if let Some((version, connector)) = built.get(&instance.id)
+            && *version == instance.updated_at
+        {
+            return Ok(connector.clone());
+        }
+        let connector: Arc<dyn Connector> = Arc::from(
+            self.connectors
+                .build(instance)
+                .map_err(|error| ConnectorError::retryable(format!("the connector cannot be built: {error}")))?,
+        );
+        built.insert(instance.id, (instance.updated_at, connector.clone()));
+        Ok(connector)
+    }
+
     /// Processes until `shutdown`; database errors are logged and retried.
+    ///
+    /// Each batch costs a few commits, and every commit an fsync shared with the
+    /// ingress. So after work arrives the processor waits `process_coalesce_ms`
+    /// to take what came meanwhile in the same batch, rather than chase each
+    /// group commit of the ingress with commits of its own.
     pub async fn run(self, committed: Arc<Notify>, shutdown: CancellationToken) {
         let poll = Duration::from_millis(self.settings.process_poll_ms);
+        let coalesce = Duration::from_millis(self.settings.process_coalesce_ms);
         loop {
             if shutdown.is_cancelled() {
                 return;
@@ -51,14 +90,20 @@ impl Processor {
             match self.process_batch().await {
                 // A full batch: there may be more waiting.
                 Ok(taken) if taken >= self.settings.process_batch => continue,
+                Ok(0) => {
+                    tokio::select! {
+                        () = committed.notified() => {}
+                        () = tokio::time::sleep(poll) => {}
+                        () = shutdown.cancelled() => return,
+                    }
+                }
                 Ok(_) => {}
-                Err(error) => tracing::error!(error = %error, "webhook processing failed; retrying"),
+                Err(error) => {
+                    tracing::error!(error = %error, "webhook processing failed; retrying");
+                    tokio::time::sleep(poll).await;
+                }
             }
-            tokio::select! {
-                () = committed.notified() => {}
-                () = tokio::time::sleep(poll) => {}
-                () = shutdown.cancelled() => return,
-            }
+            tokio::time::sleep(coalesce).await;
         }
     }
 
@@ -82,10 +127,7 @@ impl Processor {
         let mut finished: Vec<(Uuid, DeliveryResult)> = Vec::new();
         let connector = match self.store.connector_instance(instance_id).await? {
             None => Err(ConnectorError::permanent("the connector instance no longer exists")),
-            Some(instance) => self
-                .connectors
-                .build(&instance)
-                .map_err(|error| ConnectorError::retryable(format!("the connector cannot be built: {error}"))),
+            Some(instance) => self.connector(&instance),
         };
         let connector = match connector {
             Ok(connector) => connector,

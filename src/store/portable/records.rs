@@ -205,16 +205,18 @@ portable_queries! {
             counts.deleted += deleted.rows_affected() as i64;
         }
 
-        for (delivery_id, outcome) in &page.deliveries {
-            sqlx::query(
-                "UPDATE webhook_inbox SET status = 'processed', processed_at = $2, claimed_until = NULL, last_error = NULL,
-                    outcome = $3 WHERE id = $1",
-            )
-            .bind(*delivery_id)
-            .bind(page.now)
-            .bind(Json(outcome))
-            .execute(&mut *transaction)
-            .await?;
+        // The deliveries these changes came from, marked processed in the same
+        // transaction (one statement per chunk: a round trip each costs on PostgreSQL).
+        for chunk in page.deliveries.chunks(ROWS_PER_STATEMENT) {
+            let mut query = QueryBuilder::new("UPDATE webhook_inbox SET status = 'processed', processed_at = ");
+            query.push_bind(page.now).push(
+                ", claimed_until = NULL, last_error = NULL, outcome = delivered.column2 FROM (",
+            );
+            query.push_values(chunk, |mut row, (delivery_id, outcome)| {
+                row.push_bind(*delivery_id).push_bind(Json(outcome));
+            });
+            query.push(") AS delivered WHERE webhook_inbox.id = delivered.column1");
+            query.build().execute(&mut *transaction).await?;
         }
 
         let Some(run) = page.run else {
