@@ -160,8 +160,15 @@ async fn setup(engine: &str, database_url: String) -> (Target, CancellationToken
         delete_guard_share: 0.2,
         enabled: true,
     };
-    let instance =
-        store.create_connector_instance("stripe", &fields, &host.seal_credentials(&json!({"api_key": "sk_bench"})), Utc::now()).await.unwrap();
+    let instance = store
+        .create_connector_instance(
+            "stripe",
+            &fields,
+            &host.seal_credentials(&json!({"api_key": "sk_bench"})),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
     let endpoint_id = Uuid::new_v4();
     let endpoint = WebhookEndpointFields {
         name: "bench".into(),
@@ -290,7 +297,13 @@ async fn invoice_ids(target: &Target, instance_records_path: &str) -> HashMap<St
     ids
 }
 
-async fn freshness(target: &Arc<Target>, account_id: &str, record_ids: &HashMap<String, String>, rate: u64, duration: Duration) -> (u64, Vec<Duration>, Duration) {
+async fn freshness(
+    target: &Arc<Target>,
+    account_id: &str,
+    record_ids: &HashMap<String, String>,
+    rate: u64,
+    duration: Duration,
+) -> (u64, Vec<Duration>, Duration) {
     let in_flight = Arc::new(Semaphore::new(CONNECTIONS));
     let total = rate * duration.as_secs();
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / rate as u32);
@@ -356,7 +369,12 @@ async fn bench(engine: &str, database_url: String) {
 
     // Invoices to update later, mapped to the account.
     for invoice in 0..INVOICES {
-        assert!(target.post(&format!("msg_seed{invoice}"), &invoice_event(invoice as u64, invoice, 1000)).await.is_success());
+        assert!(
+            target
+                .post(&format!("msg_seed{invoice}"), &invoice_event(invoice as u64, invoice, 1000))
+                .await
+                .is_success()
+        );
     }
     target.drained().await;
     let instance = target.instance;
@@ -389,7 +407,8 @@ async fn bench(engine: &str, database_url: String) {
     );
 
     let rate = 1_000;
-    let (sent, samples, sent_in) = freshness(&target, &account_id, &record_ids, rate, seconds("BENCH_FRESHNESS_SECS", 10)).await;
+    let (sent, samples, sent_in) =
+        freshness(&target, &account_id, &record_ids, rate, seconds("BENCH_FRESHNESS_SECS", 10)).await;
     println!(
         "{engine:<10} freshness at {:.0} deliveries/s ({sent} sent): 2xx → visible in the API p50 {:>5.1} ms, p99 {:>5.1} ms, max {:>6.1} ms ({} samples)",
         sent as f64 / sent_in.as_secs_f64(),

@@ -302,7 +302,10 @@ impl Settings {
         require_positive("sync.schedule_check_secs", self.sync.schedule_check_secs)?;
         require_positive("webhooks.default_body_limit_bytes", self.webhooks.default_body_limit_bytes as u64)?;
         if self.webhooks.default_body_limit_bytes > self.webhooks.max_body_limit_bytes {
-            return Err(ConfigError::new("webhooks.default_body_limit_bytes", "must not exceed webhooks.max_body_limit_bytes"));
+            return Err(ConfigError::new(
+                "webhooks.default_body_limit_bytes",
+                "must not exceed webhooks.max_body_limit_bytes",
+            ));
         }
         require_positive("webhooks.group_commit_max", self.webhooks.group_commit_max as u64)?;
         require_positive("webhooks.process_batch", self.webhooks.process_batch as u64)?;

@@ -248,9 +248,11 @@ pub async fn create_endpoint(
     let now = Utc::now();
     let sealed = seal_secrets(&state.cipher, id, &[SigningSecret::new(secret, now)]);
     state.store.create_webhook_endpoint(id, connector_id, &fields, &sealed, now).await?;
-    let event = staff.caller.audit_event("webhook_endpoint.created").target("webhook_endpoint", id).details(
-        serde_json::json!({"connector_id": connector_id, "scheme": fields.scheme, "name": fields.name}),
-    );
+    let event = staff
+        .caller
+        .audit_event("webhook_endpoint.created")
+        .target("webhook_endpoint", id)
+        .details(serde_json::json!({"connector_id": connector_id, "scheme": fields.scheme, "name": fields.name}));
     audit::record(&state.store, event).await?;
     let created = view(&state, find(&state, id).await?, generated)?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
@@ -401,7 +403,10 @@ pub async fn rotate_secret(
     secrets.retain(|old| old.expires_at.is_none_or(|expires_at| expires_at > now - Duration::days(30)));
     secrets.push(SigningSecret::new(secret, now));
     update_secrets(&state, &row, &secrets).await?;
-    let event = staff.caller.audit_event("webhook_endpoint.secret_rotated").target("webhook_endpoint", endpoint_id)
+    let event = staff
+        .caller
+        .audit_event("webhook_endpoint.secret_rotated")
+        .target("webhook_endpoint", endpoint_id)
         .details(serde_json::json!({"grace_secs": grace}));
     audit::record(&state.store, event).await?;
     Ok(Json(view(&state, find(&state, endpoint_id).await?, generated)?))
@@ -511,7 +516,10 @@ pub async fn list_deliveries(
     }
     let before = match &query.before {
         Some(cursor) => Some(parse_cursor(cursor).ok_or_else(|| {
-            ApiError::validation(vec![FieldError { field: "before".into(), message: "is not a cursor from this list".into() }])
+            ApiError::validation(vec![FieldError {
+                field: "before".into(),
+                message: "is not a cursor from this list".into(),
+            }])
         })?),
         None => None,
     };
@@ -627,15 +635,25 @@ pub async fn replay_range(
     }
     let selection = ReplaySelection::ReceivedBetween(range.received_from, range.received_until);
     let replayed = state.store.replay_deliveries(endpoint_id, &selection, Utc::now()).await?;
-    audit_replay(&state, &staff, endpoint_id, serde_json::json!({
-        "received_from": range.received_from, "received_until": range.received_until, "replayed": replayed,
-    }))
+    audit_replay(
+        &state,
+        &staff,
+        endpoint_id,
+        serde_json::json!({
+            "received_from": range.received_from, "received_until": range.received_until, "replayed": replayed,
+        }),
+    )
     .await?;
     state.webhooks.committed.notify_one();
     Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })).into_response())
 }
 
-async fn audit_replay(state: &AppState, staff: &StaffCaller, endpoint_id: Uuid, details: Value) -> Result<(), ApiError> {
+async fn audit_replay(
+    state: &AppState,
+    staff: &StaffCaller,
+    endpoint_id: Uuid,
+    details: Value,
+) -> Result<(), ApiError> {
     let event =
         staff.caller.audit_event("webhook_endpoint.replayed").target("webhook_endpoint", endpoint_id).details(details);
     Ok(audit::record(&state.store, event).await?)

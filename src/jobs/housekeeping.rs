@@ -44,7 +44,12 @@ pub async fn purge_webhook_deliveries(store: &Store, webhooks: &WebhookSettings)
 }
 
 /// Runs [`run_once`] now and then every ten minutes until shutdown.
-pub async fn run_periodically(store: Store, auth: AuthSettings, webhooks: WebhookSettings, shutdown: CancellationToken) {
+pub async fn run_periodically(
+    store: Store,
+    auth: AuthSettings,
+    webhooks: WebhookSettings,
+    shutdown: CancellationToken,
+) {
     let mut ticks = tokio::time::interval(INTERVAL);
     loop {
         tokio::select! {

@@ -74,10 +74,17 @@ pub struct ClaimedDelivery {
 /// How processing a delivery ended.
 #[derive(Debug, Clone)]
 pub enum DeliveryResult {
-    Processed { outcome: Value },
+    Processed {
+        outcome: Value,
+    },
     /// To be tried again at `retry_at`.
-    Failed { error: String, retry_at: DateTime<Utc> },
-    Dead { error: String },
+    Failed {
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
+    Dead {
+        error: String,
+    },
 }
 
 /// A delivery in an admin's list (no headers or body).

@@ -24,7 +24,9 @@ use uuid::Uuid;
 
 use super::prepare::prepare;
 use crate::jobs::{Job, JobContext, JobError};
-use crate::store::{ConnectorInstanceRow, PageCounts, PageWrite, PageWriteEnd, RunFence, Store, SweepOutcome, SyncRunRow};
+use crate::store::{
+    ConnectorInstanceRow, PageCounts, PageWrite, PageWriteEnd, RunFence, Store, SweepOutcome, SyncRunRow,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncJob {

@@ -58,7 +58,11 @@ pub fn seal_secrets(cipher: &SecretCipher, endpoint_id: Uuid, secrets: &[Signing
     cipher.seal(&plaintext, &secrets_context(endpoint_id))
 }
 
-pub fn open_secrets(cipher: &SecretCipher, endpoint_id: Uuid, sealed: &[u8]) -> Result<Vec<SigningSecret>, EndpointError> {
+pub fn open_secrets(
+    cipher: &SecretCipher,
+    endpoint_id: Uuid,
+    sealed: &[u8],
+) -> Result<Vec<SigningSecret>, EndpointError> {
     let plaintext = cipher.open(sealed, &secrets_context(endpoint_id)).map_err(|_| EndpointError::Secrets)?;
     serde_json::from_slice(&plaintext).map_err(|_| EndpointError::Secrets)
 }
@@ -143,11 +147,14 @@ pub fn parse_sources(sources: &[String]) -> Result<Vec<IpNet>, String> {
         .collect()
 }
 
+/// When it was loaded, and the endpoint (`None`: no such endpoint).
+type CachedEndpoint = (Instant, Option<Arc<Endpoint>>);
+
 /// Endpoints by id, each kept for a short while. `None` entries remember ids
 /// that do not exist, so probing random ids does not reach the database each time.
 #[derive(Debug, Clone)]
 pub struct EndpointCache {
-    entries: Arc<Mutex<HashMap<Uuid, (Instant, Option<Arc<Endpoint>>)>>>,
+    entries: Arc<Mutex<HashMap<Uuid, CachedEndpoint>>>,
     ttl: Duration,
 }
 
@@ -160,7 +167,12 @@ impl EndpointCache {
         Self { entries: Arc::new(Mutex::new(HashMap::new())), ttl }
     }
 
-    pub async fn get(&self, store: &Store, cipher: &SecretCipher, id: Uuid) -> Result<Option<Arc<Endpoint>>, EndpointError> {
+    pub async fn get(
+        &self,
+        store: &Store,
+        cipher: &SecretCipher,
+        id: Uuid,
+    ) -> Result<Option<Arc<Endpoint>>, EndpointError> {
         if let Some((loaded_at, endpoint)) = self.entries.lock().expect("cache lock").get(&id)
             && loaded_at.elapsed() < self.ttl
         {

@@ -121,7 +121,16 @@ pub async fn receive(
             metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => "rejected").increment(1);
             metrics::counter!(WEBHOOK_REJECTED, "reason" => reason).increment(1);
             tracing::warn!(endpoint = %endpoint.id, reason, source = ?source, "refused a webhook delivery");
-            keep_rejected(gateway, &endpoint, reason, stored_headers, &body, source, state.settings.webhooks.rejected_body_keep_bytes).await;
+            keep_rejected(
+                gateway,
+                &endpoint,
+                reason,
+                stored_headers,
+                &body,
+                source,
+                state.settings.webhooks.rejected_body_keep_bytes,
+            )
+            .await;
             return Err(if reason == "source_not_allowed" {
                 ApiError::new(ErrorCode::Forbidden, "Deliveries are not accepted from this address.")
             } else {

@@ -20,12 +20,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
-use crate::store::{
-    ClaimedDelivery, ConnectorInstanceRow, DeliveryResult, PageWrite, PageWriteEnd, Store, StoreError,
-};
+use crate::store::{ClaimedDelivery, ConnectorInstanceRow, DeliveryResult, PageWrite, PageWriteEnd, Store, StoreError};
 use crate::sync::ConnectorHost;
 use crate::sync::prepare::prepare;
 use crate::telemetry::WEBHOOK_PROCESSED;
+
+/// A connector and the instance version (`updated_at`) it was built from.
+type BuiltConnector = (DateTime<Utc>, Arc<dyn Connector>);
 
 #[derive(Clone)]
 pub struct Processor {
@@ -35,7 +36,7 @@ pub struct Processor {
     /// Built connectors by instance, with the instance's `updated_at` they were
     /// built from: building one (opening credentials, an HTTP client) per batch
     /// would cost more than the batch.
-    built: Arc<Mutex<HashMap<Uuid, (DateTime<Utc>, Arc<dyn Connector>)>>>,
+    built: Arc<Mutex<HashMap<Uuid, BuiltConnector>>>,
 }
 
 impl std::fmt::Debug for Processor {
@@ -142,12 +143,17 @@ impl Processor {
         let mut streams: BTreeMap<String, StreamChanges> = BTreeMap::new();
         for delivery in &deliveries {
             match changes_of(connector.as_ref(), delivery).await {
-                Ok((None, outcome)) => finished.push((delivery.id, DeliveryResult::Processed { outcome })),
-                Ok((Some((stream, records, deletions)), outcome)) => {
-                    let changes = streams.entry(stream).or_default();
-                    changes.records.extend(records);
-                    changes.deletions.extend(deletions);
-                    changes.deliveries.push((delivery.id, outcome));
+                Ok((changed, outcome)) if changed.is_empty() => {
+                    finished.push((delivery.id, DeliveryResult::Processed { outcome }))
+                }
+                // A delivery spanning streams is marked processed by each stream's write.
+                Ok((changed, outcome)) => {
+                    for (stream, records, deletions) in changed {
+                        let changes = streams.entry(stream).or_default();
+                        changes.records.extend(records);
+                        changes.deletions.extend(deletions);
+                        changes.deliveries.push((delivery.id, outcome.clone()));
+                    }
                 }
                 Err(error) => finished.push((delivery.id, self.failure(delivery, &error))),
             }
@@ -215,38 +221,44 @@ impl Processor {
 /// A stream, its records and deletions.
 type Changes = (String, Vec<Record>, Vec<(&'static str, String)>);
 
-/// What one delivery changes (`None`: nothing synced), with a summary for admins.
+/// What one delivery changes, per stream (empty: nothing synced), with a summary for admins.
 async fn changes_of(
     connector: &dyn Connector,
     delivery: &ClaimedDelivery,
-) -> Result<(Option<Changes>, Value), ConnectorError> {
+) -> Result<(Vec<Changes>, Value), ConnectorError> {
     let webhooks = connector.webhooks().ok_or_else(|| ConnectorError::permanent("this connector takes no webhooks"))?;
-    let changes = webhooks.changes(&delivery.body)?;
-    let Some(stream) = changes.stream else {
-        return Ok((None, json!({"records": 0, "deletions": 0, "fetched": 0})));
-    };
-    let mut records = changes.records;
-    let mut deletions: Vec<(&'static str, String)> =
-        changes.deletions.into_iter().map(|deletion| (deletion.record_type.as_str(), deletion.external_id)).collect();
-    let fetched = changes.fetch.len();
-    if fetched > 0 {
-        let record_type = connector
-            .streams()
+    let (mut total_records, mut total_deletions, mut total_fetched) = (0, 0, 0);
+    let mut changed = Vec::new();
+    for changes in webhooks.changes(&delivery.body)? {
+        let stream = changes.stream;
+        let mut records = changes.records;
+        let mut deletions: Vec<(&'static str, String)> = changes
+            .deletions
             .into_iter()
-            .find(|info| info.name == stream)
-            .and_then(|info| info.record_types.first().copied())
-            .ok_or_else(|| ConnectorError::permanent(format!("the connector has no stream {stream}")))?;
-        for external_id in changes.fetch {
-            match connector.fetch(&stream, &external_id).await? {
-                Some(record) => records.push(record),
-                // Gone upstream: the notification was its deletion.
-                None => deletions.push((record_type.as_str(), external_id)),
+            .map(|deletion| (deletion.record_type.as_str(), deletion.external_id))
+            .collect();
+        if !changes.fetch.is_empty() {
+            let record_type = connector
+                .streams()
+                .into_iter()
+                .find(|info| info.name == stream)
+                .and_then(|info| info.record_types.first().copied())
+                .ok_or_else(|| ConnectorError::permanent(format!("the connector has no stream {stream}")))?;
+            total_fetched += changes.fetch.len();
+            for external_id in changes.fetch {
+                match connector.fetch(&stream, &external_id).await? {
+                    Some(record) => records.push(record),
+                    // Gone upstream: the notification was its deletion.
+                    None => deletions.push((record_type.as_str(), external_id)),
+                }
             }
         }
+        total_records += records.len();
+        total_deletions += deletions.len();
+        if !records.is_empty() || !deletions.is_empty() {
+            changed.push((stream, records, deletions));
+        }
     }
-    let outcome = json!({"records": records.len(), "deletions": deletions.len(), "fetched": fetched});
-    if records.is_empty() && deletions.is_empty() {
-        return Ok((None, outcome));
-    }
-    Ok((Some((stream, records, deletions)), outcome))
+    let outcome = json!({"records": total_records, "deletions": total_deletions, "fetched": total_fetched});
+    Ok((changed, outcome))
 }

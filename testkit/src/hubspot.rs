@@ -82,6 +82,7 @@ impl FakeHubSpot {
         let app = Router::new()
             .route("/crm/v3/objects/{object_type}", get(list).post(create))
             .route("/crm/v3/objects/{object_type}/search", post(search))
+            .route("/crm/v3/objects/{object_type}/{id}", get(read_one))
             .route("/crm/v4/associations/{from}/{to}/batch/read", post(associations))
             .route("/crm/v3/pipelines/{object_type}", get(pipelines))
             .with_state(state.clone());
@@ -242,6 +243,31 @@ async fn list(
             json!({"next": {"after": after, "link": format!("/crm/v3/objects/{object_type}?after={after}")}});
     }
     Json(answer).into_response()
+}
+
+/// `GET /crm/v3/objects/{type}/{id}`: one object, or HubSpot's 404 error object.
+async fn read_one(
+    State(state): State<Arc<Mutex<HubSpotState>>>,
+    Path((object_type, id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = admit(&state, &headers).await {
+        return response;
+    }
+    let names: Option<Vec<&str>> = query.get("properties").map(|names| names.split(',').collect());
+    let with_companies =
+        query.get("associations").is_some_and(|kinds| kinds.split(',').any(|kind| kind == "companies"));
+    let state = state.lock().unwrap();
+    let found = state.objects.get(&object_type).and_then(|objects| objects.iter().find(|object| object.id == id));
+    match found {
+        Some(object) => Json(render(object, names.as_deref(), with_companies)).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"})),
+        )
+            .into_response(),
+    }
 }
 
 fn as_millis(value: &Value) -> Option<i64> {

@@ -21,6 +21,14 @@ pub fn stripe_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex::encode(signature))
 }
 
+/// HubSpot's v3 headers (`X-HubSpot-Signature-v3`, `X-HubSpot-Request-Timestamp`)
+/// for a POST of `body` to `url` at `timestamp_ms`, signed with the app's client secret.
+pub fn hubspot_v3_headers(secret: &str, url: &str, timestamp_ms: i64, body: &[u8]) -> [(&'static str, String); 2] {
+    let timestamp = timestamp_ms.to_string();
+    let signature = hmac_sha256(secret.as_bytes(), &[b"POST", url.as_bytes(), body, timestamp.as_bytes()]);
+    [("x-hubspot-signature-v3", BASE64.encode(signature)), ("x-hubspot-request-timestamp", timestamp)]
+}
+
 /// The three Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
 /// `webhook-signature`) for a `whsec_` secret.
 pub fn standard_webhooks_headers(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> [(&'static str, String); 3] {

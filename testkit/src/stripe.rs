@@ -314,7 +314,8 @@ async fn retrieve(
         return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided");
     }
     state.retrievals += 1;
-    let found = state.objects.get(kind.as_str()).and_then(|list| list.iter().find(|object| object["id"] == id.as_str()));
+    let found =
+        state.objects.get(kind.as_str()).and_then(|list| list.iter().find(|object| object["id"] == id.as_str()));
     match found {
         Some(object) => Json(object.clone()).into_response(),
         None => stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", &format!("No such object: '{id}'")),

@@ -181,3 +181,66 @@ async fn a_write_back_that_keeps_failing_is_dead_lettered_and_an_admin_can_retry
         .unwrap();
     assert_eq!(response.status(), 409, "only dead letters can be retried");
 }
+
+#[tokio::test]
+async fn a_signed_hubspot_notification_fetches_the_changed_objects_into_their_account() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let contact = hubspot.add_contact("Ada", "Lovelace", "ada@acme.test", &acme);
+    let deal = hubspot.add_deal("Website redesign", "appointmentscheduled", "1500.50", &acme);
+
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    let endpoint = crate::webhook_gateway::create_endpoint(
+        &app,
+        &admin,
+        &connector,
+        json!({"name": "HubSpot app", "scheme": "hubspot-v3", "secret": "hubspot-client-secret"}),
+    )
+    .await;
+
+    // No sync has run: the notification alone brings both objects, whole.
+    hubspot.update("contacts", &contact, json!({"email": "ada.lovelace@acme.test"}));
+    let body = json!([
+        {"eventId": 1, "subscriptionId": 10, "portalId": 62515, "occurredAt": 1_700_000_000_000u64,
+         "subscriptionType": "contact.propertyChange", "attemptNumber": 0, "objectId": contact.parse::<u64>().unwrap(),
+         "propertyName": "email", "propertyValue": "ada.lovelace@acme.test", "changeSource": "CRM"},
+        {"eventId": 2, "subscriptionId": 11, "portalId": 62515, "occurredAt": 1_700_000_000_001u64,
+         "subscriptionType": "deal.creation", "attemptNumber": 0, "objectId": deal.parse::<u64>().unwrap()}
+    ])
+    .to_string();
+    // HubSpot signs the URL it posted to: Portico's public address.
+    let path = format!("/webhooks/{}", endpoint["id"].as_str().unwrap());
+    let signed_url = format!("{}{path}", crate::helpers::PUBLIC_URL);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let mut request = app.client.post(app.url(&path)).header("content-type", "application/json").body(body.clone());
+    for (name, value) in
+        portico_testkit::signing::hubspot_v3_headers("hubspot-client-secret", &signed_url, now_ms, body.as_bytes())
+    {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+
+    let contacts = eventually("the contact fetched", Duration::from_secs(10), || async {
+        let contacts = cached_records(&app, &admin, &connector, "contact").await;
+        contacts.contains_key(&contact).then_some(contacts)
+    })
+    .await;
+    assert_eq!(contacts[&contact]["data"]["email"], "ada.lovelace@acme.test");
+    assert_eq!(contacts[&contact]["account_id"], json!(account), "its company association maps it");
+    let orders = cached_records(&app, &admin, &connector, "order").await;
+    assert_eq!(orders[&deal]["account_id"], json!(account));
+
+    // The same batch signed with another secret is refused.
+    let mut forged = app.client.post(app.url(&path)).body(body.clone());
+    for (name, value) in
+        portico_testkit::signing::hubspot_v3_headers("not-the-secret", &signed_url, now_ms, body.as_bytes())
+    {
+        forged = forged.header(name, value);
+    }
+    assert_eq!(forged.send().await.unwrap().status(), 401);
+}

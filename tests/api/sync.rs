@@ -629,7 +629,11 @@ async fn of_two_snapshots_in_one_write_the_newer_wins_whatever_their_order() {
     assert_eq!((counts.updated, counts.unchanged), (0, 1));
     assert_eq!(cached_records(&app, &admin, &connector, "contact").await["cus_1"]["title"], "Newer");
     // Under a lease that is not the run's, nothing is written.
-    let intruder = PageWrite { run: Some(RunFence { run_id: run, lease_id: Uuid::new_v4() }), records: vec![snapshot("Intruder", 1_800_000_000)], ..stale };
+    let intruder = PageWrite {
+        run: Some(RunFence { run_id: run, lease_id: Uuid::new_v4() }),
+        records: vec![snapshot("Intruder", 1_800_000_000)],
+        ..stale
+    };
     assert!(app.store.apply_page(&intruder).await.unwrap().is_none());
     assert_eq!(cached_records(&app, &admin, &connector, "contact").await["cus_1"]["title"], "Newer");
 }

@@ -156,7 +156,12 @@ async fn deliveries_answered_2xx_survive_a_sigkill_and_are_applied_once() {
     })
     .await;
     eprintln!("all processed after {:?}", started.elapsed());
-    let processed = stored.len() - store.list_deliveries(endpoint_id, &DeliveryFilter { status: Some("dead".into()), before: None, limit: 10 }).await.unwrap().len();
+    let processed = stored.len()
+        - store
+            .list_deliveries(endpoint_id, &DeliveryFilter { status: Some("dead".into()), before: None, limit: 10 })
+            .await
+            .unwrap()
+            .len();
     assert_eq!(processed, DELIVERIES, "none dead");
     let mut customers = 0;
     let mut after = None;
@@ -165,7 +170,11 @@ async fn deliveries_answered_2xx_survive_a_sigkill_and_are_applied_once() {
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         for record in &page {
-            assert!(store.record_history(record.id, 1).await.unwrap().is_empty(), "{} written twice", record.external_id);
+            assert!(
+                store.record_history(record.id, 1).await.unwrap().is_empty(),
+                "{} written twice",
+                record.external_id
+            );
         }
         customers += page.len();
     }

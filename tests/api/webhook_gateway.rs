@@ -39,7 +39,8 @@ async fn post_stripe_at(app: &TestApp, endpoint: &Value, secret: &str, body: &[u
 }
 
 async fn deliveries(app: &TestApp, admin: &Session, endpoint: &Value, status: &str) -> Vec<Value> {
-    let path = format!("/api/v1/admin/webhook-endpoints/{}/deliveries?status={status}", endpoint["id"].as_str().unwrap());
+    let path =
+        format!("/api/v1/admin/webhook-endpoints/{}/deliveries?status={status}", endpoint["id"].as_str().unwrap());
     let page: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
     page["deliveries"].as_array().cloned().unwrap_or_default()
 }
@@ -63,15 +64,26 @@ async fn fixture() -> Fixture {
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let settings = json!({"base_url": stripe.base_url()});
-    let connector = crate::sync::create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_webhooks"}), json!({})).await;
+    let connector = crate::sync::create_connector(
+        &app,
+        &admin,
+        "stripe",
+        settings,
+        json!({"api_key": "sk_test_webhooks"}),
+        json!({}),
+    )
+    .await;
     map_account(&app, &admin, &connector, &customer, account).await;
     sync_to_end(&app, &admin, &connector, &["customers", "invoices"], "full").await;
-    let endpoint = create_endpoint(&app, &admin, &connector, json!({"name": "Stripe", "scheme": "stripe", "secret": SECRET})).await;
+    let endpoint =
+        create_endpoint(&app, &admin, &connector, json!({"name": "Stripe", "scheme": "stripe", "secret": SECRET}))
+            .await;
     Fixture { app, admin, stripe, connector, endpoint, account, invoice }
 }
 
 async fn invoice_status(fixture: &Fixture) -> Value {
-    cached_records(&fixture.app, &fixture.admin, &fixture.connector, "invoice").await[&fixture.invoice]["status"].clone()
+    cached_records(&fixture.app, &fixture.admin, &fixture.connector, "invoice").await[&fixture.invoice]["status"]
+        .clone()
 }
 
 #[tokio::test]
@@ -115,11 +127,18 @@ async fn a_signed_event_is_stored_once_and_updates_the_invoice_with_history() {
     let history: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
     let versions = history["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2, "{history}");
-    assert_eq!((versions[0]["data"]["status"].as_str(), versions[1]["data"]["status"].as_str()), (Some("paid"), Some("open")));
+    assert_eq!(
+        (versions[0]["data"]["status"].as_str(), versions[1]["data"]["status"].as_str()),
+        (Some("paid"), Some("open"))
+    );
     assert!(history["last_event_at"].is_string(), "{history}");
 
     // The admin view of the delivery hides the signature and personal data.
-    let path = format!("/api/v1/admin/webhook-endpoints/{}/deliveries/{}", endpoint["id"].as_str().unwrap(), first["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/admin/webhook-endpoints/{}/deliveries/{}",
+        endpoint["id"].as_str().unwrap(),
+        first["id"].as_str().unwrap()
+    );
     let detail: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
     assert_eq!(detail["headers"]["stripe-signature"], "[redacted]");
     assert_eq!(detail["body"]["type"], "invoice.updated");
@@ -196,7 +215,13 @@ async fn bad_signatures_stale_deliveries_and_large_bodies_are_refused_and_kept_f
         assert_eq!(problem["detail"], "The delivery could not be verified.");
     }
     // No signature at all.
-    let response = app.client.post(app.url(&format!("/webhooks/{}", endpoint["id"].as_str().unwrap()))).body(body.clone()).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/webhooks/{}", endpoint["id"].as_str().unwrap())))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
 
     let rejected = deliveries(app, admin, endpoint, "rejected").await;
@@ -214,12 +239,17 @@ async fn bad_signatures_stale_deliveries_and_large_bodies_are_refused_and_kept_f
     // A refused delivery is never processed, nor replayable.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(invoice_status(&fixture).await, "open");
-    let path = format!("/api/v1/admin/webhook-endpoints/{}/deliveries/{}/replay", endpoint["id"].as_str().unwrap(), rejected[0]["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/admin/webhook-endpoints/{}/deliveries/{}/replay",
+        endpoint["id"].as_str().unwrap(),
+        rejected[0]["id"].as_str().unwrap()
+    );
     assert_eq!(app.request(Method::POST, &path, Some(admin)).send().await.unwrap().status(), 409);
 
     // Bodies over the endpoint's limit: refused by declared length, and while streaming.
     let path = format!("/api/v1/admin/webhook-endpoints/{}", endpoint["id"].as_str().unwrap());
-    let response = app.request(Method::PATCH, &path, Some(admin)).json(&json!({"body_limit_bytes": 1024})).send().await.unwrap();
+    let response =
+        app.request(Method::PATCH, &path, Some(admin)).json(&json!({"body_limit_bytes": 1024})).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let big = vec![b'x'; 4096];
     let response = post_stripe(app, endpoint, SECRET, &big).await;
@@ -273,7 +303,8 @@ async fn rotation_keeps_the_old_secret_for_its_grace_period_and_revocation_ends_
     let admin = app.staff(StaffRole::Admin).await;
     let connector = create_stripe_connector_with_key(&app, &admin, &stripe, "sk_test_rotation").await;
     // Standard Webhooks, with a secret Portico generates and shows once.
-    let endpoint = create_endpoint(&app, &admin, &connector, json!({"name": "Relay", "scheme": "standard-webhooks"})).await;
+    let endpoint =
+        create_endpoint(&app, &admin, &connector, json!({"name": "Relay", "scheme": "standard-webhooks"})).await;
     let old_secret = endpoint["generated_secret"].as_str().unwrap().to_owned();
     assert!(old_secret.starts_with("whsec_"));
     let path = format!("/api/v1/admin/webhook-endpoints/{}", endpoint["id"].as_str().unwrap());
@@ -284,9 +315,12 @@ async fn rotation_keeps_the_old_secret_for_its_grace_period_and_revocation_ends_
         let app = &app;
         let endpoint = &endpoint;
         async move {
-            let body = json!({"id": id, "type": "payout.paid", "data": {"object": {"id": "po_1", "object": "payout"}}}).to_string();
-            let mut request = app.client.post(app.url(&format!("/webhooks/{}", endpoint["id"].as_str().unwrap()))).body(body.clone());
-            for (name, value) in standard_webhooks_headers(&secret, id, chrono::Utc::now().timestamp(), body.as_bytes()) {
+            let body = json!({"id": id, "type": "payout.paid", "data": {"object": {"id": "po_1", "object": "payout"}}})
+                .to_string();
+            let mut request =
+                app.client.post(app.url(&format!("/webhooks/{}", endpoint["id"].as_str().unwrap()))).body(body.clone());
+            for (name, value) in standard_webhooks_headers(&secret, id, chrono::Utc::now().timestamp(), body.as_bytes())
+            {
                 request = request.header(name, value);
             }
             request.send().await.unwrap().status().as_u16()
@@ -321,19 +355,39 @@ async fn rotation_keeps_the_old_secret_for_its_grace_period_and_revocation_ends_
     assert_eq!(response.status(), 409);
 
     // A source allow-list that does not include loopback refuses the delivery.
-    let response = app.request(Method::PATCH, &path, Some(&admin)).json(&json!({"allowed_sources": ["203.0.113.0/24"]})).send().await.unwrap();
+    let response = app
+        .request(Method::PATCH, &path, Some(&admin))
+        .json(&json!({"allowed_sources": ["203.0.113.0/24"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let rotated_secret_still_valid = rotated["generated_secret"].as_str().unwrap().to_owned();
     assert_eq!(send(rotated_secret_still_valid.clone(), "msg_6").await, 403);
-    let response = app.request(Method::PATCH, &path, Some(&admin)).json(&json!({"allowed_sources": ["127.0.0.0/8", "::1"]})).send().await.unwrap();
+    let response = app
+        .request(Method::PATCH, &path, Some(&admin))
+        .json(&json!({"allowed_sources": ["127.0.0.0/8", "::1"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(send(rotated_secret_still_valid, "msg_7").await, 200);
 
     // Settings are validated.
-    let response = app.request(Method::PATCH, &path, Some(&admin)).json(&json!({"allowed_sources": ["nowhere"]})).send().await.unwrap();
+    let response = app
+        .request(Method::PATCH, &path, Some(&admin))
+        .json(&json!({"allowed_sources": ["nowhere"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 422);
     let create = format!("/api/v1/admin/connectors/{}/webhook-endpoints", connector["id"].as_str().unwrap());
-    let response = app.request(Method::POST, &create, Some(&admin)).json(&json!({"name": "x", "scheme": "carrier-pigeon"})).send().await.unwrap();
+    let response = app
+        .request(Method::POST, &create, Some(&admin))
+        .json(&json!({"name": "x", "scheme": "carrier-pigeon"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 422);
     let hmac = json!({"name": "x", "scheme": "hmac", "hmac": {"header": "x-sig", "algorithm": "sha256", "encoding": "hex", "template": "{timestamp}"}});
     let response = app.request(Method::POST, &create, Some(&admin)).json(&hmac).send().await.unwrap();
@@ -341,7 +395,15 @@ async fn rotation_keeps_the_old_secret_for_its_grace_period_and_revocation_ends_
 }
 
 async fn create_stripe_connector_with_key(app: &TestApp, admin: &Session, stripe: &FakeStripe, key: &str) -> Value {
-    crate::sync::create_connector(app, admin, "stripe", json!({"base_url": stripe.base_url()}), json!({"api_key": key}), json!({})).await
+    crate::sync::create_connector(
+        app,
+        admin,
+        "stripe",
+        json!({"base_url": stripe.base_url()}),
+        json!({"api_key": key}),
+        json!({}),
+    )
+    .await
 }
 
 #[tokio::test]

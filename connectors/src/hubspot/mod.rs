@@ -7,10 +7,12 @@
 //! `after`; search stops at 10,000 results per query, so a long run restarts the
 //! query from the last modification time it reached. Search results carry no
 //! associations: those come from the v4 batch association read. Stage ids become
-//! labels through the pipelines API, read once per connector.
+//! labels through the pipelines API, read once per connector. Webhooks (v3
+//! signatures) name changed objects, which are then fetched one by one.
 
 mod mapping;
 mod push;
+mod webhook;
 
 use std::collections::HashMap;
 
@@ -364,6 +366,38 @@ impl Connector for HubSpot {
 
     async fn check(&self) -> Result<(), ConnectorError> {
         self.call(Method::GET, "/crm/v3/objects/companies", &[("limit", "1".to_owned())], None).await.map(|_| ())
+    }
+
+    fn webhooks(&self) -> Option<&dyn crate::webhook::Webhooks> {
+        Some(&webhook::HubSpotWebhooks)
+    }
+
+    /// `GET /crm/v3/objects/{type}/{id}` with the stream's properties and its
+    /// company association; `None` once HubSpot answers 404 (deleted or archived).
+    async fn fetch(&self, stream: &str, external_id: &str) -> Result<Option<crate::model::Record>, ConnectorError> {
+        let object = self.object(stream)?;
+        if external_id.is_empty() || !external_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(ConnectorError::permanent(format!("`{external_id}` is not a HubSpot object id")));
+        }
+        let mut query = vec![("properties", object.properties.join(",")), ("archived", "false".to_owned())];
+        if object.object != "companies" {
+            query.push(("associations", "companies".to_owned()));
+        }
+        let url = self.url(&format!("/crm/v3/objects/{}/{external_id}", object.object))?;
+        let request = self.upstream.request(Method::GET, &url)?.bearer_auth(&self.token).query(&query);
+        let Some(result) = self.upstream.fetch_json::<Value>(request).await? else { return Ok(None) };
+        let companies: HashMap<String, String> = result
+            .pointer("/associations/companies/results/0/id")
+            .and_then(Value::as_str)
+            .map(|company| (external_id.to_owned(), company.to_owned()))
+            .into_iter()
+            .collect();
+        let (mut records, failed) = self.map_results(object, std::slice::from_ref(&result), &companies).await?;
+        match (records.pop(), failed.into_iter().next()) {
+            (Some(record), _) => Ok(Some(record)),
+            (None, Some(failed)) => Err(ConnectorError::permanent(failed.reason)),
+            (None, None) => Ok(None),
+        }
     }
 
     async fn pull(&self, request: PullRequest<'_>) -> Result<Page, ConnectorError> {

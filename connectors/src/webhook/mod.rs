@@ -19,11 +19,11 @@ pub enum WebhookError {
     Stale,
 }
 
-/// What one delivery changes.
+/// What one delivery changes in one stream (a delivery may batch several).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WebhookChanges {
     /// The stream the records belong to (for deletion scope and freshness).
-    pub stream: Option<String>,
+    pub stream: String,
     pub records: Vec<Record>,
     pub deletions: Vec<Deletion>,
     /// External ids of `stream` the delivery only names ("invoice X changed"):
@@ -40,6 +40,7 @@ pub trait Webhooks: Send + Sync {
         schemes::delivery_id(&self.scheme(), headers, body)
     }
 
-    /// The record changes the delivery carries (none for events that change nothing synced).
-    fn changes(&self, body: &[u8]) -> Result<WebhookChanges, ConnectorError>;
+    /// The record changes the delivery carries, per stream (none for events that
+    /// change nothing synced).
+    fn changes(&self, body: &[u8]) -> Result<Vec<WebhookChanges>, ConnectorError>;
 }

@@ -81,8 +81,8 @@ impl Scheme {
     pub fn configured(name: &str, hmac: Option<&serde_json::Value>) -> Result<Self, String> {
         match (name, hmac) {
             ("hmac", Some(settings)) => {
-                let settings: GenericHmac = serde_json::from_value(settings.clone())
-                    .map_err(|error| format!("hmac settings: {error}"))?;
+                let settings: GenericHmac =
+                    serde_json::from_value(settings.clone()).map_err(|error| format!("hmac settings: {error}"))?;
                 settings.check()?;
                 Ok(Scheme::Hmac(settings))
             }

@@ -20,6 +20,9 @@ const ENDPOINT_COLUMNS: &str = "id, connector_instance_id, name, scheme, scheme_
 const DELIVERY_COLUMNS: &str = "id, endpoint_id, delivery_id, status, reject_reason, source_address, duplicates,
     last_duplicate_at, attempts, next_attempt_at, last_error, outcome, received_at, processed_at";
 
+/// (id, endpoint, body, attempts, received_at) of a claimed delivery.
+type ClaimedRow = (Uuid, Uuid, Vec<u8>, i64, DateTime<Utc>);
+
 /// 10 binds a row; far below both engines' limits.
 const DELIVERIES_PER_STATEMENT: usize = 500;
 
@@ -175,7 +178,7 @@ portable_queries! {
     pub async fn claim_deliveries(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
         // The conditions are repeated outside the sub-select so that, on
         // PostgreSQL, a row another processor claimed meanwhile is re-checked and skipped.
-        let claimed: Vec<(Uuid, Uuid, Vec<u8>, i64, DateTime<Utc>)> = sqlx::query_as(
+        let claimed: Vec<ClaimedRow> = sqlx::query_as(
             "UPDATE webhook_inbox SET claimed_until = $2, attempts = attempts + 1
              WHERE id IN (
                 SELECT id FROM webhook_inbox
