@@ -48,6 +48,7 @@ impl FakeRest {
         let app = Router::new()
             .route("/v1/projects", get(projects))
             .route("/v1/tasks", get(tasks))
+            .route("/v1/tasks/{id}", get(task))
             .route("/v1/clients", get(clients))
             .route("/oauth/token", post(token))
             .route("/api/v2/tickets", get(tickets))
@@ -64,6 +65,22 @@ impl FakeRest {
 
     pub fn add_project(&self, project: Value) {
         self.state.lock().unwrap().projects.push(project);
+    }
+
+    /// Changes fields of a task (by its `id`); removes it when `changes` is null.
+    pub fn update_task(&self, id: &str, changes: Value) {
+        let mut state = self.state.lock().unwrap();
+        let position = state.tasks.iter().position(|task| task["id"].as_str() == Some(id)).expect("known task");
+        match changes {
+            Value::Object(changes) => {
+                for (key, value) in changes {
+                    state.tasks[position][key] = value;
+                }
+            }
+            _ => {
+                state.tasks.remove(position);
+            }
+        }
     }
 
     pub fn add_task(&self, task: Value) {
@@ -158,6 +175,22 @@ async fn tasks(
     let state = state.lock().unwrap();
     let items: Vec<&Value> = state.tasks.iter().skip(offset).take(limit).collect();
     Json(json!(items)).into_response()
+}
+
+/// `GET /v1/tasks/{id}`: one task, or 404.
+async fn task(
+    State(state): State<Arc<Mutex<RestState>>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !api_key_ok(&headers) {
+        return unauthorized();
+    }
+    let state = state.lock().unwrap();
+    match state.tasks.iter().find(|task| task["id"].as_str() == Some(id.as_str()) || task["id"].to_string() == id) {
+        Some(task) => Json(task.clone()).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"error": "no such task"}))).into_response(),
+    }
 }
 
 async fn clients(State(state): State<Arc<Mutex<RestState>>>, Query(query): Query<HashMap<String, String>>) -> Response {

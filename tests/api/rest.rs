@@ -154,3 +154,91 @@ async fn link_header_pagination_and_manifest_errors() {
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "credentials.api_key", "{problem}");
 }
+
+/// Posts an event to the endpoint signed with the projects tool's own HMAC scheme.
+async fn post_signed(
+    app: &TestApp,
+    endpoint: &Value,
+    secret: &str,
+    delivery: &str,
+    event: &Value,
+) -> reqwest::StatusCode {
+    let body = event.to_string();
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let signature =
+        portico_testkit::signing::hmac_sha256_hex(secret.as_bytes(), &[timestamp.as_bytes(), b".", body.as_bytes()]);
+    app.client
+        .post(app.url(&format!("/webhooks/{}", endpoint["id"].as_str().unwrap())))
+        .header("x-projects-signature", format!("sha256={signature}"))
+        .header("x-projects-timestamp", timestamp)
+        .header("x-projects-delivery", delivery)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn manifest_webhooks_carry_projects_and_name_tasks_to_fetch() {
+    let source = FakeRest::start().await;
+    source.add_project(json!({"id": 1, "client_id": "c-1", "name": "Website", "phase": "planning", "budget": 10, "updated": 1_700_000_000}));
+    source.add_task(json!({"id": "t1", "client_id": "c-1", "title": "Draft", "state": "open"}));
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let manifest = PROJECTS.replace("https://projects.example.com/v1", &format!("{}/v1", source.base_url()));
+    let connector = connector(&app, &admin, &manifest, json!({"api_key": API_KEY})).await;
+    sync_to_end(&app, &admin, &connector, &["projects", "tasks"], "full").await;
+    let hmac = json!({"header": "X-Projects-Signature", "prefix": "sha256=", "algorithm": "sha256", "encoding": "hex",
+        "template": "{timestamp}.{body}", "timestamp_header": "X-Projects-Timestamp", "id_header": "X-Projects-Delivery"});
+    let endpoint = crate::webhook_gateway::create_endpoint(
+        &app,
+        &admin,
+        &connector,
+        json!({"name": "Projects", "scheme": "hmac", "hmac": hmac, "secret": "projects-signing-secret"}),
+    )
+    .await;
+    let secret = "projects-signing-secret";
+
+    // A project event carries the project; a task event only names the task.
+    let project = json!({"event": "project.updated", "project": {"id": 1, "client_id": "c-1", "name": "Website",
+        "phase": "build", "budget": 10, "updated": 1_700_000_100}});
+    assert_eq!(post_signed(&app, &endpoint, secret, "d-1", &project).await, 200);
+    source.update_task("t1", json!({"state": "completed", "done_at": "2026-11-20T10:00:00Z"}));
+    assert_eq!(
+        post_signed(&app, &endpoint, secret, "d-2", &json!({"event": "task.updated", "task_id": "t1"})).await,
+        200
+    );
+    assert_eq!(post_signed(&app, &endpoint, "wrong", "d-3", &project).await, 401);
+
+    crate::helpers::eventually("both changes applied", std::time::Duration::from_secs(10), || async {
+        let projects = cached_records(&app, &admin, &connector, "order").await;
+        let tasks = cached_records(&app, &admin, &connector, "task").await;
+        (projects["1"]["status"] == "build" && tasks["t1"]["status"] == "completed").then_some(())
+    })
+    .await;
+
+    // A task that is gone when fetched is deleted; a project deletion applies as sent.
+    source.update_task("t1", Value::Null);
+    assert_eq!(
+        post_signed(&app, &endpoint, secret, "d-4", &json!({"event": "task.deleted", "task_id": "t1"})).await,
+        200
+    );
+    assert_eq!(
+        post_signed(&app, &endpoint, secret, "d-5", &json!({"event": "project.deleted", "project_id": 1})).await,
+        200
+    );
+    crate::helpers::eventually("both deletions applied", std::time::Duration::from_secs(10), || async {
+        let projects = cached_records(&app, &admin, &connector, "order").await;
+        let tasks = cached_records(&app, &admin, &connector, "task").await;
+        (projects["1"]["deleted_at"].is_string() && tasks["t1"]["deleted_at"].is_string()).then_some(())
+    })
+    .await;
+
+    // A manifest whose webhook rule names no stream is refused with its path.
+    let broken = manifest.clone() + "    - stream: invoices\n      record: /invoice\n";
+    let response = create_rest_connector(&app, &admin, &broken, json!({"api_key": API_KEY})).await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "settings.manifest.webhooks.events[3].stream", "{problem}");
+}

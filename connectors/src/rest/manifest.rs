@@ -25,6 +25,49 @@ pub struct Manifest {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub streams: Vec<Stream>,
+    /// What the source's webhooks carry, when it sends them.
+    #[serde(default)]
+    pub webhooks: Option<Webhooks>,
+}
+
+/// How a delivery's body becomes record changes: each event goes to the first
+/// rule whose `when` matches; events no rule matches change nothing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhooks {
+    /// JSON Pointer to an array of events in the body; by default the body is one
+    /// event (or, if it is an array, a list of them).
+    #[serde(default)]
+    pub events_selector: Option<String>,
+    pub events: Vec<EventRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRule {
+    /// Matches every event when absent.
+    #[serde(default)]
+    pub when: Option<EventMatch>,
+    pub stream: String,
+    /// Pointer to the object inside the event, mapped with the stream's fields.
+    #[serde(default)]
+    pub record: Option<String>,
+    /// Pointer to the id of an object the event deletes.
+    #[serde(default)]
+    pub delete: Option<String>,
+    /// Pointer to the id of an object to fetch (the stream's `item_path`).
+    #[serde(default)]
+    pub fetch: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventMatch {
+    pub pointer: String,
+    #[serde(default)]
+    pub equals: Option<String>,
+    #[serde(default)]
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -81,6 +124,12 @@ pub struct Stream {
     pub record_type: RecordType,
     /// Common-model field → where its value is in a record.
     pub fields: BTreeMap<String, Field>,
+    /// One object by id (`/tasks/{id}`), for webhooks that only name what changed.
+    #[serde(default)]
+    pub item_path: Option<String>,
+    /// Pointer to the object in that answer (`""`, the default: the whole body).
+    #[serde(default)]
+    pub item_selector: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -246,6 +295,53 @@ impl Manifest {
                 if !stream.fields.contains_key(*required) {
                     return Err(SettingsError::new(at("fields"), format!("must map {required}")));
                 }
+            }
+            if let Some(item_path) = &stream.item_path
+                && !(item_path.starts_with('/') && item_path.contains("{id}"))
+            {
+                return Err(SettingsError::new(at("item_path"), "must start with / and contain {id}"));
+            }
+            check_pointer(&at("item_selector"), &stream.item_selector)?;
+        }
+        if let Some(webhooks) = &self.webhooks {
+            self.check_webhooks(&format!("{root}.webhooks"), webhooks)?;
+        }
+        Ok(())
+    }
+
+    fn check_webhooks(&self, root: &str, webhooks: &Webhooks) -> Result<(), SettingsError> {
+        if let Some(selector) = &webhooks.events_selector {
+            check_pointer(&format!("{root}.events_selector"), selector)?;
+        }
+        if webhooks.events.is_empty() {
+            return Err(SettingsError::new(format!("{root}.events"), "must list at least one rule"));
+        }
+        for (index, rule) in webhooks.events.iter().enumerate() {
+            let at = |field: &str| format!("{root}.events[{index}].{field}");
+            let Some(stream) = self.streams.iter().find(|stream| stream.name == rule.stream) else {
+                return Err(SettingsError::new(at("stream"), format!("no stream is named {}", rule.stream)));
+            };
+            if let Some(when) = &rule.when {
+                check_pointer(&at("when.pointer"), &when.pointer)?;
+                if when.equals.is_some() == when.prefix.is_some() {
+                    return Err(SettingsError::new(at("when"), "needs exactly one of `equals` or `prefix`"));
+                }
+            }
+            let actions = [("record", &rule.record), ("delete", &rule.delete), ("fetch", &rule.fetch)];
+            let given: Vec<&(&str, &Option<String>)> =
+                actions.iter().filter(|(_, pointer)| pointer.is_some()).collect();
+            let [(action, Some(pointer))] = given.as_slice() else {
+                return Err(SettingsError::new(
+                    at("stream"),
+                    "a rule needs exactly one of `record`, `delete` or `fetch`",
+                ));
+            };
+            check_pointer(&at(action), pointer)?;
+            if *action == "fetch" && stream.item_path.is_none() {
+                return Err(SettingsError::new(
+                    at("fetch"),
+                    format!("stream {} has no item_path to fetch from", stream.name),
+                ));
             }
         }
         Ok(())

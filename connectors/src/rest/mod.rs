@@ -4,10 +4,13 @@
 //! key, bearer, basic, OAuth 2.0 client credentials with token refresh), the rate
 //! limit headers, and per stream: path, query, pagination (cursor, offset, page
 //! number, Link header), the JSON Pointer of the records, the incremental cursor
-//! field, and the mapping of record fields into a common-model type. Invalid
-//! manifests are refused with the path inside the manifest and the reason.
+//! field, and the mapping of record fields into a common-model type. A manifest
+//! may also say what the source's webhooks carry (`webhook`): objects, deletions,
+//! or ids to fetch from a stream's `item_path`. Invalid manifests are refused with
+//! the path inside the manifest and the reason.
 
 pub mod manifest;
+mod webhook;
 
 use std::time::{Duration, Instant};
 
@@ -192,13 +195,35 @@ impl Rest {
         }
     }
 
+    /// GETs one object; `None` on 404 or 410. An OAuth 401 refreshes the token once.
+    async fn get_item(&self, url: &Url) -> Result<Option<Value>, ConnectorError> {
+        let mut refreshed = false;
+        loop {
+            let request = self.authorize(self.upstream.request(Method::GET, url)?, refreshed).await?;
+            match self.upstream.fetch_json(request).await {
+                Err(error)
+                    if error.class == ErrorClass::Unauthorized
+                        && !refreshed
+                        && matches!(self.manifest.auth, Auth::Oauth2ClientCredentials { .. }) =>
+                {
+                    refreshed = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// A stream's URL: its path under the base URL's path (`/v1` + `/orders`).
     fn stream_url(&self, stream: &Stream) -> Result<Url, ConnectorError> {
+        self.path_url(&stream.path)
+    }
+
+    fn path_url(&self, path: &str) -> Result<Url, ConnectorError> {
         let base = &self.manifest.base_url;
         let invalid = |error: url::ParseError| ConnectorError::permanent(error.to_string());
         let base =
             if base.path().ends_with('/') { base.clone() } else { Url::parse(&format!("{base}/")).map_err(invalid)? };
-        base.join(stream.path.trim_start_matches('/')).map_err(invalid)
+        base.join(path.trim_start_matches('/')).map_err(invalid)
     }
 
     /// With no requests left in the window, the budget waits for its reset.
@@ -350,6 +375,26 @@ impl Connector for Rest {
     async fn check(&self) -> Result<(), ConnectorError> {
         let url = self.stream_url(&self.manifest.streams[0])?;
         self.get(&url, &[]).await.map(|_| ())
+    }
+
+    fn webhooks(&self) -> Option<&dyn crate::webhook::Webhooks> {
+        self.manifest.webhooks.as_ref().map(|_| self as &dyn crate::webhook::Webhooks)
+    }
+
+    async fn fetch(&self, stream: &str, external_id: &str) -> Result<Option<Record>, ConnectorError> {
+        let stream = self.stream(stream)?;
+        let item_path = stream
+            .item_path
+            .as_deref()
+            .ok_or_else(|| ConnectorError::permanent(format!("stream {} has no item_path", stream.name)))?;
+        // The id fills one path segment, encoded: it cannot step to another path.
+        let segment: String = url::form_urlencoded::byte_serialize(external_id.as_bytes()).collect();
+        let path = item_path.replace("{id}", &segment.replace('+', "%20"));
+        let Some(body) = self.get_item(&self.path_url(&path)?).await? else { return Ok(None) };
+        let object = body
+            .pointer(&stream.item_selector)
+            .ok_or_else(|| ConnectorError::permanent(format!("nothing at {} in the item", stream.item_selector)))?;
+        map_record(stream, object).map(Some)
     }
 
     async fn pull(&self, request: PullRequest<'_>) -> Result<Page, ConnectorError> {
