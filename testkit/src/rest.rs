@@ -187,7 +187,9 @@ async fn task(
         return unauthorized();
     }
     let state = state.lock().unwrap();
-    match state.tasks.iter().find(|task| task["id"].as_str() == Some(id.as_str()) || task["id"].to_string() == id) {
+    match state.tasks.iter().find(|task| {
+        task["id"].as_str() == Some(id.as_str()) || task["id"].as_i64().is_some_and(|n| n.to_string() == id)
+    }) {
         Some(task) => Json(task.clone()).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"error": "no such task"}))).into_response(),
     }
