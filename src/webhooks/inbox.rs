@@ -56,7 +56,16 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, max_
         let (deliveries, replies): (Vec<NewDelivery>, Vec<_>) =
             batch.drain(..).map(|pending| (pending.delivery, pending.reply)).unzip();
         metrics::histogram!(crate::telemetry::WEBHOOK_COMMIT_BATCH).record(deliveries.len() as f64);
-        match store.insert_deliveries(&deliveries).await {
+        let started = std::time::Instant::now();
+        let result = store.insert_deliveries(&deliveries).await;
+        if started.elapsed() > std::time::Duration::from_millis(250) {
+            tracing::warn!(
+                deliveries = deliveries.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "slow inbox commit"
+            );
+        }
+        match result {
             Ok(admissions) => {
                 let to_process = deliveries
                     .iter()

@@ -28,6 +28,9 @@ use crate::telemetry::WEBHOOK_PROCESSED;
 /// A connector and the instance version (`updated_at`) it was built from.
 type BuiltConnector = (DateTime<Utc>, Arc<dyn Connector>);
 
+/// A batch taking longer than this is logged (freshness suffers).
+const SLOW_BATCH: Duration = Duration::from_millis(250);
+
 #[derive(Clone)]
 pub struct Processor {
     pub store: Store,
@@ -110,6 +113,7 @@ impl Processor {
 
     /// Takes one batch and processes it; returns how many deliveries it took.
     pub async fn process_batch(&self) -> Result<usize, StoreError> {
+        let started = std::time::Instant::now();
         let now = Utc::now();
         let claim_until = now + chrono::Duration::seconds(self.settings.claim_secs as i64);
         let claimed = self.store.claim_deliveries(now, claim_until, self.settings.process_batch as i64).await?;
@@ -118,8 +122,17 @@ impl Processor {
         for delivery in claimed {
             by_instance.entry(delivery.connector_instance_id).or_default().push(delivery);
         }
+        let claimed_in = started.elapsed();
         for (instance_id, deliveries) in by_instance {
             self.process_instance(instance_id, deliveries).await?;
+        }
+        if started.elapsed() > SLOW_BATCH {
+            tracing::warn!(
+                deliveries = taken,
+                claim_ms = claimed_in.as_millis() as u64,
+                total_ms = started.elapsed().as_millis() as u64,
+                "slow webhook processing batch"
+            );
         }
         Ok(taken)
     }

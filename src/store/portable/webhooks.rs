@@ -178,6 +178,9 @@ portable_queries! {
     pub async fn claim_deliveries(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>, limit: i64) -> Result<Vec<ClaimedDelivery>> {
         // The conditions are repeated outside the sub-select so that, on
         // PostgreSQL, a row another processor claimed meanwhile is re-checked and skipped.
+        // A write transaction, so that on SQLite the claim queues with the inbox's
+        // commits instead of losing the lock to them again and again.
+        let mut transaction = self.begin_write().await?;
         let claimed: Vec<ClaimedRow> = sqlx::query_as(
             "UPDATE webhook_inbox SET claimed_until = $2, attempts = attempts + 1
              WHERE id IN (
@@ -191,8 +194,9 @@ portable_queries! {
         .bind(now)
         .bind(claim_until)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
