@@ -112,6 +112,7 @@ impl Application {
                     committed.clone(),
                 ),
                 committed: committed.clone(),
+                rejected_kept: Default::default(),
             };
             let state = AppState {
                 settings: self.settings.clone(),

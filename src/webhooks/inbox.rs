@@ -50,6 +50,29 @@ impl InboxWriter {
     }
 }
 
+/// Each delivery in its own transaction; one that fails is reported as such.
+async fn commit_one_by_one(
+    store: &Store,
+    deliveries: &[NewDelivery],
+) -> Result<Vec<Admission>, crate::store::StoreError> {
+    let mut admissions = Vec::with_capacity(deliveries.len());
+    let mut first_error = None;
+    for delivery in deliveries {
+        match store.insert_deliveries(std::slice::from_ref(delivery)).await {
+            Ok(mut one) => admissions.push(one.remove(0)),
+            Err(error) => {
+                tracing::warn!(error = %error, endpoint = %delivery.endpoint_id, "a webhook delivery could not be stored");
+                first_error.get_or_insert(error);
+                admissions.push(Admission::Failed);
+            }
+        }
+    }
+    match first_error {
+        Some(error) if admissions.iter().all(|admission| *admission == Admission::Failed) => Err(error),
+        _ => Ok(admissions),
+    }
+}
+
 async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, max_batch: usize, committed: Arc<Notify>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
     while receiver.recv_many(&mut batch, max_batch).await > 0 {
@@ -57,13 +80,18 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, max_
             batch.drain(..).map(|pending| (pending.delivery, pending.reply)).unzip();
         metrics::histogram!(crate::telemetry::WEBHOOK_COMMIT_BATCH).record(deliveries.len() as f64);
         let started = std::time::Instant::now();
-        let result = store.insert_deliveries(&deliveries).await;
+        let mut result = store.insert_deliveries(&deliveries).await;
         if started.elapsed() > std::time::Duration::from_millis(250) {
             tracing::warn!(
                 deliveries = deliveries.len(),
                 ms = started.elapsed().as_millis() as u64,
                 "slow inbox commit"
             );
+        }
+        if result.is_err() && deliveries.len() > 1 {
+            // One delivery the database refuses (its endpoint deleted meanwhile)
+            // must not fail the others: commit each alone.
+            result = commit_one_by_one(&store, &deliveries).await;
         }
         match result {
             Ok(admissions) => {
@@ -73,7 +101,8 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, max_
                     .any(|(delivery, admission)| delivery.status == "verified" && *admission == Admission::New);
                 for (reply, admission) in replies.into_iter().zip(admissions) {
                     // The request may have gone (client hung up); the delivery is stored regardless.
-                    let _ = reply.send(Ok(admission));
+                    let answer = if admission == Admission::Failed { Err(InboxUnavailable) } else { Ok(admission) };
+                    let _ = reply.send(answer);
                 }
                 if to_process {
                     committed.notify_one();

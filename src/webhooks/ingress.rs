@@ -44,6 +44,31 @@ pub struct WebhookGateway {
     pub inbox: InboxWriter,
     /// Notified after a commit stored deliveries to process.
     pub committed: Arc<Notify>,
+    /// Refused deliveries kept per endpoint in the current minute.
+    pub rejected_kept: RejectedBudget,
+}
+
+/// Refused deliveries are kept for debugging, but at most this many per endpoint
+/// and minute: anyone who learns an endpoint's address could otherwise fill the
+/// database with forged deliveries. Beyond it they are only counted.
+const REJECTED_KEPT_PER_MINUTE: u32 = 60;
+
+#[derive(Debug, Clone, Default)]
+pub struct RejectedBudget(Arc<std::sync::Mutex<std::collections::HashMap<Uuid, (i64, u32)>>>);
+
+impl RejectedBudget {
+    /// Whether one more refused delivery of `endpoint` may be kept now.
+    fn take(&self, endpoint: Uuid) -> bool {
+        self.take_in(endpoint, Utc::now().timestamp() / 60)
+    }
+
+    fn take_in(&self, endpoint: Uuid, minute: i64) -> bool {
+        let mut kept = self.0.lock().expect("rejected budget lock");
+        kept.retain(|_, (at, _)| *at == minute);
+        let (_, count) = kept.entry(endpoint).or_insert((minute, 0));
+        *count += 1;
+        *count <= REJECTED_KEPT_PER_MINUTE
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -149,7 +174,7 @@ pub async fn receive(
             metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => "duplicate").increment(1);
             Ok(Json(DeliveryAccepted { id: original, duplicate: true }).into_response())
         }
-        Err(_) => {
+        Ok(Admission::Failed) | Err(_) => {
             let mut error = ApiError::new(ErrorCode::NotReady, "The delivery was not stored; send it again.");
             error.set_retry_after(5);
             Err(error)
@@ -217,6 +242,9 @@ async fn keep_rejected(
     source: Option<IpAddr>,
     keep_bytes: usize,
 ) {
+    if !gateway.rejected_kept.take(endpoint.id) {
+        return;
+    }
     let id = Uuid::now_v7();
     let rejected = NewDelivery {
         id,
@@ -231,5 +259,38 @@ async fn keep_rejected(
     };
     if gateway.inbox.commit(rejected).await.is_err() {
         tracing::warn!(endpoint = %endpoint.id, "could not keep a refused delivery");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_deliveries_are_kept_up_to_a_budget_per_endpoint_and_minute() {
+        let budget = RejectedBudget::default();
+        let (flooded, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let kept = (0..100).filter(|_| budget.take_in(flooded, 7)).count();
+        assert_eq!(kept, REJECTED_KEPT_PER_MINUTE as usize);
+        assert!(budget.take_in(other, 7), "another endpoint has its own budget");
+        assert!(budget.take_in(flooded, 8), "a new minute, a new budget");
+    }
+
+    #[test]
+    fn a_delivery_without_an_id_is_named_by_its_body() {
+        let endpoint = Endpoint {
+            id: Uuid::nil(),
+            connector_instance_id: Uuid::nil(),
+            scheme: portico_connectors::webhook::schemes::Scheme::Slack,
+            secrets: Vec::new(),
+            tolerance: std::time::Duration::from_secs(300),
+            body_limit: 1024,
+            allowed_sources: None,
+            enabled: true,
+        };
+        let first = delivery_id(&endpoint, &HeaderMap::new(), b"payload");
+        assert_eq!(first, delivery_id(&endpoint, &HeaderMap::new(), b"payload"));
+        assert_ne!(first, delivery_id(&endpoint, &HeaderMap::new(), b"other payload"));
+        assert!(first.starts_with("sha256:"));
     }
 }

@@ -445,3 +445,41 @@ async fn a_delivery_that_cannot_be_processed_is_dead_and_a_replay_reprocesses_a_
     let history: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
     assert_eq!(history["versions"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn housekeeping_drops_old_refused_and_processed_deliveries_but_never_unprocessed_ones() {
+    // HTTP only: no worker processes (or purges) behind the test's back.
+    let app = crate::helpers::spawn_app_with_roles(portico::startup::Roles::HTTP_ONLY, |_| {}).await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let stripe = FakeStripe::start("sk_test_housekeeping").await;
+    let connector = create_stripe_connector_with_key(&app, &admin, &stripe, "sk_test_housekeeping").await;
+    let endpoint =
+        create_endpoint(&app, &admin, &connector, json!({"name": "S", "scheme": "stripe", "secret": SECRET})).await;
+    let endpoint_id: uuid::Uuid = endpoint["id"].as_str().unwrap().parse().unwrap();
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(40);
+    let new = |delivery_id: &str, status: &'static str| portico::store::NewDelivery {
+        id: uuid::Uuid::now_v7(),
+        endpoint_id,
+        delivery_id: delivery_id.into(),
+        status,
+        reject_reason: (status == "rejected").then_some("bad_signature"),
+        headers: json!({}),
+        body: b"{}".to_vec(),
+        source_address: None,
+        received_at: long_ago,
+    };
+    let stored = [new("evt_waiting", "verified"), new("rejected:1", "rejected"), new("evt_done", "verified")];
+    app.store.insert_deliveries(&stored).await.unwrap();
+    let done = portico::store::DeliveryResult::Processed { outcome: json!({}) };
+    app.store.finish_deliveries(&[(stored[2].id, done)], long_ago).await.unwrap();
+
+    let purged =
+        portico::jobs::housekeeping::purge_webhook_deliveries(&app.store, &app.settings.webhooks).await.unwrap();
+    assert_eq!(purged, 2);
+    let left: Vec<String> = deliveries(&app, &admin, &endpoint, "verified")
+        .await
+        .iter()
+        .map(|d| d["delivery_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(left, ["evt_waiting"], "a delivery not yet processed is never dropped");
+}
