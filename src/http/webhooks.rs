@@ -187,14 +187,35 @@ fn generate_secret(scheme: &str) -> String {
     }
 }
 
-fn check_secret(secret: &str) -> Result<(), ApiError> {
-    if secret.trim().is_empty() || secret.len() > 1024 {
-        return Err(ApiError::validation(vec![FieldError {
-            field: "secret".into(),
-            message: "must be 1 to 1024 characters".into(),
-        }]));
+/// The secret an admin gave (checked), or a generated one, which is also
+/// returned to be shown once.
+fn given_or_generated(given: Option<String>, scheme: &str) -> Result<(String, Option<String>), ApiError> {
+    match given {
+        Some(secret) if secret.trim().is_empty() || secret.len() > 1024 => {
+            Err(ApiError::validation(vec![FieldError {
+                field: "secret".into(),
+                message: "must be 1 to 1024 characters".into(),
+            }]))
+        }
+        Some(secret) => Ok((secret, None)),
+        None => {
+            let secret = generate_secret(scheme);
+            Ok((secret.clone(), Some(secret)))
+        }
     }
-    Ok(())
+}
+
+/// An endpoint's current settings, to change some and keep the rest.
+fn fields_of(row: &WebhookEndpointRow) -> WebhookEndpointFields {
+    WebhookEndpointFields {
+        name: row.name.clone(),
+        scheme: row.scheme.clone(),
+        scheme_settings: row.scheme_settings.as_ref().map(|settings| settings.0.clone()),
+        tolerance_secs: row.tolerance_secs,
+        body_limit_bytes: row.body_limit_bytes,
+        allowed_sources: row.allowed_sources.as_ref().map(|sources| sources.0.clone()),
+        enabled: row.enabled,
+    }
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<WebhookEndpointRow, ApiError> {
@@ -234,16 +255,7 @@ pub async fn create_endpoint(
         enabled: request.enabled.unwrap_or(true),
     };
     validate(&state, &fields)?;
-    let (secret, generated) = match request.secret {
-        Some(secret) => {
-            check_secret(&secret)?;
-            (secret, None)
-        }
-        None => {
-            let secret = generate_secret(&fields.scheme);
-            (secret.clone(), Some(secret))
-        }
-    };
+    let (secret, generated) = given_or_generated(request.secret, &fields.scheme)?;
     let id = Uuid::new_v4();
     let now = Utc::now();
     let sealed = seal_secrets(&state.cipher, id, &[SigningSecret::new(secret, now)]);
@@ -305,17 +317,18 @@ pub async fn update_endpoint(
 ) -> Result<Json<EndpointView>, ApiError> {
     staff.require(StaffPermission::ConnectorsManage, &state).await?;
     let row = find(&state, endpoint_id).await?;
+    let current = fields_of(&row);
     let fields = WebhookEndpointFields {
-        name: changes.name.map(|name| name.trim().to_owned()).unwrap_or_else(|| row.name.clone()),
-        scheme: row.scheme.clone(),
+        name: changes.name.map(|name| name.trim().to_owned()).unwrap_or(current.name),
         scheme_settings: match changes.hmac {
             Some(hmac) => Some(serde_json::to_value(hmac).expect("settings serialize")),
-            None => row.scheme_settings.as_ref().map(|settings| settings.0.clone()),
+            None => current.scheme_settings,
         },
-        tolerance_secs: changes.tolerance_secs.unwrap_or(row.tolerance_secs),
-        body_limit_bytes: changes.body_limit_bytes.unwrap_or(row.body_limit_bytes),
-        allowed_sources: changes.allowed_sources.unwrap_or_else(|| row.allowed_sources.as_ref().map(|s| s.0.clone())),
-        enabled: changes.enabled.unwrap_or(row.enabled),
+        tolerance_secs: changes.tolerance_secs.unwrap_or(current.tolerance_secs),
+        body_limit_bytes: changes.body_limit_bytes.unwrap_or(current.body_limit_bytes),
+        allowed_sources: changes.allowed_sources.unwrap_or(current.allowed_sources),
+        enabled: changes.enabled.unwrap_or(current.enabled),
+        ..current
     };
     validate(&state, &fields)?;
     if !state.store.update_webhook_endpoint(endpoint_id, &fields, None, Utc::now()).await? {
@@ -383,16 +396,7 @@ pub async fn rotate_secret(
         }]));
     }
     let row = find(&state, endpoint_id).await?;
-    let (secret, generated) = match request.secret {
-        Some(secret) => {
-            check_secret(&secret)?;
-            (secret, None)
-        }
-        None => {
-            let secret = generate_secret(&row.scheme);
-            (secret.clone(), Some(secret))
-        }
-    };
+    let (secret, generated) = given_or_generated(request.secret, &row.scheme)?;
     let now = Utc::now();
     let mut secrets = open_secrets(&state.cipher, endpoint_id, &row.secrets_sealed).map_err(ApiError::internal)?;
     let retire_at = now + Duration::seconds(grace);
@@ -444,15 +448,7 @@ pub async fn revoke_secret(
 }
 
 async fn update_secrets(state: &AppState, row: &WebhookEndpointRow, secrets: &[SigningSecret]) -> Result<(), ApiError> {
-    let fields = WebhookEndpointFields {
-        name: row.name.clone(),
-        scheme: row.scheme.clone(),
-        scheme_settings: row.scheme_settings.as_ref().map(|settings| settings.0.clone()),
-        tolerance_secs: row.tolerance_secs,
-        body_limit_bytes: row.body_limit_bytes,
-        allowed_sources: row.allowed_sources.as_ref().map(|sources| sources.0.clone()),
-        enabled: row.enabled,
-    };
+    let fields = fields_of(row);
     let sealed = seal_secrets(&state.cipher, row.id, secrets);
     if !state.store.update_webhook_endpoint(row.id, &fields, Some(&sealed), Utc::now()).await? {
         return Err(StoreError::NotFound.into());
