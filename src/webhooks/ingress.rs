@@ -108,6 +108,11 @@ pub async fn receive(
         .filter(|endpoint| endpoint.enabled)
         .ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?;
     let source = peer.map(|ConnectInfo(address)| address.ip());
+    // Checked before the body is read: a refused sender costs nothing more.
+    if !endpoint.admits_source(source) {
+        refuse(&state, &endpoint, "source_not_allowed", &headers, b"", source).await;
+        return Err(ApiError::new(ErrorCode::Forbidden, "Deliveries are not accepted from this address."));
+    }
 
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > endpoint.body_limit as u64) {
@@ -120,16 +125,11 @@ pub async fn receive(
     };
 
     let now = Utc::now();
-    let verdict = if endpoint.admits_source(source) {
-        let url = signed_url(&state, &uri);
-        let delivery = Delivery { method: method.as_str(), url: &url, headers: &headers, body: &body };
-        schemes::verify(&endpoint.scheme, &delivery, &endpoint.live_secrets(now), now, endpoint.tolerance)
-            .map_err(rejection_reason)
-    } else {
-        Err("source_not_allowed")
-    };
+    let url = signed_url(&state, &uri);
+    let delivery = Delivery { method: method.as_str(), url: &url, headers: &headers, body: &body };
+    let verdict = schemes::verify(&endpoint.scheme, &delivery, &endpoint.live_secrets(now), now, endpoint.tolerance)
+        .map_err(rejection_reason);
 
-    let stored_headers = stored_headers(&headers);
     let new = match verdict {
         Ok(()) => NewDelivery {
             id: Uuid::now_v7(),
@@ -137,30 +137,14 @@ pub async fn receive(
             delivery_id: delivery_id(&endpoint, &headers, &body),
             status: "verified",
             reject_reason: None,
-            headers: stored_headers,
+            headers: stored_headers(&headers),
             body: body.to_vec(),
             source_address: source.map(|address| address.to_string()),
             received_at: now,
         },
         Err(reason) => {
-            metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => "rejected").increment(1);
-            metrics::counter!(WEBHOOK_REJECTED, "reason" => reason).increment(1);
-            tracing::warn!(endpoint = %endpoint.id, reason, source = ?source, "refused a webhook delivery");
-            keep_rejected(
-                gateway,
-                &endpoint,
-                reason,
-                stored_headers,
-                &body,
-                source,
-                state.settings.webhooks.rejected_body_keep_bytes,
-            )
-            .await;
-            return Err(if reason == "source_not_allowed" {
-                ApiError::new(ErrorCode::Forbidden, "Deliveries are not accepted from this address.")
-            } else {
-                ApiError::from_code(ErrorCode::InvalidSignature)
-            });
+            refuse(&state, &endpoint, reason, &headers, &body, source).await;
+            return Err(ApiError::from_code(ErrorCode::InvalidSignature));
         }
     };
 
@@ -231,28 +215,33 @@ fn stored_headers(headers: &HeaderMap) -> serde_json::Value {
     serde_json::Value::Object(stored)
 }
 
-/// Keeps a refused delivery (its body cut short) for admins to see why. Best
-/// effort: the sender is refused whether or not this is stored.
-async fn keep_rejected(
-    gateway: &WebhookGateway,
+/// Counts a refused delivery and keeps it (its body cut short) for admins to see
+/// why, within the endpoint's budget. Best effort: the sender is refused either way.
+/// Logged at debug only: forged traffic must not flood the logs either.
+async fn refuse(
+    state: &AppState,
     endpoint: &Endpoint,
     reason: &'static str,
-    headers: serde_json::Value,
+    headers: &HeaderMap,
     body: &[u8],
     source: Option<IpAddr>,
-    keep_bytes: usize,
 ) {
+    metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => "rejected").increment(1);
+    metrics::counter!(WEBHOOK_REJECTED, "reason" => reason).increment(1);
+    tracing::debug!(endpoint = %endpoint.id, reason, source = ?source, "refused a webhook delivery");
+    let gateway = &state.webhooks;
     if !gateway.rejected_kept.take(endpoint.id) {
         return;
     }
     let id = Uuid::now_v7();
+    let keep_bytes = state.settings.webhooks.rejected_body_keep_bytes;
     let rejected = NewDelivery {
         id,
         endpoint_id: endpoint.id,
         delivery_id: format!("rejected:{id}"),
         status: "rejected",
         reject_reason: Some(reason),
-        headers,
+        headers: stored_headers(headers),
         body: body[..body.len().min(keep_bytes)].to_vec(),
         source_address: source.map(|address| address.to_string()),
         received_at: Utc::now(),
