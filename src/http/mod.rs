@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod pagination;
 pub mod problem;
+pub mod records;
 pub mod recovery;
 pub mod roles;
 pub mod sso;
@@ -89,6 +90,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(audit::router())
         .merge(connectors::router())
         .merge(history::router())
+        .merge(records::router())
         .merge(outbox::router())
         .merge(tickets::router())
         .merge(documents::router())

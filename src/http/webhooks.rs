@@ -477,13 +477,14 @@ pub struct DeliveryPage {
     pub next: Option<String>,
 }
 
+/// Nanoseconds: SQLite keeps them, and a rounded time would skip or repeat rows.
 fn cursor_of(row: &WebhookDeliveryRow) -> String {
-    format!("{}_{}", row.received_at.timestamp_micros(), row.id)
+    format!("{}_{}", row.received_at.timestamp_nanos_opt().unwrap_or(i64::MAX), row.id)
 }
 
 fn parse_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let (micros, id) = cursor.split_once('_')?;
-    Some((DateTime::from_timestamp_micros(micros.parse().ok()?)?, id.parse().ok()?))
+    let (nanos, id) = cursor.split_once('_')?;
+    Some((DateTime::from_timestamp_nanos(nanos.parse().ok()?), id.parse().ok()?))
 }
 
 /// An endpoint's deliveries, newest first.

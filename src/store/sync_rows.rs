@@ -284,3 +284,26 @@ pub(crate) const RECORD_UPSERT_TAIL: &str = " ON CONFLICT (source_instance_id, r
     source_updated_at = excluded.source_updated_at,
     last_seen_run_id = COALESCE(excluded.last_seen_run_id, records.last_seen_run_id),
     updated_at = excluded.updated_at, deleted_at = NULL";
+
+/// Which of an account's records of one type to list.
+#[derive(Debug, Clone, Default)]
+pub struct RecordListFilter {
+    pub status: Option<String>,
+    /// Matched, without case, anywhere in the title (an invoice's number, a ticket's subject).
+    pub search: Option<String>,
+    /// Only records after this position in the order (most recently changed first).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// A record as an account's members see it in a list, with where it came from and
+/// how fresh that source is.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRecordRow {
+    #[sqlx(flatten)]
+    pub record: RecordRow,
+    pub source_kind: String,
+    pub source_name: String,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_event_at: Option<DateTime<Utc>>,
+}

@@ -15,6 +15,7 @@ mod jobs;
 mod mfa;
 mod operations;
 mod outbound;
+mod portal_lists;
 mod recovery;
 mod rest;
 mod sso;

@@ -426,6 +426,25 @@ async fn a_delivery_that_cannot_be_processed_is_dead_and_a_replay_reprocesses_a_
     })
     .await;
 
+    // The list pages with a cursor: one delivery a page, each once.
+    let mut path = format!("/api/v1/admin/webhook-endpoints/{}/deliveries?limit=1", endpoint["id"].as_str().unwrap());
+    let mut listed = Vec::new();
+    loop {
+        let page: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
+        listed.extend(page["deliveries"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()));
+        match page["next"].as_str() {
+            Some(next) => {
+                path = format!(
+                    "/api/v1/admin/webhook-endpoints/{}/deliveries?limit=1&before={next}",
+                    endpoint["id"].as_str().unwrap()
+                )
+            }
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_ne!(listed[0], listed[1]);
+
     // Replay everything received in the last minute: both go through processing again.
     let path = format!("/api/v1/admin/webhook-endpoints/{}/replay", endpoint["id"].as_str().unwrap());
     let now = chrono::Utc::now();

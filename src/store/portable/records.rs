@@ -9,8 +9,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::store::{
-    PageCounts, PageWrite, PageWriteEnd, ParkedGroup, PreparedRecord, RecordRow, RecordVersionRow, Result,
-    SweepOutcome, new_id,
+    AccountRecordRow, PageCounts, PageWrite, PageWriteEnd, ParkedGroup, PreparedRecord, RecordListFilter, RecordRow,
+    RecordVersionRow, Result, SweepOutcome, new_id,
 };
 
 /// Rows per multi-row statement: 20 binds each stays far below both engines' limits.
@@ -340,6 +340,40 @@ portable_queries! {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row)
+    }
+
+    /// An account's live records of one type, most recently changed first, after
+    /// a keyset position: the account and type lead the index the order follows, so
+    /// a page costs the same however deep it is.
+    pub async fn account_records(&self, account_id: Uuid, record_type: &str, filter: &RecordListFilter) -> Result<Vec<AccountRecordRow>> {
+        let mut query = QueryBuilder::new(format!(
+            "SELECT {}, ci.kind AS source_kind, ci.name AS source_name, sc.last_success_at, sc.last_event_at
+             FROM records r
+             JOIN connector_instances ci ON ci.id = r.source_instance_id
+             LEFT JOIN sync_checkpoints sc ON sc.connector_instance_id = r.source_instance_id AND sc.stream = r.stream
+             WHERE r.account_id = ",
+            RECORD_COLUMNS.split(',').map(|column| format!("r.{}", column.trim())).collect::<Vec<_>>().join(", ")
+        ));
+        query.push_bind(account_id).push(" AND r.record_type = ").push_bind(record_type.to_owned()).push(" AND r.deleted_at IS NULL");
+        if let Some(status) = &filter.status {
+            query.push(" AND r.status = ").push_bind(status.clone());
+        }
+        if let Some(search) = &filter.search {
+            let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            query.push(" AND LOWER(r.title) LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+        }
+        if let Some((updated_at, id)) = filter.after {
+            query
+                .push(" AND (r.updated_at < ")
+                .push_bind(updated_at)
+                .push(" OR (r.updated_at = ")
+                .push_bind(updated_at)
+                .push(" AND r.id < ")
+                .push_bind(id)
+                .push("))");
+        }
+        query.push(" ORDER BY r.updated_at DESC, r.id DESC LIMIT ").push_bind(filter.limit);
+        Ok(query.build_query_as().fetch_all(&self.pool).await?)
     }
 
     /// An instance's records (staff view, parked included), by id, for paging.

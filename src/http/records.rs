@@ -1,0 +1,223 @@
+//! An account's records, by collection: invoices, payments, documents, tickets,
+//! orders and tasks, each behind its view permission. Filtered in the query (the
+//! account and type lead every condition), paged by an opaque keyset cursor in a
+//! stable order (most recently changed first), each record with its source and how
+//! fresh that source is, and an `ETag` so polling clients get 304s.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::AppState;
+use super::pagination::page_size;
+use super::problem::{ApiError, FieldError};
+use crate::auth::AccountAccess;
+use crate::auth::permissions::Permission;
+use crate::store::{AccountRecordRow, RecordListFilter};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_invoices))
+        .routes(routes!(list_payments))
+        .routes(routes!(list_documents))
+        .routes(routes!(list_tickets))
+        .routes(routes!(list_orders))
+        .routes(routes!(list_tasks))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only records with this status (`open`, `paid`, ...).
+    pub status: Option<String>,
+    /// Text the title contains, without case (an invoice's number, a ticket's subject).
+    pub q: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordSource {
+    pub connector_id: Uuid,
+    /// The connector kind: `stripe`, `hubspot`, `files`, `rest`.
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalRecord {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub title: String,
+    pub status: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The record in the common model.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub source: RecordSource,
+    /// When its source last confirmed the data (a sync or an event): "as of 2
+    /// minutes ago, from Stripe".
+    pub synced_at: Option<DateTime<Utc>>,
+    /// When the source system last changed it.
+    pub source_updated_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    /// Written here, not yet confirmed by the source (an upload or a new ticket
+    /// waiting in the outbox).
+    pub pending: bool,
+}
+
+impl From<AccountRecordRow> for PortalRecord {
+    fn from(row: AccountRecordRow) -> Self {
+        let record = row.record;
+        // The stream's last sync or event, but never before the record itself changed.
+        let synced_at = [row.last_success_at, row.last_event_at, Some(record.updated_at)].into_iter().flatten().max();
+        PortalRecord {
+            pending: record.external_id.starts_with("pending:"),
+            id: record.id,
+            record_type: record.record_type,
+            title: record.title,
+            status: record.status,
+            amount_minor: record.amount_minor,
+            currency: record.currency,
+            occurred_at: record.occurred_at,
+            data: record.data.0,
+            source: RecordSource {
+                connector_id: record.source_instance_id,
+                kind: row.source_kind,
+                name: row.source_name,
+            },
+            synced_at,
+            source_updated_at: record.source_updated_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordPage {
+    pub items: Vec<PortalRecord>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// The cursor is opaque to clients: the position (time and id) of the last item.
+/// Times keep every digit the store holds (SQLite: nanoseconds), or the next page
+/// would compare against a rounded time and skip or repeat records.
+fn encode_cursor(record: &PortalRecord) -> String {
+    let nanos = record.updated_at.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    URL_SAFE_NO_PAD.encode(format!("{nanos}_{}", record.id))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (nanos, id) = text.split_once('_')?;
+    Some((DateTime::from_timestamp_nanos(nanos.parse().ok()?), id.parse().ok()?))
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::validation(vec![FieldError { field: field.into(), message: message.into() }])
+}
+
+async fn list(
+    state: &AppState,
+    access: &AccountAccess,
+    permission: Permission,
+    record_type: &str,
+    query: ListQuery,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let scope = access.require(permission, state).await?;
+    let limit = page_size(query.limit)?;
+    let after = match query.cursor.as_deref() {
+        Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| invalid("cursor", "is not a cursor from this list"))?),
+        None => None,
+    };
+    if query.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+        return Err(invalid("q", "must be at most 100 characters"));
+    }
+    if query.status.as_ref().is_some_and(|status| status.is_empty() || status.len() > 50) {
+        return Err(invalid("status", "must be 1 to 50 characters"));
+    }
+    let filter =
+        RecordListFilter { status: query.status, search: query.q.filter(|q| !q.trim().is_empty()), after, limit };
+    let rows = state.store.account_records(scope.account_id(), record_type, &filter).await?;
+    let items: Vec<PortalRecord> = rows.into_iter().map(PortalRecord::from).collect();
+    let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(encode_cursor)).flatten();
+    let page = RecordPage { items, next_cursor };
+
+    // The tag is the page's content: a client polling an unchanged page gets 304.
+    let body = serde_json::to_vec(&page).map_err(ApiError::internal)?;
+    let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&Sha256::digest(&body)[..16]));
+    let matches = headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()).is_some_and(|tags| {
+        tags.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*")
+    });
+    let etag = HeaderValue::from_str(&etag).expect("base64 is a valid header value");
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok(([(header::ETAG, etag), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+        .into_response())
+}
+
+/// One list endpoint per record collection, each guarded by its view permission.
+macro_rules! list_endpoint {
+    ($name:ident, $collection:literal, $record_type:literal, $permission:expr, $permission_name:literal) => {
+        #[doc = concat!("The account's ", $collection, ", most recently changed first (`", $permission_name, "`).")]
+        #[utoipa::path(get, path = concat!("/api/v1/accounts/{account_id}/", $collection),
+            extensions(("x-permission" = json!($permission_name))), tag = "records",
+            params(("account_id" = Uuid, Path), ListQuery),
+            responses(
+                (status = 200, description = "A page of records (with an ETag)", body = RecordPage),
+                (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+                (status = 403, description = concat!("Missing ", $permission_name), body = super::problem::Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such account (for this caller)", body = super::problem::Problem, content_type = "application/problem+json"),
+                (status = 422, description = "A bad cursor, limit or filter", body = super::problem::Problem, content_type = "application/problem+json"),
+            ))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            access: AccountAccess,
+            Path(_account_id): Path<Uuid>,
+            Query(query): Query<ListQuery>,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            list(&state, &access, $permission, $record_type, query, &headers).await
+        }
+    };
+}
+
+list_endpoint!(list_invoices, "invoices", "invoice", Permission::InvoicesView, "invoices.view");
+list_endpoint!(list_payments, "payments", "payment", Permission::PaymentsView, "payments.view");
+list_endpoint!(list_documents, "documents", "document", Permission::DocumentsView, "documents.view");
+list_endpoint!(list_tickets, "tickets", "ticket", Permission::TicketsView, "tickets.view");
+list_endpoint!(list_orders, "orders", "order", Permission::OrdersView, "orders.view");
+list_endpoint!(list_tasks, "tasks", "task", Permission::TasksView, "tasks.view");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let at = DateTime::from_timestamp_nanos(1_764_000_000_123_456_789);
+        let id = Uuid::now_v7();
+        let text = URL_SAFE_NO_PAD.encode(format!("{}_{id}", at.timestamp_nanos_opt().unwrap()));
+        assert_eq!(decode_cursor(&text), Some((at, id)));
+        assert_eq!(decode_cursor("not a cursor"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("12_not-a-uuid")), None);
+    }
+}

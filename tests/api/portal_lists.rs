@@ -1,0 +1,100 @@
+//! Account record lists: filtered and paged in the query, each record with its source
+//! and freshness, an ETag for cheap polling, and nothing of another account.
+
+use portico::auth::permissions::StaffRole;
+use portico_testkit::FakeStripe;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, TestApp, spawn_app};
+use crate::sync::{create_connector, map_account, sync_to_end};
+
+async fn page(app: &TestApp, session: &Session, path: &str) -> Value {
+    let response = app.request(Method::GET, path, Some(session)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}: {}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn invoices_list_by_page_and_filter_with_their_source_and_an_etag() {
+    let stripe = FakeStripe::start("sk_test_lists").await;
+    let acme = stripe.add_customer("Acme", "billing@acme.test");
+    let globex = stripe.add_customer("Globex", "ap@globex.test");
+    let mut acme_invoices = Vec::new();
+    for amount in [1000, 2000, 3000, 4000, 5000] {
+        acme_invoices.push(stripe.add_invoice(&acme, &[amount]));
+    }
+    let globex_invoice = stripe.add_invoice(&globex, &[9900]);
+    stripe.pay_invoice(&acme_invoices[1]);
+
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let other = app.create_account(&admin, "Globex").await;
+    let settings = json!({"base_url": stripe.base_url()});
+    let connector =
+        create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_lists"}), json!({})).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    map_account(&app, &admin, &connector, &globex, other).await;
+    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let billing = app.member(&admin, account, "billing").await;
+
+    // Pages of two, in a stable order, until the cursor runs out: each invoice once.
+    let base = format!("/api/v1/accounts/{account}/invoices");
+    let mut seen = Vec::new();
+    let mut path = format!("{base}?limit=2");
+    loop {
+        let body = page(&app, &billing, &path).await;
+        for item in body["items"].as_array().unwrap() {
+            seen.push(item["data"]["number"].as_str().unwrap().to_owned());
+            assert_eq!(item["type"], "invoice");
+            assert_eq!(item["source"]["kind"], "stripe");
+            assert_eq!(item["source"]["connector_id"], connector["id"]);
+            assert!(item["synced_at"].is_string(), "{item}");
+            assert_eq!(item["pending"], false);
+        }
+        match body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{base}?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 5, "no invoice twice");
+
+    // Filters: status, and text in the number.
+    let paid = page(&app, &billing, &format!("{base}?status=paid")).await;
+    assert_eq!(paid["items"].as_array().unwrap().len(), 1);
+    let number = paid["items"][0]["data"]["number"].as_str().unwrap().to_owned();
+    let found = page(&app, &billing, &format!("{base}?q={}", number.to_lowercase())).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found["items"][0]["data"]["number"], number.as_str());
+    let none = page(&app, &billing, &format!("{base}?q=%25")).await;
+    assert!(none["items"].as_array().unwrap().is_empty(), "a % is a character, not a wildcard");
+
+    // ETag: the same page again is 304; after a change it is new.
+    let response = app.request(Method::GET, &base, Some(&billing)).send().await.unwrap();
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app.request(Method::GET, &base, Some(&billing)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    stripe.pay_invoice(&acme_invoices[3]);
+    sync_to_end(&app, &admin, &connector, &["invoices"], "incremental").await;
+    let changed = app.request(Method::GET, &base, Some(&billing)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200);
+
+    // Another account's invoices never appear, and its list is not reachable.
+    let all = page(&app, &billing, &format!("{base}?limit=200")).await;
+    assert!(!all.to_string().contains(&globex_invoice), "another account's invoice leaked");
+    let response =
+        app.request(Method::GET, &format!("/api/v1/accounts/{other}/invoices"), Some(&billing)).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    // A viewer lacks invoices.view; a bad cursor is refused, not ignored.
+    let viewer = app.member(&admin, account, "viewer").await;
+    let response = app.request(Method::GET, &base, Some(&viewer)).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let response = app.request(Method::GET, &format!("{base}?cursor=forged"), Some(&billing)).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    let response = app.request(Method::GET, &format!("{base}?limit=500"), Some(&billing)).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+}
