@@ -33,6 +33,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tickets))
         .routes(routes!(list_orders))
         .routes(routes!(list_tasks))
+        .routes(routes!(invoice_detail))
+        .routes(routes!(payment_detail))
+        .routes(routes!(document_detail))
+        .routes(routes!(ticket_detail))
+        .routes(routes!(order_detail))
+        .routes(routes!(task_detail))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -115,6 +121,68 @@ pub struct RecordPage {
     pub next_cursor: Option<String>,
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordDetail {
+    #[serde(flatten)]
+    pub record: PortalRecord,
+    /// An invoice's payments, oldest first (for callers with `payments.view`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payments: Option<Vec<PortalRecord>>,
+    /// A ticket's messages, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<PortalRecord>>,
+}
+
+/// A JSON answer with an `ETag` over its bytes, or 304 when the client has it.
+fn with_etag<T: Serialize>(value: &T, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&Sha256::digest(&body)[..16]));
+    let matches = headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()).is_some_and(|tags| {
+        tags.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*")
+    });
+    let etag = HeaderValue::from_str(&etag).expect("base64 is a valid header value");
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok(([(header::ETAG, etag), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+        .into_response())
+}
+
+async fn detail(
+    state: &AppState,
+    access: &AccountAccess,
+    permission: Permission,
+    record_type: &str,
+    record_id: Uuid,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let scope = access.require(permission, state).await?;
+    let row = state
+        .store
+        .account_record_with_source(scope.account_id(), record_type, record_id)
+        .await?
+        .ok_or(crate::store::StoreError::NotFound)?;
+    let (instance, external_id) = (row.record.source_instance_id, row.record.external_id.clone());
+    let children = |child_type: &'static str| {
+        let store = state.store.clone();
+        let external_id = external_id.clone();
+        async move {
+            let rows = store.account_record_children(scope.account_id(), child_type, instance, &external_id).await?;
+            Ok::<_, ApiError>(rows.into_iter().map(PortalRecord::from).collect::<Vec<_>>())
+        }
+    };
+    let payments = match record_type {
+        // Payments only for those who may see them: a billing view, not a member's.
+        "invoice" if access.permissions.contains(&Permission::PaymentsView) => Some(children("payment").await?),
+        _ => None,
+    };
+    let messages = match record_type {
+        "ticket" => Some(children("ticket_message").await?),
+        _ => None,
+    };
+    with_etag(&RecordDetail { record: row.into(), payments, messages }, headers)
+}
+
 /// The cursor is opaque to clients: the position (time and id) of the last item.
 /// Times keep every digit the store holds (SQLite: nanoseconds), or the next page
 /// would compare against a rounded time and skip or repeat records.
@@ -161,17 +229,7 @@ async fn list(
     let page = RecordPage { items, next_cursor };
 
     // The tag is the page's content: a client polling an unchanged page gets 304.
-    let body = serde_json::to_vec(&page).map_err(ApiError::internal)?;
-    let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&Sha256::digest(&body)[..16]));
-    let matches = headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()).is_some_and(|tags| {
-        tags.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag || tag.trim() == "*")
-    });
-    let etag = HeaderValue::from_str(&etag).expect("base64 is a valid header value");
-    if matches {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
-    }
-    Ok(([(header::ETAG, etag), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
-        .into_response())
+    with_etag(&page, headers)
 }
 
 /// One list endpoint per record collection, each guarded by its view permission.
@@ -206,6 +264,37 @@ list_endpoint!(list_documents, "documents", "document", Permission::DocumentsVie
 list_endpoint!(list_tickets, "tickets", "ticket", Permission::TicketsView, "tickets.view");
 list_endpoint!(list_orders, "orders", "order", Permission::OrdersView, "orders.view");
 list_endpoint!(list_tasks, "tasks", "task", Permission::TasksView, "tasks.view");
+
+/// One detail endpoint per record collection, each guarded by its view permission.
+macro_rules! detail_endpoint {
+    ($name:ident, $collection:literal, $record_type:literal, $permission:expr, $permission_name:literal) => {
+        #[doc = concat!("One of the account's ", $collection, " (`", $permission_name, "`): an invoice with its payments, a ticket with its messages.")]
+        #[utoipa::path(get, path = concat!("/api/v1/accounts/{account_id}/", $collection, "/{record_id}"),
+            extensions(("x-permission" = json!($permission_name))), tag = "records",
+            params(("account_id" = Uuid, Path), ("record_id" = Uuid, Path)),
+            responses(
+                (status = 200, description = "The record (with an ETag)", body = RecordDetail),
+                (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
+                (status = 403, description = concat!("Missing ", $permission_name), body = super::problem::Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such record in this account", body = super::problem::Problem, content_type = "application/problem+json"),
+            ))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            access: AccountAccess,
+            Path((_account_id, record_id)): Path<(Uuid, Uuid)>,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            detail(&state, &access, $permission, $record_type, record_id, &headers).await
+        }
+    };
+}
+
+detail_endpoint!(invoice_detail, "invoices", "invoice", Permission::InvoicesView, "invoices.view");
+detail_endpoint!(payment_detail, "payments", "payment", Permission::PaymentsView, "payments.view");
+detail_endpoint!(document_detail, "documents", "document", Permission::DocumentsView, "documents.view");
+detail_endpoint!(ticket_detail, "tickets", "ticket", Permission::TicketsView, "tickets.view");
+detail_endpoint!(order_detail, "orders", "order", Permission::OrdersView, "orders.view");
+detail_endpoint!(task_detail, "tasks", "task", Permission::TasksView, "tasks.view");
 
 #[cfg(test)]
 mod tests {

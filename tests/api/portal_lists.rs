@@ -98,3 +98,78 @@ async fn invoices_list_by_page_and_filter_with_their_source_and_an_etag() {
     let response = app.request(Method::GET, &format!("{base}?limit=500"), Some(&billing)).send().await.unwrap();
     assert_eq!(response.status(), 422);
 }
+
+#[tokio::test]
+async fn an_invoice_comes_with_its_payments_for_those_who_may_see_them() {
+    let stripe = FakeStripe::start("sk_test_detail").await;
+    let acme = stripe.add_customer("Acme", "billing@acme.test");
+    let invoice = stripe.add_invoice(&acme, &[1500]);
+    stripe.add_raw(
+        "charges",
+        json!({"id": "ch_1", "object": "charge", "amount": 1500, "currency": "usd",
+        "status": "succeeded", "customer": acme, "invoice": invoice, "created": 1_700_000_000, "refunded": false}),
+    );
+    stripe.add_raw(
+        "charges",
+        json!({"id": "ch_other", "object": "charge", "amount": 99, "currency": "usd",
+        "status": "succeeded", "customer": acme, "invoice": null, "created": 1_700_000_001, "refunded": false}),
+    );
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let settings = json!({"base_url": stripe.base_url()});
+    let connector =
+        create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_detail"}), json!({})).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    sync_to_end(&app, &admin, &connector, &["invoices", "payments"], "full").await;
+    let billing = app.member(&admin, account, "billing").await;
+
+    let listed = page(&app, &billing, &format!("/api/v1/accounts/{account}/invoices")).await;
+    let id = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/accounts/{account}/invoices/{id}");
+    let detail = page(&app, &billing, &path).await;
+    assert_eq!(detail["data"]["line_items"].as_array().unwrap().len(), 1);
+    let payments: Vec<&str> = detail["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["data"]["invoice_external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(payments, [invoice.as_str()], "only this invoice's payment: {detail}");
+
+    // A custom role that may see invoices but not payments gets the invoice alone.
+    let response = app
+        .request(Method::POST, &format!("/api/v1/accounts/{account}/roles"), Some(&admin))
+        .json(&json!({"name": "Invoices only", "permissions": ["invoices.view"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let role_id = response.json::<Value>().await.unwrap()["role_id"].as_str().unwrap().to_owned();
+    let reader = app.member(&admin, account, "viewer").await;
+    let response = app
+        .request(Method::PATCH, &format!("/api/v1/accounts/{account}/members/{}", reader.user_id), Some(&admin))
+        .json(&json!({"role": "custom", "custom_role_id": role_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let detail = page(&app, &reader, &path).await;
+    assert!(detail.get("payments").is_none(), "{detail}");
+
+    // The same record under another collection, or another account, is not found.
+    let response = app
+        .request(Method::GET, &format!("/api/v1/accounts/{account}/orders/{id}"), Some(&admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let other = app.create_account(&admin, "Other").await;
+    let outsider = app.member(&admin, other, "owner").await;
+    let response = app
+        .request(Method::GET, &format!("/api/v1/accounts/{other}/invoices/{id}"), Some(&outsider))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}

@@ -18,14 +18,12 @@ pub fn map_object(object: &str, value: &Value, changed_at: Option<DateTime<Utc>>
         "subscription" => (id_at(value, "/customer"), CommonRecord::Order(subscription(value)?)),
         other => return Err(ConnectorError::permanent(format!("Stripe object {other} is not synced"))),
     };
-    Ok(Record {
-        external_id,
-        account_ref,
-        parent_external_id: None,
-        source_updated_at: changed_at,
-        body,
-        raw: value.clone(),
-    })
+    // A payment belongs to the invoice it paid (the invoice's detail lists it).
+    let parent_external_id = match object {
+        "charge" => id_at(value, "/invoice"),
+        _ => None,
+    };
+    Ok(Record { external_id, account_ref, parent_external_id, source_updated_at: changed_at, body, raw: value.clone() })
 }
 
 fn customer(value: &Value) -> Contact {

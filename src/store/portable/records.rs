@@ -19,6 +19,15 @@ const ROWS_PER_STATEMENT: usize = 500;
 const RECORD_COLUMNS: &str = "id, record_type, source_instance_id, stream, external_id, account_ref, account_id, title,
     status, amount_minor, currency, occurred_at, data, source_updated_at, created_at, updated_at, deleted_at";
 
+/// A record with its source's kind and name and its stream's freshness.
+const ACCOUNT_RECORD_SELECT: &str = "SELECT r.id, r.record_type, r.source_instance_id, r.stream, r.external_id,
+        r.account_ref, r.account_id, r.title, r.status, r.amount_minor, r.currency, r.occurred_at, r.data,
+        r.source_updated_at, r.created_at, r.updated_at, r.deleted_at,
+        ci.kind AS source_kind, ci.name AS source_name, sc.last_success_at, sc.last_event_at
+     FROM records r
+     JOIN connector_instances ci ON ci.id = r.source_instance_id
+     LEFT JOIN sync_checkpoints sc ON sc.connector_instance_id = r.source_instance_id AND sc.stream = r.stream";
+
 /// What the cache holds for a record about to be written.
 struct Existing {
     id: Uuid,
@@ -346,14 +355,7 @@ portable_queries! {
     /// a keyset position: the account and type lead the index the order follows, so
     /// a page costs the same however deep it is.
     pub async fn account_records(&self, account_id: Uuid, record_type: &str, filter: &RecordListFilter) -> Result<Vec<AccountRecordRow>> {
-        let mut query = QueryBuilder::new(format!(
-            "SELECT {}, ci.kind AS source_kind, ci.name AS source_name, sc.last_success_at, sc.last_event_at
-             FROM records r
-             JOIN connector_instances ci ON ci.id = r.source_instance_id
-             LEFT JOIN sync_checkpoints sc ON sc.connector_instance_id = r.source_instance_id AND sc.stream = r.stream
-             WHERE r.account_id = ",
-            RECORD_COLUMNS.split(',').map(|column| format!("r.{}", column.trim())).collect::<Vec<_>>().join(", ")
-        ));
+        let mut query = QueryBuilder::new(format!("{ACCOUNT_RECORD_SELECT} WHERE r.account_id = "));
         query.push_bind(account_id).push(" AND r.record_type = ").push_bind(record_type.to_owned()).push(" AND r.deleted_at IS NULL");
         if let Some(status) = &filter.status {
             query.push(" AND r.status = ").push_bind(status.clone());
@@ -374,6 +376,36 @@ portable_queries! {
         }
         query.push(" ORDER BY r.updated_at DESC, r.id DESC LIMIT ").push_bind(filter.limit);
         Ok(query.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    /// One live record of an account, with its source.
+    pub async fn account_record_with_source(&self, account_id: Uuid, record_type: &str, id: Uuid) -> Result<Option<AccountRecordRow>> {
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{ACCOUNT_RECORD_SELECT} WHERE r.id = $1 AND r.account_id = $2 AND r.record_type = $3 AND r.deleted_at IS NULL"
+        )))
+        .bind(id)
+        .bind(account_id)
+        .bind(record_type)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    /// The live records of `child_type` in the account that belong to a parent
+    /// (by its upstream id and source), oldest first: an invoice's payments.
+    pub async fn account_record_children(&self, account_id: Uuid, child_type: &str, source_instance_id: Uuid, parent_external_id: &str) -> Result<Vec<AccountRecordRow>> {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{ACCOUNT_RECORD_SELECT} WHERE r.account_id = $1 AND r.record_type = $2 AND r.parent_external_id = $3
+                AND r.source_instance_id = $4 AND r.deleted_at IS NULL
+             ORDER BY r.occurred_at, r.id LIMIT 500"
+        )))
+        .bind(account_id)
+        .bind(child_type)
+        .bind(parent_external_id)
+        .bind(source_instance_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
     }
 
     /// An instance's records (staff view, parked included), by id, for paging.
