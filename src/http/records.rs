@@ -48,6 +48,10 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// Text the title contains, without case (an invoice's number, a ticket's subject).
     pub q: Option<String>,
+    /// Only records dated (an invoice issued, a ticket opened, ...) at or after this time ...
+    pub from: Option<DateTime<Utc>>,
+    /// ... and before this one.
+    pub until: Option<DateTime<Utc>>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 200 (default 50).
@@ -221,8 +225,19 @@ async fn list(
     if query.status.as_ref().is_some_and(|status| status.is_empty() || status.len() > 50) {
         return Err(invalid("status", "must be 1 to 50 characters"));
     }
-    let filter =
-        RecordListFilter { status: query.status, search: query.q.filter(|q| !q.trim().is_empty()), after, limit };
+    if let (Some(from), Some(until)) = (query.from, query.until)
+        && until <= from
+    {
+        return Err(invalid("until", "must be after from"));
+    }
+    let filter = RecordListFilter {
+        status: query.status,
+        search: query.q.filter(|q| !q.trim().is_empty()),
+        occurred_from: query.from,
+        occurred_until: query.until,
+        after,
+        limit,
+    };
     let rows = state.store.account_records(scope.account_id(), record_type, &filter).await?;
     let items: Vec<PortalRecord> = rows.into_iter().map(PortalRecord::from).collect();
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(encode_cursor)).flatten();

@@ -291,6 +291,10 @@ pub struct RecordListFilter {
     pub status: Option<String>,
     /// Matched, without case, anywhere in the title (an invoice's number, a ticket's subject).
     pub search: Option<String>,
+    /// Only records whose date (an invoice's issue, a ticket's opening, ...) is at or
+    /// after `occurred_from` and before `occurred_until`.
+    pub occurred_from: Option<DateTime<Utc>>,
+    pub occurred_until: Option<DateTime<Utc>>,
     /// Only records after this position in the order (most recently changed first).
     pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,

@@ -70,6 +70,20 @@ async fn invoices_list_by_page_and_filter_with_their_source_and_an_etag() {
     let found = page(&app, &billing, &format!("{base}?q={}", number.to_lowercase())).await;
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
     assert_eq!(found["items"][0]["data"]["number"], number.as_str());
+    // Dates: every invoice was issued just now.
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let in_an_hour =
+        (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let recent = page(&app, &billing, &format!("{base}?from={hour_ago}&until={in_an_hour}")).await;
+    assert_eq!(recent["items"].as_array().unwrap().len(), 5);
+    let later = page(&app, &billing, &format!("{base}?from={in_an_hour}")).await;
+    assert!(later["items"].as_array().unwrap().is_empty());
+    let response = app
+        .request(Method::GET, &format!("{base}?from={in_an_hour}&until={hour_ago}"), Some(&billing))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
     let none = page(&app, &billing, &format!("{base}?q=%25")).await;
     assert!(none["items"].as_array().unwrap().is_empty(), "a % is a character, not a wildcard");
 

@@ -364,6 +364,12 @@ portable_queries! {
             let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             query.push(" AND LOWER(r.title) LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
         }
+        if let Some(from) = filter.occurred_from {
+            query.push(" AND r.occurred_at >= ").push_bind(from);
+        }
+        if let Some(until) = filter.occurred_until {
+            query.push(" AND r.occurred_at < ").push_bind(until);
+        }
         if let Some((updated_at, id)) = filter.after {
             query
                 .push(" AND (r.updated_at < ")
