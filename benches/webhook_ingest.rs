@@ -24,7 +24,7 @@ use portico::core::crypto::SecretCipher;
 use portico::startup::{Application, Roles};
 use portico::store::{ConnectorInstanceFields, Store, WebhookEndpointFields};
 use portico::sync::ConnectorHost;
-use portico::webhooks::endpoint::{SigningSecret, seal_secrets};
+use portico::webhooks::endpoint::create_endpoint;
 use portico_testkit::signing::standard_webhooks_headers;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -169,7 +169,6 @@ async fn setup(engine: &str, database_url: String) -> (Target, CancellationToken
         )
         .await
         .unwrap();
-    let endpoint_id = Uuid::new_v4();
     let endpoint = WebhookEndpointFields {
         name: "bench".into(),
         scheme: "standard-webhooks".into(),
@@ -179,8 +178,7 @@ async fn setup(engine: &str, database_url: String) -> (Target, CancellationToken
         allowed_sources: None,
         enabled: true,
     };
-    let secrets = seal_secrets(&cipher, endpoint_id, &[SigningSecret::new(SECRET.into(), Utc::now())]);
-    store.create_webhook_endpoint(endpoint_id, instance, &endpoint, &secrets, Utc::now()).await.unwrap();
+    let endpoint_id = create_endpoint(&store, &cipher, instance, &endpoint, SECRET.into()).await.unwrap();
 
     let email = format!("bench-{}@example.com", Uuid::new_v4().simple());
     let password_hash = portico::core::password::hash_password(PASSWORD.to_owned().into()).await;

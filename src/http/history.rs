@@ -4,13 +4,10 @@
 //! The account and type are part of the query that loads the record, so a record
 //! of another account is not found rather than found and then refused.
 
-use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
@@ -20,16 +17,6 @@ use super::problem::ApiError;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
 use crate::store::StoreError;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(invoice_history))
-        .routes(routes!(payment_history))
-        .routes(routes!(document_history))
-        .routes(routes!(ticket_history))
-        .routes(routes!(order_history))
-        .routes(routes!(task_history))
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordVersion {
@@ -77,7 +64,9 @@ fn changed_fields(newer: &Value, older: &Value) -> Vec<String> {
     keys.into_iter().filter(|key| newer.get(*key) != older.get(*key)).cloned().collect()
 }
 
-async fn history(
+/// A record's versions, newest first; the endpoints are defined with the other
+/// per-collection reads in `records`.
+pub(super) async fn history(
     state: &AppState,
     access: &AccountAccess,
     permission: Permission,
@@ -131,36 +120,6 @@ async fn history(
         versions,
     }))
 }
-
-/// One history endpoint per record collection, each guarded by its view permission.
-macro_rules! history_endpoint {
-    ($name:ident, $collection:literal, $record_type:literal, $permission:expr, $permission_name:literal) => {
-        #[doc = concat!("Versions of one of the account's ", $collection, ", newest first (`", $permission_name, "`).")]
-        #[utoipa::path(get, path = concat!("/api/v1/accounts/{account_id}/", $collection, "/{record_id}/history"),
-            extensions(("x-permission" = json!($permission_name))), tag = "records",
-            params(("account_id" = Uuid, Path), ("record_id" = Uuid, Path), HistoryPage),
-            responses(
-                (status = 200, description = "The record's versions", body = RecordHistory),
-                (status = 403, description = concat!("Missing ", $permission_name), body = super::problem::Problem, content_type = "application/problem+json"),
-                (status = 404, description = "No such record in this account", body = super::problem::Problem, content_type = "application/problem+json"),
-            ))]
-        pub async fn $name(
-            State(state): State<AppState>,
-            access: AccountAccess,
-            Path((_account_id, record_id)): Path<(Uuid, Uuid)>,
-            Query(page): Query<HistoryPage>,
-        ) -> Result<Json<RecordHistory>, ApiError> {
-            history(&state, &access, $permission, $record_type, record_id, page).await
-        }
-    };
-}
-
-history_endpoint!(invoice_history, "invoices", "invoice", Permission::InvoicesView, "invoices.view");
-history_endpoint!(payment_history, "payments", "payment", Permission::PaymentsView, "payments.view");
-history_endpoint!(document_history, "documents", "document", Permission::DocumentsView, "documents.view");
-history_endpoint!(ticket_history, "tickets", "ticket", Permission::TicketsView, "tickets.view");
-history_endpoint!(order_history, "orders", "order", Permission::OrdersView, "orders.view");
-history_endpoint!(task_history, "tasks", "task", Permission::TasksView, "tasks.view");
 
 #[cfg(test)]
 mod tests {

@@ -89,7 +89,6 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(invitations::router())
         .merge(audit::router())
         .merge(connectors::router())
-        .merge(history::router())
         .merge(records::router())
         .merge(outbox::router())
         .merge(tickets::router())

@@ -1,5 +1,6 @@
 //! An account's records, by collection: invoices, payments, documents, tickets,
-//! orders and tasks, each behind its view permission. Filtered in the query (the
+//! orders and tasks, each behind its view permission: lists, details and (with
+//! `history`) versions. Filtered in the query (the
 //! account and type lead every condition), paged by an opaque keyset cursor in a
 //! stable order (most recently changed first), each record with its source and how
 //! fresh that source is, and an `ETag` so polling clients get 304s.
@@ -19,6 +20,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
+use super::history::{HistoryPage, RecordHistory, history};
 use super::pagination::page_size;
 use super::problem::{ApiError, FieldError};
 use crate::auth::AccountAccess;
@@ -28,17 +30,23 @@ use crate::store::{AccountRecordRow, RecordListFilter};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_invoices))
-        .routes(routes!(list_payments))
-        .routes(routes!(list_documents))
-        .routes(routes!(list_tickets))
-        .routes(routes!(list_orders))
-        .routes(routes!(list_tasks))
         .routes(routes!(invoice_detail))
+        .routes(routes!(invoice_history))
+        .routes(routes!(list_payments))
         .routes(routes!(payment_detail))
+        .routes(routes!(payment_history))
+        .routes(routes!(list_documents))
         .routes(routes!(document_detail))
+        .routes(routes!(document_history))
+        .routes(routes!(list_tickets))
         .routes(routes!(ticket_detail))
+        .routes(routes!(ticket_history))
+        .routes(routes!(list_orders))
         .routes(routes!(order_detail))
+        .routes(routes!(order_history))
+        .routes(routes!(list_tasks))
         .routes(routes!(task_detail))
+        .routes(routes!(task_history))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -247,9 +255,12 @@ async fn list(
     with_etag(&page, headers)
 }
 
-/// One list endpoint per record collection, each guarded by its view permission.
-macro_rules! list_endpoint {
-    ($name:ident, $collection:literal, $record_type:literal, $permission:expr, $permission_name:literal) => {
+/// The list, detail and history endpoints of one record collection, each guarded
+/// by the collection's view permission: the one place that pairs a collection
+/// with its record type and permission.
+macro_rules! collection_endpoints {
+    ($collection:literal, $record_type:literal, $permission:expr, $permission_name:literal,
+     list: $list:ident, detail: $detail:ident, history: $history:ident) => {
         #[doc = concat!("The account's ", $collection, ", most recently changed first (`", $permission_name, "`).")]
         #[utoipa::path(get, path = concat!("/api/v1/accounts/{account_id}/", $collection),
             extensions(("x-permission" = json!($permission_name))), tag = "records",
@@ -261,7 +272,7 @@ macro_rules! list_endpoint {
                 (status = 404, description = "No such account (for this caller)", body = super::problem::Problem, content_type = "application/problem+json"),
                 (status = 422, description = "A bad cursor, limit or filter", body = super::problem::Problem, content_type = "application/problem+json"),
             ))]
-        pub async fn $name(
+        pub async fn $list(
             State(state): State<AppState>,
             access: AccountAccess,
             Path(_account_id): Path<Uuid>,
@@ -270,19 +281,7 @@ macro_rules! list_endpoint {
         ) -> Result<Response, ApiError> {
             list(&state, &access, $permission, $record_type, query, &headers).await
         }
-    };
-}
 
-list_endpoint!(list_invoices, "invoices", "invoice", Permission::InvoicesView, "invoices.view");
-list_endpoint!(list_payments, "payments", "payment", Permission::PaymentsView, "payments.view");
-list_endpoint!(list_documents, "documents", "document", Permission::DocumentsView, "documents.view");
-list_endpoint!(list_tickets, "tickets", "ticket", Permission::TicketsView, "tickets.view");
-list_endpoint!(list_orders, "orders", "order", Permission::OrdersView, "orders.view");
-list_endpoint!(list_tasks, "tasks", "task", Permission::TasksView, "tasks.view");
-
-/// One detail endpoint per record collection, each guarded by its view permission.
-macro_rules! detail_endpoint {
-    ($name:ident, $collection:literal, $record_type:literal, $permission:expr, $permission_name:literal) => {
         #[doc = concat!("One of the account's ", $collection, " (`", $permission_name, "`): an invoice with its payments, a ticket with its messages.")]
         #[utoipa::path(get, path = concat!("/api/v1/accounts/{account_id}/", $collection, "/{record_id}"),
             extensions(("x-permission" = json!($permission_name))), tag = "records",
@@ -293,7 +292,7 @@ macro_rules! detail_endpoint {
                 (status = 403, description = concat!("Missing ", $permission_name), body = super::problem::Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such record in this account", body = super::problem::Problem, content_type = "application/problem+json"),
             ))]
-        pub async fn $name(
+        pub async fn $detail(
             State(state): State<AppState>,
             access: AccountAccess,
             Path((_account_id, record_id)): Path<(Uuid, Uuid)>,
@@ -301,15 +300,39 @@ macro_rules! detail_endpoint {
         ) -> Result<Response, ApiError> {
             detail(&state, &access, $permission, $record_type, record_id, &headers).await
         }
+
+        #[doc = concat!("Versions of one of the account's ", $collection, ", newest first (`", $permission_name, "`).")]
+        #[utoipa::path(get, path = concat!("/api/v1/accounts/{account_id}/", $collection, "/{record_id}/history"),
+            extensions(("x-permission" = json!($permission_name))), tag = "records",
+            params(("account_id" = Uuid, Path), ("record_id" = Uuid, Path), HistoryPage),
+            responses(
+                (status = 200, description = "The record's versions", body = RecordHistory),
+                (status = 403, description = concat!("Missing ", $permission_name), body = super::problem::Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such record in this account", body = super::problem::Problem, content_type = "application/problem+json"),
+            ))]
+        pub async fn $history(
+            State(state): State<AppState>,
+            access: AccountAccess,
+            Path((_account_id, record_id)): Path<(Uuid, Uuid)>,
+            Query(page): Query<HistoryPage>,
+        ) -> Result<super::json::Json<RecordHistory>, ApiError> {
+            history(&state, &access, $permission, $record_type, record_id, page).await
+        }
     };
 }
 
-detail_endpoint!(invoice_detail, "invoices", "invoice", Permission::InvoicesView, "invoices.view");
-detail_endpoint!(payment_detail, "payments", "payment", Permission::PaymentsView, "payments.view");
-detail_endpoint!(document_detail, "documents", "document", Permission::DocumentsView, "documents.view");
-detail_endpoint!(ticket_detail, "tickets", "ticket", Permission::TicketsView, "tickets.view");
-detail_endpoint!(order_detail, "orders", "order", Permission::OrdersView, "orders.view");
-detail_endpoint!(task_detail, "tasks", "task", Permission::TasksView, "tasks.view");
+collection_endpoints!("invoices", "invoice", Permission::InvoicesView, "invoices.view",
+    list: list_invoices, detail: invoice_detail, history: invoice_history);
+collection_endpoints!("payments", "payment", Permission::PaymentsView, "payments.view",
+    list: list_payments, detail: payment_detail, history: payment_history);
+collection_endpoints!("documents", "document", Permission::DocumentsView, "documents.view",
+    list: list_documents, detail: document_detail, history: document_history);
+collection_endpoints!("tickets", "ticket", Permission::TicketsView, "tickets.view",
+    list: list_tickets, detail: ticket_detail, history: ticket_history);
+collection_endpoints!("orders", "order", Permission::OrdersView, "orders.view",
+    list: list_orders, detail: order_detail, history: order_history);
+collection_endpoints!("tasks", "task", Permission::TasksView, "tasks.view",
+    list: list_tasks, detail: task_detail, history: task_history);
 
 #[cfg(test)]
 mod tests {

@@ -29,7 +29,7 @@ use crate::auth::permissions::StaffPermission;
 use crate::store::{
     DeliveryFilter, ReplaySelection, StoreError, WebhookDeliveryRow, WebhookEndpointFields, WebhookEndpointRow,
 };
-use crate::webhooks::endpoint::{SigningSecret, open_secrets, parse_sources, seal_secrets};
+use crate::webhooks::endpoint::{self, SigningSecret, open_secrets, parse_sources, seal_secrets};
 use crate::webhooks::redact;
 
 /// Longest grace period an old secret may be kept valid after a rotation.
@@ -256,10 +256,7 @@ pub async fn create_endpoint(
     };
     validate(&state, &fields)?;
     let (secret, generated) = given_or_generated(request.secret, &fields.scheme)?;
-    let id = Uuid::new_v4();
-    let now = Utc::now();
-    let sealed = seal_secrets(&state.cipher, id, &[SigningSecret::new(secret, now)]);
-    state.store.create_webhook_endpoint(id, connector_id, &fields, &sealed, now).await?;
+    let id = endpoint::create_endpoint(&state.store, &state.cipher, connector_id, &fields, secret).await?;
     let event = staff
         .caller
         .audit_event("webhook_endpoint.created")

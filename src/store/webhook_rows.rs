@@ -58,8 +58,6 @@ pub enum Admission {
     New,
     /// The endpoint already holds this delivery id: answered again, not processed again.
     Duplicate { original: Uuid },
-    /// Not stored (the inbox writer's verdict when committing it alone failed).
-    Failed,
 }
 
 /// A delivery a processor has taken.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::core::crypto::SecretCipher;
-use crate::store::{Store, StoreError, WebhookEndpointRow};
+use crate::store::{Store, StoreError, WebhookEndpointFields, WebhookEndpointRow};
 
 /// One signing secret. An old secret stays valid until `expires_at` while the
 /// sender moves to the new one (rotation with a grace period).
@@ -56,6 +56,22 @@ fn secrets_context(endpoint_id: Uuid) -> String {
 pub fn seal_secrets(cipher: &SecretCipher, endpoint_id: Uuid, secrets: &[SigningSecret]) -> Vec<u8> {
     let plaintext = serde_json::to_vec(secrets).expect("secrets serialize");
     cipher.seal(&plaintext, &secrets_context(endpoint_id))
+}
+
+/// Stores a new endpoint of `instance_id` under a random (unguessable) id, with
+/// its first signing secret sealed.
+pub async fn create_endpoint(
+    store: &Store,
+    cipher: &SecretCipher,
+    instance_id: Uuid,
+    fields: &WebhookEndpointFields,
+    secret: String,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    let sealed = seal_secrets(cipher, id, &[SigningSecret::new(secret, now)]);
+    store.create_webhook_endpoint(id, instance_id, fields, &sealed, now).await?;
+    Ok(id)
 }
 
 pub fn open_secrets(

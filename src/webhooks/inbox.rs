@@ -50,27 +50,20 @@ impl InboxWriter {
     }
 }
 
-/// Each delivery in its own transaction; one that fails is reported as such.
-async fn commit_one_by_one(
-    store: &Store,
-    deliveries: &[NewDelivery],
-) -> Result<Vec<Admission>, crate::store::StoreError> {
-    let mut admissions = Vec::with_capacity(deliveries.len());
-    let mut first_error = None;
+/// Each delivery in its own transaction, so that one the database refuses (its
+/// endpoint deleted meanwhile) does not fail the others.
+async fn commit_one_by_one(store: &Store, deliveries: &[NewDelivery]) -> Vec<Result<Admission, InboxUnavailable>> {
+    let mut answers = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
-        match store.insert_deliveries(std::slice::from_ref(delivery)).await {
-            Ok(mut one) => admissions.push(one.remove(0)),
+        answers.push(match store.insert_deliveries(std::slice::from_ref(delivery)).await {
+            Ok(mut one) => Ok(one.remove(0)),
             Err(error) => {
-                tracing::warn!(error = %error, endpoint = %delivery.endpoint_id, "a webhook delivery could not be stored");
-                first_error.get_or_insert(error);
-                admissions.push(Admission::Failed);
+                tracing::error!(error = %error, endpoint = %delivery.endpoint_id, "could not store a webhook delivery");
+                Err(InboxUnavailable)
             }
-        }
+        });
     }
-    match first_error {
-        Some(error) if admissions.iter().all(|admission| *admission == Admission::Failed) => Err(error),
-        _ => Ok(admissions),
-    }
+    answers
 }
 
 async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, max_batch: usize, committed: Arc<Notify>) {
@@ -80,7 +73,13 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, max_
             batch.drain(..).map(|pending| (pending.delivery, pending.reply)).unzip();
         metrics::histogram!(crate::telemetry::WEBHOOK_COMMIT_BATCH).record(deliveries.len() as f64);
         let started = std::time::Instant::now();
-        let mut result = store.insert_deliveries(&deliveries).await;
+        let answers = match store.insert_deliveries(&deliveries).await {
+            Ok(admissions) => admissions.into_iter().map(Ok).collect(),
+            Err(error) => {
+                tracing::warn!(error = %error, deliveries = deliveries.len(), "a group commit failed; storing each alone");
+                commit_one_by_one(&store, &deliveries).await
+            }
+        };
         if started.elapsed() > std::time::Duration::from_millis(250) {
             tracing::warn!(
                 deliveries = deliveries.len(),
@@ -88,32 +87,16 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Pending>, max_
                 "slow inbox commit"
             );
         }
-        if result.is_err() && deliveries.len() > 1 {
-            // One delivery the database refuses (its endpoint deleted meanwhile)
-            // must not fail the others: commit each alone.
-            result = commit_one_by_one(&store, &deliveries).await;
+        let to_process = deliveries
+            .iter()
+            .zip(&answers)
+            .any(|(delivery, answer)| delivery.status == "verified" && matches!(answer, Ok(Admission::New)));
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            // The request may have gone (client hung up); a stored delivery stays stored.
+            let _ = reply.send(answer);
         }
-        match result {
-            Ok(admissions) => {
-                let to_process = deliveries
-                    .iter()
-                    .zip(&admissions)
-                    .any(|(delivery, admission)| delivery.status == "verified" && *admission == Admission::New);
-                for (reply, admission) in replies.into_iter().zip(admissions) {
-                    // The request may have gone (client hung up); the delivery is stored regardless.
-                    let answer = if admission == Admission::Failed { Err(InboxUnavailable) } else { Ok(admission) };
-                    let _ = reply.send(answer);
-                }
-                if to_process {
-                    committed.notify_one();
-                }
-            }
-            Err(error) => {
-                tracing::error!(error = %error, deliveries = deliveries.len(), "could not commit webhook deliveries");
-                for reply in replies {
-                    let _ = reply.send(Err(InboxUnavailable));
-                }
-            }
+        if to_process {
+            committed.notify_one();
         }
     }
 }

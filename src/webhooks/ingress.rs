@@ -158,7 +158,7 @@ pub async fn receive(
             metrics::counter!(WEBHOOK_DELIVERIES, "outcome" => "duplicate").increment(1);
             Ok(Json(DeliveryAccepted { id: original, duplicate: true }).into_response())
         }
-        Ok(Admission::Failed) | Err(_) => {
+        Err(_) => {
             let mut error = ApiError::new(ErrorCode::NotReady, "The delivery was not stored; send it again.");
             error.set_retry_after(5);
             Err(error)

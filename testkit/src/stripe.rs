@@ -229,6 +229,36 @@ fn generated_customer(index: u64) -> Value {
     })
 }
 
+/// The fault the deck deals for this request, as Stripe would show it (a stall
+/// only delays the real answer).
+async fn injected_fault(state: &Mutex<StripeState>) -> Option<Response> {
+    let fault = state.lock().unwrap().faults.decide();
+    match fault {
+        Fault::None => None,
+        Fault::ServerError => {
+            Some(stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "An unknown error occurred"))
+        }
+        Fault::RateLimited(secs) => Some(too_many_requests(
+            secs,
+            json!({"error": {"type": "rate_limit_error", "message": "Too many requests"}}),
+        )),
+        Fault::Stall(duration) => {
+            tokio::time::sleep(duration).await;
+            None
+        }
+        Fault::Reset => Some(cut_off_response()),
+    }
+}
+
+/// Stripe's answer to a missing or wrong secret key, if that is what was sent.
+fn refuse_bad_key(state: &StripeState, headers: &HeaderMap) -> Option<Response> {
+    let authorized = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.strip_prefix("Bearer ") == Some(state.api_key.as_str()));
+    (!authorized).then(|| stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided"))
+}
+
 fn stripe_error(status: StatusCode, kind: &str, message: &str) -> Response {
     (status, Json(json!({"error": {"type": kind, "message": message}}))).into_response()
 }
@@ -239,28 +269,12 @@ async fn list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let fault = state.lock().unwrap().faults.decide();
-    match fault {
-        Fault::None => {}
-        Fault::ServerError => {
-            return stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "An unknown error occurred");
-        }
-        Fault::RateLimited(secs) => {
-            return too_many_requests(
-                secs,
-                json!({"error": {"type": "rate_limit_error", "message": "Too many requests"}}),
-            );
-        }
-        Fault::Stall(duration) => tokio::time::sleep(duration).await,
-        Fault::Reset => return cut_off_response(),
+    if let Some(failure) = injected_fault(&state).await {
+        return failure;
     }
     let state = state.lock().unwrap();
-    let authorized = headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.strip_prefix("Bearer ") == Some(state.api_key.as_str()));
-    if !authorized {
-        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided");
+    if let Some(refused) = refuse_bad_key(&state, &headers) {
+        return refused;
     }
     let params = query.as_deref().map(url_pairs).unwrap_or_default();
     let param = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
@@ -306,12 +320,8 @@ async fn retrieve(
     headers: HeaderMap,
 ) -> Response {
     let mut state = state.lock().unwrap();
-    let authorized = headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.strip_prefix("Bearer ") == Some(state.api_key.as_str()));
-    if !authorized {
-        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided");
+    if let Some(refused) = refuse_bad_key(&state, &headers) {
+        return refused;
     }
     state.retrievals += 1;
     let found =
@@ -331,28 +341,12 @@ async fn pay(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let fault = state.lock().unwrap().faults.decide();
-    match fault {
-        Fault::None => {}
-        Fault::ServerError => {
-            return stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "An unknown error occurred");
-        }
-        Fault::RateLimited(secs) => {
-            return too_many_requests(
-                secs,
-                json!({"error": {"type": "rate_limit_error", "message": "Too many requests"}}),
-            );
-        }
-        Fault::Stall(duration) => tokio::time::sleep(duration).await,
-        Fault::Reset => return cut_off_response(),
+    if let Some(failure) = injected_fault(&state).await {
+        return failure;
     }
     let mut state = state.lock().unwrap();
-    let authorized = headers
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.strip_prefix("Bearer ") == Some(state.api_key.as_str()));
-    if !authorized {
-        return stripe_error(StatusCode::UNAUTHORIZED, "invalid_request_error", "Invalid API Key provided");
+    if let Some(refused) = refuse_bad_key(&state, &headers) {
+        return refused;
     }
     let fingerprint = format!("POST /v1/invoices/{id}/pay {body}");
     let key = headers.get("idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);

@@ -22,7 +22,7 @@ use crate::helpers::{PorticoProcess, TestDatabase, eventually, portico_command, 
 const API_KEY: &str = "sk_test_recovery";
 
 /// A Stripe connector instance created straight in the store, at `base_url`.
-async fn stripe_instance(db: &TestDatabase, store: &Store, base_url: &str, name: &str, api_key: &str) -> Uuid {
+pub async fn stripe_instance(db: &TestDatabase, store: &Store, base_url: &str, name: &str, api_key: &str) -> Uuid {
     // Sealed with the same development key the child processes read from the data folder.
     let settings = db.settings();
     let cipher = SecretCipher::new(&MasterKey::resolve(&settings).unwrap());

@@ -11,14 +11,14 @@ use std::time::Duration;
 use chrono::Utc;
 use portico::config::MasterKey;
 use portico::core::crypto::SecretCipher;
-use portico::store::{ConnectorInstanceFields, DeliveryFilter, Store, WebhookEndpointFields};
-use portico::sync::ConnectorHost;
-use portico::webhooks::endpoint::{SigningSecret, seal_secrets};
+use portico::store::{DeliveryFilter, Store, WebhookEndpointFields};
+use portico::webhooks::endpoint::create_endpoint;
 use portico_testkit::signing::standard_webhooks_headers;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{PorticoProcess, TestDatabase, eventually, free_port, portico_command, run_portico};
+use crate::sync_recovery::stripe_instance;
 
 const DELIVERIES: usize = 10_000;
 const SENDERS: usize = 32;
@@ -28,20 +28,8 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 async fn endpoint(db: &TestDatabase, store: &Store) -> (Uuid, Uuid) {
     let settings = db.settings();
     let cipher = SecretCipher::new(&MasterKey::resolve(&settings).unwrap());
-    let host = ConnectorHost::new(cipher.clone(), &settings.outbound, &settings.sync);
-    let fields = ConnectorInstanceFields {
-        name: "Stripe".into(),
-        settings: json!({"base_url": "http://127.0.0.1:9"}),
-        allow_private_network: true,
-        rate_limit_per_sec: None,
-        rate_budget_key: None,
-        schedule_interval_secs: None,
-        delete_guard_share: 0.2,
-        enabled: true,
-    };
-    let sealed = host.seal_credentials(&json!({"api_key": "sk_test_crash"}));
-    let instance = store.create_connector_instance("stripe", &fields, &sealed, Utc::now()).await.unwrap();
-    let endpoint_id = Uuid::new_v4();
+    // Nothing is fetched: the events carry their objects.
+    let instance = stripe_instance(db, store, "http://127.0.0.1:9", "Stripe", "sk_test_crash").await;
     let endpoint = WebhookEndpointFields {
         name: "relay".into(),
         scheme: "standard-webhooks".into(),
@@ -51,8 +39,7 @@ async fn endpoint(db: &TestDatabase, store: &Store) -> (Uuid, Uuid) {
         allowed_sources: None,
         enabled: true,
     };
-    let secrets = seal_secrets(&cipher, endpoint_id, &[SigningSecret::new(SECRET.into(), Utc::now())]);
-    store.create_webhook_endpoint(endpoint_id, instance, &endpoint, &secrets, Utc::now()).await.unwrap();
+    let endpoint_id = create_endpoint(store, &cipher, instance, &endpoint, SECRET.into()).await.unwrap();
     (instance, endpoint_id)
 }
 

@@ -10,7 +10,6 @@ use serde_json::Value;
 use super::OBJECTS;
 use crate::error::ConnectorError;
 use crate::model::Deletion;
-use crate::webhook::schemes::Scheme;
 use crate::webhook::{WebhookChanges, Webhooks};
 
 pub struct HubSpotWebhooks;
@@ -28,10 +27,6 @@ fn stream_of(object: &str) -> Option<&'static super::ObjectType> {
 }
 
 impl Webhooks for HubSpotWebhooks {
-    fn scheme(&self) -> Scheme {
-        Scheme::HubSpotV3
-    }
-
     fn changes(&self, body: &[u8]) -> Result<Vec<WebhookChanges>, ConnectorError> {
         let events: Vec<Value> = serde_json::from_slice(body)
             .map_err(|error| ConnectorError::permanent(format!("not a batch of HubSpot events: {error}")))?;

@@ -11,7 +11,6 @@ use super::manifest::{EventMatch, EventRule};
 use super::{Rest, map_record};
 use crate::error::ConnectorError;
 use crate::model::Deletion;
-use crate::webhook::schemes::Scheme;
 use crate::webhook::{WebhookChanges, Webhooks};
 
 fn matches(rule: &EventRule, event: &Value) -> bool {
@@ -40,11 +39,6 @@ fn id_at(event: &Value, pointer: &str) -> Result<String, ConnectorError> {
 }
 
 impl Webhooks for Rest {
-    /// Informational: the endpoint's configured scheme is what verifies.
-    fn scheme(&self) -> Scheme {
-        Scheme::StandardWebhooks
-    }
-
     fn changes(&self, body: &[u8]) -> Result<Vec<WebhookChanges>, ConnectorError> {
         let Some(webhooks) = &self.manifest.webhooks else { return Ok(Vec::new()) };
         let body: Value = serde_json::from_slice(body)

@@ -1,10 +1,7 @@
-//! Webhooks: the signature schemes ([`schemes`]), and the support a connector may
-//! offer the webhook gateway: the scheme its upstream signs with, the delivery's id
-//! for de-duplication, and the record changes its body carries.
+//! Webhooks: the signature schemes ([`schemes`]), and what a connector offers the
+//! webhook gateway: the record changes a delivery's body carries.
 
 pub mod schemes;
-
-use reqwest::header::HeaderMap;
 
 use crate::error::ConnectorError;
 use crate::model::{Deletion, Record};
@@ -31,15 +28,10 @@ pub struct WebhookChanges {
     pub fetch: Vec<String>,
 }
 
+/// How a connector reads its upstream's deliveries. Verification and the
+/// delivery's id belong to the endpoint's signature scheme ([`schemes`]), chosen
+/// per endpoint: one upstream may be relayed through several senders.
 pub trait Webhooks: Send + Sync {
-    /// The signature scheme this upstream signs with (the gateway verifies with it).
-    fn scheme(&self) -> schemes::Scheme;
-
-    /// The sender's id for the delivery, the same on every retry of it.
-    fn delivery_id(&self, headers: &HeaderMap, body: &[u8]) -> Option<String> {
-        schemes::delivery_id(&self.scheme(), headers, body)
-    }
-
     /// The record changes the delivery carries, per stream (none for events that
     /// change nothing synced).
     fn changes(&self, body: &[u8]) -> Result<Vec<WebhookChanges>, ConnectorError>;

@@ -16,17 +16,26 @@ use crate::store::{
 /// Rows per multi-row statement: 20 binds each stays far below both engines' limits.
 const ROWS_PER_STATEMENT: usize = 500;
 
-const RECORD_COLUMNS: &str = "id, record_type, source_instance_id, stream, external_id, account_ref, account_id, title,
-    status, amount_minor, currency, occurred_at, data, source_updated_at, created_at, updated_at, deleted_at";
+/// A `RecordRow`'s columns, of `records r`.
+macro_rules! record_columns {
+    () => {
+        "r.id, r.record_type, r.source_instance_id, r.stream, r.external_id, r.account_ref, r.account_id, r.title,
+        r.status, r.amount_minor, r.currency, r.occurred_at, r.data, r.source_updated_at, r.created_at, r.updated_at,
+        r.deleted_at"
+    };
+}
+
+const RECORD_COLUMNS: &str = record_columns!();
 
 /// A record with its source's kind and name and its stream's freshness.
-const ACCOUNT_RECORD_SELECT: &str = "SELECT r.id, r.record_type, r.source_instance_id, r.stream, r.external_id,
-        r.account_ref, r.account_id, r.title, r.status, r.amount_minor, r.currency, r.occurred_at, r.data,
-        r.source_updated_at, r.created_at, r.updated_at, r.deleted_at,
-        ci.kind AS source_kind, ci.name AS source_name, sc.last_success_at, sc.last_event_at
+const ACCOUNT_RECORD_SELECT: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    ", ci.kind AS source_kind, ci.name AS source_name, sc.last_success_at, sc.last_event_at
      FROM records r
      JOIN connector_instances ci ON ci.id = r.source_instance_id
-     LEFT JOIN sync_checkpoints sc ON sc.connector_instance_id = r.source_instance_id AND sc.stream = r.stream";
+     LEFT JOIN sync_checkpoints sc ON sc.connector_instance_id = r.source_instance_id AND sc.stream = r.stream"
+);
 
 /// What the cache holds for a record about to be written.
 struct Existing {
@@ -330,7 +339,7 @@ portable_queries! {
     }
 
     pub async fn record(&self, id: Uuid) -> Result<Option<RecordRow>> {
-        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = $1")))
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RECORD_COLUMNS} FROM records r WHERE id = $1")))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -341,7 +350,7 @@ portable_queries! {
     /// The account filter is part of the query, never applied after loading.
     pub async fn account_record(&self, account_id: Uuid, record_type: &str, id: Uuid) -> Result<Option<RecordRow>> {
         let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {RECORD_COLUMNS} FROM records WHERE id = $1 AND account_id = $2 AND record_type = $3"
+            "SELECT {RECORD_COLUMNS} FROM records r WHERE id = $1 AND account_id = $2 AND record_type = $3"
         )))
         .bind(id)
         .bind(account_id)
@@ -417,7 +426,7 @@ portable_queries! {
     /// An instance's records (staff view, parked included), by id, for paging.
     pub async fn instance_records(&self, instance_id: Uuid, record_type: Option<&str>, after: Option<Uuid>, limit: i64) -> Result<Vec<RecordRow>> {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {RECORD_COLUMNS} FROM records WHERE source_instance_id = $1 AND ($2 IS NULL OR record_type = $2)
+            "SELECT {RECORD_COLUMNS} FROM records r WHERE source_instance_id = $1 AND ($2 IS NULL OR record_type = $2)
                 AND ($3 IS NULL OR id > $3)
              ORDER BY id LIMIT $4"
         )))

@@ -333,7 +333,7 @@ portable_queries! {
         Ok(purged.rows_affected())
     }
 
-    /// Deliveries per status, for metrics and readiness of the processing backlog.
+    /// Deliveries waiting for processing (verified, or failed and to be retried).
     pub async fn delivery_backlog(&self) -> Result<i64> {
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_inbox WHERE status IN ('verified', 'failed')")
             .fetch_one(&self.pool)
