@@ -311,3 +311,15 @@ pub struct AccountRecordRow {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_event_at: Option<DateTime<Utc>>,
 }
+
+/// How a sync run ended, for `Store::end_sync_run`.
+#[derive(Debug, Clone, Copy)]
+pub struct RunEnd<'a> {
+    /// `succeeded`, `failed`, `held`, `cancelled`.
+    pub status: &'a str,
+    pub error: Option<&'a str>,
+    pub held_deletions: i64,
+    /// Failed runs in a row that mark the instance degraded.
+    pub degrade_after: i64,
+    pub now: DateTime<Utc>,
+}

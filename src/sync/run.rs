@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::prepare::prepare;
 use crate::jobs::{Job, JobContext, JobError};
 use crate::store::{
-    ConnectorInstanceRow, PageCounts, PageWrite, PageWriteEnd, RunFence, Store, SweepOutcome, SyncRunRow,
+    ConnectorInstanceRow, PageCounts, PageWrite, PageWriteEnd, RunEnd, RunFence, Store, SweepOutcome, SyncRunRow,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -299,10 +299,9 @@ impl Execution<'_> {
                 }
             }
         }
-        store.finish_sync_run(self.run.id, status, note.as_deref(), held, now).await?;
-        store
-            .record_instance_outcome(self.instance.id, None, self.context.sync.degrade_after_failures.into(), now)
-            .await?;
+        let degrade_after = self.context.sync.degrade_after_failures.into();
+        let end = RunEnd { status, error: note.as_deref(), held_deletions: held, degrade_after, now };
+        store.end_sync_run(self.run.id, self.instance.id, &end).await?;
         metrics::counter!("portico_sync_runs_total", "kind" => self.instance.kind.clone(), "status" => status)
             .increment(1);
         tracing::info!(run_id = %self.run.id, status, "sync run finished");
@@ -337,11 +336,9 @@ async fn fail_run(
 ) -> Result<(), JobError> {
     let now = Utc::now();
     tracing::warn!(run_id = %run.id, connector = %instance.name, error = message, "sync run failed");
-    context.store.finish_sync_run(run.id, "failed", Some(message), 0, now).await?;
-    context
-        .store
-        .record_instance_outcome(instance.id, Some(message), context.sync.degrade_after_failures.into(), now)
-        .await?;
+    let degrade_after = context.sync.degrade_after_failures.into();
+    let end = RunEnd { status: "failed", error: Some(message), held_deletions: 0, degrade_after, now };
+    context.store.end_sync_run(run.id, instance.id, &end).await?;
     metrics::counter!("portico_sync_runs_total", "kind" => instance.kind.clone(), "status" => "failed").increment(1);
     Ok(())
 }

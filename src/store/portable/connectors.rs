@@ -5,8 +5,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::store::{
-    AccountMappingRow, ConnectorInstanceFields, ConnectorInstanceRow, Result, StoreError, StreamCheckpoint, SyncRunRow,
-    is_unique_violation, new_id,
+    AccountMappingRow, ConnectorInstanceFields, ConnectorInstanceRow, Result, RunEnd, StoreError, StreamCheckpoint,
+    SyncRunRow, is_unique_violation, new_id,
 };
 
 const INSTANCE_COLUMNS: &str =
@@ -122,33 +122,53 @@ portable_queries! {
         Ok(claimed.rows_affected() == 1)
     }
 
-    /// Counts a run's outcome: success clears the failure streak and the degraded
+    /// Ends a run as `finish_sync_run` does and, in the same transaction, counts it
+    /// against its instance: success clears the failure streak and the degraded
     /// mark; the `degrade_after`-th failure in a row marks the instance degraded.
-    pub async fn record_instance_outcome(&self, id: Uuid, error: Option<&str>, degrade_after: i64, now: DateTime<Utc>) -> Result<()> {
-        match error {
-            None => {
-                sqlx::query(
-                    "UPDATE connector_instances SET consecutive_failures = 0, degraded_since = NULL, last_error = NULL WHERE id = $1",
-                )
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-            }
-            Some(error) => {
+    /// Whoever sees the run ended sees the instance's health with it, and a run
+    /// that had already ended is not counted twice. False if it had already ended.
+    pub async fn end_sync_run(&self, run_id: Uuid, instance_id: Uuid, end: &RunEnd<'_>) -> Result<bool> {
+        let RunEnd { status, error, held_deletions, degrade_after, now } = *end;
+        let mut transaction = self.begin_write().await?;
+        let ended = sqlx::query(
+            "UPDATE sync_runs SET status = $2, error = $3, held_deletions = $4, finished_at = $5
+             WHERE id = $1 AND status IN ('queued', 'running', 'waiting')",
+        )
+        .bind(run_id)
+        .bind(status)
+        .bind(error)
+        .bind(held_deletions)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        if ended.rows_affected() != 1 {
+            return Ok(false);
+        }
+        match (status, error) {
+            ("failed", Some(error)) => {
                 sqlx::query(
                     "UPDATE connector_instances SET consecutive_failures = consecutive_failures + 1, last_error = $2,
                         degraded_since = CASE WHEN degraded_since IS NULL AND consecutive_failures + 1 >= $3 THEN $4 ELSE degraded_since END
                      WHERE id = $1",
                 )
-                .bind(id)
+                .bind(instance_id)
                 .bind(error)
                 .bind(degrade_after)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *transaction)
+                .await?;
+            }
+            _ => {
+                sqlx::query(
+                    "UPDATE connector_instances SET consecutive_failures = 0, degraded_since = NULL, last_error = NULL WHERE id = $1",
+                )
+                .bind(instance_id)
+                .execute(&mut *transaction)
                 .await?;
             }
         }
-        Ok(())
+        transaction.commit().await?;
+        Ok(true)
     }
 
     pub async fn degraded_connector_count(&self) -> Result<i64> {
