@@ -102,6 +102,8 @@ impl Application {
         // Deliveries accepted here are processed at once by this process's workers.
         let committed = Arc::new(tokio::sync::Notify::new());
         let http_task = self.listener.map(|listener| {
+            let feed =
+                crate::events::ChangeFeed::start(self.store.clone(), self.settings.events.clone(), shutdown.clone());
             let webhooks = crate::webhooks::WebhookGateway {
                 endpoints: crate::webhooks::endpoint::EndpointCache::new(Duration::from_millis(
                     self.settings.webhooks.endpoint_cache_ms,
@@ -124,6 +126,7 @@ impl Application {
                 outbound: crate::core::outbound::client_from_settings(&self.settings.outbound),
                 metrics: telemetry::metrics_handle(),
                 webhooks,
+                feed,
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
             // Ready before the first sign-in with an unknown email, which would otherwise
@@ -149,8 +152,7 @@ impl Application {
             tokio::spawn(processor.run(committed.clone(), shutdown.clone()));
             tokio::spawn(jobs::housekeeping::run_periodically(
                 self.store.clone(),
-                self.settings.auth.clone(),
-                self.settings.webhooks.clone(),
+                self.settings.clone(),
                 shutdown.clone(),
             ));
             tokio::spawn(jobs::run_workers(context, shutdown.clone()))

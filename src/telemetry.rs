@@ -29,6 +29,9 @@ pub const WEBHOOK_COMMIT_BATCH: &str = "portico_webhook_commit_batch_size";
 /// Deliveries through processing, by `result`: processed, failed, dead.
 pub const WEBHOOK_PROCESSED: &str = "portico_webhook_processed_total";
 
+/// Open live-update streams (`GET /api/v1/events`) in this process.
+pub const EVENT_STREAMS: &str = "portico_event_streams";
+
 /// Installs the global tracing subscriber. Safe to call more than once (tests do);
 /// only the first call takes effect.
 pub fn init_logging(settings: &LogSettings) {

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -139,18 +140,28 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let caller = match bearer_token(parts)? {
-            Some(token) => caller_from_api_token(parts, state, &token).await?,
-            None => caller_from_session(parts, state).await?,
-        };
+        let client = ClientInfo { ip_address: client_address(parts), user_agent: client_user_agent(parts) };
+        let caller = Caller::resolve(state, &parts.headers, client).await?;
         parts.extensions.insert(caller.clone());
         Ok(caller)
     }
 }
 
+impl Caller {
+    /// Who the request's credential (API token, else session cookie) belongs to,
+    /// if it is still live. Long-lived responses (the event stream) call it again
+    /// to notice a signed-out session or a revoked token.
+    pub async fn resolve(state: &AppState, headers: &HeaderMap, client: ClientInfo) -> Result<Caller, ApiError> {
+        match bearer_token(headers)? {
+            Some(token) => caller_from_api_token(state, &token, client).await,
+            None => caller_from_session(state, headers, client).await,
+        }
+    }
+}
+
 /// `Authorization: Bearer <token>`, if present; any other scheme is refused.
-fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
-    let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
+fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| ApiError::from_code(ErrorCode::Unauthenticated))?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
@@ -160,7 +171,7 @@ fn bearer_token(parts: &Parts) -> Result<Option<String>, ApiError> {
     }
 }
 
-async fn caller_from_api_token(parts: &Parts, state: &AppState, token: &str) -> Result<Caller, ApiError> {
+async fn caller_from_api_token(state: &AppState, token: &str, client: ClientInfo) -> Result<Caller, ApiError> {
     let now = Utc::now();
     let record = state
         .store
@@ -179,15 +190,15 @@ async fn caller_from_api_token(parts: &Parts, state: &AppState, token: &str) -> 
         display_name: record.display_name,
         staff_role,
         credential: Credential::ApiToken { token_id: record.token_id, account_id: record.account_id },
-        ip_address: client_address(parts),
-        user_agent: client_user_agent(parts),
+        ip_address: client.ip_address,
+        user_agent: client.user_agent,
         mfa_enabled: record.mfa_enabled,
     })
 }
 
-async fn caller_from_session(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+async fn caller_from_session(state: &AppState, headers: &HeaderMap, client: ClientInfo) -> Result<Caller, ApiError> {
     let unauthenticated = || ApiError::from_code(ErrorCode::Unauthenticated);
-    let token = token_from_headers(&parts.headers, &state.settings).ok_or_else(unauthenticated)?;
+    let token = token_from_headers(headers, &state.settings).ok_or_else(unauthenticated)?;
     let now = Utc::now();
     let idle_cutoff = now - Duration::seconds(state.settings.auth.session_idle_timeout_secs as i64);
     let session = state.store.live_session(&hash_token(&token), now, idle_cutoff).await?.ok_or_else(unauthenticated)?;
@@ -209,8 +220,8 @@ async fn caller_from_session(parts: &Parts, state: &AppState) -> Result<Caller, 
             authenticated_at: session.authenticated_at,
             scoped_account_id: session.scoped_account_id,
         },
-        ip_address: client_address(parts),
-        user_agent: client_user_agent(parts),
+        ip_address: client.ip_address,
+        user_agent: client.user_agent,
         mfa_enabled: session.mfa_enabled,
     })
 }

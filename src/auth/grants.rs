@@ -41,6 +41,7 @@ mod tests {
             custom_role_name: custom.as_ref().map(|_| "Accounts payable".into()),
             custom_permissions: custom.map(names),
             record_types: record_types.map(names),
+            account_requires_mfa: false,
         }
     }
 

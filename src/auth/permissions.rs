@@ -96,6 +96,20 @@ impl Permission {
         )
     }
 
+    /// The permission to see records of a stored type (`invoice`, `ticket_message`,
+    /// ...); `None` for types no portal user sees (contacts).
+    pub fn to_view(record_type: &str) -> Option<Permission> {
+        match record_type {
+            "invoice" => Some(Permission::InvoicesView),
+            "payment" => Some(Permission::PaymentsView),
+            "document" => Some(Permission::DocumentsView),
+            "ticket" | "ticket_message" => Some(Permission::TicketsView),
+            "order" => Some(Permission::OrdersView),
+            "task" => Some(Permission::TasksView),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::InvoicesView => "invoices.view",

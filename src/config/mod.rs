@@ -60,6 +60,7 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub sync: SyncSettings,
     pub webhooks: WebhookSettings,
+    pub events: EventSettings,
     pub auth: AuthSettings,
     pub outbound: OutboundSettings,
     pub mail: MailSettings,
@@ -104,6 +105,18 @@ pub struct WebhookSettings {
     pub process_retry_base_ms: u64,
     pub process_retry_max_ms: u64,
     pub claim_secs: u64,
+}
+
+/// Live updates (`GET /api/v1/events`) and the change feed behind them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    pub poll_ms: u64,
+    pub gap_wait_ms: u64,
+    pub heartbeat_secs: u64,
+    pub recheck_secs: u64,
+    pub retention_secs: u64,
+    pub replay_max: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -313,6 +326,11 @@ impl Settings {
         require_positive("webhooks.process_attempts", self.webhooks.process_attempts.into())?;
         require_positive("webhooks.process_retry_base_ms", self.webhooks.process_retry_base_ms)?;
         require_positive("webhooks.claim_secs", self.webhooks.claim_secs)?;
+        require_positive("events.poll_ms", self.events.poll_ms)?;
+        require_positive("events.heartbeat_secs", self.events.heartbeat_secs)?;
+        require_positive("events.recheck_secs", self.events.recheck_secs)?;
+        require_positive("events.retention_secs", self.events.retention_secs)?;
+        require_positive("events.replay_max", self.events.replay_max as u64)?;
         require_positive("sync.page_attempts", self.sync.page_attempts.into())?;
         require_positive("sync.push_attempts", self.sync.push_attempts.into())?;
         require_positive("sync.degrade_after_failures", self.sync.degrade_after_failures.into())?;

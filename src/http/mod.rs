@@ -7,6 +7,7 @@ pub mod auth;
 pub mod connectors;
 pub mod credentials;
 pub mod documents;
+pub mod events;
 pub mod health;
 pub mod history;
 pub mod invitations;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Webhook ingress: endpoint cache and the inbox's group commit.
     pub webhooks: crate::webhooks::WebhookGateway,
+    /// Record and access changes as they are written, for live updates.
+    pub feed: crate::events::ChangeFeed,
 }
 
 /// The routes with their OpenAPI descriptions, before middleware: the API, and
@@ -94,6 +97,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(tickets::router())
         .merge(documents::router())
         .merge(webhooks::router())
+        .merge(events::router())
         .merge(metrics::router())
         .merge(openapi::router())
         .split_for_parts();

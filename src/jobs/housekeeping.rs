@@ -10,7 +10,9 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{AuthSettings, WebhookSettings};
+use std::sync::Arc;
+
+use crate::config::{AuthSettings, EventSettings, Settings, WebhookSettings};
 use crate::store::{PurgeCounts, Store, StoreError};
 
 /// How often a worker process cleans up.
@@ -43,25 +45,31 @@ pub async fn purge_webhook_deliveries(store: &Store, webhooks: &WebhookSettings)
     Ok(purged)
 }
 
-/// Runs [`run_once`] now and then every ten minutes until shutdown.
-pub async fn run_periodically(
-    store: Store,
-    auth: AuthSettings,
-    webhooks: WebhookSettings,
-    shutdown: CancellationToken,
-) {
+/// Drops change-feed entries past the window streams may resume within.
+pub async fn purge_change_feed(store: &Store, events: &EventSettings) -> Result<u64, StoreError> {
+    let before = Utc::now() - chrono::Duration::seconds(events.retention_secs as i64);
+    let purged = store.purge_change_feed(before).await?;
+    metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "change_feed").increment(purged);
+    Ok(purged)
+}
+
+/// Runs the clean-ups now and then every ten minutes until shutdown.
+pub async fn run_periodically(store: Store, settings: Arc<Settings>, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(INTERVAL);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        match run_once(&store, &auth).await {
+        match run_once(&store, &settings.auth).await {
             Ok(purged) => tracing::debug!(?purged, "housekeeping done"),
             Err(error) => tracing::warn!(error = %crate::http::problem::error_chain(&error), "housekeeping failed"),
         }
-        if let Err(error) = purge_webhook_deliveries(&store, &webhooks).await {
+        if let Err(error) = purge_webhook_deliveries(&store, &settings.webhooks).await {
             tracing::warn!(error = %crate::http::problem::error_chain(&error), "webhook housekeeping failed");
+        }
+        if let Err(error) = purge_change_feed(&store, &settings.events).await {
+            tracing::warn!(error = %crate::http::problem::error_chain(&error), "change feed housekeeping failed");
         }
     }
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
-pub use portable::{EmailChanged, LoginFailureCounts, MemberChange};
+pub use portable::{ChangeFeedRow, EmailChanged, LoginFailureCounts, MemberChange};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
@@ -286,6 +286,8 @@ pub struct MembershipRow {
     pub custom_role_name: Option<String>,
     pub custom_permissions: Option<sqlx::types::Json<Vec<String>>>,
     pub record_types: Option<sqlx::types::Json<Vec<String>>>,
+    /// The account demands multi-factor sign-in of its members.
+    pub account_requires_mfa: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -12,6 +12,7 @@ mod helpers;
 mod hubspot;
 mod identity;
 mod jobs;
+mod live_events;
 mod mfa;
 mod operations;
 mod outbound;

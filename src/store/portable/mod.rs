@@ -43,6 +43,7 @@ macro_rules! portable_queries {
 mod accounts;
 mod api_tokens;
 mod audit;
+mod change_feed;
 mod connectors;
 mod housekeeping;
 mod invitations;
@@ -58,5 +59,6 @@ mod users;
 mod webhooks;
 
 pub use accounts::MemberChange;
+pub use change_feed::ChangeFeedRow;
 pub use sessions::LoginFailureCounts;
 pub use user_tokens::EmailChanged;

@@ -9,7 +9,7 @@ portable_queries! {
     pub async fn membership(&self, account_id: Uuid, user_id: Uuid) -> Result<Option<MembershipRow>> {
         let row = sqlx::query_as(
             "SELECT m.account_id, a.name AS account_name, m.role, m.custom_role_id, c.name AS custom_role_name,
-                    c.permissions AS custom_permissions, m.record_types
+                    c.permissions AS custom_permissions, m.record_types, a.require_mfa AS account_requires_mfa
              FROM memberships m
              JOIN accounts a ON a.id = m.account_id
              LEFT JOIN custom_roles c ON c.id = m.custom_role_id
@@ -26,7 +26,7 @@ portable_queries! {
     pub async fn memberships_of(&self, user_id: Uuid) -> Result<Vec<MembershipRow>> {
         let rows = sqlx::query_as(
             "SELECT m.account_id, a.name AS account_name, m.role, m.custom_role_id, c.name AS custom_role_name,
-                    c.permissions AS custom_permissions, m.record_types
+                    c.permissions AS custom_permissions, m.record_types, a.require_mfa AS account_requires_mfa
              FROM memberships m
              JOIN accounts a ON a.id = m.account_id
              LEFT JOIN custom_roles c ON c.id = m.custom_role_id
