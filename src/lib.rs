@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod demo;
 pub mod events;
 pub mod http;
 pub mod jobs;

@@ -84,6 +84,10 @@ impl Application {
         self.listener.as_ref().and_then(|listener| listener.local_addr().ok())
     }
 
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -18,6 +18,7 @@ use crate::startup::{Application, Roles, StartupError};
 use crate::store::{NewStaffUser, ProbeOutcome, StaffRole, Store};
 use crate::telemetry;
 
+mod bench;
 mod connectors;
 mod webhooks;
 
@@ -45,8 +46,12 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
         /// Serve HTTP only; run workers elsewhere with `portico worker`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "demo")]
         no_workers: bool,
+        /// Start with a demo business to explore (its own database, recreated at
+        /// each start; sign-in details are printed).
+        #[arg(long)]
+        demo: bool,
     },
     /// Run job workers only.
     Worker,
@@ -64,6 +69,9 @@ enum Command {
     /// Webhook tools.
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// Benchmark tools: seed the database at scale.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,11 +186,11 @@ fn report(error: CliError) -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
     match command {
-        Command::Serve { no_workers, .. } => {
+        Command::Serve { no_workers, demo, .. } => {
             let roles = if no_workers { Roles::HTTP_ONLY } else { Roles::ALL };
-            run_service(settings, roles).await
+            run_service(settings, roles, demo).await
         }
-        Command::Worker => run_service(settings, Roles::WORKERS_ONLY).await,
+        Command::Worker => run_service(settings, Roles::WORKERS_ONLY, false).await,
         Command::Migrate => migrate(&settings).await,
         Command::Admin(AdminCommand::CreateStaff { email, role }) => create_staff(&settings, email, role.into()).await,
         Command::Admin(AdminCommand::ProbeQueue { count, hold_ms, fail_attempts, wait_secs }) => {
@@ -193,22 +201,53 @@ async fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         Command::Audit(AuditCommand::Verify) => verify_audit_chain(&settings).await,
         Command::Connectors(command) => connectors::run(command, &settings).await,
         Command::Webhooks(_) => unreachable!("handled before configuration is loaded"),
+        Command::Bench(command) => bench::run(command, &settings).await,
     }
 }
 
-async fn run_service(settings: Settings, roles: Roles) -> Result<(), CliError> {
+async fn run_service(mut settings: Settings, roles: Roles, demo: bool) -> Result<(), CliError> {
     // Handlers first: a signal during start-up must not take the default "die at once".
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone())
         .map_err(|error| CliError::Failed(format!("installing signal handlers: {error}")))?;
+    if demo {
+        crate::demo::use_demo_database(&mut settings)
+            .map_err(|error| CliError::Failed(format!("preparing the demo database: {error}")))?;
+    }
     let application = Application::build_with_roles(settings, roles).await?;
+    if demo {
+        let logins = crate::demo::prepare(&application, shutdown.clone())
+            .await
+            .map_err(|error| CliError::Failed(crate::http::problem::error_chain(&error)))?;
+        print_demo_logins(&application, &logins);
+    }
     if let Some(address) = application.local_addr() {
         // On stdout as well as in the logs, for people and scripts starting the service.
         println!("portico listening on http://{address}");
-        hint_at_first_admin(application.store()).await;
+        if !demo {
+            hint_at_first_admin(application.store()).await;
+        }
     }
     application.run_until_stopped(shutdown).await?;
     Ok(())
+}
+
+fn print_demo_logins(application: &Application, logins: &[crate::demo::DemoLogin]) {
+    let address = application.local_addr().map(|address| address.to_string()).unwrap_or_default();
+    println!(
+        "demo business ready (its own database: {}, recreated at each start)",
+        application.settings().database_url
+    );
+    println!("sign in as any of these (passwords are new at each start):");
+    for login in logins {
+        println!("  {:<14} {:<26} {}", login.who, login.email, login.password);
+    }
+    if let Some(login) = logins.get(3) {
+        println!(
+            "for example, as {}:\n  curl -c demo.cookies -H 'Content-Type: application/json' -d '{{\"email\":\"{}\",\"password\":\"{}\"}}' http://{address}/api/v1/auth/login\n  curl -b demo.cookies http://{address}/api/v1/me\n  curl -N -b demo.cookies http://{address}/api/v1/events    # live changes, every few seconds",
+            login.who, login.email, login.password
+        );
+    }
 }
 
 /// A fresh installation has no way in until someone creates the first staff user.

@@ -97,6 +97,8 @@ pub struct ChangeFeed {
     sender: broadcast::Sender<Arc<FeedEntry>>,
     /// The last entry broadcast: streams replaying from the table read up to here.
     head: Arc<AtomicI64>,
+    /// Cancelled when the process shuts down: open streams end, so connections drain.
+    shutdown: CancellationToken,
 }
 
 impl ChangeFeed {
@@ -104,13 +106,18 @@ impl ChangeFeed {
     /// answers: a server starts, and says it is not ready, without it).
     pub fn start(store: Store, settings: EventSettings, shutdown: CancellationToken) -> Self {
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
-        let feed = ChangeFeed { sender, head: Arc::new(AtomicI64::new(0)) };
+        let feed = ChangeFeed { sender, head: Arc::new(AtomicI64::new(0)), shutdown: shutdown.clone() };
         tokio::spawn(feed.clone().follow(store, settings, shutdown));
         feed
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedEntry>> {
         self.sender.subscribe()
+    }
+
+    /// Resolves when the process starts shutting down.
+    pub async fn closing(&self) {
+        self.shutdown.cancelled().await
     }
 
     pub fn head(&self) -> i64 {

@@ -129,6 +129,8 @@ impl EventStream {
         loop {
             tokio::select! {
                 () = self.sender.closed() => return Ok(Stop::Gone),
+                // Shutting down: end the stream so the connection drains (clients reconnect elsewhere).
+                () = self.state.feed.closing() => return Ok(Stop::Gone),
                 _ = recheck.tick() => {
                     if let Some(stop) = self.recheck().await? {
                         return Ok(stop);

@@ -20,7 +20,10 @@ use uuid::Uuid;
 pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
-pub use portable::{ChangeFeedRow, EmailChanged, LoginFailureCounts, MemberChange};
+pub use portable::{
+    ACCOUNT_RECORD_SELECT, ChangeFeedRow, EmailChanged, LoginFailureCounts, MemberChange, SeedAccount, SeedBatch,
+    SeedRecord,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
@@ -178,7 +181,8 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-fn new_id() -> Uuid {
+/// A new id: time-ordered (UUIDv7), so fresh rows land together in indexes.
+pub fn new_id() -> Uuid {
     Uuid::now_v7()
 }
 

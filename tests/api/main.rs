@@ -6,6 +6,7 @@ mod cli;
 mod compliance;
 mod config;
 mod credentials;
+mod demo;
 mod errors;
 mod files;
 mod helpers;

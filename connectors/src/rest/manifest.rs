@@ -366,6 +366,8 @@ fn model_fields(record_type: RecordType) -> &'static [&'static str] {
             "paid_at",
             "hosted_url",
             "pdf_url",
+            // An array of lines in the model's shape (description, quantity, amounts).
+            "line_items",
         ],
         RecordType::Payment => {
             &["status", "currency", "amount_minor", "description", "method", "invoice_external_id", "paid_at"]

@@ -52,6 +52,7 @@ mod outbox;
 mod probes;
 mod records;
 mod roles;
+mod seed;
 mod sessions;
 mod sso;
 mod user_tokens;
@@ -60,5 +61,7 @@ mod webhooks;
 
 pub use accounts::MemberChange;
 pub use change_feed::ChangeFeedRow;
+pub use records::ACCOUNT_RECORD_SELECT;
+pub use seed::{SeedAccount, SeedBatch, SeedRecord};
 pub use sessions::LoginFailureCounts;
 pub use user_tokens::EmailChanged;

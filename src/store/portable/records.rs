@@ -27,8 +27,9 @@ macro_rules! record_columns {
 
 const RECORD_COLUMNS: &str = record_columns!();
 
-/// A record with its source's kind and name and its stream's freshness.
-const ACCOUNT_RECORD_SELECT: &str = concat!(
+/// A record with its source's kind and name and its stream's freshness (public
+/// for the read benchmark's ceiling, which runs the same query bare).
+pub const ACCOUNT_RECORD_SELECT: &str = concat!(
     "SELECT ",
     record_columns!(),
     ", ci.kind AS source_kind, ci.name AS source_name, sc.last_success_at, sc.last_event_at
