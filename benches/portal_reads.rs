@@ -80,7 +80,11 @@ fn seed(database_url: &str, data_dir: &std::path::Path, accounts: u64, invoices:
         .expect("portico runs");
     assert!(status.success(), "seeding failed");
     println!("  seeded in {:.1} s", started.elapsed().as_secs_f64());
-    std::fs::read_to_string(&tokens)
+    members(data_dir)
+}
+
+fn members(data_dir: &std::path::Path) -> Vec<Member> {
+    std::fs::read_to_string(data_dir.join("bench-tokens.txt"))
         .unwrap()
         .lines()
         .map(|line| {
@@ -262,19 +266,25 @@ fn main() {
     let accounts = env_number("BENCH_ACCOUNTS", 10_000);
     let invoices = env_number("BENCH_INVOICES", 1_000_000);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
+    // BENCH_DIR keeps the seeded SQLite database (and its tokens) for the next run.
+    let temporary = tempfile::tempdir().unwrap();
+    let kept = std::env::var("BENCH_DIR").ok().map(std::path::PathBuf::from);
+    let data_dir = kept.clone().unwrap_or_else(|| temporary.path().to_owned());
+    std::fs::create_dir_all(&data_dir).unwrap();
     let database_url = match std::env::var("BENCH_POSTGRES_URL") {
         Ok(server) => runtime.block_on(postgres_database(&server)),
-        Err(_) => format!("sqlite://{}", data_dir.path().join("portico.db").display()),
+        Err(_) => format!("sqlite://{}", data_dir.join("portico.db").display()),
     };
     let engine = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
     println!(
         "portal reads on {engine}: {accounts} accounts, {invoices} invoices, {CONNECTIONS} connections, {duration:?}"
     );
-    let members = Arc::new(seed(&database_url, data_dir.path(), accounts, invoices));
+    let seeded = kept.is_some() && data_dir.join("bench-tokens.txt").exists() && !database_url.starts_with("postgres");
+    let members =
+        Arc::new(if seeded { members(&data_dir) } else { seed(&database_url, &data_dir, accounts, invoices) });
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = portico(&database_url, data_dir.path())
+    let mut server = portico(&database_url, &data_dir)
         .args(["serve", "--no-workers", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .spawn()

@@ -131,6 +131,7 @@ impl Application {
                 metrics: telemetry::metrics_handle(),
                 webhooks,
                 feed,
+                usage: crate::auth::usage::UsageRecorder::start(self.store.clone(), shutdown.clone()),
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
             // Ready before the first sign-in with an unknown email, which would otherwise

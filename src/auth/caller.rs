@@ -179,7 +179,7 @@ async fn caller_from_api_token(state: &AppState, token: &str, client: ClientInfo
         .await?
         .ok_or_else(|| ApiError::from_code(ErrorCode::Unauthenticated))?;
     if record.last_used_at.is_none_or(|used| now - used > Duration::seconds(TOUCH_INTERVAL_SECS)) {
-        state.store.touch_api_token(record.token_id, now).await?;
+        state.usage.token_used(record.token_id, now);
     }
     // An account-scoped token never carries its creator's staff rights.
     let staff_role =
@@ -203,7 +203,7 @@ async fn caller_from_session(state: &AppState, headers: &HeaderMap, client: Clie
     let idle_cutoff = now - Duration::seconds(state.settings.auth.session_idle_timeout_secs as i64);
     let session = state.store.live_session(&hash_token(&token), now, idle_cutoff).await?.ok_or_else(unauthenticated)?;
     if now - session.last_seen_at > Duration::seconds(TOUCH_INTERVAL_SECS) {
-        state.store.touch_session(session.session_id, now).await?;
+        state.usage.session_seen(session.session_id, now);
     }
     Ok(Caller {
         user_id: session.user_id,
@@ -283,8 +283,10 @@ impl FromRequestParts<AppState> for AccountAccess {
         if caller.scoped_account_id().is_some_and(|scoped_to| scoped_to != account_id) {
             return Err(not_found());
         }
-        let Some(account) = state.store.account(account_id).await? else { return Err(not_found()) };
-        let membership = state.store.membership(account_id, caller.user_id).await?;
+        let Some(access) = state.store.account_access(account_id, caller.user_id).await? else {
+            return Err(not_found());
+        };
+        let membership = access.membership();
         let grant = membership.as_ref().and_then(grants::grant_of);
         let mut permissions = grant.as_ref().map(Grant::permissions).unwrap_or_default();
         if let Some(staff_role) = caller.staff_role {
@@ -294,7 +296,7 @@ impl FromRequestParts<AppState> for AccountAccess {
             return Err(not_found());
         }
         // Checked only once access is established, so it reveals nothing to outsiders.
-        let mfa_demanded = (membership.is_some() && account.require_mfa)
+        let mfa_demanded = (membership.is_some() && access.account_requires_mfa)
             || (caller.staff_role.is_some() && state.settings.auth.require_staff_mfa);
         if mfa_demanded && !caller.mfa_enabled {
             return Err(mfa_enrollment_required());

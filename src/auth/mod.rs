@@ -11,5 +11,6 @@ pub mod permissions;
 pub mod session;
 pub mod throttle;
 pub mod tokens;
+pub mod usage;
 
 pub use caller::{AccountAccess, AccountScope, Caller, ClientInfo, Credential, StaffCaller};

@@ -71,6 +71,8 @@ pub struct AppState {
     pub webhooks: crate::webhooks::WebhookGateway,
     /// Record and access changes as they are written, for live updates.
     pub feed: crate::events::ChangeFeed,
+    /// Sessions' and API tokens' last use, written in batches.
+    pub usage: crate::auth::usage::UsageRecorder,
 }
 
 /// The routes with their OpenAPI descriptions, before middleware: the API, and

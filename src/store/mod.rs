@@ -294,6 +294,35 @@ pub struct MembershipRow {
     pub account_requires_mfa: bool,
 }
 
+/// An account with the caller's membership in it, if they have one.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountAccessRow {
+    pub account_id: Uuid,
+    pub account_name: String,
+    pub account_requires_mfa: bool,
+    /// NULL when the caller is not a member.
+    pub role: Option<String>,
+    pub custom_role_id: Option<Uuid>,
+    pub custom_role_name: Option<String>,
+    pub custom_permissions: Option<sqlx::types::Json<Vec<String>>>,
+    pub record_types: Option<sqlx::types::Json<Vec<String>>>,
+}
+
+impl AccountAccessRow {
+    pub fn membership(&self) -> Option<MembershipRow> {
+        Some(MembershipRow {
+            account_id: self.account_id,
+            account_name: self.account_name.clone(),
+            role: self.role.clone()?,
+            custom_role_id: self.custom_role_id,
+            custom_role_name: self.custom_role_name.clone(),
+            custom_permissions: self.custom_permissions.clone(),
+            record_types: self.record_types.clone(),
+            account_requires_mfa: self.account_requires_mfa,
+        })
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CustomRoleRecord {
     pub role_id: Uuid,

@@ -40,11 +40,6 @@ portable_queries! {
         Ok(token)
     }
 
-    pub async fn touch_api_token(&self, token_id: Uuid, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2").bind(now).bind(token_id).execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// The user's own tokens, newest first, without secrets.
     pub async fn user_api_tokens(&self, user_id: Uuid) -> Result<Vec<ApiTokenSummary>> {
         let tokens = sqlx::query_as(

@@ -2,7 +2,9 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::store::{CustomRoleRecord, MembershipRow, Result, StoreError, is_unique_violation, new_id};
+use crate::store::{
+    AccountAccessRow, CustomRoleRecord, MembershipRow, Result, StoreError, is_unique_violation, new_id,
+};
 
 portable_queries! {
     /// What a membership holds, raw; `auth` turns it into a grant.
@@ -14,6 +16,24 @@ portable_queries! {
              JOIN accounts a ON a.id = m.account_id
              LEFT JOIN custom_roles c ON c.id = m.custom_role_id
              WHERE m.account_id = $1 AND m.user_id = $2",
+        )
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    /// An account and the user's membership in it (if any), in one query: every
+    /// account-scoped request asks both.
+    pub async fn account_access(&self, account_id: Uuid, user_id: Uuid) -> Result<Option<AccountAccessRow>> {
+        let row = sqlx::query_as(
+            "SELECT a.id AS account_id, a.name AS account_name, a.require_mfa AS account_requires_mfa, m.role,
+                    m.custom_role_id, c.name AS custom_role_name, c.permissions AS custom_permissions, m.record_types
+             FROM accounts a
+             LEFT JOIN memberships m ON m.account_id = a.id AND m.user_id = $2
+             LEFT JOIN custom_roles c ON c.id = m.custom_role_id
+             WHERE a.id = $1",
         )
         .bind(account_id)
         .bind(user_id)

@@ -57,12 +57,24 @@ portable_queries! {
         Ok(session)
     }
 
-    pub async fn touch_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(session_id)
-            .execute(&self.pool)
-            .await?;
+    /// Stamps when sessions and API tokens were last used, in one transaction.
+    pub async fn record_usage(&self, sessions: &[(Uuid, DateTime<Utc>)], tokens: &[(Uuid, DateTime<Utc>)]) -> Result<()> {
+        let mut transaction = self.begin_write().await?;
+        for (session_id, at) in sessions {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
+                .bind(*at)
+                .bind(*session_id)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        for (token_id, at) in tokens {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)")
+                .bind(*at)
+                .bind(*token_id)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
         Ok(())
     }
 
