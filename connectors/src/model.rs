@@ -107,6 +107,8 @@ pub struct Summary<'a> {
     pub currency: Option<&'a str>,
     /// The date a customer cares about: issued, paid, opened, due, modified.
     pub occurred_at: Option<DateTime<Utc>>,
+    /// When it is due (an invoice's payment, a task), if it is.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl CommonRecord {
@@ -125,15 +127,21 @@ impl CommonRecord {
 
     pub fn summary(&self) -> Summary<'_> {
         match self {
-            CommonRecord::Contact(contact) => {
-                Summary { title: &contact.name, status: None, amount_minor: None, currency: None, occurred_at: None }
-            }
+            CommonRecord::Contact(contact) => Summary {
+                title: &contact.name,
+                status: None,
+                amount_minor: None,
+                currency: None,
+                occurred_at: None,
+                due_at: None,
+            },
             CommonRecord::Invoice(invoice) => Summary {
                 title: &invoice.number,
                 status: Some(&invoice.status),
                 amount_minor: Some(invoice.total_minor),
                 currency: Some(&invoice.currency),
                 occurred_at: invoice.issued_at,
+                due_at: invoice.due_at,
             },
             CommonRecord::Payment(payment) => Summary {
                 title: payment.description.as_deref().unwrap_or("Payment"),
@@ -141,6 +149,7 @@ impl CommonRecord {
                 amount_minor: Some(payment.amount_minor),
                 currency: Some(&payment.currency),
                 occurred_at: payment.paid_at,
+                due_at: None,
             },
             CommonRecord::Document(document) => Summary {
                 title: &document.name,
@@ -148,6 +157,7 @@ impl CommonRecord {
                 amount_minor: Some(document.size_bytes),
                 currency: None,
                 occurred_at: document.modified_at,
+                due_at: None,
             },
             CommonRecord::Ticket(ticket) => Summary {
                 title: &ticket.subject,
@@ -155,6 +165,7 @@ impl CommonRecord {
                 amount_minor: None,
                 currency: None,
                 occurred_at: ticket.opened_at,
+                due_at: None,
             },
             CommonRecord::TicketMessage(message) => Summary {
                 title: &message.author_name,
@@ -162,6 +173,7 @@ impl CommonRecord {
                 amount_minor: None,
                 currency: None,
                 occurred_at: Some(message.posted_at),
+                due_at: None,
             },
             CommonRecord::Order(order) => Summary {
                 title: &order.title,
@@ -169,6 +181,7 @@ impl CommonRecord {
                 amount_minor: order.amount_minor,
                 currency: order.currency.as_deref(),
                 occurred_at: order.status_changed_at,
+                due_at: None,
             },
             CommonRecord::Task(task) => Summary {
                 title: &task.title,
@@ -176,6 +189,7 @@ impl CommonRecord {
                 amount_minor: None,
                 currency: None,
                 occurred_at: task.due_at,
+                due_at: task.due_at,
             },
         }
     }

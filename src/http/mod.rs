@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod connectors;
 pub mod credentials;
+pub mod dashboard;
 pub mod documents;
 pub mod events;
 pub mod health;
@@ -95,6 +96,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(audit::router())
         .merge(connectors::router())
         .merge(records::router())
+        .merge(dashboard::router())
         .merge(outbox::router())
         .merge(tickets::router())
         .merge(documents::router())

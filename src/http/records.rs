@@ -60,6 +60,10 @@ pub struct ListQuery {
     pub from: Option<DateTime<Utc>>,
     /// ... and before this one.
     pub until: Option<DateTime<Utc>>,
+    /// Only records due (invoices, tasks) at or after this time ...
+    pub due_from: Option<DateTime<Utc>>,
+    /// ... and before this one.
+    pub due_until: Option<DateTime<Utc>>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 200 (default 50).
@@ -84,6 +88,8 @@ pub struct PortalRecord {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
+    /// When it is due (invoices, tasks).
+    pub due_at: Option<DateTime<Utc>>,
     /// The record in the common model.
     #[schema(value_type = Object)]
     pub data: Value,
@@ -113,6 +119,7 @@ impl From<AccountRecordRow> for PortalRecord {
             amount_minor: record.amount_minor,
             currency: record.currency,
             occurred_at: record.occurred_at,
+            due_at: record.due_at,
             data: record.data.0,
             source: RecordSource {
                 connector_id: record.source_instance_id,
@@ -146,7 +153,7 @@ pub struct RecordDetail {
 }
 
 /// A JSON answer with an `ETag` over its bytes, or 304 when the client has it.
-fn with_etag<T: Serialize>(value: &T, headers: &HeaderMap) -> Result<Response, ApiError> {
+pub(super) fn with_etag<T: Serialize>(value: &T, headers: &HeaderMap) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
     let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&Sha256::digest(&body)[..16]));
     let matches = headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()).is_some_and(|tags| {
@@ -238,11 +245,18 @@ async fn list(
     {
         return Err(invalid("until", "must be after from"));
     }
+    if let (Some(from), Some(until)) = (query.due_from, query.due_until)
+        && until <= from
+    {
+        return Err(invalid("due_until", "must be after due_from"));
+    }
     let filter = RecordListFilter {
         status: query.status,
         search: query.q.filter(|q| !q.trim().is_empty()),
         occurred_from: query.from,
         occurred_until: query.until,
+        due_from: query.due_from,
+        due_until: query.due_until,
         after,
         limit,
     };

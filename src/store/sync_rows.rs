@@ -114,6 +114,7 @@ pub struct PreparedRecord {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
     /// The mapped record and the upstream payload, serialized once: the hash is
     /// taken over these bytes and they are bound as they are.
     pub data: Box<serde_json::value::RawValue>,
@@ -176,6 +177,7 @@ pub struct RecordRow {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
     #[schema(value_type = Object)]
     pub data: Json<Value>,
     pub source_updated_at: Option<DateTime<Utc>>,
@@ -280,6 +282,7 @@ pub(crate) const RECORD_UPSERT_TAIL: &str = " ON CONFLICT (source_instance_id, r
     stream = excluded.stream, account_ref = excluded.account_ref, account_id = excluded.account_id,
     parent_external_id = excluded.parent_external_id, title = excluded.title, status = excluded.status,
     amount_minor = excluded.amount_minor, currency = excluded.currency, occurred_at = excluded.occurred_at,
+    due_at = excluded.due_at,
     data = excluded.data, raw = excluded.raw, content_hash = excluded.content_hash,
     source_updated_at = excluded.source_updated_at,
     last_seen_run_id = COALESCE(excluded.last_seen_run_id, records.last_seen_run_id),
@@ -295,6 +298,9 @@ pub struct RecordListFilter {
     /// after `occurred_from` and before `occurred_until`.
     pub occurred_from: Option<DateTime<Utc>>,
     pub occurred_until: Option<DateTime<Utc>>,
+    /// Only records due (invoices, tasks) at or after `due_from` and before `due_until`.
+    pub due_from: Option<DateTime<Utc>>,
+    pub due_until: Option<DateTime<Utc>>,
     /// Only records after this position in the order (most recently changed first).
     pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,

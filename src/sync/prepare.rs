@@ -29,6 +29,7 @@ pub fn prepare(record: Record) -> PreparedRecord {
         amount_minor: summary.amount_minor,
         currency: summary.currency.map(str::to_owned),
         occurred_at: summary.occurred_at,
+        due_at: summary.due_at,
         external_id: record.external_id,
         account_ref: record.account_ref,
         parent_external_id: record.parent_external_id,

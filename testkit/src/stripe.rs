@@ -185,6 +185,16 @@ impl FakeStripe {
         state.events[0].clone()
     }
 
+    /// Moves an invoice's due date (Unix seconds), as an `invoice.updated` would.
+    pub fn set_invoice_due_date(&self, id: &str, due_date: i64) {
+        let mut state = self.state.lock().unwrap();
+        let invoice =
+            state.objects.get_mut("invoices").unwrap().iter_mut().find(|invoice| invoice["id"] == id).expect("known");
+        invoice["due_date"] = json!(due_date);
+        let snapshot = invoice.clone();
+        Self::record_event(&mut state, "invoice.updated", &snapshot);
+    }
+
     /// Retrievals of single objects served (`GET /v1/{kind}/{id}`).
     pub fn retrievals(&self) -> u64 {
         self.state.lock().unwrap().retrievals

@@ -187,3 +187,65 @@ async fn an_invoice_comes_with_its_payments_for_those_who_may_see_them() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn the_dashboard_sums_up_open_and_overdue_invoices_by_due_date_for_those_who_may_see_them() {
+    let stripe = FakeStripe::start("sk_test_dashboard").await;
+    let acme = stripe.add_customer("Acme", "billing@acme.test");
+    let globex = stripe.add_customer("Globex", "ap@globex.test");
+    let open = stripe.add_invoice(&acme, &[1000]);
+    let overdue = stripe.add_invoice(&acme, &[2500]);
+    let paid = stripe.add_invoice(&acme, &[7000]);
+    let elsewhere = stripe.add_invoice(&globex, &[99_900]);
+    stripe.set_invoice_due_date(&overdue, chrono::Utc::now().timestamp() - 5 * 86_400);
+    stripe.set_invoice_due_date(&elsewhere, chrono::Utc::now().timestamp() - 5 * 86_400);
+    stripe.pay_invoice(&paid);
+
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let other = app.create_account(&admin, "Globex").await;
+    let settings = json!({"base_url": stripe.base_url()});
+    let connector =
+        create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_dashboard"}), json!({})).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    map_account(&app, &admin, &connector, &globex, other).await;
+    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let billing = app.member(&admin, account, "billing").await;
+
+    let dashboard = page(&app, &billing, &format!("/api/v1/accounts/{account}/dashboard")).await;
+    let totals = dashboard["invoices"].as_array().unwrap();
+    assert_eq!(totals.len(), 1, "{dashboard}");
+    assert_eq!(totals[0]["currency"], "USD");
+    assert_eq!(totals[0]["open_count"], 2, "the paid one is not open: {dashboard}");
+    assert_eq!(totals[0]["open_amount_minor"], 3500);
+    assert_eq!(totals[0]["overdue_count"], 1, "Globex's overdue invoice is not Acme's: {dashboard}");
+    assert_eq!(totals[0]["overdue_amount_minor"], 2500);
+    assert_eq!(dashboard["recent_changes"].as_array().unwrap().len(), 3);
+    assert!(dashboard.get("open_tickets").is_none(), "billing may not see tickets: {dashboard}");
+    assert!(dashboard["last_visit_at"].is_null(), "a first visit");
+    let again = page(&app, &billing, &format!("/api/v1/accounts/{account}/dashboard")).await;
+    assert!(again["last_visit_at"].is_null(), "a refresh is the same visit: {again}");
+
+    // The list filters on the due date too: what is past due.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let past_due = page(&app, &billing, &format!("/api/v1/accounts/{account}/invoices?status=open&due_until={now}")).await;
+    let items = past_due["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{past_due}");
+    assert!(items[0]["due_at"].as_str().unwrap() < now.as_str());
+    let _ = open;
+
+    // A viewer sees the account, but no invoice figures and no invoices among the changes.
+    let viewer = app.member(&admin, account, "viewer").await;
+    let seen = page(&app, &viewer, &format!("/api/v1/accounts/{account}/dashboard")).await;
+    assert!(seen.get("invoices").is_none(), "{seen}");
+    assert!(seen["recent_changes"].as_array().unwrap().is_empty(), "{seen}");
+    assert_eq!(seen["open_tickets"], 0);
+    let outsider = app.member(&admin, other, "owner").await;
+    let response = app
+        .request(Method::GET, &format!("/api/v1/accounts/{account}/dashboard"), Some(&outsider))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}

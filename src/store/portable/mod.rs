@@ -45,6 +45,7 @@ mod api_tokens;
 mod audit;
 mod change_feed;
 mod connectors;
+mod dashboard;
 mod housekeeping;
 mod invitations;
 mod mfa;
@@ -61,6 +62,7 @@ mod webhooks;
 
 pub use accounts::MemberChange;
 pub use change_feed::ChangeFeedRow;
+pub use dashboard::CurrencyTotals;
 pub use records::ACCOUNT_RECORD_SELECT;
 pub use seed::{SeedAccount, SeedBatch, SeedRecord};
 pub use sessions::LoginFailureCounts;

@@ -23,8 +23,8 @@ portable_queries! {
         sqlx::query(
             "INSERT INTO records (id, record_type, source_instance_id, stream, external_id, account_ref, account_id,
                 parent_external_id, title, status, amount_minor, currency, occurred_at, data, raw, content_hash,
-                source_updated_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, $17, $17)",
+                source_updated_at, created_at, updated_at, due_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, $17, $17, $18)",
         )
         .bind(record_id)
         .bind(record.record_type)
@@ -43,6 +43,7 @@ portable_queries! {
         .bind(Json(&*record.raw))
         .bind(record.content_hash.as_slice())
         .bind(new.now)
+        .bind(record.due_at)
         .execute(&mut *transaction)
         .await?;
         sqlx::query(
@@ -111,7 +112,7 @@ portable_queries! {
                     Some(record) => {
                         sqlx::query(
                             "UPDATE records SET external_id = $2, title = $3, status = $4, data = $5, raw = $6,
-                                content_hash = $7, source_updated_at = $8, updated_at = $9
+                                content_hash = $7, source_updated_at = $8, updated_at = $9, due_at = $10
                              WHERE id = $1",
                         )
                         .bind(record_id)
@@ -123,6 +124,7 @@ portable_queries! {
                         .bind(record.content_hash.as_slice())
                         .bind(record.source_updated_at)
                         .bind(now)
+                        .bind(record.due_at)
                         .execute(&mut *transaction)
                         .await?;
                     }

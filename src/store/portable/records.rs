@@ -20,7 +20,7 @@ const ROWS_PER_STATEMENT: usize = 500;
 macro_rules! record_columns {
     () => {
         "r.id, r.record_type, r.source_instance_id, r.stream, r.external_id, r.account_ref, r.account_id, r.title,
-        r.status, r.amount_minor, r.currency, r.occurred_at, r.data, r.source_updated_at, r.created_at, r.updated_at,
+        r.status, r.amount_minor, r.currency, r.occurred_at, r.due_at, r.data, r.source_updated_at, r.created_at, r.updated_at,
         r.deleted_at"
     };
 }
@@ -379,6 +379,12 @@ portable_queries! {
         }
         if let Some(until) = filter.occurred_until {
             query.push(" AND r.occurred_at < ").push_bind(until);
+        }
+        if let Some(from) = filter.due_from {
+            query.push(" AND r.due_at >= ").push_bind(from);
+        }
+        if let Some(until) = filter.due_until {
+            query.push(" AND r.due_at < ").push_bind(until);
         }
         if let Some((updated_at, id)) = filter.after {
             query

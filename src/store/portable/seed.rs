@@ -101,7 +101,7 @@ portable_queries! {
             let mut query = QueryBuilder::new(
                 "INSERT INTO records (id, record_type, source_instance_id, stream, external_id, account_ref, account_id,
                     parent_external_id, title, status, amount_minor, currency, occurred_at, data, raw, content_hash,
-                    source_updated_at, created_at, updated_at) ",
+                    source_updated_at, created_at, updated_at, due_at) ",
             );
             query.push_values(chunk, |mut row, seeded| {
                 let record = &seeded.record;
@@ -123,7 +123,8 @@ portable_queries! {
                     .push_bind(record.content_hash.as_slice())
                     .push_bind(seeded.updated_at)
                     .push_bind(seeded.updated_at)
-                    .push_bind(seeded.updated_at);
+                    .push_bind(seeded.updated_at)
+                    .push_bind(record.due_at);
             });
             query.build().execute(&mut *transaction).await?;
         }

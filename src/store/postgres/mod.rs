@@ -96,17 +96,19 @@ impl PostgresStore {
             rows.iter().map(|(_, record, _)| record.occurred_at).collect();
         let source_updated: Vec<Option<chrono::DateTime<chrono::Utc>>> =
             rows.iter().map(|(_, record, _)| record.source_updated_at).collect();
+        let due: Vec<Option<chrono::DateTime<chrono::Utc>>> = rows.iter().map(|(_, record, _)| record.due_at).collect();
         let hashes: Vec<Vec<u8>> = rows.iter().map(|(_, record, _)| record.content_hash.clone()).collect();
         let statement = format!(
             "INSERT INTO records (id, record_type, source_instance_id, stream, external_id, account_ref, account_id,
                 parent_external_id, title, status, amount_minor, currency, occurred_at, data, raw, content_hash,
-                source_updated_at, last_seen_run_id, created_at, updated_at)
+                source_updated_at, last_seen_run_id, created_at, updated_at, due_at)
              SELECT id, record_type, $1, $2, external_id, account_ref, account_id, parent_external_id, title, status,
-                amount_minor, currency, occurred_at, data::jsonb, raw::json, content_hash, source_updated_at, $3, $4, $4
+                amount_minor, currency, occurred_at, data::jsonb, raw::json, content_hash, source_updated_at, $3, $4, $4, due_at
              FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::uuid[], $10::text[], $11::text[], $12::text[],
-                $13::bigint[], $14::text[], $15::timestamptz[], $16::text[], $17::text[], $18::bytea[], $19::timestamptz[])
+                $13::bigint[], $14::text[], $15::timestamptz[], $16::text[], $17::text[], $18::bytea[], $19::timestamptz[],
+                $20::timestamptz[])
                 AS input(id, record_type, external_id, account_ref, account_id, parent_external_id, title, status,
-                    amount_minor, currency, occurred_at, data, raw, content_hash, source_updated_at)
+                    amount_minor, currency, occurred_at, data, raw, content_hash, source_updated_at, due_at)
              {}",
             crate::store::RECORD_UPSERT_TAIL
         );
@@ -130,6 +132,7 @@ impl PostgresStore {
             .bind(column(&|record| Some(record.raw.get().to_owned())))
             .bind(hashes)
             .bind(source_updated)
+            .bind(due)
             .execute(&mut *connection)
             .await?;
         Ok(())

@@ -127,14 +127,14 @@ impl SqliteStore {
         page: &crate::store::PageWrite<'_>,
         rows: &[(uuid::Uuid, &crate::store::PreparedRecord, Option<uuid::Uuid>)],
     ) -> Result<()> {
-        // 20 binds a row; SQLite allows 32766 per statement.
+        // 21 binds a row; SQLite allows 32766 per statement.
         const ROWS_PER_STATEMENT: usize = 500;
         let seen_by = page.seen_by();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO records (id, record_type, source_instance_id, stream, external_id, account_ref, account_id,
                     parent_external_id, title, status, amount_minor, currency, occurred_at, data, raw, content_hash,
-                    source_updated_at, last_seen_run_id, created_at, updated_at) ",
+                    source_updated_at, last_seen_run_id, created_at, updated_at, due_at) ",
             );
             query.push_values(chunk, |mut row, (id, record, account_id)| {
                 row.push_bind(*id)
@@ -156,7 +156,8 @@ impl SqliteStore {
                     .push_bind(record.source_updated_at)
                     .push_bind(seen_by)
                     .push_bind(page.now)
-                    .push_bind(page.now);
+                    .push_bind(page.now)
+                    .push_bind(record.due_at);
             });
             query.push(crate::store::RECORD_UPSERT_TAIL);
             query.build().execute(&mut *connection).await?;
