@@ -1,4 +1,4 @@
-//! Customers open tickets from the portal. The ticket exists locally at once
+//! Customers open, comment on and close tickets from the portal. The ticket exists locally at once
 //! (pending) and reaches the CRM through the outbox: both are written in one
 //! transaction, so an acknowledged ticket is never lost, and the push carries an
 //! idempotency key, so it is never created twice.
@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use portico_connectors::Record;
-use portico_connectors::model::{CommonRecord, Ticket};
+use portico_connectors::model::{CommonRecord, Ticket, TicketMessage};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -21,12 +21,12 @@ use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
-use crate::store::NewPendingRecord;
+use crate::store::{NewPendingRecord, StoreError};
 use crate::sync::PushJob;
 use crate::sync::prepare::prepare;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_ticket))
+    OpenApiRouter::new().routes(routes!(create_ticket)).routes(routes!(comment_on_ticket)).routes(routes!(close_ticket))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -116,4 +116,144 @@ pub async fn create_ticket(
     let event = access.caller.audit_event("ticket.created").account(account_id).target("record", record_id);
     audit::record(&state.store, event).await?;
     Ok((StatusCode::ACCEPTED, Json(TicketCreated { record_id, outbox_id, sync_status: "pending" })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCommentRequest {
+    /// 1 to 10,000 characters.
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WriteQueued {
+    /// The record it made or changes (a new message; the closed ticket).
+    pub record_id: Uuid,
+    /// The write-back carrying it upstream.
+    pub outbox_id: Uuid,
+    /// `pending` until the upstream system has it.
+    pub sync_status: &'static str,
+}
+
+/// The ticket a write is about, from the system it lives in, if that system takes
+/// `operation`: 404 outside the account, 409 while it is still being created or
+/// where its system takes no such write.
+async fn writable_ticket(
+    state: &AppState,
+    account_id: Uuid,
+    ticket_id: Uuid,
+    operation: &str,
+) -> Result<crate::store::AccountRecordRow, ApiError> {
+    let ticket =
+        state.store.account_record_with_source(account_id, "ticket", ticket_id).await?.ok_or(StoreError::NotFound)?;
+    if ticket.record.external_id.starts_with("pending:") {
+        return Err(ApiError::new(ErrorCode::Conflict, "This ticket is still being created; try again in a moment."));
+    }
+    if !state.connectors.kinds_accepting(operation).contains(&ticket.source_kind.as_str()) {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "The system this ticket lives in takes no such change from here.",
+        ));
+    }
+    Ok(ticket)
+}
+
+/// Adds a message to a ticket's thread (`tickets.comment`): shown at once
+/// (pending), delivered to the ticket's system through the outbox.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/tickets/{record_id}/comments", extensions(("x-permission" = json!("tickets.comment"))), tag = "records",
+    params(("account_id" = Uuid, Path), ("record_id" = Uuid, Path)), request_body = NewCommentRequest,
+    responses(
+        (status = 202, description = "Recorded; delivery upstream is pending", body = WriteQueued),
+        (status = 403, description = "Missing tickets.comment", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket in this account", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ticket is still being created, or its system takes no comments", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An empty or too long message", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn comment_on_ticket(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((_account_id, ticket_id)): Path<(Uuid, Uuid)>,
+    Json(request): Json<NewCommentRequest>,
+) -> Result<(StatusCode, Json<WriteQueued>), ApiError> {
+    let scope = access.require(Permission::TicketsComment, &state).await?;
+    let account_id = scope.account_id();
+    let body = request.body.trim().to_owned();
+    if body.is_empty() || body.chars().count() > 10_000 {
+        return Err(ApiError::validation(vec![FieldError {
+            field: "body".into(),
+            message: "must be 1 to 10000 characters".into(),
+        }]));
+    }
+    let ticket = writable_ticket(&state, account_id, ticket_id, "add_note").await?;
+    let now = Utc::now();
+    let author = match access.caller.display_name.trim() {
+        "" => access.caller.email.clone(),
+        name => name.to_owned(),
+    };
+    let record = prepare(Record {
+        external_id: String::new(),
+        account_ref: ticket.record.account_ref.clone(),
+        parent_external_id: Some(ticket.record.external_id.clone()),
+        source_updated_at: None,
+        body: CommonRecord::TicketMessage(TicketMessage {
+            author_name: author.clone(),
+            author_kind: "customer".into(),
+            body: body.clone(),
+            posted_at: now,
+        }),
+        raw: json!({}),
+    });
+    let pending = NewPendingRecord {
+        instance_id: ticket.record.source_instance_id,
+        stream: "ticket_messages".into(),
+        account_id,
+        record,
+        operation: "add_note".into(),
+        payload: json!({
+            "ticket_id": ticket.record.external_id,
+            "body": format!("{author} wrote in the customer portal:\n\n{body}"),
+        }),
+        now,
+    };
+    let (record_id, outbox_id) = state.store.create_pending_record(&pending).await?;
+    state.queue.enqueue(PushJob { outbox_id }, &state.settings.jobs).await.map_err(ApiError::internal)?;
+    let event = access.caller.audit_event("ticket.commented").account(account_id).target("record", ticket_id);
+    audit::record(&state.store, event).await?;
+    Ok((StatusCode::ACCEPTED, Json(WriteQueued { record_id, outbox_id, sync_status: "pending" })))
+}
+
+/// Closes a ticket (`tickets.close`) in the system it lives in, through the
+/// outbox; the ticket shows closed once that system confirms (seconds).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/tickets/{record_id}/close", extensions(("x-permission" = json!("tickets.close"))), tag = "records",
+    params(("account_id" = Uuid, Path), ("record_id" = Uuid, Path)),
+    responses(
+        (status = 202, description = "Queued; the upstream system closes it", body = WriteQueued),
+        (status = 403, description = "Missing tickets.close", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket in this account", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The ticket is still being created, or its system cannot close it from here", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn close_ticket(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((_account_id, ticket_id)): Path<(Uuid, Uuid)>,
+) -> Result<(StatusCode, Json<WriteQueued>), ApiError> {
+    let scope = access.require(Permission::TicketsClose, &state).await?;
+    let account_id = scope.account_id();
+    let ticket = writable_ticket(&state, account_id, ticket_id, "close_ticket").await?;
+    let payload = json!({"ticket_id": ticket.record.external_id, "company_id": ticket.record.account_ref});
+    let outbox_id = state
+        .store
+        .create_record_write(
+            account_id,
+            ticket.record.source_instance_id,
+            ticket_id,
+            "close_ticket",
+            &payload,
+            Utc::now(),
+        )
+        .await?;
+    state.queue.enqueue(PushJob { outbox_id }, &state.settings.jobs).await.map_err(ApiError::internal)?;
+    let event = access.caller.audit_event("ticket.closed").account(account_id).target("record", ticket_id);
+    audit::record(&state.store, event).await?;
+    Ok((StatusCode::ACCEPTED, Json(WriteQueued { record_id: ticket_id, outbox_id, sync_status: "pending" })))
 }

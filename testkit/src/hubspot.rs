@@ -82,7 +82,7 @@ impl FakeHubSpot {
         let app = Router::new()
             .route("/crm/v3/objects/{object_type}", get(list).post(create))
             .route("/crm/v3/objects/{object_type}/search", post(search))
-            .route("/crm/v3/objects/{object_type}/{id}", get(read_one))
+            .route("/crm/v3/objects/{object_type}/{id}", get(read_one).patch(update_one))
             .route("/crm/v4/associations/{from}/{to}/batch/read", post(associations))
             .route("/crm/v3/pipelines/{object_type}", get(pipelines))
             .with_state(state.clone());
@@ -268,6 +268,31 @@ async fn read_one(
         )
             .into_response(),
     }
+}
+
+/// `PATCH /crm/v3/objects/{type}/{id}`: sets the given properties; the object back.
+async fn update_one(
+    State(state): State<Arc<Mutex<HubSpotState>>>,
+    Path((object_type, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Err(response) = admit(&state, &headers).await {
+        return response;
+    }
+    let mut state = state.lock().unwrap();
+    let now = state.tick();
+    let found =
+        state.objects.get_mut(&object_type).and_then(|objects| objects.iter_mut().find(|object| object.id == id));
+    let Some(object) = found else {
+        return hubspot_error(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", "resource not found");
+    };
+    for (key, value) in body["properties"].as_object().cloned().unwrap_or_default() {
+        object.properties.insert(key, value);
+    }
+    object.properties.insert(modified_property(&object_type).into(), json!(iso(now)));
+    object.updated_at = iso(now);
+    Json(render(object, None, false)).into_response()
 }
 
 fn as_millis(value: &Value) -> Option<i64> {

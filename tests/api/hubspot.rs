@@ -128,6 +128,92 @@ async fn a_portal_ticket_reaches_hubspot_once_through_the_outbox() {
 }
 
 #[tokio::test]
+async fn customers_comment_on_and_close_their_tickets_in_hubspot() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let globex = hubspot.add_company("Globex");
+    let ticket = hubspot.add_ticket("Login fails", "1", &acme);
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let other = app.create_account(&admin, "Globex").await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    map_account(&app, &admin, &connector, &globex, other).await;
+    sync_to_end(&app, &admin, &connector, &["tickets"], "full").await;
+    let member = app.member(&admin, account, "member").await;
+    let tickets: Value = app
+        .request(Method::GET, &format!("/api/v1/accounts/{account}/tickets"), Some(&member))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket_id = tickets["items"][0]["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/accounts/{account}/tickets/{ticket_id}");
+
+    // A comment shows in the thread at once (pending), then reaches HubSpot as a note.
+    let response = app
+        .request(Method::POST, &format!("{base}/comments"), Some(&member))
+        .json(&json!({"body": "Still failing this morning."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let comment: Value = response.json().await.unwrap();
+    let thread: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+    let messages = thread["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{thread}");
+    assert_eq!(messages[0]["pending"], true);
+    assert_eq!(messages[0]["data"]["body"], "Still failing this morning.");
+    let outbox_id: Uuid = comment["outbox_id"].as_str().unwrap().parse().unwrap();
+    eventually("the note in HubSpot", Duration::from_secs(20), || async {
+        let outbox = app.store.outbox_item(outbox_id).await.unwrap().unwrap();
+        (outbox.status == "delivered").then_some(())
+    })
+    .await;
+    let notes = hubspot.objects("notes");
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].1["hs_note_body"].as_str().unwrap().ends_with("Still failing this morning."), "{notes:?}");
+    let thread: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(thread["messages"][0]["pending"], false, "confirmed: {thread}");
+
+    // Closing moves the ticket to the closed stage in HubSpot; the portal shows it
+    // closed once HubSpot answers.
+    let response = app.request(Method::POST, &format!("{base}/close"), Some(&member)).send().await.unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let closed = eventually("the ticket closed", Duration::from_secs(20), || async {
+        let detail: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+        (detail["status"] != "New").then_some(detail)
+    })
+    .await;
+    assert_eq!(closed["status"], "Closed", "{closed}");
+    let in_hubspot = hubspot.objects("tickets");
+    assert_eq!(in_hubspot.iter().find(|(id, _)| *id == ticket).unwrap().1["hs_pipeline_stage"], "4");
+
+    // A viewer may not write; nobody reaches another account's ticket; bad input is refused.
+    let viewer = app.member(&admin, account, "viewer").await;
+    let response = app.request(Method::POST, &format!("{base}/close"), Some(&viewer)).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let outsider = app.member(&admin, other, "owner").await;
+    let response = app
+        .request(Method::POST, &format!("/api/v1/accounts/{other}/tickets/{ticket_id}/comments"), Some(&outsider))
+        .json(&json!({"body": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = app
+        .request(Method::POST, &format!("{base}/comments"), Some(&member))
+        .json(&json!({"body": "  "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+}
+
+#[tokio::test]
 async fn a_write_back_that_keeps_failing_is_dead_lettered_and_an_admin_can_retry_it() {
     let hubspot = FakeHubSpot::start(TOKEN).await;
     let acme = hubspot.add_company("Acme");

@@ -229,7 +229,8 @@ async fn the_dashboard_sums_up_open_and_overdue_invoices_by_due_date_for_those_w
 
     // The list filters on the due date too: what is past due.
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let past_due = page(&app, &billing, &format!("/api/v1/accounts/{account}/invoices?status=open&due_until={now}")).await;
+    let past_due =
+        page(&app, &billing, &format!("/api/v1/accounts/{account}/invoices?status=open&due_until={now}")).await;
     let items = past_due["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{past_due}");
     assert!(items[0]["due_at"].as_str().unwrap() < now.as_str());

@@ -55,6 +55,9 @@ pub struct HubSpotSettings {
     pub ticket_pipeline: String,
     #[serde(default = "default_ticket_stage")]
     pub ticket_stage: String,
+    /// The stage a ticket closed from the portal moves to.
+    #[serde(default = "default_ticket_closed_stage")]
+    pub ticket_closed_stage: String,
 }
 
 fn default_base_url() -> Url {
@@ -71,6 +74,10 @@ fn default_ticket_pipeline() -> String {
 }
 fn default_ticket_stage() -> String {
     "1".into()
+}
+fn default_ticket_closed_stage() -> String {
+    // HubSpot's default support pipeline: 1 new, 2 waiting on contact, 3 waiting on us, 4 closed.
+    "4".into()
 }
 
 #[derive(Clone, Deserialize, JsonSchema)]
@@ -160,7 +167,7 @@ impl ConnectorKind for HubSpotKind {
     }
 
     fn push_operations(&self) -> &'static [&'static str] {
-        &["create_ticket", "add_note"]
+        &["create_ticket", "add_note", "close_ticket"]
     }
 
     fn default_streams(&self) -> Vec<StreamInfo> {

@@ -1,4 +1,4 @@
-//! Write-back to HubSpot: `create_ticket` and `add_note`.
+//! Write-back to HubSpot: `create_ticket`, `add_note` and `close_ticket`.
 //!
 //! HubSpot's CRM API takes no idempotency key, so the key is written into a
 //! unique property (`idempotency_property`, which the HubSpot admin creates); a
@@ -35,12 +35,28 @@ struct NewNote {
     body: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TicketToClose {
+    ticket_id: String,
+    /// The company (account key) the ticket belongs to.
+    company_id: String,
+}
+
 fn payload<T: serde::de::DeserializeOwned>(operation: &PushOperation) -> Result<T, ConnectorError> {
     serde_json::from_value(operation.payload.clone())
         .map_err(|error| ConnectorError::permanent(format!("invalid {} payload: {error}", operation.operation)))
 }
 
 pub async fn push(hubspot: &HubSpot, operation: &PushOperation) -> Result<PushOutcome, ConnectorError> {
+    if operation.operation == "close_ticket" {
+        // Setting a stage is idempotent: a retry sets it again.
+        let ticket: TicketToClose = payload(operation)?;
+        let body = json!({"properties": {"hs_pipeline_stage": hubspot.settings.ticket_closed_stage}});
+        let path = format!("/crm/v3/objects/tickets/{}", ticket.ticket_id);
+        let updated = hubspot.call(Method::PATCH, &path, &[], Some(&body)).await?;
+        return outcome(hubspot, "tickets", updated, &ticket.company_id).await;
+    }
     let (object, properties, association) = match operation.operation.as_str() {
         "create_ticket" => {
             let ticket: NewTicket = payload(operation)?;

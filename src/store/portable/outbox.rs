@@ -65,6 +65,28 @@ portable_queries! {
         Ok((record_id, outbox_id))
     }
 
+    /// Queues an upstream change to a record the cache already holds (closing a
+    /// ticket): the record changes when the upstream confirms, with its answer.
+    pub async fn create_record_write(&self, account_id: Uuid, instance_id: Uuid, record_id: Uuid, operation: &str, payload: &serde_json::Value, now: DateTime<Utc>) -> Result<Uuid> {
+        let outbox_id = new_id();
+        sqlx::query(
+            "INSERT INTO outbox (id, account_id, connector_instance_id, record_id, operation, payload, idempotency_key,
+                status, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)",
+        )
+        .bind(outbox_id)
+        .bind(account_id)
+        .bind(instance_id)
+        .bind(record_id)
+        .bind(operation)
+        .bind(Json(payload))
+        .bind(format!("portico-{outbox_id}"))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(outbox_id)
+    }
+
     /// Takes an outbox row for delivery: pending, or delivering under an expired
     /// claim (its worker died). The claim lasts until `claim_until`.
     pub async fn claim_outbox(&self, id: Uuid, now: DateTime<Utc>, claim_until: DateTime<Utc>) -> Result<Option<OutboxRow>> {
