@@ -67,6 +67,24 @@ async fn s3_documents_sync_into_their_accounts_and_download_through_portico() {
     assert_eq!(response.headers()["content-type"], "application/pdf");
     assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"2026.pdf\"");
     assert_eq!(response.text().await.unwrap(), "%PDF-1.7 acme contract");
+    let detail = format!("/api/v1/accounts/{acme}/documents/{}", contract["id"].as_str().unwrap());
+    assert_eq!(app.request(Method::GET, &detail, Some(&member)).send().await.unwrap().status(), 200);
+    // The account's owner sees who viewed and downloaded which document.
+    let owner = app.member(&admin, acme, "owner").await;
+    let events: Value = app
+        .request(Method::GET, &format!("/api/v1/accounts/{acme}/audit-events"), Some(&owner))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for action in ["document.downloaded", "document.viewed"] {
+        let event = events.as_array().unwrap().iter().find(|event| event["action"] == action);
+        let event = event.unwrap_or_else(|| panic!("{action} missing: {events}"));
+        assert_eq!(event["actor_user_id"], member.user_id.to_string());
+        assert_eq!(event["target_id"], contract["id"]);
+    }
     // Globex's owner cannot reach Acme's document through their own account.
     let outsider = app.member(&admin, globex, "owner").await;
     let sideways = format!("/api/v1/accounts/{globex}/documents/{}/download", contract["id"].as_str().unwrap());
