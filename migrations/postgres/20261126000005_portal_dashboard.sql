@@ -16,3 +16,6 @@ CREATE TABLE account_visits (
     baseline_at TIMESTAMPTZ,
     PRIMARY KEY (user_id, account_id)
 );
+
+-- What each user wants to be told about (the profile's notification preferences).
+ALTER TABLE users ADD COLUMN notification_preferences JSONB NOT NULL DEFAULT '{}';

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod pagination;
 pub mod problem;
+pub mod profile;
 pub mod records;
 pub mod recovery;
 pub mod roles;
@@ -84,6 +85,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(health::router())
         .merge(auth::router())
         .merge(me::router())
+        .merge(profile::router())
         .merge(credentials::router())
         .merge(mfa::router())
         .merge(recovery::router())

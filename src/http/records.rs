@@ -201,7 +201,8 @@ async fn detail(
     };
     if record_type == "document" {
         // Who looked at which document is the account's to know (its audit log).
-        let event = access.caller.audit_event("document.viewed").account(scope.account_id()).target("record", record_id);
+        let event =
+            access.caller.audit_event("document.viewed").account(scope.account_id()).target("record", record_id);
         crate::audit::record(&state.store, event).await?;
     }
     with_etag(&RecordDetail { record: row.into(), payments, messages }, headers)

@@ -140,6 +140,7 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("PATCH", "/api/v1/admin/connectors/{connector_id}") => Some(json!({ "enabled": false })),
         ("POST", "/api/v1/admin/connectors/{connector_id}/sync") => Some(json!({})),
         ("POST", "/api/v1/accounts/{account_id}/tickets") => Some(json!({ "subject": "matrix" })),
+        ("PATCH", "/api/v1/me/profile") => Some(json!({ "locale": "en" })),
         ("POST", "/api/v1/accounts/{account_id}/tickets/{record_id}/comments") => Some(json!({ "body": "matrix" })),
         ("POST", "/api/v1/admin/connectors/{connector_id}/webhook-endpoints") => {
             Some(json!({ "name": "matrix", "scheme": "stripe" }))

@@ -246,3 +246,51 @@ async fn an_account_exports_its_own_audit_log_as_json_lines_and_csv() {
     assert!(csv.contains("portico-test/1.0"), "{csv}");
     assert!(!csv.contains(&beta.to_string()));
 }
+
+#[tokio::test]
+async fn people_keep_their_own_name_locale_time_zone_and_notification_choices() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "member").await;
+    let other = app.member(&admin, account, "viewer").await;
+
+    let profile = body(app.request(Method::GET, "/api/v1/me/profile", Some(&member)).send().await.unwrap()).await;
+    assert_eq!(profile["locale"], "en");
+    assert_eq!(profile["time_zone"], "UTC");
+    assert_eq!(profile["notification_preferences"]["invoices"], true);
+    assert_eq!(profile["notification_preferences"]["email"], false);
+
+    let change = json!({
+        "display_name": "Ada L.", "locale": "de-CH", "time_zone": "Europe/Zurich",
+        "notification_preferences": {"documents": false, "email": true}
+    });
+    let response = app.request(Method::PATCH, "/api/v1/me/profile", Some(&member)).json(&change).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let profile = body(app.request(Method::GET, "/api/v1/me/profile", Some(&member)).send().await.unwrap()).await;
+    assert_eq!(profile["display_name"], "Ada L.");
+    assert_eq!(profile["locale"], "de-CH");
+    assert_eq!(profile["time_zone"], "Europe/Zurich");
+    assert_eq!(profile["notification_preferences"]["documents"], false);
+    assert_eq!(profile["notification_preferences"]["email"], true);
+    assert_eq!(profile["notification_preferences"]["tickets"], true, "unnamed choices keep their defaults");
+    let me = body(app.request(Method::GET, "/api/v1/me", Some(&member)).send().await.unwrap()).await;
+    assert_eq!(me["display_name"], "Ada L.");
+    // Someone else's profile is untouched.
+    let theirs = body(app.request(Method::GET, "/api/v1/me/profile", Some(&other)).send().await.unwrap()).await;
+    assert_eq!(theirs["locale"], "en");
+
+    // Bad values are refused by field, and nothing changes.
+    let bad = json!({"locale": "english please", "time_zone": "../../etc/passwd", "display_name": ""});
+    let response = app.request(Method::PATCH, "/api/v1/me/profile", Some(&member)).json(&bad).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    let problem = body(response).await;
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["display_name", "locale", "time_zone"], "{problem}");
+    let unknown = json!({"email": "new@example.com"});
+    let response = app.request(Method::PATCH, "/api/v1/me/profile", Some(&member)).json(&unknown).send().await.unwrap();
+    assert_eq!(response.status(), 422, "the address changes only through its confirmed flow");
+    let profile = body(app.request(Method::GET, "/api/v1/me/profile", Some(&member)).send().await.unwrap()).await;
+    assert_eq!(profile["locale"], "de-CH");
+}

@@ -1,0 +1,43 @@
+//! A user's own profile: name, locale, time zone, notification preferences.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::store::Result;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProfileRow {
+    pub email: String,
+    pub display_name: String,
+    pub locale: String,
+    pub time_zone: String,
+    pub notification_preferences: Json<serde_json::Value>,
+}
+
+portable_queries! {
+    pub async fn user_profile(&self, user_id: Uuid) -> Result<Option<ProfileRow>> {
+        Ok(sqlx::query_as(
+            "SELECT email, display_name, locale, time_zone, notification_preferences FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn update_profile(&self, user_id: Uuid, profile: &ProfileRow, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET display_name = $2, locale = $3, time_zone = $4, notification_preferences = $5, updated_at = $6
+             WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(&profile.display_name)
+        .bind(&profile.locale)
+        .bind(&profile.time_zone)
+        .bind(&profile.notification_preferences)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
