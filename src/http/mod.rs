@@ -8,6 +8,7 @@ pub mod connectors;
 pub mod credentials;
 pub mod dashboard;
 pub mod documents;
+pub mod erasure;
 pub mod events;
 pub mod health;
 pub mod history;
@@ -90,6 +91,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(mfa::router())
         .merge(recovery::router())
         .merge(staff::router())
+        .merge(erasure::router())
         .merge(sso::router())
         .merge(accounts::router())
         .merge(members::router())

@@ -54,7 +54,7 @@ fn template_of(path: &str) -> String {
             }
             match segments[index - 1] {
                 "accounts" => "{account_id}",
-                "members" => "{user_id}",
+                "members" | "users" => "{user_id}",
                 "invitations" => "{invitation_id}",
                 "sessions" => "{session_id}",
                 "tokens" => "{token_id}",

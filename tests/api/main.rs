@@ -6,6 +6,7 @@ mod cli;
 mod compliance;
 mod config;
 mod credentials;
+mod data_rights;
 mod demo;
 mod errors;
 mod files;
