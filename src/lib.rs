@@ -14,6 +14,7 @@ pub mod config;
 pub mod core;
 pub mod demo;
 pub mod events;
+pub mod exports;
 pub mod http;
 pub mod jobs;
 pub mod mail;

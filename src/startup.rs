@@ -147,6 +147,7 @@ impl Application {
                 settings: self.settings.jobs.clone(),
                 sync: self.settings.sync.clone(),
                 connectors: self.connectors.clone(),
+                exports_dir: self.settings.data_dir.join("exports"),
             };
             tokio::spawn(crate::sync::scheduler::run_scheduler(context.clone(), shutdown.clone()));
             let processor = crate::webhooks::Processor::new(

@@ -56,6 +56,7 @@ pub async fn run(command: ConnectorsCommand, settings: &Settings) -> Result<(), 
                 settings: settings.jobs.clone(),
                 sync: settings.sync.clone(),
                 connectors: host,
+                exports_dir: settings.data_dir.join("exports"),
             };
             let mode = if full { SyncMode::Full } else { SyncMode::Incremental };
             sync(&context, &connector, streams, mode).await

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod documents;
 pub mod erasure;
 pub mod events;
+pub mod exports;
 pub mod health;
 pub mod history;
 pub mod invitations;
@@ -106,6 +107,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(documents::router())
         .merge(webhooks::router())
         .merge(events::router())
+        .merge(exports::router())
         .merge(metrics::router())
         .merge(openapi::router())
         .split_for_parts();

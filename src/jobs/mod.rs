@@ -23,7 +23,12 @@ pub trait Job: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'sta
 }
 
 /// Every queue this build runs workers for, for metrics and readiness.
-pub const QUEUES: &[&str] = &[probe::QueueProbe::QUEUE, crate::sync::SyncJob::QUEUE, crate::sync::PushJob::QUEUE];
+pub const QUEUES: &[&str] = &[
+    probe::QueueProbe::QUEUE,
+    crate::sync::SyncJob::QUEUE,
+    crate::sync::PushJob::QUEUE,
+    crate::exports::ExportJob::QUEUE,
+];
 
 /// Why a job failed; the worker retries it with backoff until attempts run out.
 #[derive(Debug, thiserror::Error)]

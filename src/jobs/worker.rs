@@ -20,6 +20,7 @@ use super::probe::{self, QueueProbe};
 use super::queue::{postgres_config, sqlite_config};
 use super::{Job, JobError, JobQueue};
 use crate::config::{JobSettings, SyncSettings};
+use crate::exports::ExportJob;
 use crate::store::Store;
 use crate::sync::{ConnectorHost, PushJob, SyncJob};
 use crate::telemetry::record_job_outcome;
@@ -32,6 +33,8 @@ pub struct JobContext {
     pub settings: JobSettings,
     pub sync: SyncSettings,
     pub connectors: ConnectorHost,
+    /// Where data export archives are written.
+    pub exports_dir: std::path::PathBuf,
 }
 
 /// A name unique to this process and queue, readable in logs and the queue tables.
@@ -82,6 +85,10 @@ async fn handle_push(job: PushJob, context: Data<JobContext>) -> Result<(), JobE
     observed::<PushJob>(crate::sync::push::run(&job, &context)).await
 }
 
+async fn handle_export(job: ExportJob, context: Data<JobContext>) -> Result<(), JobError> {
+    observed::<ExportJob>(crate::exports::run(&job, &context)).await
+}
+
 /// Builds the worker for one job type on one backend; a macro because apalis'
 /// worker types are too deep to name in a function signature.
 macro_rules! job_worker {
@@ -110,11 +117,16 @@ macro_rules! register_workers {
         let pushes = $storage::<PushJob>::new(&$pool)
             .with_config($config::<PushJob>(&$settings))
             .poll_with_interval($settings.poll_interval());
-        let (probe_context, sync_context, push_context) = ($context.clone(), $context.clone(), $context);
+        let exports = $storage::<ExportJob>::new(&$pool)
+            .with_config($config::<ExportJob>(&$settings))
+            .poll_with_interval($settings.poll_interval());
+        let (probe_context, sync_context, push_context) = ($context.clone(), $context.clone(), $context.clone());
+        let export_context = $context;
         $monitor
             .register(move |_restarts| job_worker!(probes.clone(), QueueProbe, handle_queue_probe, probe_context))
             .register(move |_restarts| job_worker!(syncs.clone(), SyncJob, handle_sync, sync_context))
             .register(move |_restarts| job_worker!(pushes.clone(), PushJob, handle_push, push_context))
+            .register(move |_restarts| job_worker!(exports.clone(), ExportJob, handle_export, export_context))
     }};
 }
 

@@ -21,8 +21,8 @@ pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
 pub use portable::{
-    ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, LoginFailureCounts, MemberChange,
-    ProfileRow, SeedAccount, SeedBatch, SeedRecord,
+    ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
+    MemberChange, ProfileRow, RECORD_COLUMNS, SeedAccount, SeedBatch, SeedRecord,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -83,3 +83,102 @@ async fn an_erased_person_is_anonymised_and_locked_out_while_the_accounts_record
     assert_eq!(event["target_id"], leaving.user_id.to_string());
     assert_eq!(app.request(Method::POST, &path, Some(&admin)).send().await.unwrap().status(), 404);
 }
+
+/// The files in a gzipped tar archive, by name.
+fn unpack(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut files = std::collections::BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        files.insert(name, content);
+    }
+    files
+}
+
+async fn ready_export(app: &crate::helpers::TestApp, session: &crate::helpers::Session, started: &Value) -> Value {
+    let path = format!("/api/v1/exports/{}", started["id"].as_str().unwrap());
+    crate::helpers::eventually("the export to be built", std::time::Duration::from_secs(30), || async {
+        let export: Value = app.request(Method::GET, &path, Some(session)).send().await.unwrap().json().await.unwrap();
+        assert_ne!(export["status"], "failed", "{export}");
+        (export["status"] == "ready").then_some(export)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_owner_exports_the_account_and_a_person_their_own_data_for_them_alone() {
+    let folder = tempfile::tempdir().unwrap();
+    for (path, body) in [("acme/contract.txt", "acme's contract"), ("globex/secret.txt", "globex only")] {
+        let file = folder.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, body).unwrap();
+    }
+    let root = folder.path().to_owned();
+    let app = crate::helpers::spawn_app_with(|settings| settings.sync.local_file_roots = vec![root]).await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let acme = app.create_account(&admin, "Acme").await;
+    let globex = app.create_account(&admin, "Globex").await;
+    let settings = json!({"store": {"type": "local", "root": folder.path()}});
+    let connector = create_connector(&app, &admin, "files", settings, json!({}), json!({})).await;
+    map_account(&app, &admin, &connector, "acme", acme).await;
+    map_account(&app, &admin, &connector, "globex", globex).await;
+    sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
+    let owner = app.member(&admin, acme, "owner").await;
+    let billing = app.member(&owner, acme, "billing").await;
+
+    let request = format!("/api/v1/accounts/{acme}/exports");
+    assert_eq!(app.request(Method::POST, &request, Some(&billing)).send().await.unwrap().status(), 403);
+    let response = app.request(Method::POST, &request, Some(&owner)).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    let started: Value = response.json().await.unwrap();
+    let export = ready_export(&app, &owner, &started).await;
+    let download = export["download_url"].as_str().unwrap().to_owned();
+
+    // Only whoever asked sees or fetches it.
+    let status = format!("/api/v1/exports/{}", export["id"].as_str().unwrap());
+    assert_eq!(app.request(Method::GET, &status, Some(&billing)).send().await.unwrap().status(), 404);
+    assert_eq!(app.request(Method::GET, &download, Some(&billing)).send().await.unwrap().status(), 404);
+
+    let response = app.request(Method::GET, &download, Some(&owner)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/gzip");
+    let files = unpack(&response.bytes().await.unwrap());
+    let documents: Value = serde_json::from_slice(&files["records/documents.json"]).unwrap();
+    assert_eq!(documents.as_array().unwrap().len(), 1, "{documents}");
+    let stored = files.iter().find(|(name, _)| name.starts_with("documents/") && name.ends_with("contract.txt"));
+    assert_eq!(stored.expect("the document's bytes").1, b"acme's contract");
+    assert!(files.values().all(|content| !String::from_utf8_lossy(content).contains("globex only")), "Globex leaked");
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["account"]["id"], acme.to_string());
+    assert!(files.contains_key("records/invoices.json"));
+
+    // A person's own data, for them.
+    let response = app.request(Method::POST, "/api/v1/me/exports", Some(&billing)).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    let started: Value = response.json().await.unwrap();
+    let export = ready_export(&app, &billing, &started).await;
+    let response =
+        app.request(Method::GET, export["download_url"].as_str().unwrap(), Some(&billing)).send().await.unwrap();
+    let files = unpack(&response.bytes().await.unwrap());
+    let profile: Value = serde_json::from_slice(&files["profile.json"]).unwrap();
+    assert_eq!(profile["email"], billing.email.as_str());
+    let memberships: Value = serde_json::from_slice(&files["memberships.json"]).unwrap();
+    assert_eq!(memberships[0]["account_id"], acme.to_string());
+
+    // Asking and fetching are in the account's audit log.
+    let events: Value = app
+        .request(Method::GET, &format!("/api/v1/accounts/{acme}/audit-events"), Some(&owner))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for action in ["export.requested", "export.downloaded"] {
+        assert!(events.as_array().unwrap().iter().any(|event| event["action"] == action), "{action}: {events}");
+    }
+}

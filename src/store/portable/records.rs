@@ -25,7 +25,8 @@ macro_rules! record_columns {
     };
 }
 
-const RECORD_COLUMNS: &str = record_columns!();
+/// A `RecordRow`'s columns (of `records r`), for queries across the store.
+pub const RECORD_COLUMNS: &str = record_columns!();
 
 /// A record with its source's kind and name and its stream's freshness (public
 /// for the read benchmark's ceiling, which runs the same query bare).

@@ -1,0 +1,259 @@
+//! Data exports (the rights of access and portability): a background job builds
+//! a gzipped tar archive under `data_dir/exports/`, which whoever asked may
+//! download until it expires (housekeeping then deletes it).
+//!
+//! - An account's export: `records/{type}.json` per record type (the common-model
+//!   data with source times) and `documents/` with each document's bytes from its
+//!   storage; `manifest.json` says what is in it and what could not be fetched.
+//! - A person's export: their profile, memberships, sessions and API tokens.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, Utc};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::jobs::{Job, JobContext, JobError};
+use crate::store::{ExportRow, Store};
+
+/// How long a finished export can be downloaded.
+pub const EXPORT_TTL: Duration = Duration::hours(24);
+/// Documents larger than this are listed in the manifest, not included.
+const MAX_DOCUMENT_BYTES: u64 = 100 * 1024 * 1024;
+/// Record types an account export carries, with their file names.
+const RECORD_FILES: [(&str, &str); 7] = [
+    ("invoice", "invoices"),
+    ("payment", "payments"),
+    ("document", "documents"),
+    ("ticket", "tickets"),
+    ("ticket_message", "ticket_messages"),
+    ("order", "orders"),
+    ("task", "tasks"),
+];
+const PAGE: i64 = 1000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportJob {
+    pub export_id: Uuid,
+}
+
+impl Job for ExportJob {
+    const QUEUE: &'static str = "portico.export";
+}
+
+pub fn archive_path(exports_dir: &Path, export_id: Uuid) -> PathBuf {
+    exports_dir.join(format!("{export_id}.tar.gz"))
+}
+
+/// Builds one export. A failure is recorded on the export (the person asking
+/// sees it) rather than retried: asking again is theirs to do.
+pub async fn run(job: &ExportJob, context: &JobContext) -> Result<(), JobError> {
+    let store = &context.store;
+    let Some(export) = store.export(job.export_id).await? else { return Ok(()) };
+    if matches!(export.status.as_str(), "ready" | "failed") {
+        return Ok(());
+    }
+    store.set_export_status(export.id, "building", None, None, Utc::now()).await?;
+    match build(context, &export).await {
+        Ok(size) => store.set_export_status(export.id, "ready", Some(size as i64), None, Utc::now()).await?,
+        Err(error) => {
+            tracing::warn!(export_id = %export.id, %error, "building an export failed");
+            store.set_export_status(export.id, "failed", None, Some(&error), Utc::now()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One file of the archive.
+type Entry = (String, Vec<u8>);
+
+async fn build(context: &JobContext, export: &ExportRow) -> Result<u64, String> {
+    let dir = context.exports_dir.clone();
+    std::fs::create_dir_all(&dir).map_err(|error| format!("creating {}: {error}", dir.display()))?;
+    let partial = dir.join(format!("{}.partial", export.id));
+    let (entries, mut received) = mpsc::channel::<Entry>(4);
+    let writing = partial.clone();
+    // The archive is written on a blocking thread as entries arrive.
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let file = std::fs::File::create(&writing)?;
+        let mut archive = tar::Builder::new(GzEncoder::new(file, Compression::default()));
+        while let Some((name, bytes)) = received.blocking_recv() {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o600);
+            header.set_mtime(Utc::now().timestamp().max(0) as u64);
+            archive.append_data(&mut header, &name, bytes.as_slice())?;
+        }
+        let file = archive.into_inner()?.finish()?;
+        file.sync_all()
+    });
+    let produced = match (export.account_id, export.user_id) {
+        (Some(account_id), _) => account_entries(context, export, account_id, &entries).await,
+        (None, Some(user_id)) => user_entries(&context.store, export, user_id, &entries).await,
+        (None, None) => Err("the export names neither an account nor a person".to_owned()),
+    };
+    drop(entries);
+    let written = writer.await.map_err(|error| error.to_string())?.map_err(|error| format!("writing: {error}"));
+    if let Err(error) = produced.and(written) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(error);
+    }
+    let archive = archive_path(&dir, export.id);
+    std::fs::rename(&partial, &archive).map_err(|error| format!("finishing: {error}"))?;
+    std::fs::metadata(&archive).map(|metadata| metadata.len()).map_err(|error| error.to_string())
+}
+
+async fn send(entries: &mpsc::Sender<Entry>, name: String, value: &impl Serialize) -> Result<(), String> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|error| error.to_string())?;
+    entries.send((name, bytes)).await.map_err(|_| "the archive writer stopped".to_owned())
+}
+
+async fn account_entries(
+    context: &JobContext,
+    export: &ExportRow,
+    account_id: Uuid,
+    entries: &mpsc::Sender<Entry>,
+) -> Result<(), String> {
+    let store = &context.store;
+    let failed = |error: crate::store::StoreError| error.to_string();
+    let account = store.account(account_id).await.map_err(failed)?.ok_or("the account is gone")?;
+    let mut counts = serde_json::Map::new();
+    let mut documents = Vec::new();
+    for (record_type, file) in RECORD_FILES {
+        let mut records = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.account_records_page(account_id, record_type, after, PAGE).await.map_err(failed)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for row in page {
+                if record_type == "document" {
+                    documents.push(row.clone());
+                }
+                records.push(json!({
+                    "id": row.id, "type": row.record_type, "title": row.title, "status": row.status,
+                    "amount_minor": row.amount_minor, "currency": row.currency, "occurred_at": row.occurred_at,
+                    "due_at": row.due_at, "data": row.data.0, "source_updated_at": row.source_updated_at,
+                    "updated_at": row.updated_at,
+                }));
+            }
+        }
+        counts.insert(file.to_owned(), json!(records.len()));
+        send(entries, format!("records/{file}.json"), &records).await?;
+    }
+    let mut missing = Vec::new();
+    for document in &documents {
+        match document_bytes(context, document).await {
+            Ok(bytes) => {
+                let name = safe_name(document.data.0["name"].as_str().unwrap_or("document"));
+                entries
+                    .send((format!("documents/{}-{name}", document.id), bytes))
+                    .await
+                    .map_err(|_| "the archive writer stopped".to_owned())?;
+            }
+            Err(reason) => missing.push(json!({"id": document.id, "name": document.title, "reason": reason})),
+        }
+    }
+    let manifest = json!({
+        "export_id": export.id, "kind": "account", "generated_at": Utc::now(),
+        "account": {"id": account.id, "name": account.name}, "records": counts,
+        "documents_included": documents.len() - missing.len(), "documents_missing": missing,
+    });
+    send(entries, "manifest.json".into(), &manifest).await
+}
+
+/// A document's bytes from its storage, if its connector serves files.
+async fn document_bytes(context: &JobContext, document: &crate::store::RecordRow) -> Result<Vec<u8>, String> {
+    let instance = context
+        .store
+        .connector_instance(document.source_instance_id)
+        .await
+        .map_err(|error| error.to_string())?
+        .ok_or("its connector was removed")?;
+    let connector = context.connectors.build(&instance).map_err(|error| error.to_string())?;
+    let files = connector.as_files().ok_or("its source keeps no file")?;
+    let key = document.data.0["storage_key"].as_str().unwrap_or_default();
+    let download = files.download(key).await.map_err(|error| error.message)?;
+    if download.size > MAX_DOCUMENT_BYTES {
+        return Err(format!("larger than {} MiB", MAX_DOCUMENT_BYTES / 1024 / 1024));
+    }
+    let mut bytes = Vec::with_capacity(download.size as usize);
+    let mut stream = download.stream;
+    while let Some(chunk) = stream.try_next().await.map_err(|error| error.message)? {
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+async fn user_entries(
+    store: &Store,
+    export: &ExportRow,
+    user_id: Uuid,
+    entries: &mpsc::Sender<Entry>,
+) -> Result<(), String> {
+    let failed = |error: crate::store::StoreError| error.to_string();
+    let profile = store.user_profile(user_id).await.map_err(failed)?.ok_or("the person is gone")?;
+    send(
+        entries,
+        "profile.json".into(),
+        &json!({
+            "user_id": user_id, "email": profile.email, "display_name": profile.display_name,
+            "locale": profile.locale, "time_zone": profile.time_zone,
+            "notification_preferences": profile.notification_preferences.0,
+        }),
+    )
+    .await?;
+    let memberships: Vec<Value> = store
+        .memberships_of(user_id)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .map(|membership| json!({"account_id": membership.account_id, "account": membership.account_name, "role": membership.role}))
+        .collect();
+    send(entries, "memberships.json".into(), &memberships).await?;
+    // Sessions not revoked, expired and idle ones included (a far past cutoff).
+    let long_ago = Utc::now() - Duration::days(3650);
+    let sessions = store.user_sessions(user_id, long_ago, long_ago).await.map_err(failed)?;
+    send(entries, "sessions.json".into(), &sessions).await?;
+    let tokens = store.user_api_tokens(user_id).await.map_err(failed)?;
+    send(entries, "api_tokens.json".into(), &tokens).await?;
+    let manifest = json!({"export_id": export.id, "kind": "user", "generated_at": Utc::now(), "user_id": user_id});
+    send(entries, "manifest.json".into(), &manifest).await
+}
+
+/// A file name that stays one path segment inside the archive.
+fn safe_name(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') { c } else { '_' })
+        .take(120)
+        .collect();
+    match safe.trim_matches('.') {
+        "" => "document".to_owned(),
+        trimmed => trimmed.to_owned(),
+    }
+}
+
+/// Removes expired exports and their files (housekeeping).
+pub async fn purge_expired(store: &Store, exports_dir: &Path) -> Result<u64, crate::store::StoreError> {
+    let removed = store.remove_expired_exports(Utc::now()).await?;
+    for id in &removed {
+        let _ = std::fs::remove_file(archive_path(exports_dir, *id));
+    }
+    Ok(removed.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn document_names_stay_inside_the_archive() {
+        assert_eq!(super::safe_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(super::safe_name("Q3 report.pdf"), "Q3 report.pdf");
+        assert_eq!(super::safe_name(".."), "document");
+    }
+}
