@@ -75,6 +75,7 @@ async fn bench(engine: &str, database_url: String, stripe: &FakeStripe, records:
         settings: settings.jobs.clone(),
         sync: settings.sync.clone(),
         connectors,
+        exports_dir: settings.data_dir.join("exports"),
     };
 
     let baseline = resident_kib();
