@@ -61,6 +61,7 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub webhooks: WebhookSettings,
     pub events: EventSettings,
+    pub uploads: UploadSettings,
     pub auth: AuthSettings,
     pub outbound: OutboundSettings,
     pub mail: MailSettings,
@@ -105,6 +106,14 @@ pub struct WebhookSettings {
     pub process_retry_base_ms: u64,
     pub process_retry_max_ms: u64,
     pub claim_secs: u64,
+}
+
+/// Documents uploaded through the portal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Media types accepted, as sniffed from the file's content.
+    pub allowed_types: Vec<String>,
 }
 
 /// Live updates (`GET /api/v1/events`) and the change feed behind them.

@@ -47,9 +47,11 @@ pub struct DocumentUploaded {
     pub sync_status: &'static str,
 }
 
-/// Uploads a document for the account (`documents.upload`): the body is the file
-/// (up to `http.body_limit_bytes`). It is recorded at once, pending, and written to
-/// the account's document storage through the outbox.
+/// Uploads a document for the account (`documents.upload`): a multipart form
+/// with a `file` part, or the file as the body with `?name=`; up to
+/// `http.body_limit_bytes`. Its name loses any path, its type is sniffed from its
+/// bytes and must be one of `uploads.allowed_types`. It is recorded at once,
+/// pending, and written to the account's document storage through the outbox.
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/documents",
     extensions(("x-permission" = json!("documents.upload"))), tag = "records",
     params(("account_id" = Uuid, Path), UploadQuery),
@@ -59,6 +61,7 @@ pub struct DocumentUploaded {
         (status = 403, description = "Missing documents.upload", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "No document storage is connected for this account", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than the body limit", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A type of file not accepted here", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "No name, or an empty file", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn upload_document(
@@ -71,16 +74,28 @@ pub async fn upload_document(
 ) -> Result<(axum::http::StatusCode, super::json::Json<DocumentUploaded>), ApiError> {
     let scope = access.require(Permission::DocumentsUpload, &state).await?;
     let account_id = scope.account_id();
-    let name = query.name.as_deref().unwrap_or_default().trim().to_owned();
+    let (name, body) = match is_multipart(&headers) {
+        true => file_part(&headers, body).await?,
+        false => (query.name.unwrap_or_default(), body),
+    };
+    let name = sanitized_name(&name);
     let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > 200 || name == "." || name == ".." {
+    if name.is_none() {
         errors.push(FieldError { field: "name".into(), message: "must be a file name of 1 to 200 characters".into() });
     }
     if body.is_empty() {
-        errors.push(FieldError { field: "body".into(), message: "the file is empty".into() });
+        errors.push(FieldError { field: "file".into(), message: "the file is empty".into() });
     }
-    if !errors.is_empty() {
+    let Some(name) = name.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
+    };
+    // What the file is, from its bytes: a client's claim is not trusted.
+    let content_type = sniffed_type(&body, &name);
+    if !state.settings.uploads.allowed_types.iter().any(|allowed| *allowed == content_type) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("Files of type {content_type} are not accepted here."),
+        ));
     }
     let kinds = state.connectors.kinds_accepting("upload_document");
     let Some((instance_id, account_ref)) = state.store.write_target(account_id, &kinds).await? else {
@@ -90,12 +105,6 @@ pub async fn upload_document(
     let connector = state.connectors.build(&instance).map_err(ApiError::internal)?;
     let files = connector.as_files().ok_or_else(|| ApiError::internal(StoreError::NotFound))?;
     let key = files.upload_key(&account_ref, &Uuid::now_v7().simple().to_string(), &name);
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| !value.is_empty())
-        .unwrap_or("application/octet-stream")
-        .to_owned();
     let now = Utc::now();
     let record = prepare(Record {
         external_id: String::new(),
@@ -129,6 +138,58 @@ pub async fn upload_document(
     audit::record(&state.store, event).await?;
     let uploaded = DocumentUploaded { record_id, outbox_id, sync_status: "pending" };
     Ok((axum::http::StatusCode::ACCEPTED, super::json::Json(uploaded)))
+}
+
+fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The `file` part of a multipart form: its file name and bytes.
+async fn file_part(
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(String, axum::body::Bytes), ApiError> {
+    use axum::extract::FromRequest;
+    let mut request = axum::extract::Request::new(Body::from(body));
+    *request.headers_mut() = headers.clone();
+    let bad_form = |message: String| ApiError::validation(vec![FieldError { field: "file".into(), message }]);
+    let mut form = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|rejection| bad_form(rejection.body_text()))?;
+    while let Some(field) = form.next_field().await.map_err(|error| bad_form(error.body_text()))? {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or_default().to_owned();
+            let bytes = field.bytes().await.map_err(|error| bad_form(error.body_text()))?;
+            return Ok((name, bytes));
+        }
+    }
+    Err(bad_form("a multipart upload needs a part named file".into()))
+}
+
+/// A stored file name: the last path segment only, without control or
+/// separator characters, 1 to 200 characters; `None` if nothing is left.
+fn sanitized_name(name: &str) -> Option<String> {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_owned();
+    let cleaned = cleaned.trim_start_matches('.').to_owned();
+    (!cleaned.is_empty() && cleaned.chars().count() <= 200).then_some(cleaned)
+}
+
+/// The media type of a file from its first bytes; text (which has no magic
+/// number) when it is UTF-8 without NULs (CSV by its name).
+fn sniffed_type(bytes: &[u8], name: &str) -> String {
+    if let Some(kind) = infer::get(bytes) {
+        return kind.mime_type().to_owned();
+    }
+    let text = std::str::from_utf8(&bytes[..bytes.len().min(8192)]).is_ok() && !bytes.contains(&0);
+    match text {
+        true if name.to_ascii_lowercase().ends_with(".csv") => "text/csv".to_owned(),
+        true => "text/plain".to_owned(),
+        false => "application/octet-stream".to_owned(),
+    }
 }
 
 /// A file name safe inside a quoted Content-Disposition parameter.
@@ -193,6 +254,22 @@ pub async fn download_document(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn uploaded_names_lose_their_paths_and_types_come_from_the_bytes() {
+        assert_eq!(super::sanitized_name("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(super::sanitized_name("C:\\Users\\me\\report.pdf").as_deref(), Some("report.pdf"));
+        assert_eq!(super::sanitized_name(".htaccess").as_deref(), Some("htaccess"));
+        assert_eq!(super::sanitized_name("a\u{0}b\r\n.txt").as_deref(), Some("ab.txt"));
+        assert_eq!(super::sanitized_name("/"), None);
+        assert_eq!(super::sniffed_type(b"%PDF-1.7 ...", "x.txt"), "application/pdf");
+        assert_eq!(super::sniffed_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "x.pdf"), "image/png");
+        assert_eq!(super::sniffed_type(b"a,b\n1,2\n", "data.CSV"), "text/csv");
+        assert_eq!(
+            super::sniffed_type(b"MZ\x90\0\x03\0\0\0", "setup.pdf"),
+            "application/vnd.microsoft.portable-executable"
+        );
+    }
+
     #[test]
     fn attachment_names_cannot_break_the_header() {
         assert_eq!(super::attachment_name("a \"b\".pdf"), "a__b_.pdf");

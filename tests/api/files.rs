@@ -170,6 +170,48 @@ async fn a_local_folder_is_a_document_source_too() {
     // The next sync finds the same file, not a second one.
     let runs = sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
     assert_eq!((runs[0]["added"].as_i64(), runs[0]["unchanged"].as_i64()), (Some(0), Some(3)), "{}", runs[0]);
+    // A multipart form, as browsers send it: the name loses its path, the type
+    // comes from the bytes (not the claim), and types not allowed are refused.
+    let form = |file_name: &str, claimed: &str, bytes: &[u8]| {
+        let mut body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {claimed}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n--XyZ--\r\n");
+        body
+    };
+    let multipart = format!("/api/v1/accounts/{acme}/documents");
+    let response = app
+        .request(Method::POST, &multipart, Some(&owner))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(form("..\\..\\invoice.pdf", "text/plain", b"%PDF-1.7 a real pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let pdf: Value = response.json().await.unwrap();
+    let detail = format!("/api/v1/accounts/{acme}/documents/{}", pdf["record_id"].as_str().unwrap());
+    let stored: Value = app.request(Method::GET, &detail, Some(&owner)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(stored["data"]["name"], "invoice.pdf", "{stored}");
+    assert_eq!(stored["data"]["content_type"], "application/pdf");
+    let response = app
+        .request(Method::POST, &multipart, Some(&owner))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(form("harmless.pdf", "application/pdf", b"MZ\x90\x00\x03\x00\x00\x00 an executable"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let response = app
+        .request(Method::POST, &multipart, Some(&owner))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body("--XyZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--XyZ--\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422, "a form without a file part");
+
     // A viewer may read but not upload.
     let viewer = app.member(&admin, acme, "viewer").await;
     let response = app.request(Method::POST, &upload, Some(&viewer)).body("x").send().await.unwrap();
