@@ -91,7 +91,7 @@ pub async fn upload_document(
     };
     // What the file is, from its bytes: a client's claim is not trusted.
     let content_type = sniffed_type(&body, &name);
-    if !state.settings.uploads.allowed_types.iter().any(|allowed| *allowed == content_type) {
+    if !state.settings.uploads.allowed_types.contains(&content_type) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             format!("Files of type {content_type} are not accepted here."),
