@@ -18,6 +18,7 @@ pub mod exports;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod notifications;
 pub mod startup;
 pub mod store;
 pub mod sync;

@@ -156,6 +156,7 @@ impl Application {
                 self.settings.webhooks.clone(),
             );
             tokio::spawn(processor.run(committed.clone(), shutdown.clone()));
+            tokio::spawn(crate::notifications::run(self.store.clone(), shutdown.clone()));
             tokio::spawn(jobs::housekeeping::run_periodically(
                 self.store.clone(),
                 self.settings.clone(),

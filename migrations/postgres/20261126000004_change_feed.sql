@@ -17,8 +17,10 @@ CREATE TABLE change_feed (
     user_id UUID,
     record_type TEXT,
     record_id UUID,
-    change TEXT CHECK (change IN ('upserted', 'deleted')),
+    change TEXT CHECK (change IN ('created', 'updated', 'deleted')),
     status TEXT,
+    -- The status before an update (NULL for a new record): notifications say what moved.
+    previous_status TEXT,
     title TEXT,
     changed_at TIMESTAMPTZ NOT NULL
 );
@@ -26,9 +28,10 @@ CREATE INDEX change_feed_by_time ON change_feed(changed_at);
 
 CREATE FUNCTION change_feed_record() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO change_feed (kind, account_id, record_type, record_id, change, status, title, changed_at)
+    INSERT INTO change_feed (kind, account_id, record_type, record_id, change, status, previous_status, title, changed_at)
     VALUES ('record', NEW.account_id, NEW.record_type, NEW.id,
-        CASE WHEN NEW.deleted_at IS NULL THEN 'upserted' ELSE 'deleted' END, NEW.status, NEW.title, NEW.updated_at);
+        CASE WHEN NEW.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END, NEW.status,
+        CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.title, NEW.updated_at);
     PERFORM pg_notify('portico_change_feed', '');
     RETURN NULL;
 END

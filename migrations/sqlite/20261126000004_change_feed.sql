@@ -13,8 +13,10 @@ CREATE TABLE change_feed (
     user_id BLOB,
     record_type TEXT,
     record_id BLOB,
-    change TEXT CHECK (change IN ('upserted', 'deleted')),
+    change TEXT CHECK (change IN ('created', 'updated', 'deleted')),
     status TEXT,
+    -- The status before an update (NULL for a new record): notifications say what moved.
+    previous_status TEXT,
     title TEXT,
     changed_at TEXT NOT NULL
 );
@@ -25,7 +27,7 @@ WHEN NEW.account_id IS NOT NULL
 BEGIN
     INSERT INTO change_feed (kind, account_id, record_type, record_id, change, status, title, changed_at)
     VALUES ('record', NEW.account_id, NEW.record_type, NEW.id,
-        CASE WHEN NEW.deleted_at IS NULL THEN 'upserted' ELSE 'deleted' END, NEW.status, NEW.title, NEW.updated_at);
+        CASE WHEN NEW.deleted_at IS NULL THEN 'created' ELSE 'deleted' END, NEW.status, NEW.title, NEW.updated_at);
 END;
 
 -- Only changes a reader could notice: not the sweep's bookkeeping (last_seen_run_id).
@@ -33,9 +35,10 @@ CREATE TRIGGER records_feed_update AFTER UPDATE ON records
 WHEN NEW.account_id IS NOT NULL AND (NEW.updated_at IS NOT OLD.updated_at OR NEW.account_id IS NOT OLD.account_id
     OR NEW.external_id IS NOT OLD.external_id)
 BEGIN
-    INSERT INTO change_feed (kind, account_id, record_type, record_id, change, status, title, changed_at)
+    INSERT INTO change_feed (kind, account_id, record_type, record_id, change, status, previous_status, title, changed_at)
     VALUES ('record', NEW.account_id, NEW.record_type, NEW.id,
-        CASE WHEN NEW.deleted_at IS NULL THEN 'upserted' ELSE 'deleted' END, NEW.status, NEW.title, NEW.updated_at);
+        CASE WHEN NEW.deleted_at IS NULL THEN 'updated' ELSE 'deleted' END, NEW.status, OLD.status, NEW.title,
+        NEW.updated_at);
 END;
 
 CREATE TRIGGER memberships_feed_insert AFTER INSERT ON memberships

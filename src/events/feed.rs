@@ -42,7 +42,7 @@ pub struct RecordChange {
     #[serde(rename = "type")]
     pub record_type: String,
     pub id: Uuid,
-    /// `upserted` or `deleted`.
+    /// `created`, `updated` or `deleted`.
     pub change: String,
     pub status: Option<String>,
     pub title: Option<String>,

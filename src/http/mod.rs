@@ -19,6 +19,7 @@ pub mod me;
 pub mod members;
 pub mod metrics;
 pub mod mfa;
+pub mod notifications;
 pub mod openapi;
 pub mod outbox;
 pub mod pagination;
@@ -88,6 +89,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(auth::router())
         .merge(me::router())
         .merge(profile::router())
+        .merge(notifications::router())
         .merge(credentials::router())
         .merge(mfa::router())
         .merge(recovery::router())

@@ -14,41 +14,11 @@ use super::json::Json;
 use super::problem::{ApiError, FieldError};
 use crate::audit;
 use crate::auth::Caller;
+use crate::notifications::Preferences;
 use crate::store::{ProfileRow, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(profile, update_profile))
-}
-
-/// What the user wants to hear about, in the portal (and by email, if chosen).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct NotificationPreferences {
-    /// New and overdue invoices.
-    pub invoices: bool,
-    /// Replies and status changes on tickets.
-    pub tickets: bool,
-    /// New documents.
-    pub documents: bool,
-    /// Order and project status changes.
-    pub orders: bool,
-    /// Tasks assigned or coming due.
-    pub tasks: bool,
-    /// By email as well as in the portal.
-    pub email: bool,
-}
-
-impl Default for NotificationPreferences {
-    fn default() -> Self {
-        NotificationPreferences {
-            invoices: true,
-            tickets: true,
-            documents: true,
-            orders: true,
-            tasks: true,
-            email: false,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,7 +29,7 @@ pub struct Profile {
     pub locale: String,
     /// An IANA time zone name (`Europe/Zurich`) or `UTC`.
     pub time_zone: String,
-    pub notification_preferences: NotificationPreferences,
+    pub notification_preferences: Preferences,
 }
 
 /// Fields to change; those left out stay as they are.
@@ -70,7 +40,7 @@ pub struct ProfileChange {
     pub display_name: Option<String>,
     pub locale: Option<String>,
     pub time_zone: Option<String>,
-    pub notification_preferences: Option<NotificationPreferences>,
+    pub notification_preferences: Option<Preferences>,
 }
 
 fn profile_of(row: ProfileRow) -> Profile {

@@ -22,7 +22,8 @@ use crate::config::{ConfigError, Engine, Settings};
 
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
-    MemberChange, ProfileRow, RECORD_COLUMNS, SeedAccount, SeedBatch, SeedRecord,
+    MemberChange, NewNotification, NotificationRow, ProfileRow, RECORD_COLUMNS, Recipient, SeedAccount, SeedBatch,
+    SeedRecord,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -66,6 +66,7 @@ fn template_of(path: &str) -> String {
                 "webhook-endpoints" | "webhooks" => "{endpoint_id}",
                 "deliveries" => "{delivery_id}",
                 "exports" => "{export_id}",
+                "notifications" => "{notification_id}",
                 "secrets" => "{secret_id}",
                 "invoices" | "payments" | "documents" | "tickets" | "orders" | "tasks" => "{record_id}",
                 other => panic!("no placeholder name after /{other}/"),

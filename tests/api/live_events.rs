@@ -158,7 +158,7 @@ async fn each_stream_carries_only_what_its_user_may_see_and_resumes_after_its_la
     for event in &acme_events {
         assert_eq!(event.data["account_id"], billing.acme.to_string());
         assert_eq!(event.data["type"], "invoice");
-        assert_eq!(event.data["change"], "upserted");
+        assert_eq!(event.data["change"], "created");
         assert!(event.id.as_ref().unwrap().parse::<i64>().is_ok(), "{event:?}");
     }
     let globex_events = globex_stream.records(1, Duration::from_secs(10)).await;

@@ -16,6 +16,7 @@ mod identity;
 mod jobs;
 mod live_events;
 mod mfa;
+mod notifications;
 mod operations;
 mod outbound;
 mod portal_lists;

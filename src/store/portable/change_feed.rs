@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::store::Result;
 
-const FEED_COLUMNS: &str = "seq, kind, account_id, user_id, record_type, record_id, change, status, title, changed_at";
+const FEED_COLUMNS: &str =
+    "seq, kind, account_id, user_id, record_type, record_id, change, status, previous_status, title, changed_at";
 
 /// One feed entry: a record change (`kind` `record`) or an access change (`access`).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,9 +19,11 @@ pub struct ChangeFeedRow {
     pub user_id: Option<Uuid>,
     pub record_type: Option<String>,
     pub record_id: Option<Uuid>,
-    /// `upserted` or `deleted`.
+    /// `created`, `updated` or `deleted`.
     pub change: Option<String>,
     pub status: Option<String>,
+    /// The status before an update; `None` for a new record.
+    pub previous_status: Option<String>,
     pub title: Option<String>,
     pub changed_at: DateTime<Utc>,
 }

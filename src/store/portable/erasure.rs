@@ -62,6 +62,7 @@ portable_queries! {
             "DELETE FROM user_tokens WHERE user_id = $1",
             "DELETE FROM user_identities WHERE user_id = $1",
             "DELETE FROM account_visits WHERE user_id = $1",
+            "DELETE FROM notifications WHERE user_id = $1",
         ] {
             sqlx::query(statement).bind(user_id).execute(&mut *transaction).await?;
         }

@@ -1,0 +1,198 @@
+//! In-portal notifications, made from the change feed: a new or re-statused
+//! invoice, order, ticket, message, document or task tells each member of its
+//! account who may see it and asked to hear about its kind (profile preferences).
+//!
+//! Worker processes follow the feed from a shared cursor; each batch of
+//! notifications is written with the cursor's move in one transaction, and a
+//! worker that finds the cursor moved by another drops its batch, so nothing is
+//! told twice. Like the live stream, the follower stops at a gap in the feed's
+//! numbers (a transaction still committing) unless the entry after it is older
+//! than [`GAP_WAIT`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::grants;
+use crate::auth::permissions::Permission;
+use crate::store::{ChangeFeedRow, NewNotification, Recipient, Store, StoreError};
+
+const POLL: Duration = Duration::from_secs(1);
+const BATCH: i64 = 500;
+/// A gap in the feed older than this is a rolled-back transaction, not a slow one.
+const GAP_WAIT: chrono::Duration = chrono::Duration::seconds(10);
+
+/// What a person wants to hear about, in the portal (and by email, if chosen).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Preferences {
+    /// New and paid invoices.
+    pub invoices: bool,
+    /// Replies and status changes on tickets.
+    pub tickets: bool,
+    /// New documents.
+    pub documents: bool,
+    /// Order and project status changes.
+    pub orders: bool,
+    /// New and completed tasks.
+    pub tasks: bool,
+    /// By email as well as in the portal (not sent yet: no mail transport).
+    pub email: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences { invoices: true, tickets: true, documents: true, orders: true, tasks: true, email: false }
+    }
+}
+
+impl Preferences {
+    fn wants(&self, kind: &str) -> bool {
+        match kind {
+            "invoices" => self.invoices,
+            "tickets" => self.tickets,
+            "documents" => self.documents,
+            "orders" => self.orders,
+            "tasks" => self.tasks,
+            _ => false,
+        }
+    }
+}
+
+/// What a feed entry is worth telling, if anything: (kind, message).
+pub fn describe(entry: &ChangeFeedRow) -> Option<(&'static str, String)> {
+    let is_new = match (entry.kind.as_str(), entry.change.as_deref()) {
+        ("record", Some("created")) => true,
+        ("record", Some("updated")) => false,
+        _ => return None,
+    };
+    let title = entry.title.as_deref().unwrap_or("");
+    let status = entry.status.as_deref().unwrap_or("");
+    let moved = !is_new && entry.previous_status.as_deref() != entry.status.as_deref();
+    match entry.record_type.as_deref()? {
+        "invoice" if moved && status == "paid" => Some(("invoices", format!("Invoice {title} is paid"))),
+        "invoice" if (is_new || moved) && status == "open" => Some(("invoices", format!("Invoice {title} was issued"))),
+        "order" if moved => Some(("orders", format!("{title}: {status}"))),
+        "order" if is_new => Some(("orders", format!("New order: {title}"))),
+        "ticket" if moved => Some(("tickets", format!("Ticket \u{201c}{title}\u{201d} is now {status}"))),
+        "ticket_message" if is_new => Some(("tickets", format!("New message from {title}"))),
+        "document" if is_new => Some(("documents", format!("New document: {title}"))),
+        "task" if moved && status == "completed" => Some(("tasks", format!("Task done: {title}"))),
+        "task" if is_new && status == "open" => Some(("tasks", format!("New task: {title}"))),
+        _ => None,
+    }
+}
+
+/// Follows the feed until shutdown.
+pub async fn run(store: Store, shutdown: CancellationToken) {
+    loop {
+        match make_once(&store).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(error = %crate::http::problem::error_chain(&error), "making notifications failed")
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// One batch; whether there may be more right away.
+pub async fn make_once(store: &Store) -> Result<bool, StoreError> {
+    let (cursor, rows) = store.notification_backlog(BATCH).await?;
+    let full = rows.len() as i64 == BATCH;
+    let now = Utc::now();
+    let mut upto = cursor;
+    let mut taken = Vec::new();
+    for row in rows {
+        if row.seq != upto + 1 && now - row.changed_at < GAP_WAIT {
+            break;
+        }
+        upto = row.seq;
+        taken.push(row);
+    }
+    if upto == cursor {
+        return Ok(false);
+    }
+    let mut members: HashMap<Uuid, Vec<Recipient>> = HashMap::new();
+    let mut notifications = Vec::new();
+    for entry in &taken {
+        let (Some((kind, message)), Some(account_id), Some(record_type), Some(record_id)) =
+            (describe(entry), entry.account_id, entry.record_type.as_ref(), entry.record_id)
+        else {
+            continue;
+        };
+        let Some(needed) = Permission::to_view(record_type) else { continue };
+        let recipients = match members.entry(account_id) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(store.notification_recipients(account_id).await?)
+            }
+        };
+        for recipient in recipients.iter() {
+            let may_see =
+                grants::grant_of(&recipient.membership).is_some_and(|grant| grant.permissions().contains(&needed));
+            let preferences: Preferences =
+                serde_json::from_value(recipient.notification_preferences.0.clone()).unwrap_or_default();
+            if may_see && preferences.wants(kind) {
+                notifications.push(NewNotification {
+                    user_id: recipient.user_id,
+                    account_id,
+                    kind,
+                    message: message.clone(),
+                    record_type: record_type.clone(),
+                    record_id,
+                });
+            }
+        }
+    }
+    let committed = store.commit_notifications(cursor, upto, &notifications, now).await?;
+    Ok(committed && full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(record_type: &str, status: Option<&str>, previous: Option<&str>) -> ChangeFeedRow {
+        let change = if previous.is_some() { "updated" } else { "created" };
+        ChangeFeedRow {
+            seq: 1,
+            kind: "record".into(),
+            account_id: Some(Uuid::nil()),
+            user_id: None,
+            record_type: Some(record_type.into()),
+            record_id: Some(Uuid::nil()),
+            change: Some(change.into()),
+            status: status.map(str::to_owned),
+            previous_status: previous.map(str::to_owned),
+            title: Some("INV-7".into()),
+            changed_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn only_news_is_told() {
+        assert_eq!(describe(&entry("invoice", Some("open"), None)).unwrap().0, "invoices");
+        assert_eq!(describe(&entry("invoice", Some("paid"), Some("open"))).unwrap().1, "Invoice INV-7 is paid");
+        assert!(describe(&entry("invoice", Some("open"), Some("open"))).is_none(), "an edit, not news");
+        let mut renamed = entry("document", None, None);
+        renamed.change = Some("updated".into());
+        assert!(describe(&renamed).is_none(), "a changed document is not a new one");
+        assert!(describe(&entry("payment", Some("succeeded"), None)).is_none());
+        assert_eq!(describe(&entry("order", Some("shipped"), Some("processing"))).unwrap().1, "INV-7: shipped");
+        assert_eq!(describe(&entry("document", None, None)).unwrap().0, "documents");
+        assert!(describe(&entry("contact", None, None)).is_none());
+        let mut deleted = entry("invoice", Some("open"), None);
+        deleted.change = Some("deleted".into());
+        assert!(describe(&deleted).is_none());
+    }
+}

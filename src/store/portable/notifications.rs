@@ -1,0 +1,151 @@
+//! In-portal notifications, and the cursor that makes them from the change feed.
+
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::store::{ChangeFeedRow, MembershipRow, Result, new_id};
+
+/// A notification to write.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub user_id: Uuid,
+    pub account_id: Uuid,
+    pub kind: &'static str,
+    pub message: String,
+    pub record_type: String,
+    pub record_id: Uuid,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct NotificationRow {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    /// invoices, tickets, documents, orders, tasks.
+    pub kind: String,
+    pub message: String,
+    pub record_type: Option<String>,
+    pub record_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A member of an account who might be told: what they hold and want to hear.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Recipient {
+    pub user_id: Uuid,
+    #[sqlx(flatten)]
+    pub membership: MembershipRow,
+    pub notification_preferences: Json<serde_json::Value>,
+}
+
+portable_queries! {
+    /// Where notifications stand in the feed, and the record entries after it.
+    pub async fn notification_backlog(&self, limit: i64) -> Result<(i64, Vec<ChangeFeedRow>)> {
+        let (cursor,): (i64,) = sqlx::query_as("SELECT seq FROM notification_cursor WHERE id = 1").fetch_one(&self.pool).await?;
+        let rows = self.change_feed_after(cursor, limit).await?;
+        Ok((cursor, rows))
+    }
+
+    /// Writes notifications and moves the cursor from `from` to `to`, in one
+    /// transaction; `false` (nothing written) if another worker moved it first.
+    pub async fn commit_notifications(&self, from: i64, to: i64, notifications: &[NewNotification], now: DateTime<Utc>) -> Result<bool> {
+        let mut transaction = self.begin_write().await?;
+        let moved = sqlx::query("UPDATE notification_cursor SET seq = $2 WHERE id = 1 AND seq = $1")
+            .bind(from)
+            .bind(to)
+            .execute(&mut *transaction)
+            .await?;
+        if moved.rows_affected() != 1 {
+            return Ok(false);
+        }
+        for chunk in notifications.chunks(500) {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO notifications (id, user_id, account_id, kind, title, record_type, record_id, created_at) ",
+            );
+            query.push_values(chunk, |mut row, notification| {
+                row.push_bind(new_id())
+                    .push_bind(notification.user_id)
+                    .push_bind(notification.account_id)
+                    .push_bind(notification.kind)
+                    .push_bind(&notification.message)
+                    .push_bind(&notification.record_type)
+                    .push_bind(notification.record_id)
+                    .push_bind(now);
+            });
+            query.build().execute(&mut *transaction).await?;
+        }
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// The active members of an account, with their grants and preferences.
+    pub async fn notification_recipients(&self, account_id: Uuid) -> Result<Vec<Recipient>> {
+        Ok(sqlx::query_as(
+            "SELECT m.user_id, m.account_id, a.name AS account_name, m.role, m.custom_role_id, c.name AS custom_role_name,
+                    c.permissions AS custom_permissions, m.record_types, a.require_mfa AS account_requires_mfa,
+                    u.notification_preferences
+             FROM memberships m
+             JOIN accounts a ON a.id = m.account_id
+             JOIN users u ON u.id = m.user_id AND u.status = 'active'
+             LEFT JOIN custom_roles c ON c.id = m.custom_role_id
+             WHERE m.account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A person's notifications in the accounts they are still a member of,
+    /// newest first, before `before` (an id from the last page).
+    pub async fn user_notifications(&self, user_id: Uuid, unread_only: bool, before: Option<Uuid>, limit: i64) -> Result<Vec<NotificationRow>> {
+        let mut query = QueryBuilder::new(
+            "SELECT n.id, n.account_id, n.kind, n.title AS message, n.record_type, n.record_id, n.created_at, n.read_at
+             FROM notifications n JOIN memberships m ON m.account_id = n.account_id AND m.user_id = n.user_id
+             WHERE n.user_id = ",
+        );
+        query.push_bind(user_id);
+        if unread_only {
+            query.push(" AND n.read_at IS NULL");
+        }
+        if let Some(before) = before {
+            query.push(" AND n.id < ").push_bind(before);
+        }
+        query.push(" ORDER BY n.id DESC LIMIT ").push_bind(limit);
+        Ok(query.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    pub async fn unread_notification_count(&self, user_id: Uuid) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notifications n JOIN memberships m ON m.account_id = n.account_id AND m.user_id = n.user_id
+             WHERE n.user_id = $1 AND n.read_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Marks one (or, without an id, every) notification of the user read; how many changed.
+    pub async fn mark_notifications_read(&self, user_id: Uuid, id: Option<Uuid>, now: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND ($2 IS NULL OR id = $2) AND read_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Whether the user has a notification with this id.
+    pub async fn has_notification(&self, user_id: Uuid, id: Uuid) -> Result<bool> {
+        let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM notifications WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+}
