@@ -14,6 +14,10 @@
 //! BENCH_ACCOUNTS and BENCH_INVOICES change the size. Everything (seeding, server,
 //! load generator) shares this machine's cores, as it would for the ceiling.
 
+mod common;
+
+use common::{env_number, millis, percentile, postgres_database};
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,31 +32,6 @@ use uuid::Uuid;
 const CONNECTIONS: usize = 64;
 const PAGE: i64 = 50;
 const WARM_UP: Duration = Duration::from_secs(3);
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], share: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-async fn postgres_database(server_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("portico_bench_{}", Uuid::new_v4().simple());
-    let mut connection = sqlx::PgConnection::connect(server_url).await.expect("PostgreSQL reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut connection).await.unwrap();
-    let mut url = url::Url::parse(server_url).unwrap();
-    url.set_path(&name);
-    url.to_string()
-}
 
 /// A caller: an account and its member's API token.
 struct Member {

@@ -10,6 +10,10 @@
 //! over the first tenth of the run and over all of it. If memory does not grow with
 //! the stream, the two are close.
 
+mod common;
+
+use common::postgres_database;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -31,16 +35,6 @@ fn resident_kib() -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-async fn postgres_database(server_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("portico_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut connection = sqlx::PgConnection::connect(server_url).await.expect("PostgreSQL reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut connection).await.unwrap();
-    let mut url = url::Url::parse(server_url).unwrap();
-    url.set_path(&name);
-    url.to_string()
 }
 
 async fn bench(engine: &str, database_url: String, stripe: &FakeStripe, records: u64) {

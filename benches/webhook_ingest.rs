@@ -13,6 +13,10 @@
 //! an accepted delivery is durable. Logging is at `warn` (BENCH_LOG to change):
 //! one log line per request is an operator's choice, not the gateway's cost.
 
+mod common;
+
+use common::{millis, percentile, postgres_database};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,27 +46,6 @@ const POLL: Duration = Duration::from_millis(10);
 
 fn seconds(name: &str, default: u64) -> Duration {
     Duration::from_secs(std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default))
-}
-
-fn percentile(sorted: &[Duration], share: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-async fn postgres_database(server_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("portico_bench_{}", Uuid::new_v4().simple());
-    let mut connection = sqlx::PgConnection::connect(server_url).await.expect("PostgreSQL reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut connection).await.unwrap();
-    let mut url = url::Url::parse(server_url).unwrap();
-    url.set_path(&name);
-    url.to_string()
 }
 
 async fn stored_deliveries(database_url: &str) -> i64 {
