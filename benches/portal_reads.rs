@@ -16,8 +16,6 @@
 
 mod common;
 
-use common::{env_number, millis, percentile, postgres_database};
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +26,8 @@ use axum::routing::get;
 use portico::http::records::PortalRecord;
 use portico::store::{ACCOUNT_RECORD_SELECT, AccountRecordRow};
 use uuid::Uuid;
+
+use common::{env_number, millis, percentile, postgres_database};
 
 const CONNECTIONS: usize = 64;
 const PAGE: i64 = 50;

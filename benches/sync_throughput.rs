@@ -12,8 +12,6 @@
 
 mod common;
 
-use common::postgres_database;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +23,8 @@ use portico::store::{ConnectorInstanceFields, Store};
 use portico::sync::{ConnectorHost, SyncJob};
 use portico_testkit::FakeStripe;
 use serde_json::json;
+
+use common::postgres_database;
 
 const API_KEY: &str = "sk_bench";
 
