@@ -14,6 +14,7 @@ pub mod exports;
 pub mod health;
 pub mod history;
 pub mod invitations;
+pub mod invoices;
 pub mod json;
 pub mod me;
 pub mod members;
@@ -104,6 +105,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(connectors::router())
         .merge(records::router())
         .merge(dashboard::router())
+        .merge(invoices::router())
         .merge(outbox::router())
         .merge(tickets::router())
         .merge(documents::router())

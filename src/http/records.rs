@@ -60,6 +60,8 @@ pub struct ListQuery {
     pub from: Option<DateTime<Utc>>,
     /// ... and before this one.
     pub until: Option<DateTime<Utc>>,
+    /// Only documents in this folder (`contracts`, `uploads`, ...).
+    pub folder: Option<String>,
     /// Only records due (invoices, tasks) at or after this time ...
     pub due_from: Option<DateTime<Utc>>,
     /// ... and before this one.
@@ -251,6 +253,9 @@ async fn list(
     {
         return Err(invalid("until", "must be after from"));
     }
+    if query.folder.as_ref().is_some_and(|folder| folder.is_empty() || folder.len() > 200) {
+        return Err(invalid("folder", "must be 1 to 200 characters"));
+    }
     if let (Some(from), Some(until)) = (query.due_from, query.due_until)
         && until <= from
     {
@@ -261,6 +266,7 @@ async fn list(
         search: query.q.filter(|q| !q.trim().is_empty()),
         occurred_from: query.from,
         occurred_until: query.until,
+        folder: query.folder,
         due_from: query.due_from,
         due_until: query.due_until,
         after,

@@ -298,6 +298,8 @@ pub struct RecordListFilter {
     /// after `occurred_from` and before `occurred_until`.
     pub occurred_from: Option<DateTime<Utc>>,
     pub occurred_until: Option<DateTime<Utc>>,
+    /// Only documents in this folder.
+    pub folder: Option<String>,
     /// Only records due (invoices, tasks) at or after `due_from` and before `due_until`.
     pub due_from: Option<DateTime<Utc>>,
     pub due_until: Option<DateTime<Utc>>,

@@ -37,6 +37,9 @@ struct StripeState {
     /// Payments actually made (replays excluded).
     payments: u64,
     retrievals: u64,
+    /// Where this server listens: invoices' PDF links point back at it, as
+    /// Stripe's point at its own file host.
+    base_url: String,
 }
 
 /// A running fake Stripe; dropping it does not stop the server (tests end with it).
@@ -58,14 +61,17 @@ impl FakeStripe {
             idempotent: HashMap::new(),
             payments: 0,
             retrievals: 0,
+            base_url: String::new(),
         }));
         let app = Router::new()
             .route("/v1/{kind}", get(list))
             .route("/v1/{kind}/{id}", get(retrieve))
             .route("/v1/invoices/{id}/pay", axum::routing::post(pay))
+            .route("/files/invoices/{id}/pdf", get(invoice_pdf))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let address = listener.local_addr().expect("bound address");
+        state.lock().unwrap().base_url = format!("http://{address}");
         tokio::spawn(async move { axum::serve(listener, app).await.expect("fake Stripe serves") });
         Self { state, address }
     }
@@ -136,7 +142,7 @@ impl FakeStripe {
             "created": now, "due_date": now + 30 * 86400,
             "status_transitions": {"finalized_at": now, "paid_at": null},
             "hosted_invoice_url": format!("https://invoice.stripe.test/i/{id}"),
-            "invoice_pdf": format!("https://pay.stripe.test/invoice/{id}/pdf"),
+            "invoice_pdf": format!("{}/files/invoices/{id}/pdf", state.base_url),
             "lines": {"object": "list", "data": lines, "has_more": false, "url": format!("/v1/invoices/{id}/lines")},
             "livemode": false, "metadata": {},
         });
@@ -432,4 +438,15 @@ fn generated_page(stored: &[Value], generated: u64, starting_after: Option<&str>
 /// Decodes `a=1&types%5B%5D=x` into pairs.
 fn url_pairs(query: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+/// An invoice's PDF, as Stripe's file host serves it (no API key: the link is the secret).
+async fn invoice_pdf(State(state): State<Arc<Mutex<StripeState>>>, Path(id): Path<String>) -> Response {
+    let state = state.lock().unwrap();
+    let known = state.objects["invoices"].iter().any(|invoice| invoice["id"] == id.as_str());
+    if !known {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    ([(axum::http::header::CONTENT_TYPE, "application/pdf")], format!("%PDF-1.4\n% invoice {id}\n%%EOF\n"))
+        .into_response()
 }

@@ -67,6 +67,17 @@ async fn s3_documents_sync_into_their_accounts_and_download_through_portico() {
     assert_eq!(response.headers()["content-type"], "application/pdf");
     assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"2026.pdf\"");
     assert_eq!(response.text().await.unwrap(), "%PDF-1.7 acme contract");
+    let in_folder: Value = app
+        .request(Method::GET, &format!("/api/v1/accounts/{acme}/documents?folder=contracts"), Some(&member))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let titles: Vec<&str> =
+        in_folder["items"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["2026.pdf"], "only the contracts folder: {in_folder}");
     let detail = format!("/api/v1/accounts/{acme}/documents/{}", contract["id"].as_str().unwrap());
     assert_eq!(app.request(Method::GET, &detail, Some(&member)).send().await.unwrap().status(), 200);
     // The account's owner sees who viewed and downloaded which document.

@@ -151,6 +151,17 @@ async fn an_invoice_comes_with_its_payments_for_those_who_may_see_them() {
         .collect();
     assert_eq!(payments, [invoice.as_str()], "only this invoice's payment: {detail}");
 
+    // Its PDF comes through Portico from where Stripe keeps it.
+    let response = app.request(Method::GET, &format!("{path}/pdf"), Some(&billing)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let number = detail["data"]["number"].as_str().unwrap();
+    assert_eq!(response.headers()["content-disposition"], format!("attachment; filename=\"{number}.pdf\"").as_str());
+    assert_eq!(response.text().await.unwrap(), format!("%PDF-1.4\n% invoice {invoice}\n%%EOF\n"));
+    let viewer = app.member(&admin, account, "viewer").await;
+    let response = app.request(Method::GET, &format!("{path}/pdf"), Some(&viewer)).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+
     // A custom role that may see invoices but not payments gets the invoice alone.
     let response = app
         .request(Method::POST, &format!("/api/v1/accounts/{account}/roles"), Some(&admin))

@@ -381,6 +381,10 @@ portable_queries! {
         if let Some(until) = filter.occurred_until {
             query.push(" AND r.occurred_at < ").push_bind(until);
         }
+        if let Some(folder) = &filter.folder {
+            // `->>` reads the same on SQLite (3.38+) and PostgreSQL.
+            query.push(" AND r.data ->> 'folder' = ").push_bind(folder.clone());
+        }
         if let Some(from) = filter.due_from {
             query.push(" AND r.due_at >= ").push_bind(from);
         }
