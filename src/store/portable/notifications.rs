@@ -80,6 +80,14 @@ portable_queries! {
         Ok(true)
     }
 
+    /// Moves notifications past everything in the feed now (a bulk load is not news).
+    pub async fn skip_notifications_to_feed_end(&self) -> Result<()> {
+        sqlx::query("UPDATE notification_cursor SET seq = (SELECT COALESCE(MAX(seq), 0) FROM change_feed) WHERE id = 1")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The active members of an account, with their grants and preferences.
     pub async fn notification_recipients(&self, account_id: Uuid) -> Result<Vec<Recipient>> {
         Ok(sqlx::query_as(
