@@ -126,6 +126,7 @@ pub struct EventSettings {
     pub recheck_secs: u64,
     pub retention_secs: u64,
     pub replay_max: usize,
+    pub max_streams_per_user: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -340,6 +341,7 @@ impl Settings {
         require_positive("events.recheck_secs", self.events.recheck_secs)?;
         require_positive("events.retention_secs", self.events.retention_secs)?;
         require_positive("events.replay_max", self.events.replay_max as u64)?;
+        require_positive("events.max_streams_per_user", self.events.max_streams_per_user as u64)?;
         require_positive("sync.page_attempts", self.sync.page_attempts.into())?;
         require_positive("sync.push_attempts", self.sync.push_attempts.into())?;
         require_positive("sync.degrade_after_failures", self.sync.degrade_after_failures.into())?;

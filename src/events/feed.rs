@@ -99,6 +99,27 @@ pub struct ChangeFeed {
     head: Arc<AtomicI64>,
     /// Cancelled when the process shuts down: open streams end, so connections drain.
     shutdown: CancellationToken,
+    /// Open streams per user in this process.
+    streams: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, usize>>>,
+}
+
+/// One open stream, counted against its user until dropped.
+#[derive(Debug)]
+pub struct StreamSlot {
+    streams: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, usize>>>,
+    user_id: Uuid,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut streams = self.streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = streams.get_mut(&self.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                streams.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 impl ChangeFeed {
@@ -106,13 +127,29 @@ impl ChangeFeed {
     /// answers: a server starts, and says it is not ready, without it).
     pub fn start(store: Store, settings: EventSettings, shutdown: CancellationToken) -> Self {
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
-        let feed = ChangeFeed { sender, head: Arc::new(AtomicI64::new(0)), shutdown: shutdown.clone() };
+        let feed = ChangeFeed {
+            sender,
+            head: Arc::new(AtomicI64::new(0)),
+            shutdown: shutdown.clone(),
+            streams: Default::default(),
+        };
         tokio::spawn(feed.clone().follow(store, settings, shutdown));
         feed
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedEntry>> {
         self.sender.subscribe()
+    }
+
+    /// A slot for one more stream of `user_id`, unless they hold `limit` already.
+    pub fn open_stream(&self, user_id: Uuid, limit: usize) -> Option<StreamSlot> {
+        let mut streams = self.streams.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = streams.entry(user_id).or_default();
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(StreamSlot { streams: self.streams.clone(), user_id })
     }
 
     /// Resolves when the process starts shutting down.

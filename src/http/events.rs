@@ -48,6 +48,7 @@ const STREAM_BUFFER: usize = 64;
         (status = 200, description = "The event stream", body = RecordChange, content_type = "text/event-stream"),
         (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Last-Event-ID is not an event id", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many open streams for this user (`events.max_streams_per_user`)", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn events(
     State(state): State<AppState>,
@@ -64,12 +65,16 @@ pub async fn events(
             }])
         })?),
     };
+    // Each stream holds a task and a subscription: a bounded number per person.
+    let slot = state.feed.open_stream(caller.user_id, state.settings.events.max_streams_per_user).ok_or_else(|| {
+        ApiError::new(ErrorCode::RateLimited, "Too many open event streams for this user; close one first.")
+    })?;
     let audience = Audience::of(&state.store, &state.settings, &caller).await?;
     // Subscribed before reading the feed's head, so no entry falls between the two.
     let entries = state.feed.subscribe();
     let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
     let heartbeat = Duration::from_secs(state.settings.events.heartbeat_secs);
-    let stream = EventStream { state, caller, client, headers, audience, delivered: 0, sender };
+    let stream = EventStream { state, caller, client, headers, audience, delivered: 0, sender, _slot: slot };
     tokio::spawn(stream.run(entries, resume_after));
     metrics::gauge!(crate::telemetry::EVENT_STREAMS).increment(1.0);
 
@@ -90,6 +95,8 @@ struct EventStream {
     /// The last feed number passed (sent or not visible).
     delivered: i64,
     sender: mpsc::Sender<Event>,
+    /// Released when the stream ends.
+    _slot: crate::events::feed::StreamSlot,
 }
 
 /// Why a stream stops.

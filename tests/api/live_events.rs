@@ -272,3 +272,29 @@ async fn a_change_written_by_a_worker_process_reaches_streams_on_every_server_pr
     assert!(extra.iter().all(|event| event.event != "record"), "Globex saw more: {extra:?}");
     drop((first, second, worker));
 }
+
+#[tokio::test]
+async fn a_person_holds_only_so_many_streams_and_a_closed_one_frees_its_place() {
+    let app = crate::helpers::spawn_app_with(|settings| {
+        settings.events.max_streams_per_user = 2;
+        settings.events.heartbeat_secs = 1;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "member").await;
+    let first = EventStream::open(&app.address, &member, None).await;
+    let _second = EventStream::open(&app.address, &member, None).await;
+    let third = app.request(Method::GET, "/api/v1/events", Some(&member)).send().await.unwrap();
+    assert_eq!(third.status(), 429);
+    assert_eq!(third.json::<Value>().await.unwrap()["code"], "rate_limited");
+    // Someone else is not affected.
+    let _other = EventStream::open(&app.address, &admin, None).await;
+
+    drop(first);
+    crate::helpers::eventually("the closed stream's place freed", Duration::from_secs(10), || async {
+        let response = app.request(Method::GET, "/api/v1/events", Some(&member)).send().await.unwrap();
+        (response.status() == 200).then_some(())
+    })
+    .await;
+}
