@@ -67,6 +67,12 @@ pub enum Fault {
 /// requests carry exactly the configured share of each fault (in random order).
 const DECK_SIZE: usize = 100;
 
+/// Requests arriving this soon after a 429 was sent were in flight before the
+/// client could have read it (another stream's page, already on the wire): they
+/// are not counted as ignoring the Retry-After. A loaded test machine can hold a
+/// request between send and arrival for tens of milliseconds.
+const IN_FLIGHT: Duration = Duration::from_millis(250);
+
 #[derive(Clone, Copy)]
 enum Card {
     Clean,
@@ -81,7 +87,8 @@ pub struct FaultState {
     faults: Faults,
     rng: SmallRng,
     deck: Vec<Card>,
-    retry_after_until: Option<Instant>,
+    /// When the last 429 was sent, and until when its Retry-After runs.
+    retry_after_until: Option<(Instant, Instant)>,
     pub report: FaultReport,
 }
 
@@ -124,12 +131,12 @@ impl FaultState {
     pub fn decide(&mut self) -> Fault {
         self.report.requests += 1;
         let now = Instant::now();
-        if let Some(until) = self.retry_after_until {
+        if let Some((sent, until)) = self.retry_after_until {
             // A little slack for clock granularity between the two processes' timers.
-            if now + Duration::from_millis(20) < until {
-                self.report.early_after_retry_after += 1;
-            } else {
+            if now + Duration::from_millis(20) >= until {
                 self.retry_after_until = None;
+            } else if now > sent + IN_FLIGHT {
+                self.report.early_after_retry_after += 1;
             }
         }
         match self.deal() {
@@ -141,7 +148,7 @@ impl FaultState {
             Card::RateLimited => {
                 self.report.rate_limited += 1;
                 let secs = self.faults.retry_after_secs.max(1);
-                self.retry_after_until = Some(now + Duration::from_secs(secs));
+                self.retry_after_until = Some((now, now + Duration::from_secs(secs)));
                 Fault::RateLimited(secs)
             }
             Card::Stall => {
@@ -173,4 +180,21 @@ pub fn too_many_requests(retry_after_secs: u64, body: serde_json::Value) -> Resp
     let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_after_a_429_counts_as_early_unless_it_was_already_in_flight() {
+        let mut state = FaultState::new(1);
+        state.set(Faults { rate_limit_rate: 1.0, retry_after_secs: 2, ..Faults::none() });
+        assert!(matches!(state.decide(), Fault::RateLimited(2)));
+        state.decide();
+        assert_eq!(state.report.early_after_retry_after, 0, "sent before the 429 could be read");
+        std::thread::sleep(IN_FLIGHT + Duration::from_millis(50));
+        state.decide();
+        assert_eq!(state.report.early_after_retry_after, 1, "sent while Retry-After still ran");
+    }
 }
