@@ -44,8 +44,13 @@ async fn the_demo_prints_working_sign_ins_and_keeps_the_live_stream_busy() {
     listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/documents"), 3).await;
     let tickets = listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/tickets"), 2).await;
     let ticket = tickets["items"][0]["id"].as_str().unwrap();
-    let thread = get(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/tickets/{ticket}")).await;
-    assert!(thread["messages"].as_array().is_some_and(|messages| messages.len() >= 2), "{thread}");
+    // Messages are a stream of their own, which may land after the tickets.
+    let thread_path = format!("/api/v1/accounts/{account}/tickets/{ticket}");
+    eventually("the ticket's messages", Duration::from_secs(30), || async {
+        let thread = get(&client, &address, &cookie, &thread_path).await;
+        thread["messages"].as_array().is_some_and(|messages| messages.len() >= 2).then_some(())
+    })
+    .await;
 
     // Something changes every few seconds, and the stream says so.
     let loaded_at = chrono::Utc::now();
