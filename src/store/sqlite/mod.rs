@@ -57,30 +57,7 @@ pub fn connect_options(settings: &Settings) -> std::result::Result<SqliteConnect
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(synchronous)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_millis(settings.database.sqlite_busy_timeout_ms))
-        // Checkpoints run beside the writers (see `checkpoint_in_background`), not
-        // inside whichever commit crosses the WAL's size threshold: there, copying
-        // and fsyncing the WAL into the database stalled that commit for ~0.5 s.
-        .pragma("wal_autocheckpoint", "0"))
-}
-
-/// How often the WAL is copied into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
-
-/// Moves the WAL into the database file every [`CHECKPOINT_INTERVAL`] while the
-/// pool is open. A passive checkpoint never waits for readers or writers; once
-/// every frame is in the database, the next writer starts the WAL over.
-fn checkpoint_in_background(pool: sqlx::SqlitePool) {
-    tokio::spawn(async move {
-        while !pool.is_closed() {
-            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
-            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await
-                && !pool.is_closed()
-            {
-                tracing::warn!(%error, "SQLite checkpoint failed");
-            }
-        }
-    });
+        .busy_timeout(Duration::from_millis(settings.database.sqlite_busy_timeout_ms)))
 }
 
 /// Creates the folder holding the database file, so `sqlite://data/portico.db` works
@@ -106,7 +83,6 @@ impl SqliteStore {
             .acquire_timeout(settings.database.connect_timeout())
             .connect_with(options.clone())
             .await?;
-        checkpoint_in_background(pool.clone());
         Ok(Self { pool, setup_lock_path, write_gate: Default::default() })
     }
 
