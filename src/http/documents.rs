@@ -193,7 +193,7 @@ fn sniffed_type(bytes: &[u8], name: &str) -> String {
 }
 
 /// A file name safe inside a quoted Content-Disposition parameter.
-fn attachment_name(name: &str) -> String {
+pub(super) fn attachment_name(name: &str) -> String {
     let safe: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).take(200).collect();
     if safe.is_empty() { "document".to_owned() } else { safe }

@@ -93,8 +93,7 @@ pub async fn invoice_pdf(
     let mut response = Response::new(Body::from_stream(chunks));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    let name: String =
-        record.title.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let name = super::documents::attachment_name(&record.title);
     if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.pdf\"")) {
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
