@@ -21,6 +21,7 @@ pub enum RecordType {
     Ticket,
     TicketMessage,
     Order,
+    Subscription,
     Task,
 }
 
@@ -33,6 +34,7 @@ impl RecordType {
         RecordType::Ticket,
         RecordType::TicketMessage,
         RecordType::Order,
+        RecordType::Subscription,
         RecordType::Task,
     ];
 
@@ -45,6 +47,7 @@ impl RecordType {
             RecordType::Ticket => "ticket",
             RecordType::TicketMessage => "ticket_message",
             RecordType::Order => "order",
+            RecordType::Subscription => "subscription",
             RecordType::Task => "task",
         }
     }
@@ -94,6 +97,7 @@ pub enum CommonRecord {
     Ticket(Ticket),
     TicketMessage(TicketMessage),
     Order(Order),
+    Subscription(Subscription),
     Task(Task),
 }
 
@@ -121,6 +125,7 @@ impl CommonRecord {
             CommonRecord::Ticket(_) => RecordType::Ticket,
             CommonRecord::TicketMessage(_) => RecordType::TicketMessage,
             CommonRecord::Order(_) => RecordType::Order,
+            CommonRecord::Subscription(_) => RecordType::Subscription,
             CommonRecord::Task(_) => RecordType::Task,
         }
     }
@@ -182,6 +187,15 @@ impl CommonRecord {
                 currency: order.currency.as_deref(),
                 occurred_at: order.status_changed_at,
                 due_at: None,
+            },
+            CommonRecord::Subscription(subscription) => Summary {
+                title: &subscription.plan,
+                status: Some(&subscription.status),
+                amount_minor: subscription.amount_minor,
+                currency: subscription.currency.as_deref(),
+                occurred_at: subscription.started_at,
+                // What a customer asks of a subscription: when it renews (or ends).
+                due_at: subscription.current_period_end,
             },
             CommonRecord::Task(task) => Summary {
                 title: &task.title,
@@ -279,7 +293,7 @@ pub struct TicketMessage {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
-    /// order, project or subscription.
+    /// order or project.
     pub kind: String,
     pub reference: Option<String>,
     pub title: String,
@@ -287,6 +301,27 @@ pub struct Order {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
+}
+
+/// A recurring charge: what the customer pays for, how much, and when it renews.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// The plan or product's name as the customer knows it.
+    pub plan: String,
+    /// active, trialing, past_due, canceled, unpaid, paused, incomplete (Stripe's vocabulary).
+    pub status: String,
+    /// What one period costs, all items together.
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    /// day, week, month or year.
+    pub interval: Option<String>,
+    pub interval_count: Option<i64>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    /// Whether it ends at `current_period_end` instead of renewing.
+    #[serde(default)]
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,54 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// A stored record type customers see, the collection it is listed under, and the
+/// permission that shows it. The one table every per-type rule reads (views, the
+/// dashboard, exports, live events, notifications' recipients).
+pub struct PortalRecordType {
+    pub record_type: &'static str,
+    pub collection: &'static str,
+    pub view: Permission,
+    /// Listed on its own; a ticket's messages are seen inside their ticket.
+    pub top_level: bool,
+}
+
+pub const PORTAL_RECORD_TYPES: &[PortalRecordType] = &[
+    PortalRecordType {
+        record_type: "invoice",
+        collection: "invoices",
+        view: Permission::InvoicesView,
+        top_level: true,
+    },
+    PortalRecordType {
+        record_type: "payment",
+        collection: "payments",
+        view: Permission::PaymentsView,
+        top_level: true,
+    },
+    // What the invoices bill for: whoever sees the invoices sees the subscriptions.
+    PortalRecordType {
+        record_type: "subscription",
+        collection: "subscriptions",
+        view: Permission::InvoicesView,
+        top_level: true,
+    },
+    PortalRecordType {
+        record_type: "document",
+        collection: "documents",
+        view: Permission::DocumentsView,
+        top_level: true,
+    },
+    PortalRecordType { record_type: "ticket", collection: "tickets", view: Permission::TicketsView, top_level: true },
+    PortalRecordType {
+        record_type: "ticket_message",
+        collection: "ticket_messages",
+        view: Permission::TicketsView,
+        top_level: false,
+    },
+    PortalRecordType { record_type: "order", collection: "orders", view: Permission::OrdersView, top_level: true },
+    PortalRecordType { record_type: "task", collection: "tasks", view: Permission::TasksView, top_level: true },
+];
+
 /// One action on one kind of resource inside a customer account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 pub enum Permission {
@@ -99,15 +147,7 @@ impl Permission {
     /// The permission to see records of a stored type (`invoice`, `ticket_message`,
     /// ...); `None` for types no portal user sees (contacts).
     pub fn to_view(record_type: &str) -> Option<Permission> {
-        match record_type {
-            "invoice" => Some(Permission::InvoicesView),
-            "payment" => Some(Permission::PaymentsView),
-            "document" => Some(Permission::DocumentsView),
-            "ticket" | "ticket_message" => Some(Permission::TicketsView),
-            "order" => Some(Permission::OrdersView),
-            "task" => Some(Permission::TasksView),
-            _ => None,
-        }
+        PORTAL_RECORD_TYPES.iter().find(|portal| portal.record_type == record_type).map(|portal| portal.view)
     }
 
     pub fn as_str(self) -> &'static str {

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::auth::permissions::{PORTAL_RECORD_TYPES, PortalRecordType};
 use crate::jobs::{Job, JobContext, JobError};
 use crate::store::{ExportRow, Store};
 
@@ -25,16 +26,6 @@ use crate::store::{ExportRow, Store};
 pub const EXPORT_TTL: Duration = Duration::hours(24);
 /// Documents larger than this are listed in the manifest, not included.
 const MAX_DOCUMENT_BYTES: u64 = 100 * 1024 * 1024;
-/// Record types an account export carries, with their file names.
-const RECORD_FILES: [(&str, &str); 7] = [
-    ("invoice", "invoices"),
-    ("payment", "payments"),
-    ("document", "documents"),
-    ("ticket", "tickets"),
-    ("ticket_message", "ticket_messages"),
-    ("order", "orders"),
-    ("task", "tasks"),
-];
 const PAGE: i64 = 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,7 +115,8 @@ async fn account_entries(
     let account = store.account(account_id).await.map_err(failed)?.ok_or("the account is gone")?;
     let mut counts = serde_json::Map::new();
     let mut documents = Vec::new();
-    for (record_type, file) in RECORD_FILES {
+    // Every type a customer sees, each in a file named after its collection.
+    for &PortalRecordType { record_type, collection: file, .. } in PORTAL_RECORD_TYPES {
         let mut records = Vec::new();
         let mut after = None;
         loop {

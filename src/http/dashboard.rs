@@ -16,7 +16,7 @@ use super::AppState;
 use super::problem::ApiError;
 use super::records::{PortalRecord, with_etag};
 use crate::auth::AccountAccess;
-use crate::auth::permissions::Permission;
+use crate::auth::permissions::{PORTAL_RECORD_TYPES, Permission};
 use crate::store::CurrencyTotals;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -112,9 +112,10 @@ pub async fn dashboard(
         false => None,
     };
     // Every type the caller may see, and only those, in the query.
-    let visible: Vec<&str> = ["invoice", "payment", "document", "ticket", "order", "task"]
-        .into_iter()
-        .filter(|record_type| Permission::to_view(record_type).is_some_and(holds))
+    let visible: Vec<&str> = PORTAL_RECORD_TYPES
+        .iter()
+        .filter(|portal| portal.top_level && holds(portal.view))
+        .map(|portal| portal.record_type)
         .collect();
     let recent_changes = store
         .recently_changed_records(account_id, &visible, RECENT)

@@ -41,6 +41,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tickets))
         .routes(routes!(ticket_detail))
         .routes(routes!(ticket_history))
+        .routes(routes!(list_subscriptions))
+        .routes(routes!(subscription_detail))
+        .routes(routes!(subscription_history))
         .routes(routes!(list_orders))
         .routes(routes!(order_detail))
         .routes(routes!(order_history))
@@ -90,7 +93,7 @@ pub struct PortalRecord {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
-    /// When it is due (invoices, tasks).
+    /// When it is due (invoices, tasks) or renews (subscriptions).
     pub due_at: Option<DateTime<Utc>>,
     /// The record in the common model.
     #[schema(value_type = Object)]
@@ -355,6 +358,8 @@ collection_endpoints!("documents", "document", Permission::DocumentsView, "docum
     list: list_documents, detail: document_detail, history: document_history);
 collection_endpoints!("tickets", "ticket", Permission::TicketsView, "tickets.view",
     list: list_tickets, detail: ticket_detail, history: ticket_history);
+collection_endpoints!("subscriptions", "subscription", Permission::InvoicesView, "invoices.view",
+    list: list_subscriptions, detail: subscription_detail, history: subscription_history);
 collection_endpoints!("orders", "order", Permission::OrdersView, "orders.view",
     list: list_orders, detail: order_detail, history: order_history);
 collection_endpoints!("tasks", "task", Permission::TasksView, "tasks.view",

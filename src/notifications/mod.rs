@@ -77,6 +77,7 @@ pub fn describe(entry: &ChangeFeedRow) -> Option<(&'static str, String)> {
     match entry.record_type.as_deref()? {
         "invoice" if moved && status == "paid" => Some(("invoices", format!("Invoice {title} is paid"))),
         "invoice" if (is_new || moved) && status == "open" => Some(("invoices", format!("Invoice {title} was issued"))),
+        "subscription" if moved => Some(("invoices", format!("Subscription {title} is now {status}"))),
         "order" if moved => Some(("orders", format!("{title}: {status}"))),
         "order" if is_new => Some(("orders", format!("New order: {title}"))),
         "ticket" if moved => Some(("tickets", format!("Ticket \u{201c}{title}\u{201d} is now {status}"))),

@@ -151,6 +151,28 @@ impl FakeStripe {
         id
     }
 
+    /// An active monthly subscription to `plan` at `unit_amount` × `quantity`.
+    pub fn add_subscription(&self, customer: &str, plan: &str, unit_amount: i64, quantity: i64) -> String {
+        let mut state = self.state.lock().unwrap();
+        let id = Self::next_id(&mut state, "sub");
+        let now = chrono::Utc::now().timestamp();
+        let subscription = json!({
+            "id": id, "object": "subscription", "customer": customer, "status": "active", "currency": "usd",
+            "cancel_at_period_end": false, "canceled_at": null, "created": now, "start_date": now,
+            "description": null, "livemode": false, "metadata": {},
+            "items": {"object": "list", "has_more": false, "data": [{
+                "id": format!("si_{id}"), "object": "subscription_item", "quantity": quantity,
+                "current_period_start": now, "current_period_end": now + 30 * 86400,
+                "price": {"id": format!("price_{id}"), "object": "price", "nickname": plan, "unit_amount": unit_amount,
+                          "currency": "usd", "product": format!("prod_{id}"),
+                          "recurring": {"interval": "month", "interval_count": 1}},
+            }]},
+        });
+        Self::record_event(&mut state, "customer.subscription.created", &subscription);
+        state.objects.get_mut("subscriptions").unwrap().insert(0, subscription);
+        id
+    }
+
     /// Adds an object exactly as given (to serve malformed or unusual shapes).
     pub fn add_raw(&self, kind: &str, object: Value) {
         self.state.lock().unwrap().objects.get_mut(kind).expect("known kind").insert(0, object);

@@ -68,7 +68,9 @@ fn template_of(path: &str) -> String {
                 "exports" => "{export_id}",
                 "notifications" => "{notification_id}",
                 "secrets" => "{secret_id}",
-                "invoices" | "payments" | "documents" | "tickets" | "orders" | "tasks" => "{record_id}",
+                "invoices" | "payments" | "subscriptions" | "documents" | "tickets" | "orders" | "tasks" => {
+                    "{record_id}"
+                }
                 other => panic!("no placeholder name after /{other}/"),
             }
             .to_owned()

@@ -114,6 +114,59 @@ async fn invoices_list_by_page_and_filter_with_their_source_and_an_etag() {
 }
 
 #[tokio::test]
+async fn subscriptions_are_read_with_their_renewal_by_those_who_see_the_invoices() {
+    let stripe = FakeStripe::start("sk_test_subscriptions").await;
+    let acme = stripe.add_customer("Acme", "billing@acme.test");
+    let globex = stripe.add_customer("Globex", "ap@globex.test");
+    stripe.add_subscription(&acme, "Pro", 1500, 2);
+    stripe.add_subscription(&globex, "Enterprise", 99_000, 1);
+
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let other = app.create_account(&admin, "Globex").await;
+    let settings = json!({"base_url": stripe.base_url()});
+    let credentials = json!({"api_key": "sk_test_subscriptions"});
+    let connector = create_connector(&app, &admin, "stripe", settings, credentials, json!({})).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    map_account(&app, &admin, &connector, &globex, other).await;
+    sync_to_end(&app, &admin, &connector, &["subscriptions"], "full").await;
+
+    let billing = app.member(&admin, account, "billing").await;
+    let list = page(&app, &billing, &format!("/api/v1/accounts/{account}/subscriptions")).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only the account's own: {list}");
+    let subscription = &items[0];
+    assert_eq!(subscription["type"], "subscription");
+    assert_eq!(subscription["title"], "Pro");
+    assert_eq!(subscription["status"], "active");
+    assert_eq!(subscription["amount_minor"], 3000);
+    assert_eq!(subscription["data"]["interval"], "month");
+    assert!(subscription["due_at"].is_string(), "the renewal: {subscription}");
+    assert_eq!(subscription["source"]["kind"], "stripe");
+    // Not an order any more.
+    let orders = page(&app, &billing, &format!("/api/v1/accounts/{account}/orders")).await;
+    assert!(orders["items"].as_array().unwrap().is_empty(), "{orders}");
+    // Renewing within a month and a day, not within a week.
+    let week = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let soon = page(&app, &billing, &format!("/api/v1/accounts/{account}/subscriptions?due_until={week}")).await;
+    assert!(soon["items"].as_array().unwrap().is_empty(), "{soon}");
+
+    let id = subscription["id"].as_str().unwrap();
+    let detail = page(&app, &billing, &format!("/api/v1/accounts/{account}/subscriptions/{id}")).await;
+    assert_eq!(detail["data"]["plan"], "Pro");
+    // A viewer (no invoices.view) is refused; another account's is not found.
+    let viewer = app.member(&admin, account, "viewer").await;
+    let refused = app.request(Method::GET, &format!("/api/v1/accounts/{account}/subscriptions"), Some(&viewer));
+    let refused = refused.send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.json::<Value>().await.unwrap()["code"], "forbidden");
+    let outsider = app.member(&admin, other, "billing").await;
+    let hidden = app.request(Method::GET, &format!("/api/v1/accounts/{other}/subscriptions/{id}"), Some(&outsider));
+    assert_eq!(hidden.send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
 async fn an_invoice_comes_with_its_payments_for_those_who_may_see_them() {
     let stripe = FakeStripe::start("sk_test_detail").await;
     let acme = stripe.add_customer("Acme", "billing@acme.test");

@@ -217,6 +217,7 @@ fn required_fields(record_type: RecordType) -> &'static [&'static str] {
         RecordType::Ticket => &["subject", "status"],
         RecordType::TicketMessage => &["author_name", "body", "posted_at"],
         RecordType::Order => &["title", "status"],
+        RecordType::Subscription => &["plan", "status"],
         RecordType::Task => &["title", "status"],
     }
 }
@@ -378,6 +379,18 @@ fn model_fields(record_type: RecordType) -> &'static [&'static str] {
         RecordType::Ticket => &["subject", "status", "priority", "description", "opened_at", "closed_at"],
         RecordType::TicketMessage => &["author_name", "author_kind", "body", "posted_at"],
         RecordType::Order => &["kind", "reference", "title", "status", "amount_minor", "currency", "status_changed_at"],
+        RecordType::Subscription => &[
+            "plan",
+            "status",
+            "amount_minor",
+            "currency",
+            "interval",
+            "interval_count",
+            "started_at",
+            "current_period_end",
+            "cancel_at_period_end",
+            "canceled_at",
+        ],
         RecordType::Task => &["title", "status", "assignee", "due_at", "completed_at"],
     }
 }

@@ -331,6 +331,7 @@ fn apply_model_defaults(fields: &mut Map<String, Value>) {
         }
         "ticket_message" => &[("author_kind", json!("staff"))],
         "order" => &[("kind", json!("order"))],
+        "subscription" => &[("cancel_at_period_end", json!(false))],
         _ => &[],
     };
     for (name, value) in defaults {

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::error::ConnectorError;
 use crate::json::{i64_at, id_at, required_str, str_at, string_at, unix_at};
-use crate::model::{CommonRecord, Contact, Invoice, InvoiceLine, Order, Payment, Record};
+use crate::model::{CommonRecord, Contact, Invoice, InvoiceLine, Payment, Record, Subscription};
 
 /// Maps one object of type `object` (`customer`, `invoice`, `charge`, `subscription`).
 /// `changed_at` is the time of the event that carried it, when it came from one.
@@ -15,7 +15,7 @@ pub fn map_object(object: &str, value: &Value, changed_at: Option<DateTime<Utc>>
         "customer" => (Some(external_id.clone()), CommonRecord::Contact(customer(value))),
         "invoice" => (id_at(value, "/customer"), CommonRecord::Invoice(invoice(value)?)),
         "charge" => (id_at(value, "/customer"), CommonRecord::Payment(charge(value)?)),
-        "subscription" => (id_at(value, "/customer"), CommonRecord::Order(subscription(value)?)),
+        "subscription" => (id_at(value, "/customer"), CommonRecord::Subscription(subscription(value))),
         other => return Err(ConnectorError::permanent(format!("Stripe object {other} is not synced"))),
     };
     // A payment belongs to the invoice it paid (the invoice's detail lists it).
@@ -98,25 +98,36 @@ fn charge(value: &Value) -> Result<Payment, ConnectorError> {
     })
 }
 
-fn subscription(value: &Value) -> Result<Order, ConnectorError> {
+fn subscription(value: &Value) -> Subscription {
     let items = value.pointer("/items/data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    // A period's price is every item's; unknown if any item's price is (metered usage).
     let amount: Option<i64> = items
         .iter()
         .map(|item| Some(i64_at(item, "/price/unit_amount")? * i64_at(item, "/quantity").unwrap_or(1)))
         .sum();
-    let title = string_at(value, "/description")
-        .or_else(|| items.first().and_then(|item| string_at(item, "/price/nickname")))
-        .or_else(|| items.first().and_then(|item| id_at(item, "/price/product")))
+    let first_item = items.first();
+    let plan = string_at(value, "/description")
+        .or_else(|| first_item.and_then(|item| string_at(item, "/price/nickname")))
+        .or_else(|| first_item.and_then(|item| id_at(item, "/price/product")))
         .unwrap_or_else(|| "Subscription".to_owned());
-    Ok(Order {
-        kind: "subscription".to_owned(),
-        reference: string_at(value, "/id"),
-        title,
-        status: string_at(value, "/status").unwrap_or_default(),
+    // Newer API versions moved the period onto each item.
+    let current_period_end = unix_at(value, "/current_period_end")
+        .or_else(|| first_item.and_then(|item| unix_at(item, "/current_period_end")));
+    Subscription {
+        plan,
+        status: string_at(value, "/status").unwrap_or_else(|| "incomplete".to_owned()),
         amount_minor: amount,
-        currency: items.first().and_then(|item| str_at(item, "/price/currency")).map(str::to_ascii_uppercase),
-        status_changed_at: unix_at(value, "/canceled_at").or_else(|| unix_at(value, "/start_date")),
-    })
+        currency: first_item
+            .and_then(|item| str_at(item, "/price/currency"))
+            .or_else(|| str_at(value, "/currency"))
+            .map(str::to_ascii_uppercase),
+        interval: first_item.and_then(|item| string_at(item, "/price/recurring/interval")),
+        interval_count: first_item.and_then(|item| i64_at(item, "/price/recurring/interval_count")),
+        started_at: unix_at(value, "/start_date").or_else(|| unix_at(value, "/created")),
+        current_period_end,
+        cancel_at_period_end: value["cancel_at_period_end"].as_bool().unwrap_or(false),
+        canceled_at: unix_at(value, "/canceled_at"),
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +170,30 @@ mod tests {
         let CommonRecord::Payment(payment) = record.body else { panic!("not a payment") };
         assert_eq!(payment.status, "refunded");
         assert_eq!(payment.method.as_deref(), Some("card"));
+    }
+
+    #[test]
+    fn a_subscription_maps_with_its_price_and_renewal() {
+        // Shape from Stripe's API reference ("The Subscription object"), trimmed.
+        let subscription = json!({
+            "id": "sub_1MowQVLkdIwHu7ixeRlqHVzs", "object": "subscription", "customer": "cus_Na6dX7aXxi11N4",
+            "status": "active", "cancel_at_period_end": true, "canceled_at": null, "created": 1679609767,
+            "start_date": 1679609767, "description": null, "currency": "usd",
+            "items": {"object": "list", "data": [{
+                "id": "si_1", "object": "subscription_item", "quantity": 2, "current_period_end": 1682288167,
+                "price": {"id": "price_1", "nickname": "Pro", "unit_amount": 1500, "currency": "usd",
+                          "product": "prod_1", "recurring": {"interval": "month", "interval_count": 1}}
+            }]}
+        });
+        let record = map_object("subscription", &subscription, None).unwrap();
+        assert_eq!(record.account_ref.as_deref(), Some("cus_Na6dX7aXxi11N4"));
+        let CommonRecord::Subscription(mapped) = &record.body else { panic!("not a subscription") };
+        assert_eq!(mapped.plan, "Pro");
+        assert_eq!((mapped.amount_minor, mapped.currency.as_deref()), (Some(3000), Some("USD")));
+        assert_eq!((mapped.interval.as_deref(), mapped.interval_count), (Some("month"), Some(1)));
+        assert_eq!(mapped.current_period_end.unwrap().timestamp(), 1682288167, "read from the item");
+        assert!(mapped.cancel_at_period_end);
+        assert_eq!(record.body.summary().due_at, mapped.current_period_end, "lists filter on the renewal");
     }
 
     #[test]

@@ -71,7 +71,7 @@ const STREAMS: &[StreamDef] = &[
     StreamDef {
         name: "subscriptions",
         path: "/v1/subscriptions",
-        record_type: RecordType::Order,
+        record_type: RecordType::Subscription,
         object: "subscription",
     },
 ];
