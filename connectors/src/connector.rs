@@ -161,6 +161,12 @@ pub trait ConnectorKind: Send + Sync {
     fn push_operations(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Whether an instance with these settings accepts `operation` (kinds whose
+    /// write-backs are configured, like REST manifests' actions, look closer).
+    fn accepts(&self, settings: &Value, operation: &str) -> bool {
+        let _ = settings;
+        self.push_operations().contains(&operation)
+    }
     /// Streams without building (for settings that define streams, the built
     /// connector's [`Connector::streams`] is authoritative).
     fn default_streams(&self) -> Vec<StreamInfo>;

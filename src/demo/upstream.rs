@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 pub const CUSTOMERS: [&str; 2] = ["acme", "globex"];
 
 /// Every collection the API serves, as Portico's manifest names them.
-pub const COLLECTIONS: [&str; 7] =
-    ["invoices", "payments", "documents", "tickets", "ticket-messages", "orders", "tasks"];
+pub const COLLECTIONS: [&str; 8] =
+    ["invoices", "payments", "subscriptions", "documents", "tickets", "ticket-messages", "orders", "tasks"];
 
 const ORDER_STEPS: [&str; 4] = ["received", "processing", "shipped", "delivered"];
 
@@ -55,6 +55,7 @@ impl Business {
                     business.payment(customer, &invoice, issued + Duration::days(9));
                 }
             }
+            business.subscription(customer, if index == 0 { "Pro plan" } else { "Starter plan" }, now);
             for (folder, name) in [
                 ("contracts", "Master services agreement.pdf"),
                 ("reports", "Quarterly report Q3.pdf"),
@@ -169,6 +170,30 @@ impl Business {
         }));
     }
 
+    fn subscription(&mut self, customer: &str, plan: &str, now: DateTime<Utc>) {
+        let id = self.id("sub");
+        self.push(
+            "subscriptions",
+            json!({
+                "id": id, "customer": customer, "plan": plan, "status": "active", "amount": 4_900, "currency": "EUR",
+                "interval": "month", "started_at": stamp(now - Duration::days(200)),
+                "renews_at": stamp(now + Duration::days(12)), "updated_at": stamp(now),
+            }),
+        );
+    }
+
+    /// A customer completes a task from the portal (the manifest's `complete_task`).
+    fn complete_task(&mut self, id: &str) -> Option<Value> {
+        let task = self.collections.get_mut("tasks")?.iter_mut().find(|task| task["id"] == id)?;
+        if task["status"] != "completed" {
+            let now = stamp(Utc::now());
+            task["status"] = json!("completed");
+            task["completed_at"] = json!(now);
+            task["updated_at"] = json!(now);
+        }
+        Some(task.clone())
+    }
+
     fn task(&mut self, customer: &str, title: &str, status: &str, due: DateTime<Utc>) {
         let id = self.id("task");
         self.push(
@@ -258,10 +283,7 @@ async fn list(
     headers: HeaderMap,
 ) -> Result<axum::Json<Vec<Value>>, StatusCode> {
     let business = business.lock().expect("the demo business is never poisoned");
-    let expected = format!("Bearer {}", business.token);
-    if headers.get("authorization").and_then(|value| value.to_str().ok()) != Some(expected.as_str()) {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
+    business.authorize(&headers)?;
     let items = business.collections.get(collection.as_str()).ok_or(StatusCode::NOT_FOUND)?;
     let mut changed: Vec<Value> = items
         .iter()
@@ -274,6 +296,29 @@ async fn list(
     Ok(axum::Json(changed))
 }
 
+async fn complete_task(
+    State(business): State<Arc<Mutex<Business>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<axum::Json<Value>, StatusCode> {
+    let mut business = business.lock().expect("the demo business is never poisoned");
+    business.authorize(&headers)?;
+    business.complete_task(&id).map(axum::Json).ok_or(StatusCode::NOT_FOUND)
+}
+
+impl Business {
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), StatusCode> {
+        let expected = format!("Bearer {}", self.token);
+        match headers.get("authorization").and_then(|value| value.to_str().ok()) == Some(expected.as_str()) {
+            true => Ok(()),
+            false => Err(StatusCode::UNAUTHORIZED),
+        }
+    }
+}
+
 pub fn router(business: Arc<Mutex<Business>>) -> Router {
-    Router::new().route("/v1/{collection}", get(list)).with_state(business)
+    Router::new()
+        .route("/v1/{collection}", get(list))
+        .route("/v1/tasks/{id}", axum::routing::patch(complete_task))
+        .with_state(business)
 }

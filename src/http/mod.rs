@@ -26,11 +26,13 @@ pub mod outbox;
 pub mod pagination;
 pub mod problem;
 pub mod profile;
+pub mod record_writes;
 pub mod records;
 pub mod recovery;
 pub mod roles;
 pub mod sso;
 pub mod staff;
+pub mod tasks;
 pub mod tickets;
 pub mod webhooks;
 
@@ -108,6 +110,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(invoices::router())
         .merge(outbox::router())
         .merge(tickets::router())
+        .merge(tasks::router())
         .merge(documents::router())
         .merge(webhooks::router())
         .merge(events::router())

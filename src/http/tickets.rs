@@ -18,10 +18,11 @@ use uuid::Uuid;
 use super::AppState;
 use super::json::Json;
 use super::problem::{ApiError, ErrorCode, FieldError};
+use super::record_writes::{WriteQueued, queue_record_write, writable_record};
 use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
-use crate::store::{NewPendingRecord, StoreError};
+use crate::store::NewPendingRecord;
 use crate::sync::PushJob;
 use crate::sync::prepare::prepare;
 
@@ -125,39 +126,6 @@ pub struct NewCommentRequest {
     pub body: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WriteQueued {
-    /// The record it made or changes (a new message; the closed ticket).
-    pub record_id: Uuid,
-    /// The write-back carrying it upstream.
-    pub outbox_id: Uuid,
-    /// `pending` until the upstream system has it.
-    pub sync_status: &'static str,
-}
-
-/// The ticket a write is about, from the system it lives in, if that system takes
-/// `operation`: 404 outside the account, 409 while it is still being created or
-/// where its system takes no such write.
-async fn writable_ticket(
-    state: &AppState,
-    account_id: Uuid,
-    ticket_id: Uuid,
-    operation: &str,
-) -> Result<crate::store::AccountRecordRow, ApiError> {
-    let ticket =
-        state.store.account_record_with_source(account_id, "ticket", ticket_id).await?.ok_or(StoreError::NotFound)?;
-    if ticket.record.external_id.starts_with("pending:") {
-        return Err(ApiError::new(ErrorCode::Conflict, "This ticket is still being created; try again in a moment."));
-    }
-    if !state.connectors.kinds_accepting(operation).contains(&ticket.source_kind.as_str()) {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "The system this ticket lives in takes no such change from here.",
-        ));
-    }
-    Ok(ticket)
-}
-
 /// Adds a message to a ticket's thread (`tickets.comment`): shown at once
 /// (pending), delivered to the ticket's system through the outbox.
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/tickets/{record_id}/comments", extensions(("x-permission" = json!("tickets.comment"))), tag = "records",
@@ -184,7 +152,7 @@ pub async fn comment_on_ticket(
             message: "must be 1 to 10000 characters".into(),
         }]));
     }
-    let ticket = writable_ticket(&state, account_id, ticket_id, "add_note").await?;
+    let ticket = writable_record(&state, account_id, "ticket", ticket_id, "add_note").await?;
     let now = Utc::now();
     let author = match access.caller.display_name.trim() {
         "" => access.caller.email.clone(),
@@ -239,21 +207,10 @@ pub async fn close_ticket(
 ) -> Result<(StatusCode, Json<WriteQueued>), ApiError> {
     let scope = access.require(Permission::TicketsClose, &state).await?;
     let account_id = scope.account_id();
-    let ticket = writable_ticket(&state, account_id, ticket_id, "close_ticket").await?;
+    let ticket = writable_record(&state, account_id, "ticket", ticket_id, "close_ticket").await?;
     let payload = json!({"ticket_id": ticket.record.external_id, "company_id": ticket.record.account_ref});
-    let outbox_id = state
-        .store
-        .create_record_write(
-            account_id,
-            ticket.record.source_instance_id,
-            ticket_id,
-            "close_ticket",
-            &payload,
-            Utc::now(),
-        )
-        .await?;
-    state.queue.enqueue(PushJob { outbox_id }, &state.settings.jobs).await.map_err(ApiError::internal)?;
+    let queued = queue_record_write(&state, &ticket, account_id, "close_ticket", &payload).await?;
     let event = access.caller.audit_event("ticket.closed").account(account_id).target("record", ticket_id);
     audit::record(&state.store, event).await?;
-    Ok((StatusCode::ACCEPTED, Json(WriteQueued { record_id: ticket_id, outbox_id, sync_status: "pending" })))
+    Ok((StatusCode::ACCEPTED, Json(queued)))
 }

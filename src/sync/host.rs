@@ -83,6 +83,12 @@ impl ConnectorHost {
         &self.registry
     }
 
+    /// Whether a stored instance takes the write-back `operation` (its kind does,
+    /// and, for kinds configured per instance, its settings declare it).
+    pub fn accepts(&self, instance: &ConnectorInstanceRow, operation: &str) -> bool {
+        self.registry.get(&instance.kind).is_some_and(|kind| kind.accepts(&instance.settings.0, operation))
+    }
+
     /// The kinds whose connectors accept the write-back `operation`.
     pub fn kinds_accepting(&self, operation: &str) -> Vec<&'static str> {
         self.registry.kinds().filter(|kind| kind.push_operations().contains(&operation)).map(|kind| kind.id()).collect()

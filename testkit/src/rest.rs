@@ -23,6 +23,8 @@ pub const CLIENT_SECRET: &str = "helpdesk-secret";
 struct RestState {
     projects: Vec<Value>,
     tasks: Vec<Value>,
+    /// `PATCH /v1/tasks/{id}` requests received: (task id, Idempotency-Key).
+    task_writes: Vec<(String, Option<String>)>,
     tickets: Vec<Value>,
     clients: Vec<Value>,
     tokens: HashMap<String, Instant>,
@@ -48,7 +50,7 @@ impl FakeRest {
         let app = Router::new()
             .route("/v1/projects", get(projects))
             .route("/v1/tasks", get(tasks))
-            .route("/v1/tasks/{id}", get(task))
+            .route("/v1/tasks/{id}", get(task).patch(update_task))
             .route("/v1/clients", get(clients))
             .route("/oauth/token", post(token))
             .route("/api/v2/tickets", get(tickets))
@@ -81,6 +83,11 @@ impl FakeRest {
                 state.tasks.remove(position);
             }
         }
+    }
+
+    /// The task writes received, in order: (task id, Idempotency-Key header).
+    pub fn task_writes(&self) -> Vec<(String, Option<String>)> {
+        self.state.lock().unwrap().task_writes.clone()
     }
 
     pub fn add_task(&self, task: Value) {
@@ -193,6 +200,35 @@ async fn task(
         Some(task) => Json(task.clone()).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"error": "no such task"}))).into_response(),
     }
+}
+
+/// `PATCH /v1/tasks/{id}`: sets the given fields (a completed task gets its
+/// `done_at`) and answers with the task.
+async fn update_task(
+    State(state): State<Arc<Mutex<RestState>>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    Json(changes): Json<Value>,
+) -> Response {
+    if !api_key_ok(&headers) {
+        return unauthorized();
+    }
+    let Value::Object(changes) = changes else {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": "expected an object"}))).into_response();
+    };
+    let mut state = state.lock().unwrap();
+    let key = headers.get("idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    state.task_writes.push((id.clone(), key));
+    let Some(task) = state.tasks.iter_mut().find(|task| task["id"].as_str() == Some(id.as_str())) else {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": "no such task"}))).into_response();
+    };
+    for (field, value) in changes {
+        if field == "state" && value == "completed" && task["done_at"].is_null() {
+            task["done_at"] = json!(chrono::Utc::now().to_rfc3339());
+        }
+        task[field] = value;
+    }
+    Json(task.clone()).into_response()
 }
 
 async fn clients(State(state): State<Arc<Mutex<RestState>>>, Query(query): Query<HashMap<String, String>>) -> Response {

@@ -40,7 +40,25 @@ async fn the_demo_prints_working_sign_ins_and_keeps_the_live_stream_busy() {
     // Each stream syncs on its own: wait for each to arrive.
     listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/payments"), 1).await;
     listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/orders"), 3).await;
-    listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/tasks"), 3).await;
+    let subscriptions = format!("/api/v1/accounts/{account}/subscriptions");
+    let subscription = listed(&client, &address, &cookie, &subscriptions, 1).await["items"][0].clone();
+    assert_eq!((subscription["title"].as_str(), subscription["status"].as_str()), (Some("Pro plan"), Some("active")));
+    let tasks = listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/tasks?status=open"), 1).await;
+    // Completing a task goes to the business system and comes back completed.
+    let task = tasks["items"][0]["id"].as_str().unwrap();
+    let response = client
+        .post(format!("{address}/api/v1/accounts/{account}/tasks/{task}/complete"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let task_path = format!("/api/v1/accounts/{account}/tasks/{task}");
+    eventually("the task completed", Duration::from_secs(30), || async {
+        (get(&client, &address, &cookie, &task_path).await["status"] == "completed").then_some(())
+    })
+    .await;
     listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/documents"), 3).await;
     let tickets = listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/tickets"), 2).await;
     let ticket = tickets["items"][0]["id"].as_str().unwrap();

@@ -242,3 +242,61 @@ async fn manifest_webhooks_carry_projects_and_name_tasks_to_fetch() {
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "settings.manifest.webhooks.events[3].stream", "{problem}");
 }
+
+#[tokio::test]
+async fn a_member_completes_a_task_in_the_system_it_lives_in() {
+    let source = FakeRest::start().await;
+    source.add_task(json!({"id": "t1", "client_id": "c-1", "title": "Sign the contract", "state": "open"}));
+    source.add_task(json!({"id": "t2", "client_id": "c-1", "title": "Send the logo", "state": "open"}));
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let manifest = PROJECTS.replace("https://projects.example.com/v1", &format!("{}/v1", source.base_url()));
+    let projects = connector(&app, &admin, &manifest, json!({"api_key": API_KEY})).await;
+    let account = app.create_account(&admin, "Client One").await;
+    crate::sync::map_account(&app, &admin, &projects, "c-1", account).await;
+    sync_to_end(&app, &admin, &projects, &["tasks"], "full").await;
+    let tasks = cached_records(&app, &admin, &projects, "task").await;
+    let task_id = tasks["t1"]["id"].as_str().unwrap().to_owned();
+    let complete = format!("/api/v1/accounts/{account}/tasks/{task_id}/complete");
+
+    // A viewer may see tasks but not complete them.
+    let viewer = app.member(&admin, account, "viewer").await;
+    let refused = app.request(Method::POST, &complete, Some(&viewer)).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+
+    let member = app.member(&admin, account, "member").await;
+    let response = app.request(Method::POST, &complete, Some(&member)).send().await.unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let queued: Value = response.json().await.unwrap();
+    assert_eq!(queued["sync_status"], "pending");
+
+    // The source gets one PATCH carrying the outbox's idempotency key; the task
+    // shows completed from the source's answer, without waiting for a sync.
+    let detail = format!("/api/v1/accounts/{account}/tasks/{task_id}");
+    crate::helpers::eventually("the task shows completed", std::time::Duration::from_secs(10), || async {
+        let task: Value = app.request(Method::GET, &detail, Some(&member)).send().await.unwrap().json().await.unwrap();
+        (task["status"] == "completed").then_some(task)
+    })
+    .await;
+    let expected_key = format!("portico-{}", queued["outbox_id"].as_str().unwrap());
+    assert_eq!(source.task_writes(), vec![("t1".to_owned(), Some(expected_key))]);
+    assert_eq!(tasks["t2"]["status"], "open");
+
+    // Completing it again is refused; so is a task of a source whose manifest
+    // declares no such action.
+    let again = app.request(Method::POST, &complete, Some(&member)).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+    let read_only = manifest.split("\nactions:").next().unwrap().to_owned()
+        + "\nwebhooks:"
+        + manifest.split("\nwebhooks:").nth(1).unwrap();
+    let other = connector(&app, &admin, &read_only, json!({"api_key": API_KEY})).await;
+    crate::sync::map_account(&app, &admin, &other, "c-1", account).await;
+    sync_to_end(&app, &admin, &other, &["tasks"], "full").await;
+    let other_tasks = cached_records(&app, &admin, &other, "task").await;
+    let other_task = other_tasks["t2"]["id"].as_str().unwrap();
+    let path = format!("/api/v1/accounts/{account}/tasks/{other_task}/complete");
+    let response = app.request(Method::POST, &path, Some(&member)).send().await.unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(response.json::<Value>().await.unwrap()["code"], "conflict");
+    assert_eq!(source.task_writes().len(), 1, "nothing more was sent");
+}

@@ -28,6 +28,40 @@ pub struct Manifest {
     /// What the source's webhooks carry, when it sends them.
     #[serde(default)]
     pub webhooks: Option<Webhooks>,
+    /// Write-backs the source takes, by operation ([`ACTIONS`] names them).
+    #[serde(default)]
+    pub actions: BTreeMap<String, Action>,
+}
+
+/// The write-back operations a manifest may declare, and the record type each changes.
+pub const ACTIONS: &[(&str, RecordType)] = &[("complete_task", RecordType::Task)];
+
+/// One write-back: a request about one record of `stream`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// The stream whose records it changes; an answer is mapped with its fields.
+    pub stream: String,
+    #[serde(default)]
+    pub method: ActionMethod,
+    /// Under `base_url`, with `{id}` for the record's upstream id (`/tasks/{id}`).
+    pub path: String,
+    /// Sent as the JSON body, as given (`{state: done}`).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// Pointer to the changed object in the answer (`""`: the whole body). Without
+    /// it the answer is not read, and the change shows with the next sync.
+    #[serde(default)]
+    pub result_selector: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ActionMethod {
+    Post,
+    Put,
+    #[default]
+    Patch,
 }
 
 /// How a delivery's body becomes record changes: each event goes to the first
@@ -307,6 +341,37 @@ impl Manifest {
         if let Some(webhooks) = &self.webhooks {
             self.check_webhooks(&format!("{root}.webhooks"), webhooks)?;
         }
+        for (name, action) in &self.actions {
+            self.check_action(&format!("{root}.actions.{name}"), name, action)?;
+        }
+        Ok(())
+    }
+
+    fn check_action(&self, root: &str, name: &str, action: &Action) -> Result<(), SettingsError> {
+        let Some((_, record_type)) = ACTIONS.iter().find(|(known, _)| *known == name) else {
+            let known: Vec<&str> = ACTIONS.iter().map(|(known, _)| *known).collect();
+            return Err(SettingsError::new(root, format!("unknown action; known: {}", known.join(", "))));
+        };
+        let Some(stream) = self.streams.iter().find(|stream| stream.name == action.stream) else {
+            return Err(SettingsError::new(format!("{root}.stream"), format!("no stream is named {}", action.stream)));
+        };
+        if stream.record_type != *record_type {
+            return Err(SettingsError::new(
+                format!("{root}.stream"),
+                format!(
+                    "{name} changes {} records; {} has {}",
+                    record_type.as_str(),
+                    stream.name,
+                    stream.record_type.as_str()
+                ),
+            ));
+        }
+        if !(action.path.starts_with('/') && action.path.contains("{id}")) {
+            return Err(SettingsError::new(format!("{root}.path"), "must start with / and contain {id}"));
+        }
+        if let Some(selector) = &action.result_selector {
+            check_pointer(&format!("{root}.result_selector"), selector)?;
+        }
         Ok(())
     }
 
@@ -438,6 +503,31 @@ streams:
             let error = Manifest::parse("settings.manifest", &yaml).unwrap_err();
             assert_eq!(error.path, path, "{error}");
             assert!(!error.reason.is_empty());
+        }
+    }
+
+    #[test]
+    fn actions_must_be_known_and_fit_their_stream() {
+        let with = |action: &str| format!("{VALID}actions:\n{action}");
+        let good = with("  complete_task: {stream: tasks, path: \"/tasks/{id}\", body: {state: done}}\n");
+        let tasks = VALID.replace("record_type: order", "record_type: task").replace("name: orders", "name: tasks");
+        let manifest = Manifest::parse("settings.manifest", &good.replace(VALID, &tasks)).unwrap();
+        assert!(matches!(manifest.actions["complete_task"].method, ActionMethod::Patch), "PATCH by default");
+        let cases = [
+            (with("  launch_rocket: {stream: orders, path: \"/x/{id}\"}\n"), "settings.manifest.actions.launch_rocket"),
+            // An order stream cannot complete tasks.
+            (
+                with("  complete_task: {stream: orders, path: \"/orders/{id}\"}\n"),
+                "settings.manifest.actions.complete_task.stream",
+            ),
+            (
+                good.replace(VALID, &tasks).replace("/tasks/{id}", "/tasks/done"),
+                "settings.manifest.actions.complete_task.path",
+            ),
+        ];
+        for (yaml, path) in cases {
+            let error = Manifest::parse("settings.manifest", &yaml).unwrap_err();
+            assert_eq!(error.path, path, "{error}");
         }
     }
 }

@@ -23,8 +23,11 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 use url::Url;
 
-use self::manifest::{Auth, Field, Manifest, Pagination, Stream};
-use crate::connector::{Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, StreamInfo, SyncMode};
+use self::manifest::{ActionMethod, Auth, Field, Manifest, Pagination, Stream};
+use crate::connector::{
+    Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, PushOperation, PushOutcome, StreamInfo,
+    SyncMode,
+};
 use crate::error::{ConnectorError, ErrorClass};
 use crate::model::{CommonRecord, Record};
 use crate::settings::{self, SettingsError};
@@ -78,6 +81,17 @@ impl ConnectorKind for RestKind {
     fn default_streams(&self) -> Vec<StreamInfo> {
         // Streams come from each instance's manifest.
         Vec::new()
+    }
+
+    /// What a manifest may declare; [`ConnectorKind::accepts`] says what one did.
+    fn push_operations(&self) -> &'static [&'static str] {
+        &["complete_task"]
+    }
+
+    fn accepts(&self, settings: &Value, operation: &str) -> bool {
+        let Ok(settings) = settings::parse::<RestSettings>("settings", settings) else { return false };
+        Manifest::parse("settings.manifest", &settings.manifest)
+            .is_ok_and(|manifest| manifest.actions.contains_key(operation))
     }
 
     fn build(&self, config: InstanceConfig) -> Result<Box<dyn Connector>, SettingsError> {
@@ -170,14 +184,37 @@ impl Rest {
 
     /// GETs a page; an OAuth 401 refreshes the token and tries once more.
     async fn get(&self, url: &Url, query: &[(String, String)]) -> Result<(HeaderMap, Value), ConnectorError> {
+        self.call(Method::GET, url, query, None, None).await
+    }
+
+    /// One request with the manifest's auth, answered with JSON (an empty answer
+    /// reads as null); an OAuth 401 refreshes the token and tries once more.
+    async fn call(
+        &self,
+        method: Method,
+        url: &Url,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(HeaderMap, Value), ConnectorError> {
         let mut refreshed = false;
         loop {
-            let request = self.authorize(self.upstream.request(Method::GET, url)?.query(query), refreshed).await?;
+            let mut request = self.upstream.request(method.clone(), url)?.query(query);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            let request = self.authorize(request, refreshed).await?;
             match self.upstream.send(request).await {
                 Ok(response) => {
                     let headers = response.headers().clone();
                     self.honour_rate_limit(&headers);
                     let bytes = response.bytes().await.map_err(crate::upstream::transport_error)?;
+                    if bytes.iter().all(u8::is_ascii_whitespace) && method != Method::GET {
+                        return Ok((headers, Value::Null));
+                    }
                     let body = serde_json::from_slice(&bytes).map_err(|error| {
                         ConnectorError::permanent(format!("upstream answered with invalid JSON: {error}"))
                     })?;
@@ -239,6 +276,13 @@ impl Rest {
             self.upstream.budget().block_for(Duration::from_secs_f64(seconds.clamp(0.0, 3600.0)));
         }
     }
+}
+
+/// A path template with `{id}` filled: the id fills one path segment, encoded, so
+/// it cannot step to another path.
+fn with_id(template: &str, external_id: &str) -> String {
+    let segment: String = url::form_urlencoded::byte_serialize(external_id.as_bytes()).collect();
+    template.replace("{id}", &segment.replace('+', "%20"))
 }
 
 /// A field's value from a record, following its spec.
@@ -388,14 +432,44 @@ impl Connector for Rest {
             .item_path
             .as_deref()
             .ok_or_else(|| ConnectorError::permanent(format!("stream {} has no item_path", stream.name)))?;
-        // The id fills one path segment, encoded: it cannot step to another path.
-        let segment: String = url::form_urlencoded::byte_serialize(external_id.as_bytes()).collect();
-        let path = item_path.replace("{id}", &segment.replace('+', "%20"));
-        let Some(body) = self.get_item(&self.path_url(&path)?).await? else { return Ok(None) };
+        let Some(body) = self.get_item(&self.path_url(&with_id(item_path, external_id))?).await? else {
+            return Ok(None);
+        };
         let object = body
             .pointer(&stream.item_selector)
             .ok_or_else(|| ConnectorError::permanent(format!("nothing at {} in the item", stream.item_selector)))?;
         map_record(stream, object).map(Some)
+    }
+
+    /// A declared action (`actions` in the manifest), sent with the outbox's
+    /// idempotency key; the record after the change comes from the answer
+    /// (`result_selector`) or else from the stream's `item_path`.
+    async fn push(&self, operation: &PushOperation) -> Result<PushOutcome, ConnectorError> {
+        let name = &operation.operation;
+        let action = self
+            .manifest
+            .actions
+            .get(name)
+            .ok_or_else(|| ConnectorError::permanent(format!("this manifest declares no {name} action")))?;
+        let external_id = operation.payload["external_id"]
+            .as_str()
+            .ok_or_else(|| ConnectorError::permanent(format!("invalid {name} payload: no external_id")))?;
+        let stream = self.stream(&action.stream)?;
+        let method = match action.method {
+            ActionMethod::Post => Method::POST,
+            ActionMethod::Put => Method::PUT,
+            ActionMethod::Patch => Method::PATCH,
+        };
+        let url = self.path_url(&with_id(&action.path, external_id))?;
+        let (_, answer) = self.call(method, &url, &[], action.body.as_ref(), Some(&operation.idempotency_key)).await?;
+        // The change is made: an answer that does not map must not fail the write
+        // (a retry would repeat it); the next sync brings the record instead.
+        let changed = match &action.result_selector {
+            Some(selector) => answer.pointer(selector).and_then(|object| map_record(stream, object).ok()),
+            None if stream.item_path.is_some() => self.fetch(&stream.name, external_id).await.ok().flatten(),
+            None => None,
+        };
+        Ok(PushOutcome { external_id: Some(external_id.to_owned()), records: changed.into_iter().collect() })
     }
 
     async fn pull(&self, request: PullRequest<'_>) -> Result<Page, ConnectorError> {
