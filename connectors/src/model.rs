@@ -270,6 +270,11 @@ pub struct Document {
     /// Where the bytes are in the store; downloads stream through Portico.
     pub storage_key: String,
     pub modified_at: Option<DateTime<Utc>>,
+    /// Labels the source gives it ("tax", "signed"); lists filter on them. Left out
+    /// of the stored JSON when empty, so documents synced before tags existed are
+    /// not seen as changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

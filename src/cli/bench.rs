@@ -246,6 +246,7 @@ fn document(account_ref: &str, account: u32, n: u64, now: DateTime<Utc>, random:
         checksum: None,
         storage_key: format!("customers/{account:05}/{folder}/{n:05}.pdf"),
         modified_at: Some(days_ago(now, random, 365)),
+        tags: Vec::new(),
     });
     record(account_ref, format!("doc_{account:05}_{n:06}"), body)
 }

@@ -131,10 +131,16 @@ impl Business {
 
     fn document(&mut self, customer: &str, folder: &str, name: &str, at: DateTime<Utc>) {
         let id = self.id("doc");
+        // Labels as the business system spells them; Portico keeps them lower-case.
+        let tags = match folder {
+            "contracts" => vec!["Contract", "Signed"],
+            "reports" => vec!["Report", "Quarterly"],
+            _ => vec!["Statement"],
+        };
         self.push(
             "documents",
             json!({
-                "id": id, "customer": customer, "name": name, "folder": folder, "content_type": "application/pdf",
+                "id": id, "customer": customer, "name": name, "folder": folder, "tags": tags, "content_type": "application/pdf",
                 "size": 48_213 + name.len() as i64 * 1000, "key": format!("{customer}/{folder}/{id}.pdf"),
                 "updated_at": stamp(at.max(Utc::now())),
             }),

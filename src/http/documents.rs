@@ -41,6 +41,8 @@ pub struct UploadQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentUploaded {
     pub record_id: Uuid,
+    /// The name it is stored under (any path removed).
+    pub name: String,
     /// The write-back carrying it to storage.
     pub outbox_id: Uuid,
     /// `pending` until storage has it.
@@ -74,9 +76,27 @@ pub async fn upload_document(
 ) -> Result<(axum::http::StatusCode, super::json::Json<DocumentUploaded>), ApiError> {
     let scope = access.require(Permission::DocumentsUpload, &state).await?;
     let account_id = scope.account_id();
-    let (name, body) = match is_multipart(&headers) {
-        true => file_part(&headers, body).await?,
-        false => (query.name.unwrap_or_default(), body),
+    let uploaded = accept_upload(&state, account_id, "uploads", query.name, &headers, body).await?;
+    let event = access.caller.audit_event("document.uploaded").account(account_id).target("record", uploaded.record_id);
+    audit::record(&state.store, event).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, super::json::Json(uploaded)))
+}
+
+/// Checks an upload (a multipart `file` part, or the body named by `name`) and
+/// records it as a pending document in `folder`, queued for the account's document
+/// storage: the name loses any path, the type is sniffed from the bytes and must be
+/// one of `uploads.allowed_types`.
+pub(super) async fn accept_upload(
+    state: &AppState,
+    account_id: Uuid,
+    folder: &str,
+    name: Option<String>,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<DocumentUploaded, ApiError> {
+    let (name, body) = match is_multipart(headers) {
+        true => file_part(headers, body).await?,
+        false => (name.unwrap_or_default(), body),
     };
     let name = sanitized_name(&name);
     let mut errors = Vec::new();
@@ -104,7 +124,7 @@ pub async fn upload_document(
     let instance = state.store.connector_instance(instance_id).await?.ok_or(StoreError::NotFound)?;
     let connector = state.connectors.build(&instance).map_err(ApiError::internal)?;
     let files = connector.as_files().ok_or_else(|| ApiError::internal(StoreError::NotFound))?;
-    let key = files.upload_key(&account_ref, &Uuid::now_v7().simple().to_string(), &name);
+    let key = files.upload_key(&account_ref, folder, &Uuid::now_v7().simple().to_string(), &name);
     let now = Utc::now();
     let record = prepare(Record {
         external_id: String::new(),
@@ -113,12 +133,13 @@ pub async fn upload_document(
         source_updated_at: None,
         body: CommonRecord::Document(Document {
             name: name.clone(),
-            folder: "uploads".into(),
+            folder: folder.to_owned(),
             content_type,
             size_bytes: body.len() as i64,
             checksum: Some(Sha256::digest(&body).iter().map(|byte| format!("{byte:02x}")).collect()),
             storage_key: key.clone(),
             modified_at: Some(now),
+            tags: Vec::new(),
         }),
         raw: json!({}),
     });
@@ -134,10 +155,7 @@ pub async fn upload_document(
     };
     let (record_id, outbox_id) = state.store.create_pending_record(&pending).await?;
     state.queue.enqueue(PushJob { outbox_id }, &state.settings.jobs).await.map_err(ApiError::internal)?;
-    let event = access.caller.audit_event("document.uploaded").account(account_id).target("record", record_id);
-    audit::record(&state.store, event).await?;
-    let uploaded = DocumentUploaded { record_id, outbox_id, sync_status: "pending" };
-    Ok((axum::http::StatusCode::ACCEPTED, super::json::Json(uploaded)))
+    Ok(DocumentUploaded { record_id, name, outbox_id, sync_status: "pending" })
 }
 
 fn is_multipart(headers: &axum::http::HeaderMap) -> bool {

@@ -65,6 +65,8 @@ pub struct ListQuery {
     pub until: Option<DateTime<Utc>>,
     /// Only documents in this folder (`contracts`, `uploads`, ...).
     pub folder: Option<String>,
+    /// Only documents with this tag (any case).
+    pub tag: Option<String>,
     /// Only records due (invoices, tasks) at or after this time ...
     pub due_from: Option<DateTime<Utc>>,
     /// ... and before this one.
@@ -152,6 +154,9 @@ pub struct RecordDetail {
     /// An invoice's payments, oldest first (for callers with `payments.view`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payments: Option<Vec<PortalRecord>>,
+    /// A ticket's attached documents, newest first (for callers with `documents.view`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<PortalRecord>>,
     /// A ticket's messages, oldest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<PortalRecord>>,
@@ -204,13 +209,26 @@ async fn detail(
         "ticket" => Some(children("ticket_message").await?),
         _ => None,
     };
+    let attachments = match record_type {
+        "ticket" if access.permissions.contains(&Permission::DocumentsView) => {
+            // Attachments live in the ticket's own folder of the account's documents.
+            let filter = RecordListFilter {
+                folder: Some(format!("tickets/{record_id}")),
+                limit: super::pagination::MAX_PAGE_SIZE,
+                ..Default::default()
+            };
+            let rows = state.store.account_records(scope.account_id(), "document", &filter).await?;
+            Some(rows.into_iter().map(PortalRecord::from).collect())
+        }
+        _ => None,
+    };
     if record_type == "document" {
         // Who looked at which document is the account's to know (its audit log).
         let event =
             access.caller.audit_event("document.viewed").account(scope.account_id()).target("record", record_id);
         crate::audit::record(&state.store, event).await?;
     }
-    with_etag(&RecordDetail { record: row.into(), payments, messages }, headers)
+    with_etag(&RecordDetail { record: row.into(), payments, attachments, messages }, headers)
 }
 
 /// The cursor is opaque to clients: the position (time and id) of the last item.
@@ -259,6 +277,9 @@ async fn list(
     if query.folder.as_ref().is_some_and(|folder| folder.is_empty() || folder.len() > 200) {
         return Err(invalid("folder", "must be 1 to 200 characters"));
     }
+    if query.tag.as_ref().is_some_and(|tag| tag.trim().is_empty() || tag.chars().count() > 100) {
+        return Err(invalid("tag", "must be 1 to 100 characters"));
+    }
     if let (Some(from), Some(until)) = (query.due_from, query.due_until)
         && until <= from
     {
@@ -270,6 +291,7 @@ async fn list(
         occurred_from: query.from,
         occurred_until: query.until,
         folder: query.folder,
+        tag: query.tag.map(|tag| tag.trim().to_owned()),
         due_from: query.due_from,
         due_until: query.due_until,
         after,

@@ -3,7 +3,7 @@
 //! transaction, so an acknowledged ticket is never lost, and the push carries an
 //! idempotency key, so it is never created twice.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use portico_connectors::Record;
@@ -16,18 +16,23 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
+use super::documents::{DocumentUploaded, UploadQuery, accept_upload};
 use super::json::Json;
 use super::problem::{ApiError, ErrorCode, FieldError};
 use super::record_writes::{WriteQueued, queue_record_write, writable_record};
 use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
-use crate::store::NewPendingRecord;
+use crate::store::{AccountRecordRow, NewPendingRecord, StoreError};
 use crate::sync::PushJob;
 use crate::sync::prepare::prepare;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_ticket)).routes(routes!(comment_on_ticket)).routes(routes!(close_ticket))
+    OpenApiRouter::new()
+        .routes(routes!(create_ticket))
+        .routes(routes!(comment_on_ticket))
+        .routes(routes!(close_ticket))
+        .routes(routes!(attach_to_ticket))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -153,6 +158,21 @@ pub async fn comment_on_ticket(
         }]));
     }
     let ticket = writable_record(&state, account_id, "ticket", ticket_id, "add_note").await?;
+    let (record_id, outbox_id) = post_message(&state, &access, account_id, &ticket, &body).await?;
+    let event = access.caller.audit_event("ticket.commented").account(account_id).target("record", ticket_id);
+    audit::record(&state.store, event).await?;
+    Ok((StatusCode::ACCEPTED, Json(WriteQueued { record_id, outbox_id, sync_status: "pending" })))
+}
+
+/// A customer's message on a ticket: in the thread at once (pending), and to the
+/// ticket's system as a note through the outbox. Returns (message id, outbox id).
+async fn post_message(
+    state: &AppState,
+    access: &AccountAccess,
+    account_id: Uuid,
+    ticket: &AccountRecordRow,
+    body: &str,
+) -> Result<(Uuid, Uuid), ApiError> {
     let now = Utc::now();
     let author = match access.caller.display_name.trim() {
         "" => access.caller.email.clone(),
@@ -166,7 +186,7 @@ pub async fn comment_on_ticket(
         body: CommonRecord::TicketMessage(TicketMessage {
             author_name: author.clone(),
             author_kind: "customer".into(),
-            body: body.clone(),
+            body: body.to_owned(),
             posted_at: now,
         }),
         raw: json!({}),
@@ -185,9 +205,56 @@ pub async fn comment_on_ticket(
     };
     let (record_id, outbox_id) = state.store.create_pending_record(&pending).await?;
     state.queue.enqueue(PushJob { outbox_id }, &state.settings.jobs).await.map_err(ApiError::internal)?;
-    let event = access.caller.audit_event("ticket.commented").account(account_id).target("record", ticket_id);
+    Ok((record_id, outbox_id))
+}
+
+/// Attaches a file to a ticket (`tickets.comment`): checked and stored like a
+/// document upload, in the ticket's own folder (`tickets/<ticket id>`) of the
+/// account's document storage, and listed with the ticket (for callers with
+/// `documents.view`). The thread gets a message naming it, which reaches the
+/// ticket's system when that system takes notes.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/tickets/{record_id}/attachments",
+    extensions(("x-permission" = json!("tickets.comment"))), tag = "records",
+    params(("account_id" = Uuid, Path), ("record_id" = Uuid, Path), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 202, description = "Recorded; delivery to storage is pending", body = DocumentUploaded),
+        (status = 403, description = "Missing tickets.comment", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such ticket in this account", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No document storage is connected for this account", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the body limit", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A type of file not accepted here", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No name, or an empty file", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn attach_to_ticket(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((_account_id, ticket_id)): Path<(Uuid, Uuid)>,
+    Query(query): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<DocumentUploaded>), ApiError> {
+    let scope = access.require(Permission::TicketsComment, &state).await?;
+    let account_id = scope.account_id();
+    let ticket =
+        state.store.account_record_with_source(account_id, "ticket", ticket_id).await?.ok_or(StoreError::NotFound)?;
+    let folder = format!("tickets/{ticket_id}");
+    let uploaded = accept_upload(&state, account_id, &folder, query.name, &headers, body).await?;
+    // A ticket still being created, or one whose system takes no notes, gets no
+    // message: the file is stored and listed with the ticket all the same.
+    let instance = state.store.connector_instance(ticket.record.source_instance_id).await?;
+    let takes_notes = instance.is_some_and(|instance| state.connectors.accepts(&instance, "add_note"));
+    if takes_notes && !ticket.record.external_id.starts_with("pending:") {
+        post_message(&state, &access, account_id, &ticket, &format!("Attached {}", uploaded.name)).await?;
+    }
+    let event = access
+        .caller
+        .audit_event("ticket.attachment_added")
+        .account(account_id)
+        .target("record", ticket_id)
+        .details(json!({"document_id": uploaded.record_id}));
     audit::record(&state.store, event).await?;
-    Ok((StatusCode::ACCEPTED, Json(WriteQueued { record_id, outbox_id, sync_status: "pending" })))
+    Ok((StatusCode::ACCEPTED, Json(uploaded)))
 }
 
 /// Closes a ticket (`tickets.close`) in the system it lives in, through the

@@ -447,3 +447,10 @@ pub struct SsoProvision {
     pub role: String,
     pub now: DateTime<Utc>,
 }
+
+/// A LIKE pattern matching titles that contain `term` (`%` and `_` in it are
+/// literal; the statement says `ESCAPE '\'`).
+pub(crate) fn contains_pattern(term: &str) -> String {
+    let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}

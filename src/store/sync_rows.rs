@@ -300,6 +300,8 @@ pub struct RecordListFilter {
     pub occurred_until: Option<DateTime<Utc>>,
     /// Only documents in this folder.
     pub folder: Option<String>,
+    /// Only documents with this tag, compared without case.
+    pub tag: Option<String>,
     /// Only records due (invoices, tasks) at or after `due_from` and before `due_until`.
     pub due_from: Option<DateTime<Utc>>,
     pub due_until: Option<DateTime<Utc>>,

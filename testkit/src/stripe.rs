@@ -215,10 +215,15 @@ impl FakeStripe {
 
     /// Moves an invoice's due date (Unix seconds), as an `invoice.updated` would.
     pub fn set_invoice_due_date(&self, id: &str, due_date: i64) {
+        self.set_invoice_field(id, "due_date", json!(due_date));
+    }
+
+    /// Sets one field of an invoice, with an `invoice.updated` event.
+    pub fn set_invoice_field(&self, id: &str, field: &str, value: Value) {
         let mut state = self.state.lock().unwrap();
         let invoice =
             state.objects.get_mut("invoices").unwrap().iter_mut().find(|invoice| invoice["id"] == id).expect("known");
-        invoice["due_date"] = json!(due_date);
+        invoice[field] = value;
         let snapshot = invoice.clone();
         Self::record_event(&mut state, "invoice.updated", &snapshot);
     }

@@ -60,6 +60,14 @@ async fn the_demo_prints_working_sign_ins_and_keeps_the_live_stream_busy() {
     })
     .await;
     listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/documents"), 3).await;
+    // By tag (whole tags, any case): the signed contract, not the "sign" in "signed".
+    let signed = get(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/documents?tag=SIGNED")).await;
+    let names: Vec<&str> =
+        signed["items"].as_array().unwrap().iter().map(|item| item["title"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Master services agreement.pdf"]);
+    assert_eq!(signed["items"][0]["data"]["tags"], json!(["contract", "signed"]));
+    let partial = get(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/documents?tag=sign")).await;
+    assert!(partial["items"].as_array().unwrap().is_empty(), "{partial}");
     let tickets = listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/tickets"), 2).await;
     let ticket = tickets["items"][0]["id"].as_str().unwrap();
     // Messages are a stream of their own, which may land after the tickets.

@@ -330,3 +330,74 @@ async fn a_signed_hubspot_notification_fetches_the_changed_objects_into_their_ac
     }
     assert_eq!(forged.send().await.unwrap().status(), 401);
 }
+
+#[tokio::test]
+async fn a_file_attached_to_a_ticket_is_stored_in_its_folder_listed_with_it_and_noted_in_hubspot() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let globex = hubspot.add_company("Globex");
+    hubspot.add_ticket("Printer jams", "1", &acme);
+    let storage = tempfile::tempdir().unwrap();
+    let root = storage.path().to_owned();
+    let app = spawn_app_with(|settings| settings.sync.local_file_roots = vec![root]).await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let other = app.create_account(&admin, "Globex").await;
+    let crm = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map_account(&app, &admin, &crm, &acme, account).await;
+    map_account(&app, &admin, &crm, &globex, other).await;
+    let files_settings = json!({"store": {"type": "local", "root": storage.path()}});
+    let files = create_connector(&app, &admin, "files", files_settings, json!({}), json!({})).await;
+    map_account(&app, &admin, &files, "acme", account).await;
+    sync_to_end(&app, &admin, &crm, &["tickets"], "full").await;
+    let tickets = cached_records(&app, &admin, &crm, "ticket").await;
+    let ticket_id = tickets.values().next().unwrap()["id"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/accounts/{account}/tickets/{ticket_id}");
+
+    let member = app.member(&admin, account, "member").await;
+    let attach = |session: &Session, path: String| {
+        app.request(Method::POST, &format!("{path}/attachments?name=error%20log.txt"), Some(session))
+            .header("content-type", "text/plain")
+            .body("E42: paper path blocked")
+    };
+    let response = attach(&member, base.clone()).send().await.unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let uploaded: Value = response.json().await.unwrap();
+    assert_eq!(uploaded["name"], "error log.txt");
+
+    // Stored in the ticket's folder of the account's storage, listed with the ticket,
+    // and said in the thread, which HubSpot gets as a note.
+    let outbox_id: Uuid = uploaded["outbox_id"].as_str().unwrap().parse().unwrap();
+    let key = eventually("the attachment in storage", Duration::from_secs(20), || async {
+        let item = app.store.outbox_item(outbox_id).await.unwrap().unwrap();
+        (item.status == "delivered").then(|| item.external_id.unwrap())
+    })
+    .await;
+    assert!(key.starts_with(&format!("acme/tickets/{ticket_id}/")), "{key}");
+    assert_eq!(std::fs::read_to_string(storage.path().join(&key)).unwrap(), "E42: paper path blocked");
+    let detail: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+    let attachments = detail["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1, "{detail}");
+    assert_eq!(attachments[0]["id"], uploaded["record_id"]);
+    assert_eq!(detail["messages"][0]["data"]["body"], "Attached error log.txt");
+    eventually("the note in HubSpot", Duration::from_secs(20), || async {
+        let notes = hubspot.objects("notes");
+        notes
+            .iter()
+            .any(|(_, note)| note["hs_note_body"].as_str().is_some_and(|body| body.ends_with("Attached error log.txt")))
+            .then_some(())
+    })
+    .await;
+    // The next sync of the storage finds the same file in the ticket's folder.
+    sync_to_end(&app, &admin, &files, &["documents"], "full").await;
+    let detail: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(detail["attachments"].as_array().unwrap().len(), 1, "{detail}");
+
+    // A viewer may not attach; nobody attaches to another account's ticket.
+    let viewer = app.member(&admin, account, "viewer").await;
+    assert_eq!(attach(&viewer, base.clone()).send().await.unwrap().status(), 403);
+    let outsider = app.member(&admin, other, "owner").await;
+    let sideways = format!("/api/v1/accounts/{other}/tickets/{ticket_id}");
+    assert_eq!(attach(&outsider, sideways).send().await.unwrap().status(), 404);
+    assert!(std::fs::read_dir(storage.path().join("acme/tickets").join(&ticket_id)).unwrap().count() == 1);
+}

@@ -114,6 +114,61 @@ async fn invoices_list_by_page_and_filter_with_their_source_and_an_etag() {
 }
 
 #[tokio::test]
+async fn text_search_finds_any_part_of_a_number_and_follows_renames_and_deletions() {
+    let stripe = FakeStripe::start("sk_test_search").await;
+    let acme = stripe.add_customer("Acme", "billing@acme.test");
+    let globex = stripe.add_customer("Globex", "ap@globex.test");
+    let kitchen = stripe.add_invoice(&acme, &[1000]);
+    stripe.set_invoice_field(&kitchen, "number", json!("KITCHEN-2026-0042"));
+    let roof = stripe.add_invoice(&acme, &[2000]);
+    stripe.set_invoice_field(&roof, "number", json!("ROOF-2026-0007"));
+    // Another account's invoice matches the same words: it must never be found.
+    let theirs = stripe.add_invoice(&globex, &[3000]);
+    stripe.set_invoice_field(&theirs, "number", json!("KITCHEN-2026-0099"));
+
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let other = app.create_account(&admin, "Globex").await;
+    let settings = json!({"base_url": stripe.base_url()});
+    let connector =
+        create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_search"}), json!({})).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    map_account(&app, &admin, &connector, &globex, other).await;
+    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let billing = app.member(&admin, account, "billing").await;
+    let numbers = |body: Value| -> Vec<String> {
+        let items = body["items"].as_array().unwrap();
+        let mut numbers: Vec<String> = items.iter().map(|item| item["title"].as_str().unwrap().to_owned()).collect();
+        numbers.sort();
+        numbers
+    };
+    let search = |term: &str| format!("/api/v1/accounts/{account}/invoices?q={}", urlencoding(term));
+
+    // Any part of the number, in any case; the index's matches stay in the account.
+    assert_eq!(numbers(page(&app, &billing, &search("kitchen")).await), ["KITCHEN-2026-0042"]);
+    assert_eq!(numbers(page(&app, &billing, &search("2026-00")).await), ["KITCHEN-2026-0042", "ROOF-2026-0007"]);
+    assert_eq!(numbers(page(&app, &billing, &search("0099")).await), Vec::<String>::new());
+    // Shorter than a trigram: still found (by walking the account's invoices).
+    assert_eq!(numbers(page(&app, &billing, &search("07")).await), ["ROOF-2026-0007"]);
+    // FTS5 syntax is text, not operators.
+    assert_eq!(numbers(page(&app, &billing, &search("KITCHEN OR ROOF")).await), Vec::<String>::new());
+    assert_eq!(numbers(page(&app, &billing, &search("\"ROOF")).await), Vec::<String>::new());
+
+    // A renamed invoice is found by its new number only; a deleted one not at all.
+    stripe.set_invoice_field(&roof, "number", json!("GARAGE-2026-0007"));
+    stripe.delete("invoices", &kitchen);
+    sync_to_end(&app, &admin, &connector, &["invoices"], "incremental").await;
+    assert_eq!(numbers(page(&app, &billing, &search("roof")).await), Vec::<String>::new());
+    assert_eq!(numbers(page(&app, &billing, &search("garage")).await), ["GARAGE-2026-0007"]);
+    assert_eq!(numbers(page(&app, &billing, &search("kitchen")).await), Vec::<String>::new());
+}
+
+fn urlencoding(term: &str) -> String {
+    url::form_urlencoded::byte_serialize(term.as_bytes()).collect()
+}
+
+#[tokio::test]
 async fn subscriptions_are_read_with_their_renewal_by_those_who_see_the_invoices() {
     let stripe = FakeStripe::start("sk_test_subscriptions").await;
     let acme = stripe.add_customer("Acme", "billing@acme.test");

@@ -238,6 +238,7 @@ impl Files {
                 checksum: meta.e_tag.clone().map(|tag| tag.trim_matches('"').to_owned()),
                 storage_key: key.to_owned(),
                 modified_at: Some(meta.last_modified),
+                tags: Vec::new(),
             }),
             raw,
         })
@@ -328,12 +329,13 @@ impl Connector for Files {
 }
 
 impl Files {
-    /// Where an upload for `account_ref` goes: its folder's `uploads/`, under a name
-    /// made unique by `unique` (the outbox id) and stripped of path separators.
-    pub fn upload_key(&self, account_ref: &str, unique: &str, file_name: &str) -> String {
+    /// Where an upload for `account_ref` goes: `folder` (`uploads`, `tickets/<id>`)
+    /// in the account's own folder, under a name made unique by `unique` and
+    /// stripped of path separators.
+    pub fn upload_key(&self, account_ref: &str, folder: &str, unique: &str, file_name: &str) -> String {
         let safe: String =
             file_name.chars().map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c }).collect();
-        let relative = format!("{account_ref}/uploads/{unique}-{safe}");
+        let relative = format!("{account_ref}/{folder}/{unique}-{safe}");
         if self.prefix.is_empty() { relative } else { format!("{}/{relative}", self.prefix) }
     }
 }

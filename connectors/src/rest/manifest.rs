@@ -439,7 +439,7 @@ fn model_fields(record_type: RecordType) -> &'static [&'static str] {
             &["status", "currency", "amount_minor", "description", "method", "invoice_external_id", "paid_at"]
         }
         RecordType::Document => {
-            &["name", "folder", "content_type", "size_bytes", "checksum", "storage_key", "modified_at"]
+            &["name", "folder", "content_type", "size_bytes", "checksum", "storage_key", "modified_at", "tags"]
         }
         RecordType::Ticket => &["subject", "status", "priority", "description", "opened_at", "closed_at"],
         RecordType::TicketMessage => &["author_name", "author_kind", "body", "posted_at"],

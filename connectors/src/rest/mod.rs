@@ -314,8 +314,22 @@ fn as_text(value: &Value) -> Option<String> {
     }
 }
 
-/// Epoch seconds become RFC 3339 for time fields; numeric strings become numbers for amounts.
+/// Epoch seconds become RFC 3339 for time fields; numeric strings become numbers for
+/// amounts; tags (an array, or one comma-separated string) become distinct, trimmed,
+/// lower-case strings.
 fn normalize(name: &str, value: Value) -> Value {
+    if name == "tags" {
+        let texts: Vec<String> = match &value {
+            Value::Array(items) => items.iter().filter_map(as_text).collect(),
+            Value::String(text) => text.split(',').map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        let mut tags: Vec<String> =
+            texts.iter().map(|tag| tag.trim().to_lowercase()).filter(|tag| !tag.is_empty()).collect();
+        tags.sort();
+        tags.dedup();
+        return json!(tags);
+    }
     if name.ends_with("_at") {
         if let Some(seconds) = value.as_i64() {
             return chrono::DateTime::from_timestamp(seconds, 0).map(|time| json!(time.to_rfc3339())).unwrap_or(value);
@@ -616,5 +630,12 @@ mod tests {
         assert_eq!(order.amount_minor, Some(125050));
         assert_eq!(order.kind, "project");
         assert_eq!(record.source_updated_at.unwrap().timestamp(), 1_700_000_000);
+    }
+
+    #[test]
+    fn tags_become_distinct_trimmed_lower_case_strings() {
+        assert_eq!(normalize("tags", json!(["Tax", " signed ", "tax", ""])), json!(["signed", "tax"]));
+        assert_eq!(normalize("tags", json!("Q3, Reports,")), json!(["q3", "reports"]));
+        assert_eq!(normalize("tags", json!(7)), json!([]));
     }
 }

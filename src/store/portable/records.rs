@@ -366,14 +366,12 @@ portable_queries! {
     /// a keyset position: the account and type lead the index the order follows, so
     /// a page costs the same however deep it is.
     pub async fn account_records(&self, account_id: Uuid, record_type: &str, filter: &RecordListFilter) -> Result<Vec<AccountRecordRow>> {
-        let mut query = QueryBuilder::new(format!("{ACCOUNT_RECORD_SELECT} WHERE r.account_id = "));
-        query.push_bind(account_id).push(" AND r.record_type = ").push_bind(record_type.to_owned()).push(" AND r.deleted_at IS NULL");
+        let mut query = QueryBuilder::new(format!("{ACCOUNT_RECORD_SELECT} WHERE "));
+        // The account and type, and the text search: each engine says how its index is used.
+        self.push_account_records_scope(&mut query, account_id, record_type, filter.search.as_deref()).await?;
+        query.push(" AND r.deleted_at IS NULL");
         if let Some(status) = &filter.status {
             query.push(" AND r.status = ").push_bind(status.clone());
-        }
-        if let Some(search) = &filter.search {
-            let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            query.push(" AND LOWER(r.title) LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
         }
         if let Some(from) = filter.occurred_from {
             query.push(" AND r.occurred_at >= ").push_bind(from);
@@ -384,6 +382,13 @@ portable_queries! {
         if let Some(folder) = &filter.folder {
             // `->>` reads the same on SQLite (3.38+) and PostgreSQL.
             query.push(" AND r.data ->> 'folder' = ").push_bind(folder.clone());
+        }
+        if let Some(tag) = &filter.tag {
+            // The tags' JSON text holds each tag quoted ("tax"), so the quoted,
+            // JSON-escaped tag matches one whole tag on both engines (whatever
+            // spacing each puts between them), never a part of one.
+            let quoted = serde_json::to_string(&tag.to_lowercase()).expect("a string serializes");
+            query.push(" AND LOWER(r.data ->> 'tags') LIKE ").push_bind(crate::store::contains_pattern(&quoted)).push(" ESCAPE '\\'");
         }
         if let Some(from) = filter.due_from {
             query.push(" AND r.due_at >= ").push_bind(from);

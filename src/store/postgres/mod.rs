@@ -14,6 +14,28 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// The conditions of an account's record list: its account and type, and titles
+    /// containing `search`, without case (`ILIKE`), which the trigram index
+    /// `records_title_search` (account, type, title) answers when the planner finds
+    /// it cheaper than walking the account's records in list order.
+    pub(super) async fn push_account_records_scope(
+        &self,
+        query: &mut sqlx::QueryBuilder<sqlx::Postgres>,
+        account_id: uuid::Uuid,
+        record_type: &str,
+        search: Option<&str>,
+    ) -> Result<()> {
+        query
+            .push("r.account_id = ")
+            .push_bind(account_id)
+            .push(" AND r.record_type = ")
+            .push_bind(record_type.to_owned());
+        if let Some(term) = search {
+            query.push(" AND r.title ILIKE ").push_bind(super::contains_pattern(term)).push(" ESCAPE '\\'");
+        }
+        Ok(())
+    }
+
     pub async fn connect(settings: &Settings) -> std::result::Result<Self, sqlx::Error> {
         let options = PgConnectOptions::from_str(&settings.database_url)?;
         // One direct connection first: a pool only reports "timed out", while this
