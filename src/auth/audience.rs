@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::Caller;
 use super::grants;
-use super::permissions::Permission;
+use super::permissions::{PORTAL_RECORD_TYPES, Permission};
 use crate::config::Settings;
 use crate::store::{Store, StoreError};
 
@@ -52,7 +52,8 @@ impl Audience {
 
     /// The accounts whose records the caller may see some of; `None` for every account.
     pub fn account_ids(&self) -> Option<Vec<Uuid>> {
-        let sees_records = |held: &BTreeSet<Permission>| held.iter().any(|permission| is_view(*permission));
+        let sees_records =
+            |held: &BTreeSet<Permission>| PORTAL_RECORD_TYPES.iter().any(|portal| held.contains(&portal.view));
         if sees_records(&self.everywhere) {
             return None;
         }
@@ -68,18 +69,6 @@ impl Audience {
             (None, None) => true,
         }
     }
-}
-
-fn is_view(permission: Permission) -> bool {
-    matches!(
-        permission,
-        Permission::InvoicesView
-            | Permission::PaymentsView
-            | Permission::DocumentsView
-            | Permission::TicketsView
-            | Permission::OrdersView
-            | Permission::TasksView
-    )
 }
 
 #[cfg(test)]

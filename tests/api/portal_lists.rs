@@ -9,6 +9,30 @@ use serde_json::{Value, json};
 use crate::helpers::{Session, TestApp, spawn_app};
 use crate::sync::{create_connector, map_account, sync_to_end};
 
+/// A server with a Stripe connector whose customers (Stripe id, account name) each
+/// map to an account of their own, synced through `streams`.
+struct Portal {
+    app: TestApp,
+    admin: Session,
+    connector: Value,
+    accounts: Vec<uuid::Uuid>,
+}
+
+async fn stripe_portal(stripe: &FakeStripe, api_key: &str, customers: &[(&str, &str)], streams: &[&str]) -> Portal {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let settings = json!({"base_url": stripe.base_url()});
+    let connector = create_connector(&app, &admin, "stripe", settings, json!({"api_key": api_key}), json!({})).await;
+    let mut accounts = Vec::new();
+    for (customer, name) in customers {
+        let account = app.create_account(&admin, name).await;
+        map_account(&app, &admin, &connector, customer, account).await;
+        accounts.push(account);
+    }
+    sync_to_end(&app, &admin, &connector, streams, "full").await;
+    Portal { app, admin, connector, accounts }
+}
+
 async fn page(app: &TestApp, session: &Session, path: &str) -> Value {
     let response = app.request(Method::GET, path, Some(session)).send().await.unwrap();
     assert_eq!(response.status(), 200, "{path}: {}", response.text().await.unwrap());
@@ -27,16 +51,9 @@ async fn invoices_list_by_page_and_filter_with_their_source_and_an_etag() {
     let globex_invoice = stripe.add_invoice(&globex, &[9900]);
     stripe.pay_invoice(&acme_invoices[1]);
 
-    let app = spawn_app().await;
-    let admin = app.staff(StaffRole::Admin).await;
-    let account = app.create_account(&admin, "Acme").await;
-    let other = app.create_account(&admin, "Globex").await;
-    let settings = json!({"base_url": stripe.base_url()});
-    let connector =
-        create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_lists"}), json!({})).await;
-    map_account(&app, &admin, &connector, &acme, account).await;
-    map_account(&app, &admin, &connector, &globex, other).await;
-    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let Portal { app, admin, connector, accounts } =
+        stripe_portal(&stripe, "sk_test_lists", &[(&acme, "Acme"), (&globex, "Globex")], &["invoices"]).await;
+    let (account, other) = (accounts[0], accounts[1]);
     let billing = app.member(&admin, account, "billing").await;
 
     // Pages of two, in a stable order, until the cursor runs out: each invoice once.
@@ -126,16 +143,9 @@ async fn text_search_finds_any_part_of_a_number_and_follows_renames_and_deletion
     let theirs = stripe.add_invoice(&globex, &[3000]);
     stripe.set_invoice_field(&theirs, "number", json!("KITCHEN-2026-0099"));
 
-    let app = spawn_app().await;
-    let admin = app.staff(StaffRole::Admin).await;
-    let account = app.create_account(&admin, "Acme").await;
-    let other = app.create_account(&admin, "Globex").await;
-    let settings = json!({"base_url": stripe.base_url()});
-    let connector =
-        create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_search"}), json!({})).await;
-    map_account(&app, &admin, &connector, &acme, account).await;
-    map_account(&app, &admin, &connector, &globex, other).await;
-    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let Portal { app, admin, connector, accounts } =
+        stripe_portal(&stripe, "sk_test_search", &[(&acme, "Acme"), (&globex, "Globex")], &["invoices"]).await;
+    let account = accounts[0];
     let billing = app.member(&admin, account, "billing").await;
     let numbers = |body: Value| -> Vec<String> {
         let items = body["items"].as_array().unwrap();
@@ -176,16 +186,10 @@ async fn subscriptions_are_read_with_their_renewal_by_those_who_see_the_invoices
     stripe.add_subscription(&acme, "Pro", 1500, 2);
     stripe.add_subscription(&globex, "Enterprise", 99_000, 1);
 
-    let app = spawn_app().await;
-    let admin = app.staff(StaffRole::Admin).await;
-    let account = app.create_account(&admin, "Acme").await;
-    let other = app.create_account(&admin, "Globex").await;
-    let settings = json!({"base_url": stripe.base_url()});
-    let credentials = json!({"api_key": "sk_test_subscriptions"});
-    let connector = create_connector(&app, &admin, "stripe", settings, credentials, json!({})).await;
-    map_account(&app, &admin, &connector, &acme, account).await;
-    map_account(&app, &admin, &connector, &globex, other).await;
-    sync_to_end(&app, &admin, &connector, &["subscriptions"], "full").await;
+    let Portal { app, admin, accounts, .. } =
+        stripe_portal(&stripe, "sk_test_subscriptions", &[(&acme, "Acme"), (&globex, "Globex")], &["subscriptions"])
+            .await;
+    let (account, other) = (accounts[0], accounts[1]);
 
     let billing = app.member(&admin, account, "billing").await;
     let list = page(&app, &billing, &format!("/api/v1/accounts/{account}/subscriptions")).await;
@@ -236,14 +240,9 @@ async fn an_invoice_comes_with_its_payments_for_those_who_may_see_them() {
         json!({"id": "ch_other", "object": "charge", "amount": 99, "currency": "usd",
         "status": "succeeded", "customer": acme, "invoice": null, "created": 1_700_000_001, "refunded": false}),
     );
-    let app = spawn_app().await;
-    let admin = app.staff(StaffRole::Admin).await;
-    let account = app.create_account(&admin, "Acme").await;
-    let settings = json!({"base_url": stripe.base_url()});
-    let connector =
-        create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_detail"}), json!({})).await;
-    map_account(&app, &admin, &connector, &acme, account).await;
-    sync_to_end(&app, &admin, &connector, &["invoices", "payments"], "full").await;
+    let Portal { app, admin, accounts, .. } =
+        stripe_portal(&stripe, "sk_test_detail", &[(&acme, "Acme")], &["invoices", "payments"]).await;
+    let account = accounts[0];
     let billing = app.member(&admin, account, "billing").await;
 
     let listed = page(&app, &billing, &format!("/api/v1/accounts/{account}/invoices")).await;
@@ -320,16 +319,9 @@ async fn the_dashboard_sums_up_open_and_overdue_invoices_by_due_date_for_those_w
     stripe.set_invoice_due_date(&elsewhere, chrono::Utc::now().timestamp() - 5 * 86_400);
     stripe.pay_invoice(&paid);
 
-    let app = spawn_app().await;
-    let admin = app.staff(StaffRole::Admin).await;
-    let account = app.create_account(&admin, "Acme").await;
-    let other = app.create_account(&admin, "Globex").await;
-    let settings = json!({"base_url": stripe.base_url()});
-    let connector =
-        create_connector(&app, &admin, "stripe", settings, json!({"api_key": "sk_test_dashboard"}), json!({})).await;
-    map_account(&app, &admin, &connector, &acme, account).await;
-    map_account(&app, &admin, &connector, &globex, other).await;
-    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let Portal { app, admin, accounts, .. } =
+        stripe_portal(&stripe, "sk_test_dashboard", &[(&acme, "Acme"), (&globex, "Globex")], &["invoices"]).await;
+    let (account, other) = (accounts[0], accounts[1]);
     let billing = app.member(&admin, account, "billing").await;
 
     let dashboard = page(&app, &billing, &format!("/api/v1/accounts/{account}/dashboard")).await;
