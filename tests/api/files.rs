@@ -181,6 +181,9 @@ async fn a_local_folder_is_a_document_source_too() {
     // The next sync finds the same file, not a second one.
     let runs = sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
     assert_eq!((runs[0]["added"].as_i64(), runs[0]["unchanged"].as_i64()), (Some(0), Some(3)), "{}", runs[0]);
+    let detail = format!("/api/v1/accounts/{acme}/documents/{}", uploaded["record_id"].as_str().unwrap());
+    let synced: Value = app.request(Method::GET, &detail, Some(&owner)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(synced["data"]["name"], "signed contract.txt", "the name it was given, not its key's: {synced}");
     // A multipart form, as browsers send it: the name loses its path, the type
     // comes from the bytes (not the claim), and types not allowed are refused.
     let form = |file_name: &str, claimed: &str, bytes: &[u8]| {

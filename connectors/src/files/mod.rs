@@ -220,7 +220,7 @@ impl Files {
             return None;
         }
         let account_ref = segments.remove(0).to_owned();
-        let name = segments.pop()?.to_owned();
+        let name = shown_name(segments.pop()?).to_owned();
         let content_type = mime_guess::from_path(&name).first_or_octet_stream().essence_str().to_owned();
         let raw = json!({
             "location": key, "size": meta.size, "last_modified": meta.last_modified, "e_tag": meta.e_tag, "version": meta.version,
@@ -328,6 +328,20 @@ impl Connector for Files {
     }
 }
 
+/// A file's name as customers see it: without the unique prefix an upload's key
+/// carries (`<32 hex digits>-`, see [`Files::upload_key`]), so an upload keeps the
+/// name it was given once storage has it.
+fn shown_name(file_name: &str) -> &str {
+    match file_name.split_once('-') {
+        Some((unique, rest))
+            if unique.len() == 32 && unique.bytes().all(|byte| byte.is_ascii_hexdigit()) && !rest.is_empty() =>
+        {
+            rest
+        }
+        _ => file_name,
+    }
+}
+
 impl Files {
     /// Where an upload for `account_ref` goes: `folder` (`uploads`, `tickets/<id>`)
     /// in the account's own folder, under a name made unique by `unique` and
@@ -337,5 +351,18 @@ impl Files {
             file_name.chars().map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c }).collect();
         let relative = format!("{account_ref}/{folder}/{unique}-{safe}");
         if self.prefix.is_empty() { relative } else { format!("{}/{relative}", self.prefix) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_name;
+
+    #[test]
+    fn an_uploads_unique_prefix_is_not_part_of_its_name() {
+        assert_eq!(shown_name("019a6b0c8f3e7d2a9b1c4d5e6f708192-signed contract.pdf"), "signed contract.pdf");
+        assert_eq!(shown_name("2026-report.pdf"), "2026-report.pdf");
+        assert_eq!(shown_name("019a6b0c8f3e7d2a9b1c4d5e6f708192-"), "019a6b0c8f3e7d2a9b1c4d5e6f708192-");
+        assert_eq!(shown_name("plain.txt"), "plain.txt");
     }
 }
