@@ -157,6 +157,12 @@ impl Application {
             );
             tokio::spawn(processor.run(committed.clone(), shutdown.clone()));
             tokio::spawn(crate::notifications::run(self.store.clone(), shutdown.clone()));
+            tokio::spawn(crate::notifications::mail::run(
+                self.store.clone(),
+                crate::mail::Mailer::from_settings(&self.settings),
+                self.settings.public_url.clone(),
+                shutdown.clone(),
+            ));
             tokio::spawn(jobs::housekeeping::run_periodically(
                 self.store.clone(),
                 self.settings.clone(),

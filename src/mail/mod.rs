@@ -23,6 +23,12 @@ pub struct Message {
 #[error("could not deliver mail: {0}")]
 pub struct MailError(#[from] std::io::Error);
 
+/// A header's value on one line: subjects carry text from other systems (an
+/// invoice's number, an account's name), which must not start headers of its own.
+fn header_value(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
 #[derive(Debug, Clone)]
 pub enum Mailer {
     /// Writes messages to a folder and notes them in the log.
@@ -45,8 +51,8 @@ impl Mailer {
                 let name = format!("{}-{}.eml", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"), uuid::Uuid::new_v4().simple());
                 let eml = format!(
                     "From: {from}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
-                    message.to,
-                    message.subject,
+                    header_value(&message.to),
+                    header_value(&message.subject),
                     Utc::now().to_rfc2822(),
                     message.text.replace('\n', "\r\n"),
                 );
@@ -59,5 +65,15 @@ impl Mailer {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_value;
+
+    #[test]
+    fn header_values_stay_on_one_line() {
+        assert_eq!(header_value("Invoice 7\r\nBcc: everyone@example.com"), "Invoice 7  Bcc: everyone@example.com");
     }
 }

@@ -1,6 +1,7 @@
 //! In-portal notifications, made from the change feed: a new or re-statused
 //! invoice, order, ticket, message, document or task tells each member of its
-//! account who may see it and asked to hear about its kind (profile preferences).
+//! account who may see it and asked to hear about its kind (profile preferences),
+//! and mails it too to those who chose email ([`mail`]).
 //!
 //! Worker processes follow the feed from a shared cursor; each batch of
 //! notifications is written with the cursor's move in one transaction, and a
@@ -8,6 +9,8 @@
 //! told twice. Like the live stream, the follower stops at a gap in the feed's
 //! numbers (a transaction still committing) unless the entry after it is older
 //! than [`GAP_WAIT`].
+
+pub mod mail;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -41,7 +44,7 @@ pub struct Preferences {
     pub orders: bool,
     /// New and completed tasks.
     pub tasks: bool,
-    /// By email as well as in the portal (not sent yet: no mail transport).
+    /// By email as well as in the portal.
     pub email: bool,
 }
 
@@ -151,6 +154,7 @@ pub async fn make_once(store: &Store) -> Result<bool, StoreError> {
                     message: message.clone(),
                     record_type: record_type.clone(),
                     record_id,
+                    by_email: preferences.email,
                 });
             }
         }

@@ -105,6 +105,16 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The messages the development mailer wrote, oldest first.
+    pub fn mailbox(&self) -> Vec<String> {
+        let folder = self.settings.data_dir.join("mail");
+        let mut files: Vec<_> = std::fs::read_dir(folder)
+            .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.into_iter().map(|path| std::fs::read_to_string(path).unwrap()).collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

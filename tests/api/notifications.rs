@@ -29,13 +29,15 @@ async fn members_are_told_of_new_and_paid_invoices_if_they_may_see_them_and_want
     let billing = app.member(&admin, account, "billing").await;
     let quiet = app.member(&admin, account, "billing").await;
     let viewer = app.member(&admin, account, "viewer").await;
-    let response = app
-        .request(Method::PATCH, "/api/v1/me/profile", Some(&quiet))
-        .json(&json!({"notification_preferences": {"invoices": false}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    for (session, preferences) in [(&quiet, json!({"invoices": false})), (&billing, json!({"email": true}))] {
+        let response = app
+            .request(Method::PATCH, "/api/v1/me/profile", Some(session))
+            .json(&json!({"notification_preferences": preferences}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
     let connector = create_connector(
         &app,
         &admin,
@@ -57,6 +59,16 @@ async fn members_are_told_of_new_and_paid_invoices_if_they_may_see_them_and_want
     assert_eq!(told["kind"], "invoices");
     assert!(told["message"].as_str().unwrap().ends_with("was issued"), "{told}");
     assert_eq!(told["account_id"], account.to_string());
+    // Billing chose email as well: the same news is mailed to them, and only to them.
+    let mail = eventually("the issued invoice mailed", Duration::from_secs(15), || async {
+        let mailbox = app.mailbox();
+        (!mailbox.is_empty()).then_some(mailbox)
+    })
+    .await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(mail[0].contains(&format!("To: {}\r\n", billing.email)), "{}", mail[0]);
+    let subject = format!("Subject: Acme: {}\r\n", told["message"].as_str().unwrap());
+    assert!(mail[0].contains(&subject), "{}", mail[0]);
 
     stripe.pay_invoice(&invoice);
     sync_to_end(&app, &admin, &connector, &["invoices"], "incremental").await;
@@ -66,6 +78,8 @@ async fn members_are_told_of_new_and_paid_invoices_if_they_may_see_them_and_want
     })
     .await;
     assert!(paid["items"][0]["message"].as_str().unwrap().ends_with("is paid"), "newest first: {paid}");
+    eventually("the payment mailed", Duration::from_secs(15), || async { (app.mailbox().len() == 2).then_some(()) })
+        .await;
     assert_eq!(paid["unread_count"], 2);
 
     // A sync that changes nothing tells nothing more.

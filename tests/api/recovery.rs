@@ -6,15 +6,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-/// The messages the development mailer wrote, oldest first.
-fn mailbox(app: &TestApp) -> Vec<String> {
-    let folder = app.settings.data_dir.join("mail");
-    let mut files: Vec<_> =
-        std::fs::read_dir(folder).map(|entries| entries.flatten().map(|e| e.path()).collect()).unwrap_or_default();
-    files.sort();
-    files.into_iter().map(|path| std::fs::read_to_string(path).unwrap()).collect()
-}
-
 fn token_in(message: &str) -> String {
     let start = message.find("#token=").expect("a link with a token") + "#token=".len();
     message[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
@@ -35,7 +26,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     assert_eq!(known.status(), 202);
     assert_eq!(unknown.status(), 202);
     assert_eq!(known.text().await.unwrap(), unknown.text().await.unwrap());
-    let mail = mailbox(&app);
+    let mail = app.mailbox();
     assert_eq!(mail.len(), 1);
     assert!(mail[0].contains(&format!("To: {}", user.email)));
     let token = token_in(&mail[0]);
@@ -63,7 +54,7 @@ async fn an_address_is_verified_by_its_link() {
     assert_eq!(me(&app, &user).await["email_verified"], false);
     let requested = app.request(Method::POST, "/api/v1/me/email-verification", Some(&user)).send().await.unwrap();
     assert_eq!(requested.status(), 202);
-    let token = token_in(mailbox(&app).last().unwrap());
+    let token = token_in(app.mailbox().last().unwrap());
     assert_eq!(post(&app, "/api/v1/auth/verify-email", json!({ "token": token })).await.status(), 204);
     assert_eq!(post(&app, "/api/v1/auth/verify-email", json!({ "token": token })).await.status(), 404);
     assert_eq!(me(&app, &user).await["email_verified"], true);
@@ -81,18 +72,18 @@ async fn an_email_change_takes_effect_only_from_the_new_address() {
     };
     // A taken address answers alike and sends nothing.
     assert_eq!(change(other.email.clone()).await.unwrap().status(), 202);
-    assert!(mailbox(&app).is_empty());
+    assert!(app.mailbox().is_empty());
     assert_eq!(change("not an address".into()).await.unwrap().status(), 422);
 
     assert_eq!(change("moved@example.com".into()).await.unwrap().status(), 202);
-    let mail = mailbox(&app);
+    let mail = app.mailbox();
     assert!(mail[0].contains("To: moved@example.com"));
     assert_eq!(app.login(&user.email, &user.password).await.status(), 200, "nothing changes before the link");
 
     let token = token_in(&mail[0]);
     assert_eq!(post(&app, "/api/v1/auth/confirm-email-change", json!({ "token": token })).await.status(), 204);
     assert_eq!(post(&app, "/api/v1/auth/confirm-email-change", json!({ "token": token })).await.status(), 404);
-    let notice = mailbox(&app).pop().unwrap();
+    let notice = app.mailbox().pop().unwrap();
     assert!(notice.contains(&format!("To: {}", user.email)), "the old address is told: {notice}");
     assert_eq!(app.login(&user.email, &user.password).await.status(), 401);
     assert_eq!(app.login("moved@example.com", &user.password).await.status(), 200);

@@ -16,6 +16,18 @@ pub struct NewNotification {
     pub message: String,
     pub record_type: String,
     pub record_id: Uuid,
+    /// Mailed as well (the person chose email in their preferences).
+    pub by_email: bool,
+}
+
+/// A notification to mail, with where it goes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NotificationMail {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub account_name: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
@@ -62,7 +74,7 @@ portable_queries! {
         }
         for chunk in notifications.chunks(500) {
             let mut query = QueryBuilder::new(
-                "INSERT INTO notifications (id, user_id, account_id, kind, title, record_type, record_id, created_at) ",
+                "INSERT INTO notifications (id, user_id, account_id, kind, title, record_type, record_id, created_at, mail_status) ",
             );
             query.push_values(chunk, |mut row, notification| {
                 row.push_bind(new_id())
@@ -72,12 +84,77 @@ portable_queries! {
                     .push_bind(&notification.message)
                     .push_bind(&notification.record_type)
                     .push_bind(notification.record_id)
-                    .push_bind(now);
+                    .push_bind(now)
+                    .push_bind(notification.by_email.then_some("pending"));
             });
             query.build().execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
         Ok(true)
+    }
+
+    /// Takes up to `limit` notifications waiting to be mailed, oldest first, for
+    /// this worker until `claim_until` (another takes them after, if they were not
+    /// sent by then). Those whose person is no longer an active member of the
+    /// account are marked sent without a mail: nobody is mailed about an account
+    /// they left.
+    pub async fn claim_notification_mail(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>, limit: i64) -> Result<Vec<NotificationMail>> {
+        let mut transaction = self.begin_write().await?;
+        // The claim's condition is repeated on the row itself, so two workers racing
+        // on PostgreSQL cannot both take one (the second re-checks after the first commits).
+        let claimed: Vec<(Uuid,)> = sqlx::query_as(
+            "UPDATE notifications SET mail_claimed_until = $2
+             WHERE mail_status = 'pending' AND (mail_claimed_until IS NULL OR mail_claimed_until < $1)
+               AND id IN (SELECT id FROM notifications
+                          WHERE mail_status = 'pending' AND (mail_claimed_until IS NULL OR mail_claimed_until < $1)
+                          ORDER BY created_at LIMIT $3)
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(claim_until)
+        .bind(limit)
+        .fetch_all(&mut *transaction)
+        .await?;
+        let ids: Vec<Uuid> = claimed.into_iter().map(|(id,)| id).collect();
+        if ids.is_empty() {
+            transaction.commit().await?;
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new(
+            "SELECT n.id, u.email, u.display_name, a.name AS account_name, n.title AS message
+             FROM notifications n
+             JOIN users u ON u.id = n.user_id AND u.status = 'active'
+             JOIN accounts a ON a.id = n.account_id
+             JOIN memberships m ON m.account_id = n.account_id AND m.user_id = n.user_id
+             WHERE n.id IN (",
+        );
+        let mut separated = query.separated(", ");
+        for id in &ids {
+            separated.push_bind(*id);
+        }
+        query.push(") ORDER BY n.created_at");
+        let mails: Vec<NotificationMail> = query.build_query_as().fetch_all(&mut *transaction).await?;
+        let mut gone = QueryBuilder::new("UPDATE notifications SET mail_status = 'sent' WHERE id IN (");
+        let mut separated = gone.separated(", ");
+        let mut any_gone = false;
+        for id in ids.iter().filter(|id| !mails.iter().any(|mail| mail.id == **id)) {
+            separated.push_bind(*id);
+            any_gone = true;
+        }
+        if any_gone {
+            gone.push(")").build().execute(&mut *transaction).await?;
+        }
+        transaction.commit().await?;
+        Ok(mails)
+    }
+
+    /// A claimed notification's mail went out.
+    pub async fn mark_notification_mailed(&self, id: Uuid) -> Result<()> {
+        sqlx::query("UPDATE notifications SET mail_status = 'sent', mail_claimed_until = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Moves notifications past everything in the feed now (a bulk load is not news).
