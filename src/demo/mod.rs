@@ -6,7 +6,9 @@
 //! stream shows something.
 //!
 //! The demo runs on its own SQLite file (`{data_dir}/demo/portico.db`), recreated
-//! at each start, so it never mixes with real data.
+//! at each start, so it never mixes with real data. Its document storage is a
+//! local folder (`{data_dir}/demo/files`, also recreated) behind a `files`
+//! connector, so customers can upload documents and attach files to tickets.
 
 pub mod upstream;
 
@@ -52,7 +54,8 @@ pub struct DemoLogin {
     pub password: String,
 }
 
-/// Points the settings at the demo's own database, emptied: a fresh demo each time.
+/// Points the settings at the demo's own database and document folder, emptied:
+/// a fresh demo each time.
 pub fn use_demo_database(settings: &mut Settings) -> std::io::Result<()> {
     let folder = settings.data_dir.join("demo");
     std::fs::create_dir_all(&folder)?;
@@ -63,7 +66,25 @@ pub fn use_demo_database(settings: &mut Settings) -> std::io::Result<()> {
         }
     }
     settings.database_url = format!("sqlite://{}", folder.join("portico.db").display());
+    let files = demo_files(settings);
+    match std::fs::remove_dir_all(&files) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
+    for customer in upstream::CUSTOMERS {
+        let shared = files.join(customer).join("shared");
+        std::fs::create_dir_all(&shared)?;
+        std::fs::write(shared.join("Welcome to the portal.txt"), WELCOME)?;
+    }
+    settings.sync.local_file_roots.push(files);
     Ok(())
+}
+
+const WELCOME: &str = "Welcome! Your invoices, documents, tickets and orders are all here.\n";
+
+/// The demo's document storage: a local folder with one folder per customer.
+fn demo_files(settings: &Settings) -> std::path::PathBuf {
+    settings.data_dir.join("demo").join("files")
 }
 
 /// Creates the demo business in the (fresh) database and starts its business
@@ -112,6 +133,20 @@ pub async fn prepare(application: &Application, shutdown: CancellationToken) -> 
 
     let streams: Vec<String> = upstream::COLLECTIONS.iter().map(|collection| stream_of(collection)).collect();
     sync(application, instance_id, &streams, SyncMode::Full).await?;
+
+    // Document storage: where uploads and ticket attachments go.
+    let files = ConnectorInstanceFields {
+        name: "Demo document storage".into(),
+        settings: json!({ "store": { "type": "local", "root": demo_files(application.settings()) } }),
+        allow_private_network: false,
+        ..fields
+    };
+    let files_id = store
+        .create_connector_instance("files", &files, &application.connectors().seal_credentials(&json!({})), now)
+        .await?;
+    store.map_account_ref(files_id, "acme", acme.id, now).await?;
+    store.map_account_ref(files_id, "globex", globex.id, now).await?;
+    sync(application, files_id, &["documents".to_owned()], SyncMode::Full).await?;
     let (store, queue, jobs) = (store.clone(), application.queue().clone(), application.settings().jobs.clone());
     tokio::spawn(keep_changing(store, queue, jobs, business, instance_id, shutdown));
     Ok(logins)

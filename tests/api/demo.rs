@@ -77,6 +77,25 @@ async fn the_demo_prints_working_sign_ins_and_keeps_the_live_stream_busy() {
         thread["messages"].as_array().is_some_and(|messages| messages.len() >= 2).then_some(())
     })
     .await;
+    // The demo's document storage takes a file attached to the ticket.
+    let response = client
+        .post(format!("{address}{thread_path}/attachments?name=photo%20of%20the%20damage.txt"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .body("a damaged box")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    eventually("the attachment stored and listed", Duration::from_secs(30), || async {
+        let thread = get(&client, &address, &cookie, &thread_path).await;
+        let attachments = thread["attachments"].as_array().cloned().unwrap_or_default();
+        attachments
+            .iter()
+            .any(|file| file["title"] == "photo of the damage.txt" && file["pending"] == false)
+            .then_some(())
+    })
+    .await;
 
     // Something changes every few seconds, and the stream says so.
     let loaded_at = chrono::Utc::now();
