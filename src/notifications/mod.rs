@@ -12,7 +12,7 @@
 
 pub mod mail;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -109,6 +109,24 @@ pub async fn run(store: Store, shutdown: CancellationToken) {
     }
 }
 
+/// A member of an account, as the notifier weighs them: what they may see and
+/// what they want to hear about.
+struct Listener {
+    user_id: Uuid,
+    permissions: BTreeSet<Permission>,
+    preferences: Preferences,
+}
+
+impl From<Recipient> for Listener {
+    fn from(recipient: Recipient) -> Self {
+        Listener {
+            user_id: recipient.user_id,
+            permissions: grants::grant_of(&recipient.membership).map(|grant| grant.permissions()).unwrap_or_default(),
+            preferences: serde_json::from_value(recipient.notification_preferences.0).unwrap_or_default(),
+        }
+    }
+}
+
 /// One batch; whether there may be more right away.
 pub async fn make_once(store: &Store) -> Result<bool, StoreError> {
     let (cursor, rows) = store.notification_backlog(BATCH).await?;
@@ -126,7 +144,8 @@ pub async fn make_once(store: &Store) -> Result<bool, StoreError> {
     if upto == cursor {
         return Ok(false);
     }
-    let mut members: HashMap<Uuid, Vec<Recipient>> = HashMap::new();
+    // Each account's members, read and parsed once per batch.
+    let mut members: HashMap<Uuid, Vec<Listener>> = HashMap::new();
     let mut notifications = Vec::new();
     for entry in &taken {
         let (Some((kind, message)), Some(account_id), Some(record_type), Some(record_id)) =
@@ -135,26 +154,23 @@ pub async fn make_once(store: &Store) -> Result<bool, StoreError> {
             continue;
         };
         let Some(needed) = Permission::to_view(record_type) else { continue };
-        let recipients = match members.entry(account_id) {
+        let listeners = match members.entry(account_id) {
             std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(store.notification_recipients(account_id).await?)
+                let recipients = store.notification_recipients(account_id).await?;
+                slot.insert(recipients.into_iter().map(Listener::from).collect())
             }
         };
-        for recipient in recipients.iter() {
-            let may_see =
-                grants::grant_of(&recipient.membership).is_some_and(|grant| grant.permissions().contains(&needed));
-            let preferences: Preferences =
-                serde_json::from_value(recipient.notification_preferences.0.clone()).unwrap_or_default();
-            if may_see && preferences.wants(kind) {
+        for listener in listeners.iter() {
+            if listener.permissions.contains(&needed) && listener.preferences.wants(kind) {
                 notifications.push(NewNotification {
-                    user_id: recipient.user_id,
+                    user_id: listener.user_id,
                     account_id,
                     kind,
                     message: message.clone(),
                     record_type: record_type.clone(),
                     record_id,
-                    by_email: preferences.email,
+                    by_email: listener.preferences.email,
                 });
             }
         }

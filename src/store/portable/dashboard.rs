@@ -114,8 +114,22 @@ portable_queries! {
     }
 
     /// Records a visit to an account's dashboard; returns when the previous visit
-    /// (before this one began) was, if any.
+    /// (before this one began) was, if any. A refresh within a minute of the last
+    /// recorded view writes nothing (phones refresh often; visits are told apart by
+    /// half-hour gaps, which a minute cannot blur).
     pub async fn visit_account(&self, user_id: Uuid, account_id: Uuid, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let recent: Option<(DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT visited_at, baseline_at FROM account_visits WHERE user_id = $1 AND account_id = $2",
+        )
+        .bind(user_id)
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some((visited_at, baseline)) = recent
+            && now - visited_at < Duration::minutes(1)
+        {
+            return Ok(baseline);
+        }
         let mut transaction = self.begin_write().await?;
         let row: Option<(DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
             "SELECT visited_at, baseline_at FROM account_visits WHERE user_id = $1 AND account_id = $2",
