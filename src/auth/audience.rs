@@ -1,16 +1,15 @@
 //! What a caller may see across all their accounts at once, for answers that span
-//! accounts (the live event stream). The rules are [`AccountAccess`]'s: a
-//! membership's grant plus the staff role's account permissions, nothing outside
-//! the one account a scoped credential names, and nothing of an account that
-//! demands multi-factor sign-in from a caller without it.
-//!
-//! [`AccountAccess`]: super::AccountAccess
+//! accounts (the live event stream), by the same rules as one account's answers
+//! ([`access::permissions_in`]): a membership's grant plus the staff role's account
+//! permissions, nothing outside the one account a scoped credential names, and
+//! nothing of an account that demands multi-factor sign-in from a caller without it.
 
 use std::collections::{BTreeSet, HashMap};
 
 use uuid::Uuid;
 
 use super::Caller;
+use super::access;
 use super::grants;
 use super::permissions::{PORTAL_RECORD_TYPES, Permission};
 use crate::config::Settings;
@@ -26,19 +25,21 @@ pub struct Audience {
 
 impl Audience {
     pub async fn of(store: &Store, settings: &Settings, caller: &Caller) -> Result<Self, StoreError> {
-        let scoped_to = caller.scoped_account_id();
         let accounts = store
             .memberships_of(caller.user_id)
             .await?
             .into_iter()
-            .filter(|membership| scoped_to.is_none_or(|account_id| account_id == membership.account_id))
-            .filter(|membership| caller.mfa_enabled || !membership.account_requires_mfa)
-            .filter_map(|membership| Some((membership.account_id, grants::grant_of(&membership)?.permissions())))
+            .filter_map(|membership| {
+                let grant = grants::grant_of(&membership)?;
+                let (account_id, requires_mfa) = (membership.account_id, membership.account_requires_mfa);
+                let permissions = access::permissions_in(caller, account_id, Some(&grant), requires_mfa, settings);
+                Some((account_id, permissions.ok()?))
+            })
             .collect();
-        // Scoped credentials never carry a staff role (see `Caller`).
+        // What the staff role reaches in accounts the caller is no member of
+        // (scoped credentials never carry a staff role: see `Caller`).
         let everywhere = match caller.staff_role {
-            Some(_) if settings.auth.require_staff_mfa && !caller.mfa_enabled => BTreeSet::new(),
-            Some(role) => role.account_permissions(),
+            Some(_) => access::permissions_in(caller, Uuid::nil(), None, false, settings).unwrap_or_default(),
             None => BTreeSet::new(),
         };
         Ok(Audience { accounts, everywhere })

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use super::access::{self, Refusal};
 use super::grants;
 use super::permissions::{Grant, Permission, StaffPermission, StaffRole};
 use super::session::token_from_headers;
@@ -279,28 +280,25 @@ impl FromRequestParts<AppState> for AccountAccess {
         let Path(params) =
             Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| not_found())?;
         let account_id = params.get("account_id").and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(not_found)?;
-        // A token or session scoped to one account sees no other.
+        // A token or session scoped to one account sees no other (before any query).
         if caller.scoped_account_id().is_some_and(|scoped_to| scoped_to != account_id) {
             return Err(not_found());
         }
         let Some(access) = state.store.account_access(account_id, caller.user_id).await? else {
             return Err(not_found());
         };
-        let membership = access.membership();
-        let grant = membership.as_ref().and_then(grants::grant_of);
-        let mut permissions = grant.as_ref().map(Grant::permissions).unwrap_or_default();
-        if let Some(staff_role) = caller.staff_role {
-            permissions.extend(staff_role.account_permissions());
-        }
-        if permissions.is_empty() {
-            return Err(not_found());
-        }
-        // Checked only once access is established, so it reveals nothing to outsiders.
-        let mfa_demanded = (membership.is_some() && access.account_requires_mfa)
-            || (caller.staff_role.is_some() && state.settings.auth.require_staff_mfa);
-        if mfa_demanded && !caller.mfa_enabled {
-            return Err(mfa_enrollment_required());
-        }
+        let grant = access.membership().as_ref().and_then(grants::grant_of);
+        let permissions = match access::permissions_in(
+            &caller,
+            account_id,
+            grant.as_ref(),
+            access.account_requires_mfa,
+            &state.settings,
+        ) {
+            Ok(permissions) => permissions,
+            Err(Refusal::NoAccess) => return Err(not_found()),
+            Err(Refusal::MfaRequired) => return Err(mfa_enrollment_required()),
+        };
         Ok(AccountAccess { caller, account_id, grant, permissions })
     }
 }

@@ -2,6 +2,7 @@
 //! protection, sign-in throttling, and the extractors that resolve a request's
 //! caller and account.
 
+pub mod access;
 pub mod audience;
 pub mod caller;
 pub mod csrf;

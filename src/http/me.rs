@@ -13,8 +13,8 @@ use super::AppState;
 use super::json::Json;
 use super::problem::ApiError;
 use crate::auth::Caller;
-use crate::auth::grants;
 use crate::auth::permissions::{Grant, Permission, RecordType, StaffPermission, StaffRole};
+use crate::auth::{access, grants};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(me))
@@ -58,7 +58,6 @@ pub struct MyAccount {
         (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
-    let staff_account_permissions = caller.staff_role.map(StaffRole::account_permissions).unwrap_or_default();
     // A token or session scoped to one account speaks for that account only.
     let scoped_to = caller.scoped_account_id();
     let accounts = state
@@ -69,8 +68,9 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me
         .filter(|membership| scoped_to.is_none_or(|account_id| account_id == membership.account_id))
         .filter_map(|membership| {
             let grant = grants::grant_of(&membership)?;
-            let mut permissions = grant.permissions();
-            permissions.extend(staff_account_permissions.iter().copied());
+            // What the grant and staff role add up to; an account demanding a second
+            // factor the user lacks still lists them (its answers say to enrol).
+            let permissions = access::held(&caller, Some(&grant));
             let (custom_role, record_types) = match &grant {
                 Grant::Custom { name, .. } => (Some(name.clone()), None),
                 Grant::Partner { record_types } => (None, Some(record_types.clone())),

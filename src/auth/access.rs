@@ -1,0 +1,113 @@
+//! The rules of access inside one customer account, written once and used by every
+//! answer that needs them: the account extractor ([`AccountAccess`]), the live
+//! stream's audience ([`Audience`]) and `GET /api/v1/me`.
+//!
+//! [`AccountAccess`]: super::AccountAccess
+//! [`Audience`]: super::audience::Audience
+
+use std::collections::BTreeSet;
+
+use uuid::Uuid;
+
+use super::Caller;
+use super::permissions::{Grant, Permission};
+use crate::config::Settings;
+
+/// Why a caller gets nothing in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No membership and no staff role that reaches it (or a credential scoped
+    /// to another account): answered as if the account did not exist.
+    NoAccess,
+    /// The account (or the caller's staff role) demands multi-factor sign-in,
+    /// which the caller has not set up.
+    MfaRequired,
+}
+
+/// What `caller` holds in `account_id`: their membership's grant there (if any)
+/// plus their staff role's account permissions; nothing outside the one account a
+/// scoped credential names; and nothing while a demanded second factor is missing.
+pub fn permissions_in(
+    caller: &Caller,
+    account_id: Uuid,
+    grant: Option<&Grant>,
+    account_requires_mfa: bool,
+    settings: &Settings,
+) -> Result<BTreeSet<Permission>, Refusal> {
+    if caller.scoped_account_id().is_some_and(|scoped_to| scoped_to != account_id) {
+        return Err(Refusal::NoAccess);
+    }
+    let permissions = held(caller, grant);
+    if permissions.is_empty() {
+        return Err(Refusal::NoAccess);
+    }
+    // Asked only once access is established, so it reveals nothing to outsiders.
+    let mfa_demanded =
+        (grant.is_some() && account_requires_mfa) || (caller.staff_role.is_some() && settings.auth.require_staff_mfa);
+    if mfa_demanded && !caller.mfa_enabled {
+        return Err(Refusal::MfaRequired);
+    }
+    Ok(permissions)
+}
+
+/// The permissions a membership's grant and the caller's staff role add up to,
+/// before any second-factor demand (what `GET /api/v1/me` shows).
+pub fn held(caller: &Caller, grant: Option<&Grant>) -> BTreeSet<Permission> {
+    let mut permissions = grant.map(Grant::permissions).unwrap_or_default();
+    if let Some(staff_role) = caller.staff_role {
+        permissions.extend(staff_role.account_permissions());
+    }
+    permissions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Credential;
+    use crate::auth::permissions::{AccountRole, StaffRole};
+
+    fn caller(staff_role: Option<StaffRole>, mfa_enabled: bool, scoped_to: Option<Uuid>) -> Caller {
+        Caller {
+            user_id: Uuid::now_v7(),
+            email: "someone@example.test".into(),
+            display_name: String::new(),
+            staff_role,
+            credential: Credential::ApiToken { token_id: Uuid::now_v7(), account_id: scoped_to },
+            ip_address: None,
+            user_agent: None,
+            mfa_enabled,
+        }
+    }
+
+    #[test]
+    fn a_member_holds_their_grant_and_a_scoped_credential_reaches_one_account() {
+        let settings = Settings::defaults();
+        let (mine, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let billing = Grant::Role(AccountRole::Billing);
+        let member = caller(None, false, None);
+        let held = permissions_in(&member, mine, Some(&billing), false, &settings).unwrap();
+        assert_eq!(held, AccountRole::Billing.permissions());
+        assert_eq!(permissions_in(&member, other, None, false, &settings), Err(Refusal::NoAccess));
+        let scoped = caller(None, false, Some(other));
+        assert_eq!(permissions_in(&scoped, mine, Some(&billing), false, &settings), Err(Refusal::NoAccess));
+    }
+
+    #[test]
+    fn a_demanded_second_factor_withholds_everything_until_it_is_set_up() {
+        let mut settings = Settings::defaults();
+        let account = Uuid::now_v7();
+        let viewer = Grant::Role(AccountRole::Viewer);
+        let without = caller(None, false, None);
+        assert_eq!(permissions_in(&without, account, Some(&viewer), true, &settings), Err(Refusal::MfaRequired));
+        assert!(permissions_in(&caller(None, true, None), account, Some(&viewer), true, &settings).is_ok());
+
+        settings.auth.require_staff_mfa = true;
+        let staff = caller(Some(StaffRole::Support), false, None);
+        assert_eq!(permissions_in(&staff, account, None, false, &settings), Err(Refusal::MfaRequired));
+        // Even in an account where they are also a member.
+        assert_eq!(permissions_in(&staff, account, Some(&viewer), false, &settings), Err(Refusal::MfaRequired));
+        let enrolled = caller(Some(StaffRole::Support), true, None);
+        let held = permissions_in(&enrolled, account, None, false, &settings).unwrap();
+        assert_eq!(held, StaffRole::Support.account_permissions());
+    }
+}
