@@ -117,6 +117,22 @@ impl Default for PageEnd {
     }
 }
 
+/// A document's bytes as its source serves them, streamed.
+pub struct Download {
+    /// When the source says (a `Content-Length`, an object's size).
+    pub size: Option<u64>,
+    pub stream: futures::stream::BoxStream<'static, Result<bytes::Bytes, ConnectorError>>,
+}
+
+/// Which document's bytes to fetch: what its record knows of where they are.
+#[derive(Debug, Clone, Copy)]
+pub struct DocumentRef<'a> {
+    pub stream: &'a str,
+    pub external_id: &'a str,
+    /// Where a file store keeps it (`storage_key` in the common model).
+    pub storage_key: &'a str,
+}
+
 /// A change to write upstream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushOperation {
@@ -194,9 +210,16 @@ pub trait Connector: Send + Sync {
         None
     }
 
-    /// The file-storage connector, for streaming downloads.
+    /// The file-storage connector, for uploads.
     fn as_files(&self) -> Option<&crate::files::Files> {
         None
+    }
+
+    /// A document's bytes, for downloads through Portico; `None` when this source
+    /// serves no file for it (a listing without content).
+    async fn download(&self, document: DocumentRef<'_>) -> Result<Option<Download>, ConnectorError> {
+        let _ = document;
+        Ok(None)
     }
 
     /// Writes a change upstream. Connectors without write-back refuse every operation.

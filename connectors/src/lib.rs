@@ -30,8 +30,8 @@ pub mod upstream;
 pub mod webhook;
 
 pub use connector::{
-    Connector, ConnectorKind, FailedRecord, InstanceConfig, Page, PageEnd, PushOperation, PushOutcome, StreamInfo,
-    SyncMode,
+    Connector, ConnectorKind, DocumentRef, Download, FailedRecord, InstanceConfig, Page, PageEnd, PushOperation,
+    PushOutcome, StreamInfo, SyncMode,
 };
 pub use error::{ConnectorError, ErrorClass};
 pub use model::{CommonRecord, Deletion, Record, RecordType};

@@ -45,6 +45,21 @@ impl Upstream {
     pub async fn send(&self, request: RequestBuilder) -> Result<Response, ConnectorError> {
         self.budget.acquire().await;
         let response = request.send().await.map_err(transport_error)?;
+        self.success(response).await
+    }
+
+    /// Sends like [`Upstream::send`], but a 404 or 410 answer (it is gone) is `None`.
+    pub async fn fetch(&self, request: RequestBuilder) -> Result<Option<Response>, ConnectorError> {
+        self.budget.acquire().await;
+        let response = request.send().await.map_err(transport_error)?;
+        if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
+            return Ok(None);
+        }
+        self.success(response).await.map(Some)
+    }
+
+    /// The response if it is a 2xx; else its classified error.
+    async fn success(&self, response: Response) -> Result<Response, ConnectorError> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -63,20 +78,7 @@ impl Upstream {
         &self,
         request: RequestBuilder,
     ) -> Result<Option<T>, ConnectorError> {
-        self.budget.acquire().await;
-        let response = request.send().await.map_err(transport_error)?;
-        if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
-            return Ok(None);
-        }
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = retry_after(response.headers());
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                self.budget.block_for(retry_after.unwrap_or(Duration::from_secs(1)));
-            }
-            let body = response.text().await.unwrap_or_default();
-            return Err(classify_status(status, retry_after, &body));
-        }
+        let Some(response) = self.fetch(request).await? else { return Ok(None) };
         let bytes = response.bytes().await.map_err(transport_error)?;
         serde_json::from_slice(&bytes)
             .map(Some)

@@ -322,9 +322,60 @@ impl Business {
     }
 }
 
+/// `GET /v1/documents/{id}/content`: a one-page PDF naming the document.
+async fn document_content(
+    State(business): State<Arc<Mutex<Business>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], Vec<u8>), StatusCode> {
+    let business = business.lock().expect("the demo business is never poisoned");
+    business.authorize(&headers)?;
+    let documents = business.collections.get("documents").ok_or(StatusCode::NOT_FOUND)?;
+    let document = documents.iter().find(|document| document["id"] == id.as_str()).ok_or(StatusCode::NOT_FOUND)?;
+    let text = format!(
+        "{} ({})",
+        document["name"].as_str().unwrap_or("Document"),
+        document["customer"].as_str().unwrap_or("")
+    );
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], one_page_pdf(&text)))
+}
+
+/// A minimal valid PDF: one A4 page with one line of Helvetica.
+fn one_page_pdf(text: &str) -> Vec<u8> {
+    let escaped: String = text
+        .chars()
+        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' })
+        .flat_map(|c| if matches!(c, '(' | ')' | '\\') { vec!['\\', c] } else { vec![c] })
+        .collect();
+    let content = format!("BT /F1 18 Tf 72 760 Td ({escaped}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (index, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", index + 1).as_bytes());
+    }
+    let xref_at = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    let trailer = format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n", objects.len() + 1);
+    pdf.extend_from_slice(trailer.as_bytes());
+    pdf
+}
+
 pub fn router(business: Arc<Mutex<Business>>) -> Router {
     Router::new()
         .route("/v1/{collection}", get(list))
+        .route("/v1/documents/{id}/content", get(document_content))
         .route("/v1/tasks/{id}", axum::routing::patch(complete_task))
         .with_state(business)
 }

@@ -13,6 +13,7 @@ use chrono::{Duration, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::TryStreamExt;
+use portico_connectors::DocumentRef;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -159,7 +160,7 @@ async fn account_entries(
     send(entries, "manifest.json".into(), &manifest).await
 }
 
-/// A document's bytes from its storage, if its connector serves files.
+/// A document's bytes from its source, if it serves them (at most `MAX_DOCUMENT_BYTES`).
 async fn document_bytes(context: &JobContext, document: &crate::store::RecordRow) -> Result<Vec<u8>, String> {
     let instance = context
         .store
@@ -168,15 +169,24 @@ async fn document_bytes(context: &JobContext, document: &crate::store::RecordRow
         .map_err(|error| error.to_string())?
         .ok_or("its connector was removed")?;
     let connector = context.connectors.build(&instance).map_err(|error| error.to_string())?;
-    let files = connector.as_files().ok_or("its source keeps no file")?;
-    let key = document.data.0["storage_key"].as_str().unwrap_or_default();
-    let download = files.download(key).await.map_err(|error| error.message)?;
-    if download.size > MAX_DOCUMENT_BYTES {
-        return Err(format!("larger than {} MiB", MAX_DOCUMENT_BYTES / 1024 / 1024));
+    let reference = DocumentRef {
+        stream: &document.stream,
+        external_id: &document.external_id,
+        storage_key: document.data.0["storage_key"].as_str().unwrap_or_default(),
+    };
+    let download = connector.download(reference).await.map_err(|error| error.message)?;
+    let download = download.ok_or("its source serves no file for it")?;
+    let too_large = || format!("larger than {} MiB", MAX_DOCUMENT_BYTES / 1024 / 1024);
+    if download.size.is_some_and(|size| size > MAX_DOCUMENT_BYTES) {
+        return Err(too_large());
     }
-    let mut bytes = Vec::with_capacity(download.size as usize);
+    let mut bytes = Vec::with_capacity(download.size.unwrap_or(0) as usize);
     let mut stream = download.stream;
     while let Some(chunk) = stream.try_next().await.map_err(|error| error.message)? {
+        // A source that did not say the size is held to the limit as it streams.
+        if (bytes.len() + chunk.len()) as u64 > MAX_DOCUMENT_BYTES {
+            return Err(too_large());
+        }
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)

@@ -8,8 +8,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use chrono::Utc;
 use futures::TryStreamExt;
-use portico_connectors::Record;
 use portico_connectors::model::{CommonRecord, Document};
+use portico_connectors::{DocumentRef, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -240,14 +240,18 @@ pub async fn download_document(
     }
     let instance = state.store.connector_instance(record.source_instance_id).await?.ok_or(StoreError::NotFound)?;
     let connector = state.connectors.build(&instance).map_err(ApiError::internal)?;
-    let Some(files) = connector.as_files() else {
+    let document = DocumentRef {
+        stream: &record.stream,
+        external_id: &record.external_id,
+        storage_key: record.data.0["storage_key"].as_str().unwrap_or_default(),
+    };
+    let download = connector.download(document).await.map_err(|error| {
+        tracing::warn!(record_id = %record_id, error = %error, "document download failed");
+        ApiError::new(ErrorCode::BadGateway, "The file could not be read from its source; try again shortly.")
+    })?;
+    let Some(download) = download else {
         return Err(ApiError::new(ErrorCode::NotFound, "This document has no downloadable file."));
     };
-    let key = record.data.0["storage_key"].as_str().unwrap_or_default().to_owned();
-    let download = files.download(&key).await.map_err(|error| {
-        tracing::warn!(record_id = %record_id, error = %error, "document download failed");
-        ApiError::new(ErrorCode::BadGateway, "The file could not be read from storage; try again shortly.")
-    })?;
     let event =
         access.caller.audit_event("document.downloaded").account(scope.account_id()).target("record", record_id);
     audit::record(&state.store, event).await?;
@@ -261,7 +265,9 @@ pub async fn download_document(
         header::CONTENT_TYPE,
         HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(download.size));
+    if let Some(size) = download.size {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
     if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }

@@ -66,6 +66,17 @@ async fn the_demo_prints_working_sign_ins_and_keeps_the_live_stream_busy() {
         signed["items"].as_array().unwrap().iter().map(|item| item["title"].as_str().unwrap()).collect();
     assert_eq!(names, ["Master services agreement.pdf"]);
     assert_eq!(signed["items"][0]["data"]["tags"], json!(["contract", "signed"]));
+    // Its bytes stream from the business system through the REST connector.
+    let contract = signed["items"][0]["id"].as_str().unwrap();
+    let download = client
+        .get(format!("{address}/api/v1/accounts/{account}/documents/{contract}/download"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "application/pdf");
+    assert!(download.bytes().await.unwrap().starts_with(b"%PDF-"));
     let partial = get(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/documents?tag=sign")).await;
     assert!(partial["items"].as_array().unwrap().is_empty(), "{partial}");
     let tickets = listed(&client, &address, &cookie, &format!("/api/v1/accounts/{account}/tickets"), 2).await;

@@ -15,7 +15,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
@@ -24,7 +23,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::connector::{
-    Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, PushOperation, PushOutcome, StreamInfo,
+    Connector, ConnectorKind, DocumentRef, Download, InstanceConfig, Page, PageEnd, PullRequest, PushOperation,
+    PushOutcome, StreamInfo,
 };
 use crate::error::ConnectorError;
 use crate::model::{CommonRecord, Document, Record, RecordType};
@@ -171,12 +171,6 @@ pub struct Files {
     ordered: bool,
 }
 
-/// A document's bytes as a stream, with what a download response needs.
-pub struct Download {
-    pub size: u64,
-    pub stream: BoxStream<'static, Result<bytes::Bytes, ConnectorError>>,
-}
-
 /// The HTTP status inside an `object_store` error message, when there is one
 /// (its errors carry the status only as text).
 fn status_in(message: &str) -> Option<reqwest::StatusCode> {
@@ -250,7 +244,7 @@ impl Files {
             return Err(ConnectorError::permanent("outside this connector's prefix"));
         }
         let result = self.store.get(&ObjectPath::from(storage_key)).await.map_err(storage_error)?;
-        let size = result.meta.size;
+        let size = Some(result.meta.size);
         let stream = result.into_stream().map_err(storage_error);
         Ok(Download { size, stream: Box::pin(stream) })
     }
@@ -297,6 +291,10 @@ impl Connector for Files {
             _ => PageEnd::Done(None),
         };
         Ok(Page { records, deletions: Vec::new(), failed: Vec::new(), end })
+    }
+
+    async fn download(&self, document: DocumentRef<'_>) -> Result<Option<Download>, ConnectorError> {
+        Files::download(self, document.storage_key).await.map(Some)
     }
 
     fn as_files(&self) -> Option<&Files> {

@@ -164,6 +164,10 @@ pub struct Stream {
     /// Pointer to the object in that answer (`""`, the default: the whole body).
     #[serde(default)]
     pub item_selector: String,
+    /// For documents: where one's bytes are (`/documents/{id}/content`), so
+    /// downloads stream from the source through Portico.
+    #[serde(default)]
+    pub download_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -337,6 +341,14 @@ impl Manifest {
                 return Err(SettingsError::new(at("item_path"), "must start with / and contain {id}"));
             }
             check_pointer(&at("item_selector"), &stream.item_selector)?;
+            if let Some(download_path) = &stream.download_path {
+                if stream.record_type != RecordType::Document {
+                    return Err(SettingsError::new(at("download_path"), "only document streams have files"));
+                }
+                if !(download_path.starts_with('/') && download_path.contains("{id}")) {
+                    return Err(SettingsError::new(at("download_path"), "must start with / and contain {id}"));
+                }
+            }
         }
         if let Some(webhooks) = &self.webhooks {
             self.check_webhooks(&format!("{root}.webhooks"), webhooks)?;
@@ -498,6 +510,8 @@ streams:
             (VALID.replace("title: /name", "colour: /name"), "settings.manifest.streams[0].fields.colour"),
             (VALID.replace("base_url: https://api.example.test/v1", "base_url: nope"), "settings.manifest.base_url"),
             (VALID.replace("record_type: order", "record_type: spaceship"), "settings.manifest.streams[0].record_type"),
+            // Orders have no files to download.
+            (format!("{VALID}    download_path: /orders/{{id}}/pdf\n"), "settings.manifest.streams[0].download_path"),
         ];
         for (yaml, path) in cases {
             let error = Manifest::parse("settings.manifest", &yaml).unwrap_err();

@@ -15,6 +15,7 @@ mod webhook;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use reqwest::header::{HeaderMap, LINK};
 use reqwest::{Method, RequestBuilder};
 use schemars::JsonSchema;
@@ -25,8 +26,8 @@ use url::Url;
 
 use self::manifest::{ActionMethod, Auth, Field, Manifest, Pagination, Stream};
 use crate::connector::{
-    Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, PushOperation, PushOutcome, StreamInfo,
-    SyncMode,
+    Connector, ConnectorKind, DocumentRef, Download, InstanceConfig, Page, PageEnd, PullRequest, PushOperation,
+    PushOutcome, StreamInfo, SyncMode,
 };
 use crate::error::{ConnectorError, ErrorClass};
 use crate::model::{CommonRecord, Record};
@@ -220,6 +221,30 @@ impl Rest {
                     })?;
                     return Ok((headers, body));
                 }
+                Err(error)
+                    if error.class == ErrorClass::Unauthorized
+                        && !refreshed
+                        && matches!(self.manifest.auth, Auth::Oauth2ClientCredentials { .. }) =>
+                {
+                    refreshed = true;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// GETs a file as a stream; `None` on 404 or 410. An OAuth 401 refreshes the token once.
+    async fn get_file(&self, url: &Url) -> Result<Option<Download>, ConnectorError> {
+        let mut refreshed = false;
+        loop {
+            let request = self.authorize(self.upstream.request(Method::GET, url)?, refreshed).await?;
+            match self.upstream.fetch(request).await {
+                Ok(Some(response)) => {
+                    let size = response.content_length();
+                    let stream = response.bytes_stream().map_err(crate::upstream::transport_error);
+                    return Ok(Some(Download { size, stream: Box::pin(stream) }));
+                }
+                Ok(None) => return Ok(None),
                 Err(error)
                     if error.class == ErrorClass::Unauthorized
                         && !refreshed
@@ -453,6 +478,13 @@ impl Connector for Rest {
             .pointer(&stream.item_selector)
             .ok_or_else(|| ConnectorError::permanent(format!("nothing at {} in the item", stream.item_selector)))?;
         map_record(stream, object).map(Some)
+    }
+
+    /// A document's bytes from its stream's `download_path`, if the manifest names one.
+    async fn download(&self, document: DocumentRef<'_>) -> Result<Option<Download>, ConnectorError> {
+        let stream = self.stream(document.stream)?;
+        let Some(download_path) = &stream.download_path else { return Ok(None) };
+        self.get_file(&self.path_url(&with_id(download_path, document.external_id))?).await
     }
 
     /// A declared action (`actions` in the manifest), sent with the outbox's
