@@ -31,6 +31,8 @@ pub const WEBHOOK_PROCESSED: &str = "portico_webhook_processed_total";
 
 /// Open live-update streams (`GET /api/v1/events`) in this process.
 pub const EVENT_STREAMS: &str = "portico_event_streams";
+/// Notifications mailed, by `outcome`: sent, failed (retried once its claim runs out).
+pub const NOTIFICATION_MAILS: &str = "portico_notification_mails_total";
 
 /// Installs the global tracing subscriber. Safe to call more than once (tests do);
 /// only the first call takes effect.
@@ -81,6 +83,8 @@ fn describe_metrics() {
     metrics::describe_histogram!(JOB_DURATION, metrics::Unit::Seconds, "Background job duration by queue");
     metrics::describe_gauge!(QUEUE_DEPTH, "Jobs in each queue by state (pending, running)");
     metrics::describe_counter!(HOUSEKEEPING_PURGED, "Expired rows removed by housekeeping, by table");
+    metrics::describe_gauge!(EVENT_STREAMS, "Open live-update streams in this process");
+    metrics::describe_counter!(NOTIFICATION_MAILS, "Notifications mailed, by outcome");
 }
 
 pub fn record_http_request(method: &str, route: &str, status: u16, elapsed: Duration) {

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::mail::{Mailer, Message};
 use crate::store::{NotificationMail, Store, StoreError};
+use crate::telemetry::NOTIFICATION_MAILS;
 
 const POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 50;
@@ -39,11 +40,16 @@ pub async fn send_once(store: &Store, mailer: &Mailer, portal_url: &str) -> Resu
     let batch = store.claim_notification_mail(now, now + CLAIM, BATCH).await?;
     let full = batch.len() as i64 == BATCH;
     for notification in &batch {
+        let outcome = |outcome: &'static str| metrics::counter!(NOTIFICATION_MAILS, "outcome" => outcome);
         match mailer.send(&message(notification, portal_url)).await {
-            Ok(()) => store.mark_notification_mailed(notification.id).await?,
+            Ok(()) => {
+                store.mark_notification_mailed(notification.id).await?;
+                outcome("sent").increment(1);
+            }
             // Left claimed: sent again once the claim runs out.
             Err(error) => {
                 tracing::warn!(notification_id = %notification.id, error = %error, "a notification mail failed");
+                outcome("failed").increment(1);
                 return Ok(false);
             }
         }
