@@ -188,8 +188,9 @@ impl Rest {
         self.call(Method::GET, url, query, None, None).await
     }
 
-    /// One request with the manifest's auth, answered with JSON (an empty answer
-    /// reads as null); an OAuth 401 refreshes the token and tries once more.
+    /// One request with the manifest's auth, answered with JSON (a write's answer
+    /// that is not JSON reads as null); an OAuth 401 refreshes the token and tries
+    /// once more.
     async fn call(
         &self,
         method: Method,
@@ -213,8 +214,10 @@ impl Rest {
                     let headers = response.headers().clone();
                     self.honour_rate_limit(&headers);
                     let bytes = response.bytes().await.map_err(crate::upstream::transport_error)?;
-                    if bytes.iter().all(u8::is_ascii_whitespace) && method != Method::GET {
-                        return Ok((headers, Value::Null));
+                    // A write's answer is read if it is JSON; whatever else it is (204, text),
+                    // the write was made, and failing now would only repeat it.
+                    if method != Method::GET {
+                        return Ok((headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null)));
                     }
                     let body = serde_json::from_slice(&bytes).map_err(|error| {
                         ConnectorError::permanent(format!("upstream answered with invalid JSON: {error}"))
