@@ -11,7 +11,7 @@
 //!     cargo bench --bench portal_reads
 //!     BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench portal_reads
 //!
-//! BENCH_ACCOUNTS and BENCH_INVOICES change the size. Everything (seeding, server,
+//! BENCH_ACCOUNTS and BENCH_INVOICES change the size, BENCH_CONNECTIONS the load. Everything (seeding, server,
 //! load generator) shares this machine's cores, as it would for the ceiling.
 
 mod common;
@@ -29,7 +29,8 @@ use uuid::Uuid;
 
 use common::{env_number, millis, percentile, postgres_database};
 
-const CONNECTIONS: usize = 64;
+/// Concurrent connections, unless BENCH_CONNECTIONS says otherwise.
+const CONNECTIONS: u64 = 64;
 const PAGE: i64 = 50;
 const WARM_UP: Duration = Duration::from_secs(3);
 
@@ -96,14 +97,20 @@ struct Figures {
     p99: Duration,
 }
 
-/// Asks for random members' invoice lists from 64 connections, each with its own
-/// client, for `duration` after a warm-up.
-async fn drive(base: String, members: Arc<Vec<Member>>, duration: Duration, with_token: bool) -> Figures {
+/// Asks for random members' invoice lists from `connections` connections, each
+/// with its own client, for `duration` after a warm-up.
+async fn drive(
+    base: String,
+    members: Arc<Vec<Member>>,
+    connections: u64,
+    duration: Duration,
+    with_token: bool,
+) -> Figures {
     let errors = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     let measure_from = Instant::now() + WARM_UP;
     let end = measure_from + duration;
-    for connection in 0..CONNECTIONS {
+    for connection in 0..connections {
         let (base, members, errors) = (base.clone(), members.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(1).build().unwrap();
@@ -244,6 +251,7 @@ fn main() {
     let duration = Duration::from_secs(env_number("BENCH_SECS", 20));
     let accounts = env_number("BENCH_ACCOUNTS", 10_000);
     let invoices = env_number("BENCH_INVOICES", 1_000_000);
+    let connections = env_number("BENCH_CONNECTIONS", CONNECTIONS);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     // BENCH_DIR keeps the seeded SQLite database (and its tokens) for the next run.
     let temporary = tempfile::tempdir().unwrap();
@@ -256,7 +264,7 @@ fn main() {
     };
     let engine = if database_url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
     println!(
-        "portal reads on {engine}: {accounts} accounts, {invoices} invoices, {CONNECTIONS} connections, {duration:?}"
+        "portal reads on {engine}: {accounts} accounts, {invoices} invoices, {connections} connections, {duration:?}"
     );
     let seeded = kept.is_some() && data_dir.join("bench-tokens.txt").exists() && !database_url.starts_with("postgres");
     let members =
@@ -271,13 +279,13 @@ fn main() {
     let address = format!("127.0.0.1:{port}");
     wait_until_ready(&address, &mut server);
     let base = format!("http://{address}");
-    let portico_figures = runtime.block_on(drive(base, members.clone(), duration, true));
+    let portico_figures = runtime.block_on(drive(base, members.clone(), connections, duration, true));
     let (peak_mb, current_mb) = memory_mb(server.id());
     let _ = server.kill();
     let _ = server.wait();
 
     let ceiling_base = runtime.block_on(ceiling_server(&database_url));
-    let ceiling_figures = runtime.block_on(drive(ceiling_base, members, duration, false));
+    let ceiling_figures = runtime.block_on(drive(ceiling_base, members, connections, duration, false));
 
     print("portico", &portico_figures);
     print("ceiling", &ceiling_figures);
