@@ -114,7 +114,7 @@ async fn drive(
         let (base, members, errors) = (base.clone(), members.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(1).build().unwrap();
-            let mut state = 0x9E37_79B9u64.wrapping_mul(connection as u64 + 1);
+            let mut state = 0x9E37_79B9u64.wrapping_mul(connection + 1);
             let mut latencies = Vec::new();
             loop {
                 let now = Instant::now();
