@@ -183,89 +183,27 @@ impl Rest {
         })
     }
 
-    /// GETs a page; an OAuth 401 refreshes the token and tries once more.
+    /// GETs a page.
     async fn get(&self, url: &Url, query: &[(String, String)]) -> Result<(HeaderMap, Value), ConnectorError> {
         self.call(Method::GET, url, query, None, None).await
     }
 
-    /// One request with the manifest's auth, answered with JSON (a write's answer
-    /// that is not JSON reads as null); an OAuth 401 refreshes the token and tries
-    /// once more.
-    async fn call(
+    /// Sends the request `build` makes, with the manifest's auth; after an OAuth 401,
+    /// once more with a fresh token (one can be revoked before it expires). With
+    /// `gone_is_none`, a 404 or 410 answer is `None`; else every non-2xx is an error.
+    async fn send_authorized(
         &self,
-        method: Method,
-        url: &Url,
-        query: &[(String, String)],
-        body: Option<&Value>,
-        idempotency_key: Option<&str>,
-    ) -> Result<(HeaderMap, Value), ConnectorError> {
+        build: impl Fn() -> Result<RequestBuilder, ConnectorError>,
+        gone_is_none: bool,
+    ) -> Result<Option<reqwest::Response>, ConnectorError> {
         let mut refreshed = false;
         loop {
-            let mut request = self.upstream.request(method.clone(), url)?.query(query);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            if let Some(key) = idempotency_key {
-                request = request.header("Idempotency-Key", key);
-            }
-            let request = self.authorize(request, refreshed).await?;
-            match self.upstream.send(request).await {
-                Ok(response) => {
-                    let headers = response.headers().clone();
-                    self.honour_rate_limit(&headers);
-                    let bytes = response.bytes().await.map_err(crate::upstream::transport_error)?;
-                    // A write's answer is read if it is JSON; whatever else it is (204, text),
-                    // the write was made, and failing now would only repeat it.
-                    if method != Method::GET {
-                        return Ok((headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null)));
-                    }
-                    let body = serde_json::from_slice(&bytes).map_err(|error| {
-                        ConnectorError::permanent(format!("upstream answered with invalid JSON: {error}"))
-                    })?;
-                    return Ok((headers, body));
-                }
-                Err(error)
-                    if error.class == ErrorClass::Unauthorized
-                        && !refreshed
-                        && matches!(self.manifest.auth, Auth::Oauth2ClientCredentials { .. }) =>
-                {
-                    refreshed = true;
-                }
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
-    /// GETs a file as a stream; `None` on 404 or 410. An OAuth 401 refreshes the token once.
-    async fn get_file(&self, url: &Url) -> Result<Option<Download>, ConnectorError> {
-        let mut refreshed = false;
-        loop {
-            let request = self.authorize(self.upstream.request(Method::GET, url)?, refreshed).await?;
-            match self.upstream.fetch(request).await {
-                Ok(Some(response)) => {
-                    let size = response.content_length();
-                    let stream = response.bytes_stream().map_err(crate::upstream::transport_error);
-                    return Ok(Some(Download { size, stream: Box::pin(stream) }));
-                }
-                Ok(None) => return Ok(None),
-                Err(error)
-                    if error.class == ErrorClass::Unauthorized
-                        && !refreshed
-                        && matches!(self.manifest.auth, Auth::Oauth2ClientCredentials { .. }) =>
-                {
-                    refreshed = true;
-                }
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
-    /// GETs one object; `None` on 404 or 410. An OAuth 401 refreshes the token once.
-    async fn get_item(&self, url: &Url) -> Result<Option<Value>, ConnectorError> {
-        let mut refreshed = false;
-        loop {
-            let request = self.authorize(self.upstream.request(Method::GET, url)?, refreshed).await?;
-            match self.upstream.fetch_json(request).await {
+            let request = self.authorize(build()?, refreshed).await?;
+            let answered = match gone_is_none {
+                true => self.upstream.fetch(request).await,
+                false => self.upstream.send(request).await.map(Some),
+            };
+            match answered {
                 Err(error)
                     if error.class == ErrorClass::Unauthorized
                         && !refreshed
@@ -276,6 +214,63 @@ impl Rest {
                 other => return other,
             }
         }
+    }
+
+    /// One request, answered with JSON (a write's answer that is not JSON reads as null).
+    async fn call(
+        &self,
+        method: Method,
+        url: &Url,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(HeaderMap, Value), ConnectorError> {
+        let build = || {
+            let mut request = self.upstream.request(method.clone(), url)?.query(query);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            Ok(request)
+        };
+        let response = self
+            .send_authorized(build, false)
+            .await?
+            .ok_or_else(|| ConnectorError::permanent("the upstream sent no answer"))?;
+        let headers = response.headers().clone();
+        self.honour_rate_limit(&headers);
+        let bytes = response.bytes().await.map_err(crate::upstream::transport_error)?;
+        // A write's answer is read if it is JSON; whatever else it is (204, text),
+        // the write was made, and failing now would only repeat it.
+        if method != Method::GET {
+            return Ok((headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null)));
+        }
+        let body = serde_json::from_slice(&bytes)
+            .map_err(|error| ConnectorError::permanent(format!("upstream answered with invalid JSON: {error}")))?;
+        Ok((headers, body))
+    }
+
+    /// GETs a file as a stream; `None` on 404 or 410.
+    async fn get_file(&self, url: &Url) -> Result<Option<Download>, ConnectorError> {
+        let Some(response) = self.send_authorized(|| self.upstream.request(Method::GET, url), true).await? else {
+            return Ok(None);
+        };
+        let size = response.content_length();
+        let stream = response.bytes_stream().map_err(crate::upstream::transport_error);
+        Ok(Some(Download { size, stream: Box::pin(stream) }))
+    }
+
+    /// GETs one object; `None` on 404 or 410.
+    async fn get_item(&self, url: &Url) -> Result<Option<Value>, ConnectorError> {
+        let Some(response) = self.send_authorized(|| self.upstream.request(Method::GET, url), true).await? else {
+            return Ok(None);
+        };
+        let bytes = response.bytes().await.map_err(crate::upstream::transport_error)?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|error| ConnectorError::permanent(format!("upstream answered with unexpected JSON: {error}")))
     }
 
     /// A stream's URL: its path under the base URL's path (`/v1` + `/orders`).
