@@ -256,24 +256,31 @@ pub async fn download_document(
         access.caller.audit_event("document.downloaded").account(scope.account_id()).target("record", record_id);
     audit::record(&state.store, event).await?;
 
-    let content_type = record.data.0["content_type"].as_str().unwrap_or("application/octet-stream").to_owned();
-    let name = attachment_name(record.data.0["name"].as_str().unwrap_or("document"));
+    let content_type = record.data.0["content_type"].as_str().unwrap_or("application/octet-stream");
+    let name = record.data.0["name"].as_str().unwrap_or("document");
     let body = Body::from_stream(download.stream.map_err(|error| std::io::Error::other(error.message)));
+    Ok(attachment_response(body, content_type, name, download.size))
+}
+
+/// A file as a download: its type (never sniffed by the browser), its name as an
+/// attachment, its size when known, and kept out of shared caches.
+pub(super) fn attachment_response(body: Body, content_type: &str, name: &str, size: Option<u64>) -> Response {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    if let Some(size) = download.size {
+    if let Some(size) = size {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     }
+    let name = attachment_name(name);
     if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

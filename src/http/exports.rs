@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use serde::Serialize;
@@ -137,11 +137,8 @@ pub async fn download_export(
         event = event.account(account_id);
     }
     audit::record(&state.store, event).await?;
-    let mut response = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(file)));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/gzip"));
-    let disposition = format!("attachment; filename=\"portico-export-{}.tar.gz\"", export.id);
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).expect("an id is a valid header"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(response)
+    let size = file.metadata().await.ok().map(|metadata| metadata.len());
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let name = format!("portico-export-{}.tar.gz", export.id);
+    Ok(super::documents::attachment_response(body, "application/gzip", &name, size))
 }

@@ -6,7 +6,6 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -90,14 +89,6 @@ pub async fn invoice_pdf(
             Err(error) => Some((Err(std::io::Error::other(error)), (upstream, usize::MAX))),
         }
     });
-    let mut response = Response::new(Body::from_stream(chunks));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    let name = super::documents::attachment_name(&record.title);
-    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.pdf\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, disposition);
-    }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(response)
+    let name = format!("{}.pdf", super::documents::attachment_name(&record.title));
+    Ok(super::documents::attachment_response(Body::from_stream(chunks), "application/pdf", &name, None))
 }

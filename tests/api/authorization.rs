@@ -271,30 +271,17 @@ async fn one_accounts_data_never_appears_in_anothers_answers() {
     let a_owner = &world.sessions["a_owner"];
 
     // B's owner sees only B in /me.
-    let me: Value = app.request(Method::GET, "/api/v1/me", Some(b_owner)).send().await.unwrap().json().await.unwrap();
+    let me: Value = app.get_json("/api/v1/me", Some(b_owner)).await;
     let accounts: Vec<&str> =
         me["accounts"].as_array().unwrap().iter().map(|a| a["account_id"].as_str().unwrap()).collect();
     assert_eq!(accounts, [world.account_b.to_string()]);
 
     // B's member list and audit log mention none of A's people or events.
-    let members: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{}/members", world.account_b), Some(b_owner))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let members: Value = app.get_json(&format!("/api/v1/accounts/{}/members", world.account_b), Some(b_owner)).await;
     let emails: Vec<&str> = members.as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap()).collect();
     assert_eq!(emails, [b_owner.email.as_str()]);
-    let events: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{}/audit-events", world.account_b), Some(b_owner))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value =
+        app.get_json(&format!("/api/v1/accounts/{}/audit-events", world.account_b), Some(b_owner)).await;
     for event in events.as_array().unwrap() {
         assert_eq!(event["account_id"], world.account_b.to_string(), "{event}");
     }
@@ -308,14 +295,8 @@ async fn one_accounts_data_never_appears_in_anothers_answers() {
         .await
         .unwrap();
     assert_eq!(denied.status(), 403);
-    let a_events: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{}/audit-events", world.account_a), Some(a_owner))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let a_events: Value =
+        app.get_json(&format!("/api/v1/accounts/{}/audit-events", world.account_a), Some(a_owner)).await;
     let denial = a_events.as_array().unwrap().iter().find(|event| event["action"] == "permission.denied");
     let denial = denial.expect("the denial is in A's audit log");
     assert_eq!(denial["actor_user_id"], viewer.user_id.to_string());

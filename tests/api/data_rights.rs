@@ -55,30 +55,15 @@ async fn an_erased_person_is_anonymised_and_locked_out_while_the_accounts_record
     let profile = app.store.user_profile(leaving.user_id).await.unwrap().unwrap();
     assert!(profile.email.starts_with("erased-") && profile.email.ends_with("@erased.invalid"), "{}", profile.email);
     assert_eq!(profile.display_name, "");
-    let members: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{account}/members"), Some(&owner))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let members: Value = app.get_json(&format!("/api/v1/accounts/{account}/members"), Some(&owner)).await;
     assert!(!members.to_string().contains(&leaving.email), "{members}");
 
     // The account's invoices stay for the business and its other people.
-    let invoices: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{account}/invoices"), Some(&owner))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invoices: Value = app.get_json(&format!("/api/v1/accounts/{account}/invoices"), Some(&owner)).await;
     assert_eq!(invoices["items"].as_array().unwrap().len(), 1);
 
     // The erasure is audited, and a second one finds nobody.
-    let events: Value =
-        app.request(Method::GET, "/api/v1/audit-events", Some(&admin)).send().await.unwrap().json().await.unwrap();
+    let events: Value = app.get_json("/api/v1/audit-events", Some(&admin)).await;
     let event = events.as_array().unwrap().iter().find(|event| event["action"] == "user.erased").expect("audited");
     assert_eq!(event["target_id"], leaving.user_id.to_string());
     assert_eq!(app.request(Method::POST, &path, Some(&admin)).send().await.unwrap().status(), 404);
@@ -102,7 +87,7 @@ fn unpack(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
 async fn ready_export(app: &crate::helpers::TestApp, session: &crate::helpers::Session, started: &Value) -> Value {
     let path = format!("/api/v1/exports/{}", started["id"].as_str().unwrap());
     crate::helpers::eventually("the export to be built", std::time::Duration::from_secs(30), || async {
-        let export: Value = app.request(Method::GET, &path, Some(session)).send().await.unwrap().json().await.unwrap();
+        let export: Value = app.get_json(&path, Some(session)).await;
         assert_ne!(export["status"], "failed", "{export}");
         (export["status"] == "ready").then_some(export)
     })
@@ -170,14 +155,7 @@ async fn an_owner_exports_the_account_and_a_person_their_own_data_for_them_alone
     assert_eq!(memberships[0]["account_id"], acme.to_string());
 
     // Asking and fetching are in the account's audit log.
-    let events: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{acme}/audit-events"), Some(&owner))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = app.get_json(&format!("/api/v1/accounts/{acme}/audit-events"), Some(&owner)).await;
     for action in ["export.requested", "export.downloaded"] {
         assert!(events.as_array().unwrap().iter().any(|event| event["action"] == action), "{action}: {events}");
     }

@@ -67,14 +67,8 @@ async fn s3_documents_sync_into_their_accounts_and_download_through_portico() {
     assert_eq!(response.headers()["content-type"], "application/pdf");
     assert_eq!(response.headers()["content-disposition"], "attachment; filename=\"2026.pdf\"");
     assert_eq!(response.text().await.unwrap(), "%PDF-1.7 acme contract");
-    let in_folder: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{acme}/documents?folder=contracts"), Some(&member))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let in_folder: Value =
+        app.get_json(&format!("/api/v1/accounts/{acme}/documents?folder=contracts"), Some(&member)).await;
     let titles: Vec<&str> =
         in_folder["items"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["2026.pdf"], "only the contracts folder: {in_folder}");
@@ -82,14 +76,7 @@ async fn s3_documents_sync_into_their_accounts_and_download_through_portico() {
     assert_eq!(app.request(Method::GET, &detail, Some(&member)).send().await.unwrap().status(), 200);
     // The account's owner sees who viewed and downloaded which document.
     let owner = app.member(&admin, acme, "owner").await;
-    let events: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{acme}/audit-events"), Some(&owner))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = app.get_json(&format!("/api/v1/accounts/{acme}/audit-events"), Some(&owner)).await;
     for action in ["document.downloaded", "document.viewed"] {
         let event = events.as_array().unwrap().iter().find(|event| event["action"] == action);
         let event = event.unwrap_or_else(|| panic!("{action} missing: {events}"));
@@ -182,7 +169,7 @@ async fn a_local_folder_is_a_document_source_too() {
     let runs = sync_to_end(&app, &admin, &connector, &["documents"], "full").await;
     assert_eq!((runs[0]["added"].as_i64(), runs[0]["unchanged"].as_i64()), (Some(0), Some(3)), "{}", runs[0]);
     let detail = format!("/api/v1/accounts/{acme}/documents/{}", uploaded["record_id"].as_str().unwrap());
-    let synced: Value = app.request(Method::GET, &detail, Some(&owner)).send().await.unwrap().json().await.unwrap();
+    let synced: Value = app.get_json(&detail, Some(&owner)).await;
     assert_eq!(synced["data"]["name"], "signed contract.txt", "the name it was given, not its key's: {synced}");
     // A multipart form, as browsers send it: the name loses its path, the type
     // comes from the bytes (not the claim), and types not allowed are refused.
@@ -206,7 +193,7 @@ async fn a_local_folder_is_a_document_source_too() {
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     let pdf: Value = response.json().await.unwrap();
     let detail = format!("/api/v1/accounts/{acme}/documents/{}", pdf["record_id"].as_str().unwrap());
-    let stored: Value = app.request(Method::GET, &detail, Some(&owner)).send().await.unwrap().json().await.unwrap();
+    let stored: Value = app.get_json(&detail, Some(&owner)).await;
     assert_eq!(stored["data"]["name"], "invoice.pdf", "{stored}");
     assert_eq!(stored["data"]["content_type"], "application/pdf");
     let response = app

@@ -327,6 +327,11 @@ impl TestApp {
         request
     }
 
+    /// GETs `path` (as `session`, if any) and reads the answer as JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, session: Option<&Session>) -> T {
+        self.request(reqwest::Method::GET, path, session).send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.request(reqwest::Method::POST, "/api/v1/auth/login", None)
             .json(&serde_json::json!({ "email": email, "password": password }))

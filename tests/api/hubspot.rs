@@ -64,7 +64,7 @@ async fn crm_objects_sync_to_the_company_account_and_changes_arrive_incrementall
     // The status change is on the record's history for the account's members.
     let member = app.member(&admin, account, "member").await;
     let path = format!("/api/v1/accounts/{account}/orders/{}/history", orders[&deal]["id"].as_str().unwrap());
-    let history: Value = app.request(Method::GET, &path, Some(&member)).send().await.unwrap().json().await.unwrap();
+    let history: Value = app.get_json(&path, Some(&member)).await;
     assert_eq!(history["versions"][1]["data"]["status"], "Appointment scheduled", "{history}");
 }
 
@@ -142,14 +142,7 @@ async fn customers_comment_on_and_close_their_tickets_in_hubspot() {
     map_account(&app, &admin, &connector, &globex, other).await;
     sync_to_end(&app, &admin, &connector, &["tickets"], "full").await;
     let member = app.member(&admin, account, "member").await;
-    let tickets: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{account}/tickets"), Some(&member))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tickets: Value = app.get_json(&format!("/api/v1/accounts/{account}/tickets"), Some(&member)).await;
     let ticket_id = tickets["items"][0]["id"].as_str().unwrap().to_owned();
     let base = format!("/api/v1/accounts/{account}/tickets/{ticket_id}");
 
@@ -162,7 +155,7 @@ async fn customers_comment_on_and_close_their_tickets_in_hubspot() {
         .unwrap();
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     let comment: Value = response.json().await.unwrap();
-    let thread: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+    let thread: Value = app.get_json(&base, Some(&member)).await;
     let messages = thread["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "{thread}");
     assert_eq!(messages[0]["pending"], true);
@@ -176,7 +169,7 @@ async fn customers_comment_on_and_close_their_tickets_in_hubspot() {
     let notes = hubspot.objects("notes");
     assert_eq!(notes.len(), 1);
     assert!(notes[0].1["hs_note_body"].as_str().unwrap().ends_with("Still failing this morning."), "{notes:?}");
-    let thread: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+    let thread: Value = app.get_json(&base, Some(&member)).await;
     assert_eq!(thread["messages"][0]["pending"], false, "confirmed: {thread}");
 
     // Closing moves the ticket to the closed stage in HubSpot; the portal shows it
@@ -184,7 +177,7 @@ async fn customers_comment_on_and_close_their_tickets_in_hubspot() {
     let response = app.request(Method::POST, &format!("{base}/close"), Some(&member)).send().await.unwrap();
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     let closed = eventually("the ticket closed", Duration::from_secs(20), || async {
-        let detail: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+        let detail: Value = app.get_json(&base, Some(&member)).await;
         (detail["status"] != "New").then_some(detail)
     })
     .await;
@@ -233,14 +226,7 @@ async fn a_write_back_that_keeps_failing_is_dead_lettered_and_an_admin_can_retry
     let created = open_ticket(&app, &owner, account, "Broken").await;
     let outbox_id = created["outbox_id"].as_str().unwrap().to_owned();
     let dead: Vec<Value> = eventually("the write-back to be dead-lettered", Duration::from_secs(20), || async {
-        let dead: Vec<Value> = app
-            .request(Method::GET, "/api/v1/admin/outbox?status=dead", Some(&admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let dead: Vec<Value> = app.get_json("/api/v1/admin/outbox?status=dead", Some(&admin)).await;
         (!dead.is_empty()).then_some(dead)
     })
     .await;
@@ -375,7 +361,7 @@ async fn a_file_attached_to_a_ticket_is_stored_in_its_folder_listed_with_it_and_
     .await;
     assert!(key.starts_with(&format!("acme/tickets/{ticket_id}/")), "{key}");
     assert_eq!(std::fs::read_to_string(storage.path().join(&key)).unwrap(), "E42: paper path blocked");
-    let detail: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+    let detail: Value = app.get_json(&base, Some(&member)).await;
     let attachments = detail["attachments"].as_array().unwrap();
     assert_eq!(attachments.len(), 1, "{detail}");
     assert_eq!(attachments[0]["id"], uploaded["record_id"]);
@@ -390,7 +376,7 @@ async fn a_file_attached_to_a_ticket_is_stored_in_its_folder_listed_with_it_and_
     .await;
     // The next sync of the storage finds the same file in the ticket's folder.
     sync_to_end(&app, &admin, &files, &["documents"], "full").await;
-    let detail: Value = app.request(Method::GET, &base, Some(&member)).send().await.unwrap().json().await.unwrap();
+    let detail: Value = app.get_json(&base, Some(&member)).await;
     assert_eq!(detail["attachments"].as_array().unwrap().len(), 1, "{detail}");
 
     // A viewer may not attach; nobody attaches to another account's ticket.

@@ -104,7 +104,7 @@ fn ids_of(events: &[SseEvent]) -> Vec<String> {
 /// The ids of the account's invoices, as the portal lists them.
 async fn invoice_ids(app: &TestApp, session: &Session, account: Uuid) -> Vec<String> {
     let path = format!("/api/v1/accounts/{account}/invoices?limit=200");
-    let body: Value = app.request(Method::GET, &path, Some(session)).send().await.unwrap().json().await.unwrap();
+    let body: Value = app.get_json(&path, Some(session)).await;
     let mut ids: Vec<String> =
         body["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect();
     ids.sort();

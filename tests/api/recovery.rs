@@ -44,7 +44,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
 }
 
 async fn me(app: &TestApp, session: &crate::helpers::Session) -> Value {
-    app.request(Method::GET, "/api/v1/me", Some(session)).send().await.unwrap().json().await.unwrap()
+    app.get_json("/api/v1/me", Some(session)).await
 }
 
 #[tokio::test]

@@ -274,7 +274,7 @@ async fn a_member_completes_a_task_in_the_system_it_lives_in() {
     // shows completed from the source's answer, without waiting for a sync.
     let detail = format!("/api/v1/accounts/{account}/tasks/{task_id}");
     crate::helpers::eventually("the task shows completed", std::time::Duration::from_secs(10), || async {
-        let task: Value = app.request(Method::GET, &detail, Some(&member)).send().await.unwrap().json().await.unwrap();
+        let task: Value = app.get_json(&detail, Some(&member)).await;
         (task["status"] == "completed").then_some(task)
     })
     .await;

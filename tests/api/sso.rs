@@ -154,14 +154,7 @@ async fn a_customer_signs_in_with_their_identity_provider_and_arrives_with_the_d
     let callback = sign_in_at_provider(again.headers()["location"].to_str().unwrap()).await;
     let landed = no_redirects.get(app.url(&callback)).send().await.unwrap();
     assert_eq!(landed.status(), 303);
-    let members: Value = app
-        .request(Method::GET, &format!("/api/v1/accounts/{account}/members"), Some(&owner))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let members: Value = app.get_json(&format!("/api/v1/accounts/{account}/members"), Some(&owner)).await;
     assert_eq!(members.as_array().unwrap().len(), 2, "owner and one provisioned member");
 }
 

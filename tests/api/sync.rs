@@ -58,7 +58,7 @@ pub async fn start_sync(app: &TestApp, admin: &Session, connector: &Value, strea
 pub async fn finished_run(app: &TestApp, admin: &Session, connector: &Value, run_id: &str, timeout: Duration) -> Value {
     let path = format!("/api/v1/admin/connectors/{}/runs/{run_id}", connector["id"].as_str().unwrap());
     eventually("the sync run to finish", timeout, || async {
-        let run: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
+        let run: Value = app.get_json(&path, Some(admin)).await;
         (!matches!(run["status"].as_str(), Some("queued" | "running" | "waiting"))).then_some(run)
     })
     .await
@@ -97,7 +97,7 @@ pub async fn cached_records(
         if let Some(after) = &after {
             path.push_str(&format!("&after={after}"));
         }
-        let page: Vec<Value> = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
+        let page: Vec<Value> = app.get_json(&path, Some(admin)).await;
         let Some(last) = page.last() else { break };
         after = Some(last["id"].as_str().unwrap().to_owned());
         for record in page {
@@ -160,7 +160,7 @@ async fn stripe_invoices_sync_into_accounts_with_history_and_unmapped_ones_are_p
 
     // Parked records are listed by the key that lacks a mapping, and mapping it hands them over.
     let path = format!("/api/v1/admin/connectors/{}/parked", connector["id"].as_str().unwrap());
-    let parked: Vec<Value> = app.request(Method::GET, &path, Some(&admin)).send().await.unwrap().json().await.unwrap();
+    let parked: Vec<Value> = app.get_json(&path, Some(&admin)).await;
     assert_eq!(
         parked,
         vec![json!({"account_ref": globex, "records": 2, "first_parked_at": parked[0]["first_parked_at"]})]
@@ -214,14 +214,8 @@ async fn stripe_invoices_sync_into_accounts_with_history_and_unmapped_ones_are_p
     assert_eq!(response.status(), 403);
 
     // Freshness: the connector reports when each stream last synced.
-    let detail: Value = app
-        .request(Method::GET, &format!("/api/v1/admin/connectors/{}", connector["id"].as_str().unwrap()), Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value =
+        app.get_json(&format!("/api/v1/admin/connectors/{}", connector["id"].as_str().unwrap()), Some(&admin)).await;
     let invoices_stream = detail["streams"].as_array().unwrap().iter().find(|s| s["name"] == "invoices").unwrap();
     assert!(invoices_stream["last_success_at"].is_string(), "{detail}");
 }
@@ -448,7 +442,7 @@ async fn repeated_failures_mark_a_connector_degraded_until_a_run_succeeds() {
                 .await;
         assert_eq!(run["status"], "failed");
         assert!(run["error"].as_str().unwrap().contains("401"), "{run}");
-        let detail: Value = app.request(Method::GET, &path, Some(&admin)).send().await.unwrap().json().await.unwrap();
+        let detail: Value = app.get_json(&path, Some(&admin)).await;
         assert_eq!(detail["health"], expected, "{detail}");
     }
     let response = app
@@ -459,7 +453,7 @@ async fn repeated_failures_mark_a_connector_degraded_until_a_run_succeeds() {
         .unwrap();
     assert_eq!(response.status(), 200);
     sync_to_end(&app, &admin, &connector, &["customers"], "full").await;
-    let detail: Value = app.request(Method::GET, &path, Some(&admin)).send().await.unwrap().json().await.unwrap();
+    let detail: Value = app.get_json(&path, Some(&admin)).await;
     assert_eq!((detail["health"].as_str(), detail["consecutive_failures"].as_i64()), (Some("active"), Some(0)));
 }
 
@@ -509,14 +503,8 @@ async fn a_scheduled_connector_syncs_every_stream_on_its_own() {
     })
     .await;
     assert!(runs.iter().all(|run| run["trigger"] == "schedule" && run["mode"] == "incremental"), "{runs:?}");
-    let detail: Value = app
-        .request(Method::GET, &format!("/api/v1/admin/connectors/{}", scheduled["id"].as_str().unwrap()), Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value =
+        app.get_json(&format!("/api/v1/admin/connectors/{}", scheduled["id"].as_str().unwrap()), Some(&admin)).await;
     let next: chrono::DateTime<chrono::Utc> = detail["next_sync_at"].as_str().unwrap().parse().unwrap();
     assert!(next > chrono::Utc::now() + chrono::Duration::minutes(59), "the next sync is an interval away: {next}");
     assert!(runs_of(&paused).await.is_empty(), "a disabled connector is not scheduled");

@@ -41,7 +41,7 @@ async fn post_stripe_at(app: &TestApp, endpoint: &Value, secret: &str, body: &[u
 async fn deliveries(app: &TestApp, admin: &Session, endpoint: &Value, status: &str) -> Vec<Value> {
     let path =
         format!("/api/v1/admin/webhook-endpoints/{}/deliveries?status={status}", endpoint["id"].as_str().unwrap());
-    let page: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
+    let page: Value = app.get_json(&path, Some(admin)).await;
     page["deliveries"].as_array().cloned().unwrap_or_default()
 }
 
@@ -124,7 +124,7 @@ async fn a_signed_event_is_stored_once_and_updates_the_invoice_with_history() {
     // The change went through the sync path: history and freshness.
     let record = &cached_records(app, admin, &fixture.connector, "invoice").await[&fixture.invoice];
     let path = format!("/api/v1/accounts/{}/invoices/{}/history", fixture.account, record["id"].as_str().unwrap());
-    let history: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
+    let history: Value = app.get_json(&path, Some(admin)).await;
     let versions = history["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2, "{history}");
     assert_eq!(
@@ -139,7 +139,7 @@ async fn a_signed_event_is_stored_once_and_updates_the_invoice_with_history() {
         endpoint["id"].as_str().unwrap(),
         first["id"].as_str().unwrap()
     );
-    let detail: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
+    let detail: Value = app.get_json(&path, Some(admin)).await;
     assert_eq!(detail["headers"]["stripe-signature"], "[redacted]");
     assert_eq!(detail["body"]["type"], "invoice.updated");
     assert_eq!(detail["body"]["data"]["object"]["id"], fixture.invoice.as_str());
@@ -308,7 +308,7 @@ async fn rotation_keeps_the_old_secret_for_its_grace_period_and_revocation_ends_
     let old_secret = endpoint["generated_secret"].as_str().unwrap().to_owned();
     assert!(old_secret.starts_with("whsec_"));
     let path = format!("/api/v1/admin/webhook-endpoints/{}", endpoint["id"].as_str().unwrap());
-    let shown: Value = app.request(Method::GET, &path, Some(&admin)).send().await.unwrap().json().await.unwrap();
+    let shown: Value = app.get_json(&path, Some(&admin)).await;
     assert!(shown.get("generated_secret").is_none() && !shown.to_string().contains(&old_secret));
 
     let send = |secret: String, id: &'static str| {
@@ -430,7 +430,7 @@ async fn a_delivery_that_cannot_be_processed_is_dead_and_a_replay_reprocesses_a_
     let mut path = format!("/api/v1/admin/webhook-endpoints/{}/deliveries?limit=1", endpoint["id"].as_str().unwrap());
     let mut listed = Vec::new();
     loop {
-        let page: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
+        let page: Value = app.get_json(&path, Some(admin)).await;
         listed.extend(page["deliveries"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()));
         match page["next"].as_str() {
             Some(next) => {
@@ -461,7 +461,7 @@ async fn a_delivery_that_cannot_be_processed_is_dead_and_a_replay_reprocesses_a_
     // Replaying an unchanged event changes nothing: no second version.
     let record = &cached_records(app, admin, &fixture.connector, "invoice").await[&fixture.invoice];
     let path = format!("/api/v1/accounts/{}/invoices/{}/history", fixture.account, record["id"].as_str().unwrap());
-    let history: Value = app.request(Method::GET, &path, Some(admin)).send().await.unwrap().json().await.unwrap();
+    let history: Value = app.get_json(&path, Some(admin)).await;
     assert_eq!(history["versions"].as_array().unwrap().len(), 2);
 }
 
