@@ -99,6 +99,18 @@ portable_queries! {
     /// account are marked sent without a mail: nobody is mailed about an account
     /// they left.
     pub async fn claim_notification_mail(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>, limit: i64) -> Result<Vec<NotificationMail>> {
+        // Workers ask every second: a read on the pending index first, so an idle
+        // one takes no write lock.
+        let waiting: Option<(Uuid,)> = sqlx::query_as(
+            "SELECT id FROM notifications
+             WHERE mail_status = 'pending' AND (mail_claimed_until IS NULL OR mail_claimed_until < $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if waiting.is_none() {
+            return Ok(Vec::new());
+        }
         let mut transaction = self.begin_write().await?;
         // The claim's condition is repeated on the row itself, so two workers racing
         // on PostgreSQL cannot both take one (the second re-checks after the first commits).
