@@ -10,8 +10,10 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use super::Caller;
+use super::grants;
 use super::permissions::{Grant, Permission};
 use crate::config::Settings;
+use crate::store::{MembershipRow, Store, StoreError};
 
 /// Why a caller gets nothing in an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +46,84 @@ pub fn permissions_in(
     // Asked only once access is established, so it reveals nothing to outsiders.
     let mfa_demanded =
         (grant.is_some() && account_requires_mfa) || (caller.staff_role.is_some() && settings.auth.require_staff_mfa);
-    if mfa_demanded && !caller.mfa_enabled {
+    if mfa_demanded && !caller.second_factor_proven() {
         return Err(Refusal::MfaRequired);
     }
     Ok(permissions)
+}
+
+/// One of the caller's memberships, with what the rules of access make of it for
+/// this credential.
+#[derive(Debug, Clone)]
+pub struct MemberAccount {
+    pub membership: MembershipRow,
+    pub grant: Grant,
+    /// The permissions in force, or why there are none.
+    pub permissions: Result<BTreeSet<Permission>, Refusal>,
+}
+
+impl MemberAccount {
+    pub fn account_id(&self) -> Uuid {
+        self.membership.account_id
+    }
+
+    /// Whether this credential may act in the account now.
+    pub fn is_open(&self) -> bool {
+        self.permissions.is_ok()
+    }
+}
+
+/// The accounts the caller belongs to that this credential may see at all: a
+/// credential scoped to one account sees that one only, and a membership row
+/// that does not parse grants nothing. Caller-only routes (`/me`, notifications,
+/// exports) start here, so they obey the same rules as the account routes.
+pub async fn member_accounts(
+    store: &Store,
+    caller: &Caller,
+    settings: &Settings,
+) -> Result<Vec<MemberAccount>, StoreError> {
+    let scoped_to = caller.scoped_account_id();
+    let memberships = store.memberships_of(caller.user_id).await?;
+    Ok(memberships
+        .into_iter()
+        .filter(|membership| scoped_to.is_none_or(|account_id| account_id == membership.account_id))
+        .filter_map(|membership| {
+            let grant = grants::grant_of(&membership)?;
+            let permissions = permissions_in(
+                caller,
+                membership.account_id,
+                Some(&grant),
+                membership.account_requires_mfa,
+                settings,
+            );
+            Some(MemberAccount { membership, grant, permissions })
+        })
+        .collect())
+}
+
+/// The ids of the accounts this credential may act in now (every rule applied).
+pub async fn open_account_ids(store: &Store, caller: &Caller, settings: &Settings) -> Result<Vec<Uuid>, StoreError> {
+    let accounts = member_accounts(store, caller, settings).await?;
+    Ok(accounts.iter().filter(|account| account.is_open()).map(MemberAccount::account_id).collect())
+}
+
+/// Whether `user_id` still holds `permission` in `account_id` through what they
+/// are now (their membership and staff role), for work done later in their name
+/// (an export built by a job): no credential is involved, so scope and second
+/// factor were judged when they asked.
+pub async fn still_holds(
+    store: &Store,
+    user_id: Uuid,
+    account_id: Uuid,
+    permission: Permission,
+) -> Result<bool, StoreError> {
+    let grant = store.account_access(account_id, user_id).await?.and_then(|row| row.membership()).and_then(|row| grants::grant_of(&row));
+    let staff_role = store.staff_role_of(user_id).await?.as_deref().and_then(super::permissions::StaffRole::parse);
+    let mut permissions = grant.as_ref().map(Grant::permissions).unwrap_or_default();
+    if let Some(staff_role) = staff_role {
+        permissions.extend(staff_role.account_permissions());
+    }
+    Ok(permissions.contains(&permission))
 }
 
 /// The permissions a membership's grant and the caller's staff role add up to,

@@ -24,8 +24,8 @@ use crate::http::problem::{ApiError, ErrorCode};
 /// Sessions are marked used at most this often, to keep reads from becoming writes.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
-/// How long ago a sign-in may be for step-up actions (changing the password,
-/// creating API tokens, inviting owners).
+/// How long ago the password may have been proven, in this session, for step-up
+/// actions (changing the password, creating API tokens, inviting owners).
 pub const STEP_UP_WINDOW_SECS: i64 = 600;
 
 /// An authenticated user, by session cookie or API token.
@@ -39,7 +39,7 @@ pub struct Caller {
     pub credential: Credential,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
-    /// Whether the user has multi-factor sign-in on (their sessions began with it).
+    /// Whether the user has multi-factor sign-in (TOTP) turned on.
     pub mfa_enabled: bool,
 }
 
@@ -47,7 +47,12 @@ pub struct Caller {
 pub enum Credential {
     Session {
         session_id: Uuid,
-        authenticated_at: DateTime<Utc>,
+        /// The last password proof made in this session; None if it never made
+        /// one (an SSO session that has not re-authenticated).
+        proved_at: Option<DateTime<Utc>>,
+        /// A second factor was proven in this session (at sign-in, by confirming
+        /// an enrolment, or by the identity provider's word).
+        second_factor_proven: bool,
         /// Begun through an account's identity provider: reaches that account only.
         scoped_account_id: Option<Uuid>,
     },
@@ -79,20 +84,52 @@ impl Caller {
         }
     }
 
-    /// Step-up: sensitive changes need a password sign-in within the last ten
-    /// minutes, in this session (never through an API token).
+    /// Whether this credential carries a proven second factor, for accounts (and
+    /// staff policy) that demand one: a session must have proven it itself; an API
+    /// token, created under step-up, stands for its creator's enrolment.
+    pub fn second_factor_proven(&self) -> bool {
+        match self.credential {
+            Credential::Session { second_factor_proven, .. } => second_factor_proven,
+            Credential::ApiToken { .. } => self.mfa_enabled,
+        }
+    }
+
+    /// Step-up: sensitive changes need the password proven in this very session
+    /// within the last ten minutes (at sign-in or with `POST /api/v1/auth/reauthenticate`);
+    /// a young session proves nothing by its age, and an API token never steps up.
     pub fn require_recent_sign_in(&self) -> Result<(), ApiError> {
         match self.credential {
-            Credential::Session { authenticated_at, .. }
-                if Utc::now() - authenticated_at <= Duration::seconds(STEP_UP_WINDOW_SECS) =>
+            Credential::Session { proved_at: Some(proved_at), .. }
+                if Utc::now() - proved_at <= Duration::seconds(STEP_UP_WINDOW_SECS) =>
             {
                 Ok(())
             }
-            _ => Err(ApiError::new(
+            Credential::Session { .. } => Err(ApiError::new(
                 ErrorCode::ReauthenticationRequired,
-                "Sign in again to do this: it needs a sign-in within the last 10 minutes.",
+                "Confirm your password first (POST /api/v1/auth/reauthenticate): this needs it within the last 10 minutes.",
+            )),
+            Credential::ApiToken { .. } => Err(ApiError::new(
+                ErrorCode::ReauthenticationRequired,
+                "An API token cannot do this: sign in with your password.",
             )),
         }
+    }
+
+    /// Refuses credentials limited to one account: they may never change how the
+    /// person signs in (address, password, second factor) nor reach past their
+    /// account, since whoever holds one was vouched for in that account only.
+    pub fn require_unscoped(&self) -> Result<(), ApiError> {
+        match self.scoped_account_id() {
+            None => Ok(()),
+            Some(_) => Err(ApiError::from_code(ErrorCode::ScopedCredential)),
+        }
+    }
+
+    /// For changes to how the person signs in: an unscoped credential that has
+    /// stepped up.
+    pub fn require_sign_in_change(&self) -> Result<(), ApiError> {
+        self.require_unscoped()?;
+        self.require_recent_sign_in()
     }
 
     /// An audit event with this caller as the actor.
@@ -218,7 +255,8 @@ async fn caller_from_session(state: &AppState, headers: &HeaderMap, client: Clie
             .filter(|_| session.scoped_account_id.is_none()),
         credential: Credential::Session {
             session_id: session.session_id,
-            authenticated_at: session.authenticated_at,
+            proved_at: session.proved_at,
+            second_factor_proven: session.second_factor_proven,
             scoped_account_id: session.scoped_account_id,
         },
         ip_address: client.ip_address,
@@ -250,7 +288,9 @@ impl FromRequestParts<AppState> for StaffCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         match caller.staff_role {
-            Some(_) if state.settings.auth.require_staff_mfa && !caller.mfa_enabled => Err(mfa_enrollment_required()),
+            Some(_) if state.settings.auth.require_staff_mfa && !caller.second_factor_proven() => {
+                Err(mfa_enrollment_required())
+            }
             Some(role) => Ok(StaffCaller { caller, role }),
             None => Err(deny(state, &caller, None, "staff").await),
         }
@@ -280,6 +320,18 @@ impl FromRequestParts<AppState> for AccountAccess {
         let Path(params) =
             Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| not_found())?;
         let account_id = params.get("account_id").and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(not_found)?;
+        AccountAccess::resolve(state, caller, account_id).await
+    }
+}
+
+impl AccountAccess {
+    /// The caller inside `account_id` under every rule of access, or 404 (no
+    /// access, exactly as for an account that does not exist) or 403 (a second
+    /// factor the account demands is missing). The extractor resolves the path's
+    /// account with it; routes that name an account some other way (an export's)
+    /// call it themselves.
+    pub async fn resolve(state: &AppState, caller: Caller, account_id: Uuid) -> Result<Self, ApiError> {
+        let not_found = || ApiError::from_code(ErrorCode::NotFound);
         // A token or session scoped to one account sees no other (before any query).
         if caller.scoped_account_id().is_some_and(|scoped_to| scoped_to != account_id) {
             return Err(not_found());
@@ -301,9 +353,7 @@ impl FromRequestParts<AppState> for AccountAccess {
         };
         Ok(AccountAccess { caller, account_id, grant, permissions })
     }
-}
 
-impl AccountAccess {
     /// The scope for one permission, or 403 (recorded in the account's audit log).
     pub async fn require(&self, permission: Permission, state: &AppState) -> Result<AccountScope, ApiError> {
         if self.permissions.contains(&permission) {
@@ -329,7 +379,7 @@ impl AccountScope {
 fn mfa_enrollment_required() -> ApiError {
     ApiError::new(
         ErrorCode::MfaEnrollmentRequired,
-        "Turn on multi-factor sign-in (POST /api/v1/me/mfa/totp) to continue.",
+        "This needs multi-factor sign-in: turn it on (POST /api/v1/me/mfa/totp), or sign in again with your code.",
     )
 }
 

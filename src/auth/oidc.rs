@@ -114,6 +114,19 @@ pub struct IdentityClaims {
     pub email_verified: bool,
     pub name: Option<String>,
     pub nonce: Option<String>,
+    /// How the provider authenticated the person (RFC 8176 values).
+    #[serde(default)]
+    pub amr: Vec<String>,
+}
+
+impl IdentityClaims {
+    /// Whether the provider says the sign-in used more than one factor: `mfa`
+    /// itself, or a method that is a second factor (one-time code, hardware or
+    /// FIDO key, smart card).
+    pub fn vouches_for_second_factor(&self) -> bool {
+        const SECOND_FACTORS: [&str; 5] = ["mfa", "otp", "hwk", "fido", "sc"];
+        self.amr.iter().any(|method| SECOND_FACTORS.contains(&method.as_str()))
+    }
 }
 
 pub struct CodeExchange<'a> {

@@ -5,6 +5,39 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// The longest address SMTP can carry (RFC 5321's path limit less its brackets).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// An email address as a request gives it: normalized, and refused at the edge
+/// (422 naming the field) when longer than any address can be, so no handler
+/// stores, audits or mails an unbounded string. Whether it is a plausible or
+/// known address is each handler's business.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct EmailInput(String);
+
+impl EmailInput {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl TryFrom<String> for EmailInput {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        let email = normalize_email(&raw);
+        if email.len() > MAX_EMAIL_BYTES {
+            return Err(format!("an email address is at most {MAX_EMAIL_BYTES} bytes"));
+        }
+        Ok(EmailInput(email))
+    }
+}
+
 /// A deliberately loose check: one `@` with something on each side, no spaces.
 /// Deliverability is proven by the mailed links, not by a pattern.
 pub fn looks_like_email(candidate: &str) -> bool {
@@ -27,6 +60,15 @@ mod tests {
         assert!(!looks_like_email("@example.com"));
         assert!(!looks_like_email("ada@"));
         assert!(!looks_like_email("a da@example.com"));
+    }
+
+    #[test]
+    fn an_input_address_is_normalized_and_bounded() {
+        let email: EmailInput = serde_json::from_str("\" Ada@Example.COM\"").unwrap();
+        assert_eq!(email.as_str(), "ada@example.com");
+        let too_long = format!("\"{}@example.com\"", "a".repeat(250));
+        let error = serde_json::from_str::<EmailInput>(&too_long).unwrap_err();
+        assert!(error.to_string().contains("at most 254 bytes"), "{error}");
     }
 
     #[test]

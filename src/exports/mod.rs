@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::auth::permissions::{PORTAL_RECORD_TYPES, PortalRecordType};
+use crate::auth::access;
+use crate::auth::permissions::{PORTAL_RECORD_TYPES, Permission, PortalRecordType};
 use crate::jobs::{Job, JobContext, JobError};
 use crate::store::{ExportRow, Store};
 
@@ -48,6 +49,14 @@ pub async fn run(job: &ExportJob, context: &JobContext) -> Result<(), JobError> 
     let store = &context.store;
     let Some(export) = store.export(job.export_id).await? else { return Ok(()) };
     if matches!(export.status.as_str(), "ready" | "failed") {
+        return Ok(());
+    }
+    // Access is judged again now: whoever asked may have left or lost the role since.
+    if let Some(account_id) = export.account_id
+        && !access::still_holds(store, export.requested_by, account_id, Permission::AccountEditSettings).await?
+    {
+        let reason = "the person who asked may no longer export this account";
+        store.set_export_status(export.id, "failed", None, Some(reason), Utc::now()).await?;
         return Ok(());
     }
     store.set_export_status(export.id, "building", None, None, Utc::now()).await?;

@@ -19,19 +19,20 @@ use crate::audit::{self, ActorKind, AuditEvent};
 use crate::auth::session::{clearing_cookie, session_cookie, set_cookie_header, token_from_headers};
 use crate::auth::tokens::{generate_token, hash_token};
 use crate::auth::{Caller, ClientInfo, throttle};
-use crate::core::email::normalize_email;
+use crate::core::email::EmailInput;
 use crate::core::password::{hash_password, verify_password};
 use crate::core::totp;
-use crate::store::NewSession;
+use crate::store::{NewSession, SignInMethod};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout))
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(reauthenticate)).routes(routes!(logout))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    pub email: String,
+    #[schema(value_type = String, format = Email, max_length = 254)]
+    pub email: EmailInput,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
     /// The 6-digit code from the authenticator app, when multi-factor sign-in is on.
@@ -67,12 +68,88 @@ pub(crate) async fn decoy_hash() -> String {
         .clone()
 }
 
+/// A password (and, when enrolled, second-factor) proof for one user.
+struct Proof<'a> {
+    email: &'a str,
+    password: SecretString,
+    second_factor: SecondFactor<'a>,
+}
+
+/// What a proof established.
+struct Proven {
+    user: crate::store::LoginUser,
+    /// The user has a second factor and it was proven too.
+    second_factor: bool,
+}
+
+/// Checks a proof under the sign-in throttle: the attempt is reserved first (so
+/// parallel guesses cannot outrun the limit), counted as a failure unless it
+/// proves right, and a refusal is audited once per window.
+async fn prove(state: &AppState, client: &ClientInfo, proof: Proof<'_>) -> Result<Proven, ApiError> {
+    let ip_address = client.ip_address.clone().unwrap_or_default();
+    let now = Utc::now();
+    let attempt = match throttle::admit(&state.store, &state.settings.auth, proof.email, &ip_address, now).await? {
+        throttle::Admission::Admitted(attempt) => attempt,
+        throttle::Admission::Refused { wait, first_of_window } => {
+            if first_of_window {
+                let event = AuditEvent::new("auth.login.throttled", ActorKind::User)
+                    .ip_address(Some(ip_address))
+                    .user_agent(client.user_agent.clone())
+                    .details(serde_json::json!({ "email": proof.email }));
+                audit::record(&state.store, event).await?;
+            }
+            return Err(ApiError::rate_limited(wait.num_seconds().max(1) as u64));
+        }
+    };
+
+    let user = state.store.find_login_user(proof.email).await?;
+    let usable_hash = user.as_ref().filter(|user| user.status == "active").and_then(|user| user.password_hash.clone());
+    let verified = match usable_hash {
+        Some(hash) => verify_password(proof.password, hash).await,
+        None => {
+            verify_password(proof.password, decoy_hash().await).await;
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| verified) else {
+        attempt.fail();
+        let event = AuditEvent::new("auth.login.failed", ActorKind::User)
+            .ip_address(Some(ip_address))
+            .user_agent(client.user_agent.clone())
+            .details(serde_json::json!({ "email": proof.email }));
+        audit::record(&state.store, event).await?;
+        return Err(invalid_credentials());
+    };
+
+    if user.mfa_enabled_at.is_none() {
+        state.store.clear_login_failures(proof.email).await?;
+        return Ok(Proven { user, second_factor: false });
+    }
+    if proof.second_factor.is_missing() {
+        // The password was right: asking for the code is no failure.
+        attempt.release(&state.store).await?;
+        return Err(ApiError::from_code(ErrorCode::MfaRequired));
+    }
+    if !second_factor_holds(state, &user, &proof.second_factor, now).await? {
+        attempt.fail();
+        let event = AuditEvent::new("auth.mfa.failed", ActorKind::User)
+            .actor(user.id)
+            .ip_address(Some(ip_address))
+            .user_agent(client.user_agent.clone());
+        audit::record(&state.store, event).await?;
+        return Err(ApiError::new(ErrorCode::MfaRequired, "That code is not valid."));
+    }
+    state.store.clear_login_failures(proof.email).await?;
+    Ok(Proven { user, second_factor: true })
+}
+
 /// Signs in with email and password and sets the session cookie. Failures are
 /// throttled per email and per source address (429 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/auth/login", extensions(("x-permission" = json!("public"))), tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = SignedIn),
-        (status = 401, description = "Wrong email or password", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password, or the second factor is needed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An email address longer than any can be", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
@@ -81,55 +158,12 @@ pub async fn login(
     headers: HeaderMap,
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let email = normalize_email(&request.email);
-    let ip_address = client.ip_address.clone().unwrap_or_default();
+    let email = request.email.into_string();
+    let second_factor = SecondFactor { totp: request.totp.as_deref(), recovery_code: request.recovery_code.as_ref() };
+    let proof = Proof { email: &email, password: request.password, second_factor };
+    let Proven { user, second_factor } = prove(&state, &client, proof).await?;
+
     let now = Utc::now();
-    if let Some(wait) = throttle::check(&state.store, &state.settings.auth, &email, &ip_address, now).await? {
-        let event = AuditEvent::new("auth.login.throttled", ActorKind::User)
-            .ip_address(Some(ip_address.clone()))
-            .user_agent(client.user_agent.clone())
-            .details(serde_json::json!({ "email": email }));
-        audit::record(&state.store, event).await?;
-        return Err(ApiError::rate_limited(wait.num_seconds().max(1) as u64));
-    }
-
-    let user = state.store.find_login_user(&email).await?;
-    let usable_hash = user.as_ref().filter(|user| user.status == "active").and_then(|user| user.password_hash.clone());
-    let verified = match usable_hash {
-        Some(hash) => verify_password(request.password, hash).await,
-        None => {
-            verify_password(request.password, decoy_hash().await).await;
-            false
-        }
-    };
-    let Some(user) = user.filter(|_| verified) else {
-        state.store.record_login_failure(&email, &ip_address, now).await?;
-        let event = AuditEvent::new("auth.login.failed", ActorKind::User)
-            .ip_address(Some(ip_address))
-            .user_agent(client.user_agent.clone())
-            .details(serde_json::json!({ "email": email }));
-        audit::record(&state.store, event).await?;
-        return Err(invalid_credentials());
-    };
-
-    if user.mfa_enabled_at.is_some() {
-        let second_factor =
-            SecondFactor { totp: request.totp.as_deref(), recovery_code: request.recovery_code.as_ref() };
-        if second_factor.is_missing() {
-            return Err(ApiError::from_code(ErrorCode::MfaRequired));
-        }
-        if !second_factor_holds(&state, &user, &second_factor, now).await? {
-            state.store.record_login_failure(&email, &ip_address, now).await?;
-            let event = AuditEvent::new("auth.mfa.failed", ActorKind::User)
-                .actor(user.id)
-                .ip_address(Some(ip_address))
-                .user_agent(client.user_agent.clone());
-            audit::record(&state.store, event).await?;
-            return Err(ApiError::new(ErrorCode::MfaRequired, "That code is not valid."));
-        }
-    }
-
-    state.store.clear_login_failures(&email).await?;
     // A new session id at every sign-in: a cookie planted before it (fixation) is dropped.
     if let Some(previous_token) = token_from_headers(&headers, &state.settings) {
         state.store.revoke_session_by_token(&hash_token(&previous_token), now).await?;
@@ -139,8 +173,10 @@ pub async fn login(
         token_hash,
         user_id: user.id,
         scoped_account_id: None,
+        method: SignInMethod::Password,
+        second_factor,
         user_agent: client.user_agent.clone(),
-        ip_address: Some(ip_address.clone()),
+        ip_address: client.ip_address.clone(),
         created_at: now,
         expires_at: now + Duration::seconds(state.settings.auth.session_absolute_timeout_secs as i64),
     };
@@ -148,13 +184,64 @@ pub async fn login(
     let event = AuditEvent::new("auth.login.succeeded", ActorKind::User)
         .actor(user.id)
         .target("session", session_id)
-        .ip_address(Some(ip_address))
-        .user_agent(client.user_agent);
+        .ip_address(client.ip_address)
+        .user_agent(client.user_agent)
+        .details(serde_json::json!({ "method": "password", "second_factor": second_factor }));
     audit::record(&state.store, event).await?;
 
     let mut response = (StatusCode::OK, Json(SignedIn { user_id: user.id, email })).into_response();
     set_cookie_header(response.headers_mut(), session_cookie(&state.settings, &token));
     Ok(response)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reauthentication {
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+    /// The authenticator app's code, when multi-factor sign-in is on.
+    #[serde(default)]
+    pub totp: Option<String>,
+    /// Instead of `totp`: one of the one-time recovery codes.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub recovery_code: Option<SecretString>,
+}
+
+/// Confirms the password (and second factor, when on) in this session, so that
+/// step-up actions are open for the next 10 minutes. Throttled like sign-in.
+/// A session begun through an identity provider steps up this way too, but stays
+/// limited to its account.
+#[utoipa::path(post, path = "/api/v1/auth/reauthenticate", extensions(("x-permission" = json!("signed in (a session)"))), tag = "auth", request_body = Reauthentication,
+    responses(
+        (status = 204, description = "Proven; step-up actions are open for 10 minutes"),
+        (status = 400, description = "Not a session (API tokens never step up)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong password or code, or the second factor is needed", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reauthenticate(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientInfo,
+    Json(request): Json<Reauthentication>,
+) -> Result<StatusCode, ApiError> {
+    let Some(session_id) = caller.session_id() else {
+        return Err(ApiError::new(ErrorCode::BadRequest, "API tokens cannot step up; sign in with your password."));
+    };
+    let second_factor = SecondFactor { totp: request.totp.as_deref(), recovery_code: request.recovery_code.as_ref() };
+    let proof = Proof { email: &caller.email, password: request.password, second_factor };
+    let proven = prove(&state, &client, proof).await?;
+    if proven.user.id != caller.user_id {
+        // The address moved to someone else between resolving and proving: no proof.
+        return Err(invalid_credentials());
+    }
+    state.store.record_session_proof(session_id, proven.second_factor, Utc::now()).await?;
+    let event = caller
+        .audit_event("auth.reauthenticated")
+        .target("session", session_id)
+        .details(serde_json::json!({ "second_factor": proven.second_factor }));
+    audit::record(&state.store, event).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 struct SecondFactor<'a> {

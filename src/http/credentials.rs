@@ -84,14 +84,20 @@ pub struct PasswordChange {
     pub current_password: SecretString,
     #[schema(value_type = String, format = Password)]
     pub new_password: SecretString,
+    /// Keep your API tokens working (by default a new password revokes them, as
+    /// whoever knew the old one may have made some).
+    #[serde(default)]
+    pub keep_api_tokens: bool,
 }
 
-/// Changes the password (needs a sign-in within 10 minutes and the current
-/// password) and ends every other session.
-#[utoipa::path(post, path = "/api/v1/me/password", extensions(("x-permission" = json!("signed in within 10 minutes"))), tag = "auth", request_body = PasswordChange,
+/// Changes the password (needs the password proven in this session within 10
+/// minutes, the current password, and a credential not limited to one account)
+/// and ends every other session, pending reset and email-change links, and, unless
+/// asked to keep them, the API tokens.
+#[utoipa::path(post, path = "/api/v1/me/password", extensions(("x-permission" = json!("signed in with a password within 10 minutes, not scoped to one account"))), tag = "auth", request_body = PasswordChange,
     responses(
-        (status = 204, description = "Changed; other sessions ended"),
-        (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 204, description = "Changed; other sessions, links and (unless kept) API tokens ended"),
+        (status = 403, description = "Confirm your password first, or a credential scoped to one account", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong current password or too weak a new one", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_password(
@@ -99,7 +105,7 @@ pub async fn change_password(
     caller: Caller,
     Json(request): Json<PasswordChange>,
 ) -> Result<Response, ApiError> {
-    caller.require_recent_sign_in()?;
+    caller.require_sign_in_change()?;
     let field_error =
         |field: &str, message: String| ApiError::validation(vec![FieldError { field: field.into(), message }]);
     let current_hash = state.store.password_hash_of(caller.user_id).await?.unwrap_or_default();
@@ -109,11 +115,15 @@ pub async fn change_password(
     check_password_policy(&request.new_password, &[&caller.email, &caller.display_name])
         .map_err(|error| field_error("new_password", error.to_string()))?;
     let new_hash = hash_password(request.new_password).await;
-    let ended = state.store.change_password(caller.user_id, &new_hash, caller.session_id(), Utc::now()).await?;
-    let event = caller
-        .audit_event("password.changed")
-        .target("user", caller.user_id)
-        .details(serde_json::json!({ "other_sessions_ended": ended }));
+    let ended = state
+        .store
+        .change_password(caller.user_id, &new_hash, caller.session_id(), request.keep_api_tokens, Utc::now())
+        .await?;
+    let event = caller.audit_event("password.changed").target("user", caller.user_id).details(serde_json::json!({
+        "other_sessions_ended": ended.sessions_ended,
+        "links_ended": ended.links_ended,
+        "api_tokens_revoked": ended.api_tokens_revoked,
+    }));
     audit::record(&state.store, event).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Some(cookie) = session::rotate(&state, &caller).await? {
@@ -127,7 +137,8 @@ pub async fn change_password(
 pub struct ApiTokenRequest {
     /// What the token is for, 1 to 100 characters.
     pub name: String,
-    /// Limit the token to one account you belong to; omit for a staff token.
+    /// Limit the token to one account you belong to; omit for a staff token. A
+    /// session limited to one account makes tokens for that account only.
     pub account_id: Option<Uuid>,
     /// Days until the token expires, 1 to 365 (default 90).
     pub expires_in_days: Option<u32>,
@@ -145,11 +156,12 @@ pub struct ApiTokenCreated {
 
 /// Creates an API token acting for you: inside one of your accounts (with your
 /// role's permissions there, checked on every use), or with your staff rights.
-/// Needs a sign-in within 10 minutes.
-#[utoipa::path(post, path = "/api/v1/me/tokens", extensions(("x-permission" = json!("signed in within 10 minutes"))), tag = "auth", request_body = ApiTokenRequest,
+/// Needs the password proven in this session within 10 minutes; a credential
+/// limited to one account makes tokens for that account only, never wider ones.
+#[utoipa::path(post, path = "/api/v1/me/tokens", extensions(("x-permission" = json!("signed in with a password within 10 minutes"))), tag = "auth", request_body = ApiTokenRequest,
     responses(
         (status = 201, description = "Created; the token is shown once", body = ApiTokenCreated),
-        (status = 403, description = "Sign in again first, or no staff rights for an unscoped token", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Confirm your password first, no staff rights for an unscoped token, or an account outside this credential's scope", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid name, expiry or account", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_api_token(
@@ -168,6 +180,15 @@ pub async fn create_api_token(
     let days = request.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
     if !(1..=MAX_TOKEN_DAYS).contains(&days) {
         return Err(field_error("expires_in_days", "must be 1 to 365"));
+    }
+    // A credential never mints one wider than itself.
+    if let Some(scoped_to) = caller.scoped_account_id()
+        && request.account_id != Some(scoped_to)
+    {
+        return Err(ApiError::new(
+            ErrorCode::ScopedCredential,
+            "This sign-in reaches one account only: a token it makes must be limited to that account.",
+        ));
     }
     match request.account_id {
         Some(account_id) => {

@@ -44,6 +44,15 @@ fn status_of(export: ExportRow) -> ExportStatus {
 }
 
 async fn start(state: &AppState, caller: &Caller, account_id: Option<Uuid>) -> Result<ExportStatus, ApiError> {
+    // One archive of an account at a time: each holds every record and document.
+    if let Some(account_id) = account_id
+        && state.store.has_unfinished_account_export(account_id).await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "An export of this account is already being built; wait for it to finish.",
+        ));
+    }
     let now = Utc::now();
     let user_id = account_id.is_none().then_some(caller.user_id);
     let export_id = state.store.create_export(account_id, user_id, caller.user_id, now, now + EXPORT_TTL).await?;
@@ -64,6 +73,7 @@ async fn start(state: &AppState, caller: &Caller, account_id: Option<Uuid>) -> R
         (status = 202, description = "Queued; poll the export until it is ready", body = ExportStatus),
         (status = 403, description = "Not the account's owner", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account (for this caller)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An export of the account is already being built", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export_account(
     State(state): State<AppState>,
@@ -74,25 +84,41 @@ pub async fn export_account(
     Ok((StatusCode::ACCEPTED, Json(start(&state, &access.caller, Some(scope.account_id())).await?)))
 }
 
-/// Asks for an archive of one's own data: profile, memberships, sessions, API tokens.
-#[utoipa::path(post, path = "/api/v1/me/exports", extensions(("x-permission" = json!("signed in"))), tag = "auth",
+/// Asks for an archive of one's own data: profile, memberships, sessions, API
+/// tokens. It spans every account the person belongs to, so a credential limited
+/// to one account cannot ask for it.
+#[utoipa::path(post, path = "/api/v1/me/exports", extensions(("x-permission" = json!("signed in, not scoped to one account"))), tag = "auth",
     responses(
         (status = 202, description = "Queued; poll the export until it is ready", body = ExportStatus),
         (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A credential scoped to one account", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export_me(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<(StatusCode, Json<ExportStatus>), ApiError> {
+    caller.require_unscoped()?;
     Ok((StatusCode::ACCEPTED, Json(start(&state, &caller, None).await?)))
 }
 
-/// An export of the caller's asking (404 to anyone else).
+/// An export of the caller's asking that this credential may still reach (404
+/// to anyone else): a person's own export needs an unscoped credential, an
+/// account's needs the account's export permission now, under the same rules of
+/// access as the account's routes (removed, demoted, another scope: refused).
 async fn own_export(state: &AppState, caller: &Caller, export_id: Uuid) -> Result<ExportRow, ApiError> {
-    match state.store.export(export_id).await? {
-        Some(export) if export.requested_by == caller.user_id => Ok(export),
-        _ => Err(StoreError::NotFound.into()),
+    let export = match state.store.export(export_id).await? {
+        Some(export) if export.requested_by == caller.user_id => export,
+        _ => return Err(StoreError::NotFound.into()),
+    };
+    match export.account_id {
+        Some(account_id) => {
+            let access = AccountAccess::resolve(state, caller.clone(), account_id).await?;
+            access.require(Permission::AccountEditSettings, state).await?;
+        }
+        None if caller.scoped_account_id().is_some() => return Err(StoreError::NotFound.into()),
+        None => {}
     }
+    Ok(export)
 }
 
 /// Where an export stands (`queued`, `building`, `ready`, `failed`), with its
@@ -101,7 +127,8 @@ async fn own_export(state: &AppState, caller: &Caller, export_id: Uuid) -> Resul
     params(("export_id" = Uuid, Path)),
     responses(
         (status = 200, description = "The export", body = ExportStatus),
-        (status = 404, description = "No such export of yours", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No longer allowed to export the account", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such export of yours (for this credential)", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export_status(
     State(state): State<AppState>,
@@ -116,7 +143,8 @@ pub async fn export_status(
     params(("export_id" = Uuid, Path)),
     responses(
         (status = 200, description = "The archive", content_type = "application/gzip"),
-        (status = 404, description = "No such export of yours, not ready, or expired", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No longer allowed to export the account", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such export of yours (for this credential), not ready, or expired", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn download_export(
     State(state): State<AppState>,

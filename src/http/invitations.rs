@@ -23,7 +23,7 @@ use crate::auth::{AccountAccess, ClientInfo};
 use crate::config::Settings;
 use crate::core::email::{looks_like_email, normalize_email};
 use crate::core::password::{check_password_policy, hash_password};
-use crate::store::{InvitationSummary, NewInvitation, NewSession, StoreError};
+use crate::store::{InvitationSummary, NewInvitation, NewSession, SignInMethod, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -210,6 +210,8 @@ pub async fn accept_invitation(
         token_hash,
         user_id: accepted.user_id,
         scoped_account_id: None,
+        method: SignInMethod::Invitation,
+        second_factor: false,
         user_agent: client.user_agent.clone(),
         ip_address: client.ip_address.clone(),
         created_at: now,

@@ -14,7 +14,7 @@ use super::json::Json;
 use super::problem::ApiError;
 use crate::auth::Caller;
 use crate::auth::permissions::{Grant, Permission, RecordType, StaffPermission, StaffRole};
-use crate::auth::{access, grants};
+use crate::auth::access;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(me))
@@ -58,32 +58,27 @@ pub struct MyAccount {
         (status = 401, description = "Not signed in", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
-    // A token or session scoped to one account speaks for that account only.
-    let scoped_to = caller.scoped_account_id();
-    let accounts = state
-        .store
-        .memberships_of(caller.user_id)
+    // A token or session scoped to one account speaks for that account only; an
+    // account demanding a second factor this credential lacks is still listed
+    // with what the person would hold there (its answers say to enrol).
+    let accounts = access::member_accounts(&state.store, &caller, &state.settings)
         .await?
         .into_iter()
-        .filter(|membership| scoped_to.is_none_or(|account_id| account_id == membership.account_id))
-        .filter_map(|membership| {
-            let grant = grants::grant_of(&membership)?;
-            // What the grant and staff role add up to; an account demanding a second
-            // factor the user lacks still lists them (its answers say to enrol).
-            let permissions = access::held(&caller, Some(&grant));
-            let (custom_role, record_types) = match &grant {
+        .map(|account| {
+            let permissions = access::held(&caller, Some(&account.grant));
+            let (custom_role, record_types) = match &account.grant {
                 Grant::Custom { name, .. } => (Some(name.clone()), None),
                 Grant::Partner { record_types } => (None, Some(record_types.clone())),
                 Grant::Role(_) => (None, None),
             };
-            Some(MyAccount {
-                account_id: membership.account_id,
-                name: membership.account_name,
-                role: grant.role_name().to_owned(),
+            MyAccount {
+                account_id: account.membership.account_id,
+                name: account.membership.account_name,
+                role: account.grant.role_name().to_owned(),
                 custom_role,
                 record_types,
                 permissions,
-            })
+            }
         })
         .collect();
     Ok(Json(Me {

@@ -1,5 +1,5 @@
-//! A person's in-portal notifications: list (newest first, only of accounts they
-//! still belong to), mark one or all read.
+//! A person's in-portal notifications: list (newest first, only of the accounts
+//! this credential may act in now), mark one or all read.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -14,7 +14,7 @@ use super::AppState;
 use super::json::Json;
 use super::pagination::page_size;
 use super::problem::ApiError;
-use crate::auth::Caller;
+use crate::auth::{Caller, access};
 use crate::store::{NotificationRow, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -54,9 +54,10 @@ pub async fn list_notifications(
     Query(query): Query<NotificationQuery>,
 ) -> Result<Json<NotificationPage>, ApiError> {
     let limit = page_size(query.limit)?;
-    let items = state.store.user_notifications(caller.user_id, query.unread, query.before, limit).await?;
+    let accounts = access::open_account_ids(&state.store, &caller, &state.settings).await?;
+    let items = state.store.user_notifications(caller.user_id, &accounts, query.unread, query.before, limit).await?;
     let next_before = (items.len() as i64 == limit).then(|| items.last().map(|item| item.id)).flatten();
-    let unread_count = state.store.unread_notification_count(caller.user_id).await?;
+    let unread_count = state.store.unread_notification_count(caller.user_id, &accounts).await?;
     Ok(Json(NotificationPage { items, unread_count, next_before }))
 }
 
@@ -72,10 +73,11 @@ pub async fn mark_read(
     caller: Caller,
     Path(notification_id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.store.has_notification(caller.user_id, notification_id).await? {
+    let accounts = access::open_account_ids(&state.store, &caller, &state.settings).await?;
+    if !state.store.has_notification(caller.user_id, &accounts, notification_id).await? {
         return Err(StoreError::NotFound.into());
     }
-    state.store.mark_notifications_read(caller.user_id, Some(notification_id), Utc::now()).await?;
+    state.store.mark_notifications_read(caller.user_id, &accounts, Some(notification_id), Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -83,6 +85,7 @@ pub async fn mark_read(
 #[utoipa::path(post, path = "/api/v1/me/notifications/read", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     responses((status = 204, description = "All read")))]
 pub async fn mark_all_read(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
-    state.store.mark_notifications_read(caller.user_id, None, Utc::now()).await?;
+    let accounts = access::open_account_ids(&state.store, &caller, &state.settings).await?;
+    state.store.mark_notifications_read(caller.user_id, &accounts, None, Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

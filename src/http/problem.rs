@@ -29,6 +29,10 @@ pub enum ErrorCode {
     Forbidden,
     /// A step-up action needs a recent sign-in.
     ReauthenticationRequired,
+    /// The credential reaches one account only (an account's SSO sign-in, an
+    /// account-scoped token), and this would reach beyond it or change how the
+    /// person signs in.
+    ScopedCredential,
     /// The password was right; now the second factor.
     MfaRequired,
     /// This account (or staff policy) demands multi-factor sign-in, which is off.
@@ -54,7 +58,10 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Unauthenticated | ErrorCode::MfaRequired => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::ReauthenticationRequired | ErrorCode::MfaEnrollmentRequired => {
+            ErrorCode::Forbidden
+            | ErrorCode::ReauthenticationRequired
+            | ErrorCode::ScopedCredential
+            | ErrorCode::MfaEnrollmentRequired => {
                 StatusCode::FORBIDDEN
             }
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -99,6 +106,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::ReauthenticationRequired => "reauthentication_required",
+            ErrorCode::ScopedCredential => "scoped_credential",
             ErrorCode::MfaRequired => "mfa_required",
             ErrorCode::MfaEnrollmentRequired => "mfa_enrollment_required",
             ErrorCode::NotFound => "not_found",
@@ -122,7 +130,10 @@ impl ErrorCode {
             ErrorCode::ValidationFailed => "The request is well-formed but some values are invalid.",
             ErrorCode::Unauthenticated => "Sign in to continue.",
             ErrorCode::Forbidden => "You do not have permission to do this.",
-            ErrorCode::ReauthenticationRequired => "Sign in again to do this.",
+            ErrorCode::ReauthenticationRequired => "Confirm your password to do this.",
+            ErrorCode::ScopedCredential => {
+                "This sign-in reaches one account only; sign in with your password to do this."
+            }
             ErrorCode::MfaRequired => "Enter the code from your authenticator app, or a recovery code.",
             ErrorCode::MfaEnrollmentRequired => "Turn on multi-factor sign-in to continue.",
             ErrorCode::NotFound => "There is nothing at this address.",

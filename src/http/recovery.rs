@@ -16,7 +16,7 @@ use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit::{self, ActorKind, AuditEvent};
 use crate::auth::tokens::{generate_token, hash_token};
 use crate::auth::{Caller, ClientInfo};
-use crate::core::email::{looks_like_email, normalize_email};
+use crate::core::email::{EmailInput, looks_like_email};
 use crate::core::password::{check_password_policy, hash_password};
 use crate::mail::Message;
 use crate::store::UserTokenPurpose;
@@ -34,7 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
-    pub email: String,
+    #[schema(value_type = String, format = Email, max_length = 254)]
+    pub email: EmailInput,
 }
 
 /// Mails a password-reset link if the address belongs to an active user. The
@@ -46,7 +47,7 @@ pub async fn request_password_reset(
     client: ClientInfo,
     Json(request): Json<PasswordResetRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let email = normalize_email(&request.email);
+    let email = request.email.into_string();
     let user = state.store.find_login_user(&email).await?.filter(|user| user.status == "active");
     if let Some(user) = user {
         let (token, token_hash) = generate_token();
@@ -103,14 +104,19 @@ pub async fn confirm_password_reset(
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "This link is unknown, used or expired."))?;
     let new_hash = hash_password(request.new_password).await;
-    let ended = state.store.change_password(user_id, &new_hash, None, now).await?;
+    // Whoever could use the old password may have made tokens: a reset ends them all.
+    let ended = state.store.change_password(user_id, &new_hash, None, false, now).await?;
     // Receiving the link proves the address too.
     state.store.mark_email_verified(user_id, now).await?;
     let event = AuditEvent::new("password_reset.completed", ActorKind::User)
         .actor(user_id)
         .ip_address(client.ip_address)
         .user_agent(client.user_agent)
-        .details(serde_json::json!({ "sessions_ended": ended }));
+        .details(serde_json::json!({
+            "sessions_ended": ended.sessions_ended,
+            "links_ended": ended.links_ended,
+            "api_tokens_revoked": ended.api_tokens_revoked,
+        }));
     audit::record(&state.store, event).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -178,16 +184,18 @@ pub async fn confirm_email_verification(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailChangeRequest {
-    pub new_email: String,
+    #[schema(value_type = String, format = Email, max_length = 254)]
+    pub new_email: EmailInput,
 }
 
-/// Starts changing the sign-in address (needs a sign-in within 10 minutes): a
+/// Starts changing the sign-in address (needs the password proven in this
+/// session within 10 minutes, and a credential not limited to one account): a
 /// link goes to the new address, and the address changes only when it is
 /// opened. The answer is the same whether or not the new address is taken.
-#[utoipa::path(post, path = "/api/v1/me/email", extensions(("x-permission" = json!("signed in within 10 minutes"))), tag = "auth", request_body = EmailChangeRequest,
+#[utoipa::path(post, path = "/api/v1/me/email", extensions(("x-permission" = json!("signed in with a password within 10 minutes, not scoped to one account"))), tag = "auth", request_body = EmailChangeRequest,
     responses(
         (status = 202, description = "A link is on its way to the new address"),
-        (status = 403, description = "Sign in again first", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Confirm your password first, or a credential scoped to one account", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an email address", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn request_email_change(
@@ -195,8 +203,8 @@ pub async fn request_email_change(
     caller: Caller,
     Json(request): Json<EmailChangeRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_recent_sign_in()?;
-    let new_email = normalize_email(&request.new_email);
+    caller.require_sign_in_change()?;
+    let new_email = request.new_email.into_string();
     if !looks_like_email(&new_email) || new_email == caller.email {
         let error = FieldError { field: "new_email".into(), message: "must be a different email address".into() };
         return Err(ApiError::validation(vec![error]));

@@ -23,7 +23,7 @@ use crate::auth::session::{session_cookie, set_cookie_header};
 use crate::auth::tokens::{generate_token, hash_token};
 use crate::auth::{AccountAccess, ClientInfo, StaffCaller};
 use crate::core::email::normalize_email;
-use crate::store::{NewSession, NewSsoConnection, SsoProvision, StoreError};
+use crate::store::{NewSession, NewSsoConnection, SignInMethod, SsoProvision, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -313,6 +313,8 @@ pub async fn sso_callback(
         user_id,
         // The provider vouches for its own account only (staff providers: everything).
         scoped_account_id: connection.account_id,
+        method: SignInMethod::Sso,
+        second_factor: claims.vouches_for_second_factor(),
         user_agent: client.user_agent.clone(),
         ip_address: client.ip_address.clone(),
         created_at: now,

@@ -22,7 +22,7 @@ use crate::config::{ConfigError, Engine, Settings};
 
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
-    MemberChange, NewNotification, NotificationMail, NotificationRow, ProfileRow, RECORD_COLUMNS, Recipient,
+    MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS, Recipient,
     SeedAccount, SeedBatch, SeedRecord,
 };
 pub use postgres::PostgresStore;
@@ -204,10 +204,40 @@ pub struct NewSession {
     pub user_id: Uuid,
     /// Limits the session to one account (sign-in through that account's SSO).
     pub scoped_account_id: Option<Uuid>,
+    pub method: SignInMethod,
+    /// Whether a second factor was proven at sign-in (a TOTP or recovery code, or
+    /// the identity provider's `amr`).
+    pub second_factor: bool,
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// How a session began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    /// Email and password (and the second factor, when enrolled): a proof of both.
+    Password,
+    /// Through an identity provider: proves nothing Portico can check again.
+    Sso,
+    /// Accepting an invitation, which sets the password in the same request.
+    Invitation,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "password",
+            SignInMethod::Sso => "sso",
+            SignInMethod::Invitation => "invitation",
+        }
+    }
+
+    /// Whether the sign-in itself proved the password (the start of step-up's window).
+    pub fn proves_password(self) -> bool {
+        matches!(self, SignInMethod::Password | SignInMethod::Invitation)
+    }
 }
 
 /// A live session and the user behind it.
@@ -219,8 +249,11 @@ pub struct SessionRecord {
     pub display_name: String,
     pub staff_role: Option<String>,
     pub last_seen_at: DateTime<Utc>,
-    /// When the user signed in to create this session (for step-up checks).
-    pub authenticated_at: DateTime<Utc>,
+    /// The last password proof in this session (sign-in or re-authentication), for
+    /// step-up checks; None for a session that never proved one (SSO).
+    pub proved_at: Option<DateTime<Utc>>,
+    /// Whether a second factor was proven in this session.
+    pub second_factor_proven: bool,
     pub scoped_account_id: Option<Uuid>,
     pub mfa_enabled: bool,
 }

@@ -18,7 +18,7 @@ async fn status_of_me(app: &TestApp, session: &Session) -> u16 {
 /// Makes every session of `session`'s user look `minutes` old.
 async fn age_sessions(app: &TestApp, session: &Session, minutes: i64) {
     let signed_in_at = Utc::now() - Duration::minutes(minutes);
-    let statement = "UPDATE sessions SET created_at = $1 WHERE user_id = $2";
+    let statement = "UPDATE sessions SET proved_at = $1 WHERE user_id = $2";
     raw_sql(&app.db, statement, |query| query.bind(signed_in_at).bind(session.user_id)).await;
 }
 

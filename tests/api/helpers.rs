@@ -436,6 +436,18 @@ pub async fn raw_sql(
     }
 }
 
+/// A count read straight from the test database (`SELECT COUNT(*) …` with no binds).
+pub async fn raw_count(db: &TestDatabase, statement: &'static str) -> i64 {
+    use sqlx::Connection;
+    if db.url.starts_with("postgres") {
+        let mut connection = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(statement).fetch_one(&mut connection).await.unwrap()
+    } else {
+        let mut connection = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(statement).fetch_one(&mut connection).await.unwrap()
+    }
+}
+
 pub enum RawQuery<'q> {
     Sqlite(sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>),
     Postgres(sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>),

@@ -1,6 +1,7 @@
 //! The integration suite: the real service over HTTP and the real `portico` binary.
 //! Runs on SQLite by default, on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod abuse;
 mod authorization;
 mod cli;
 mod compliance;
@@ -22,6 +23,7 @@ mod outbound;
 mod portal_lists;
 mod recovery;
 mod rest;
+mod scope;
 mod sso;
 mod sync;
 mod sync_recovery;

@@ -93,7 +93,16 @@ async fn once_on_sign_in_needs_a_fresh_code_or_an_unused_recovery_code() {
     // Enrolling again while on is refused; turning it off restores password-only sign-in.
     let fresh = app.sign_in_with_recovery_code(&user, &recovery_codes[2]).await;
     assert_eq!(app.request(Method::POST, "/api/v1/me/mfa/totp", Some(&fresh)).send().await.unwrap().status(), 409);
-    assert_eq!(app.request(Method::DELETE, "/api/v1/me/mfa/totp", Some(&fresh)).send().await.unwrap().status(), 204);
+    // Turning it off takes the factor itself, not just the session.
+    let turn_off = |code: &str| {
+        app.request(Method::DELETE, "/api/v1/me/mfa/totp", Some(&fresh)).json(&json!({ "code": code })).send()
+    };
+    let without_code = app.request(Method::DELETE, "/api/v1/me/mfa/totp", Some(&fresh)).send().await.unwrap();
+    assert_eq!(without_code.status(), 415, "a code must be sent");
+    let wrong = turn_off("000000").await.unwrap();
+    assert_eq!(wrong.status(), 422);
+    assert_eq!(body(wrong).await["errors"][0]["field"], "code");
+    assert_eq!(turn_off(&recovery_codes[3]).await.unwrap().status(), 204);
     assert_eq!(login_with(&app, &user, json!({})).await.status(), 200);
 }
 
@@ -124,9 +133,19 @@ async fn an_account_can_demand_mfa_of_its_members() {
     );
 
     // The viewer can still enroll (their own settings are not behind the account), and is then let in.
-    let (_, _, viewer) = enroll(&app, &viewer).await;
+    let other_device = app.sign_in(&viewer.email, &viewer.password).await;
+    let (secret, _, viewer) = enroll(&app, &viewer).await;
     assert_eq!(
         app.request(Method::GET, &format!("/api/v1/accounts/{account}"), Some(&viewer)).send().await.unwrap().status(),
         200
     );
+    // A session opened before enrolment never proved the factor: it stays out.
+    let before = app.request(Method::GET, &format!("/api/v1/accounts/{account}"), Some(&other_device)).send().await;
+    let before = before.unwrap();
+    assert_eq!(before.status(), 403);
+    assert_eq!(body(before).await["code"], "mfa_enrollment_required");
+    let with_code = login_with(&app, &viewer, json!({ "totp": code(&secret, 30) })).await;
+    let signed_in = Session { cookie: session_cookie_from(&with_code).unwrap(), ..viewer.clone() };
+    let after = app.request(Method::GET, &format!("/api/v1/accounts/{account}"), Some(&signed_in)).send().await;
+    assert_eq!(after.unwrap().status(), 200, "a sign-in with the code is let in");
 }

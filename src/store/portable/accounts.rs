@@ -116,6 +116,17 @@ portable_queries! {
             .bind(user_id)
             .execute(&mut *transaction)
             .await?;
+        // What they asked for while a member leaves with them.
+        sqlx::query(
+            "UPDATE data_exports SET status = 'failed', error = 'the person who asked left the account',
+                 finished_at = $3, expires_at = $3
+             WHERE account_id = $1 AND requested_by = $2 AND status IN ('queued', 'building', 'ready')",
+        )
+        .bind(account_id)
+        .bind(user_id)
+        .bind(chrono::Utc::now())
+        .execute(&mut *transaction)
+        .await?;
         transaction.commit().await?;
         Ok(MemberChange::Done { previous_role: current })
     }

@@ -69,6 +69,17 @@ portable_queries! {
         Ok(())
     }
 
+    /// Whether the account has an export queued or being built (one at a time).
+    pub async fn has_unfinished_account_export(&self, account_id: Uuid) -> Result<bool> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM data_exports WHERE account_id = $1 AND status IN ('queued', 'building')",
+        )
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count > 0)
+    }
+
     /// Exports past their expiry, removed; their ids (whose files are to go).
     pub async fn remove_expired_exports(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>> {
         Ok(sqlx::query_scalar("DELETE FROM data_exports WHERE expires_at < $1 RETURNING id")

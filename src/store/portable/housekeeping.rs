@@ -24,6 +24,10 @@ portable_queries! {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        sqlx::query("DELETE FROM login_throttle_notices WHERE noticed_until < $1")
+            .bind(failures_before)
+            .execute(&self.pool)
+            .await?;
         // Sign-ins abandoned at the identity provider.
         sqlx::query("DELETE FROM sso_logins WHERE expires_at < $1").bind(failures_before).execute(&self.pool).await?;
         let outbox = sqlx::query("DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < $1")

@@ -25,11 +25,19 @@ portable_queries! {
     }
 
     /// Turns MFA on after the first good code, with a fresh set of recovery codes.
-    pub async fn enable_totp(&self, user_id: Uuid, step: i64, recovery_code_hashes: &[Vec<u8>], now: DateTime<Utc>) -> Result<()> {
+    /// Turns TOTP on; the session that confirmed it with a code (if any) has proven
+    /// the second factor.
+    pub async fn enable_totp(&self, user_id: Uuid, step: i64, recovery_code_hashes: &[Vec<u8>], confirmed_in: Option<Uuid>, now: DateTime<Utc>) -> Result<()> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query("UPDATE users SET mfa_enabled_at = $1, mfa_last_step = $2, updated_at = $1 WHERE id = $3")
             .bind(now)
             .bind(step)
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("UPDATE sessions SET second_factor_at = $1 WHERE id = $2 AND user_id = $3")
+            .bind(now)
+            .bind(confirmed_in)
             .bind(user_id)
             .execute(&mut *transaction)
             .await?;
@@ -81,6 +89,12 @@ portable_queries! {
         .execute(&mut *transaction)
         .await?;
         sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *transaction).await?;
+        // The factor is gone, so no password session holds it any more (an identity
+        // provider's word about its own sign-in stands).
+        sqlx::query("UPDATE sessions SET second_factor_at = NULL WHERE user_id = $1 AND auth_method <> 'sso'")
+            .bind(user_id)
+            .execute(&mut *transaction)
+            .await?;
         transaction.commit().await?;
         Ok(())
     }

@@ -74,5 +74,5 @@ pub use profiles::ProfileRow;
 pub use records::ACCOUNT_RECORD_SELECT;
 pub use records::RECORD_COLUMNS;
 pub use seed::{SeedAccount, SeedBatch, SeedRecord};
-pub use sessions::LoginFailureCounts;
+pub use sessions::{LoginFailureCounts, PasswordChanged};
 pub use user_tokens::EmailChanged;

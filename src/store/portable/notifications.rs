@@ -194,15 +194,18 @@ portable_queries! {
         .await?)
     }
 
-    /// A person's notifications in the accounts they are still a member of,
-    /// newest first, before `before` (an id from the last page).
-    pub async fn user_notifications(&self, user_id: Uuid, unread_only: bool, before: Option<Uuid>, limit: i64) -> Result<Vec<NotificationRow>> {
+    /// A person's notifications in `accounts` (those their credential may act in
+    /// now), newest first, before `before` (an id from the last page).
+    pub async fn user_notifications(&self, user_id: Uuid, accounts: &[Uuid], unread_only: bool, before: Option<Uuid>, limit: i64) -> Result<Vec<NotificationRow>> {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut query = QueryBuilder::new(
             "SELECT n.id, n.account_id, n.kind, n.title AS message, n.record_type, n.record_id, n.created_at, n.read_at
-             FROM notifications n JOIN memberships m ON m.account_id = n.account_id AND m.user_id = n.user_id
-             WHERE n.user_id = ",
+             FROM notifications n WHERE n.user_id = ",
         );
         query.push_bind(user_id);
+        push_account_filter(&mut query, accounts);
         if unread_only {
             query.push(" AND n.read_at IS NULL");
         }
@@ -213,36 +216,58 @@ portable_queries! {
         Ok(query.build_query_as().fetch_all(&self.pool).await?)
     }
 
-    pub async fn unread_notification_count(&self, user_id: Uuid) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM notifications n JOIN memberships m ON m.account_id = n.account_id AND m.user_id = n.user_id
-             WHERE n.user_id = $1 AND n.read_at IS NULL",
-        )
-        .bind(user_id)
-        .fetch_one(&self.pool)
-        .await?)
+    pub async fn unread_notification_count(&self, user_id: Uuid, accounts: &[Uuid]) -> Result<i64> {
+        if accounts.is_empty() {
+            return Ok(0);
+        }
+        let mut query = QueryBuilder::new("SELECT COUNT(*) FROM notifications n WHERE n.read_at IS NULL AND n.user_id = ");
+        query.push_bind(user_id);
+        push_account_filter(&mut query, accounts);
+        Ok(query.build_query_scalar().fetch_one(&self.pool).await?)
     }
 
-    /// Marks one (or, without an id, every) notification of the user read; how many changed.
-    pub async fn mark_notifications_read(&self, user_id: Uuid, id: Option<Uuid>, now: DateTime<Utc>) -> Result<u64> {
-        Ok(sqlx::query(
-            "UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND ($2 IS NULL OR id = $2) AND read_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+    /// Marks one (or, without an id, every) notification of the user in `accounts`
+    /// read; how many changed.
+    pub async fn mark_notifications_read(&self, user_id: Uuid, accounts: &[Uuid], id: Option<Uuid>, now: DateTime<Utc>) -> Result<u64> {
+        if accounts.is_empty() {
+            return Ok(0);
+        }
+        let mut query = QueryBuilder::new("UPDATE notifications SET read_at = ");
+        query.push_bind(now).push(" WHERE read_at IS NULL AND user_id = ").push_bind(user_id);
+        if let Some(id) = id {
+            query.push(" AND id = ").push_bind(id);
+        }
+        query.push(" AND account_id IN (");
+        let mut separated = query.separated(", ");
+        for account_id in accounts {
+            separated.push_bind(*account_id);
+        }
+        query.push(")");
+        Ok(query.build().execute(&self.pool).await?.rows_affected())
     }
 
-    /// Whether the user has a notification with this id.
-    pub async fn has_notification(&self, user_id: Uuid, id: Uuid) -> Result<bool> {
-        let found: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM notifications WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(found.is_some())
+    /// Whether the user has a notification with this id in `accounts`.
+    pub async fn has_notification(&self, user_id: Uuid, accounts: &[Uuid], id: Uuid) -> Result<bool> {
+        if accounts.is_empty() {
+            return Ok(false);
+        }
+        let mut query = QueryBuilder::new("SELECT COUNT(*) FROM notifications n WHERE n.id = ");
+        query.push_bind(id).push(" AND n.user_id = ").push_bind(user_id);
+        push_account_filter(&mut query, accounts);
+        let found: i64 = query.build_query_scalar().fetch_one(&self.pool).await?;
+        Ok(found > 0)
     }
+}
+
+/// ` AND n.account_id IN (…)`: the accounts a caller-only route may show.
+fn push_account_filter<DB: sqlx::Database>(query: &mut QueryBuilder<DB>, accounts: &[Uuid])
+where
+    Uuid: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query.push(" AND n.account_id IN (");
+    let mut separated = query.separated(", ");
+    for account_id in accounts {
+        separated.push_bind(*account_id);
+    }
+    query.push(")");
 }

@@ -29,6 +29,16 @@ portable_queries! {
         Ok(user_id)
     }
 
+    /// The user's staff role, if they have one and are active.
+    pub async fn staff_role_of(&self, user_id: Uuid) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.role FROM staff_roles r JOIN users u ON u.id = r.user_id WHERE r.user_id = $1 AND u.status = 'active'",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     pub async fn count_staff_users(&self) -> Result<i64> {
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM staff_roles").fetch_one(&self.pool).await?;
         Ok(count)

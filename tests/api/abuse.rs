@@ -1,0 +1,118 @@
+//! What someone without a credential can make Portico do: guess passwords no
+//! faster than the throttle allows, however they send them, and grow nothing
+//! permanent by sending large or repeated input.
+
+use portico::auth::permissions::StaffRole;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Session, TestApp, raw_count, session_cookie_from, spawn_app};
+
+#[tokio::test]
+async fn parallel_wrong_passwords_are_held_to_the_limit() {
+    let app = spawn_app().await;
+    let user = app.staff(StaffRole::Support).await;
+    let limit = app.settings.auth.login_failures_per_account as usize;
+
+    let guesses = (0..40).map(|guess| {
+        let app = &app;
+        let email = user.email.clone();
+        async move {
+            let response = app.login(&email, &format!("guess number {guess}")).await;
+            response.status().as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let verified = statuses.iter().filter(|status| **status == 401).count();
+    let throttled = statuses.iter().filter(|status| **status == 429).count();
+    assert!(verified <= limit, "{verified} passwords were checked; the limit is {limit}: {statuses:?}");
+    assert_eq!(verified + throttled, 40, "{statuses:?}");
+    // Whatever the burst left over is checked one by one, up to the limit exactly.
+    let mut checked = verified;
+    loop {
+        match app.login(&user.email, "one more guess").await.status().as_u16() {
+            401 => checked += 1,
+            429 => break,
+            other => panic!("unexpected {other}"),
+        }
+        assert!(checked <= limit, "more than {limit} passwords checked");
+    }
+    assert_eq!(checked, limit);
+    assert_eq!(app.login(&user.email, &user.password).await.status(), 429, "the right one waits too");
+
+    // One audit event says it was throttled, not one per refused attempt.
+    let throttled_events = raw_count(&app.db, "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.throttled'").await;
+    assert_eq!(throttled_events, 1);
+}
+
+#[tokio::test]
+async fn an_address_longer_than_any_can_be_is_refused_before_anything_is_written() {
+    let app = spawn_app().await;
+    let huge = format!("{}@example.com", "a".repeat(900_000));
+    for path in ["/api/v1/auth/login", "/api/v1/auth/password-reset"] {
+        for _ in 0..3 {
+            let body = json!({ "email": huge, "password": "whatever it is" });
+            let body = if path.ends_with("reset") { json!({ "email": huge }) } else { body };
+            let response = app.request(Method::POST, path, None).json(&body).send().await.unwrap();
+            assert_eq!(response.status(), 422, "{path}");
+            let problem: serde_json::Value = response.json().await.unwrap();
+            assert!(problem["detail"].as_str().unwrap().contains("email"), "{problem}");
+        }
+    }
+    assert_eq!(raw_count(&app.db, "SELECT COUNT(*) FROM audit_events").await, 0);
+    assert_eq!(raw_count(&app.db, "SELECT COUNT(*) FROM login_failures").await, 0);
+}
+
+async fn status_with_token(app: &TestApp, token: &str) -> u16 {
+    app.client.get(app.url("/api/v1/me")).bearer_auth(token).send().await.unwrap().status().as_u16()
+}
+
+async fn change_password(app: &TestApp, session: &Session, current: &str, new: &str, keep: bool) -> reqwest::Response {
+    app.request(Method::POST, "/api/v1/me/password", Some(session))
+        .json(&json!({ "current_password": current, "new_password": new, "keep_api_tokens": keep }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_new_password_ends_api_tokens_and_pending_links_unless_tokens_are_kept() {
+    let app = spawn_app().await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&staff, "Acme").await;
+    let owner = app.member(&staff, account, "owner").await;
+    let response = app
+        .request(Method::POST, "/api/v1/me/tokens", Some(&owner))
+        .json(&json!({ "name": "ci", "account_id": account }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let token: serde_json::Value = response.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let email_change = app
+        .request(Method::POST, "/api/v1/me/email", Some(&owner))
+        .json(&json!({ "new_email": "new-home@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(email_change.status(), 202);
+    let mail = app.mailbox().last().unwrap().clone();
+    let link = mail.split("#token=").nth(1).unwrap().lines().next().unwrap().trim().to_owned();
+
+    let changed = change_password(&app, &owner, &owner.password, "a first new passphrase", true).await;
+    assert_eq!(changed.status(), 204);
+    let owner = Session { cookie: session_cookie_from(&changed).unwrap(), ..owner.clone() };
+    assert_eq!(status_with_token(&app, &token).await, 200, "kept by choice");
+    let confirm = app
+        .request(Method::POST, "/api/v1/auth/confirm-email-change", None)
+        .json(&json!({ "token": link }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 404, "the pending email-change link ended with the old password");
+
+    let changed = change_password(&app, &owner, "a first new passphrase", "a second new passphrase", false).await;
+    assert_eq!(changed.status(), 204);
+    assert_eq!(status_with_token(&app, &token).await, 401, "revoked by default");
+}
