@@ -4,4 +4,5 @@ pub mod crypto;
 pub mod email;
 pub mod outbound;
 pub mod password;
+pub mod text;
 pub mod totp;

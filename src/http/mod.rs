@@ -13,6 +13,7 @@ pub mod events;
 pub mod exports;
 pub mod health;
 pub mod history;
+pub mod input;
 pub mod invitations;
 pub mod invoices;
 pub mod json;
@@ -143,6 +144,7 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(http.request_timeout_secs),
         ))
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth::csrf::reject_cross_site_writes))
+        .layer(middleware::from_fn(input::refuse_control_characters_in_address))
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn(problem::normalize_errors))
         .layer(CompressionLayer::new())

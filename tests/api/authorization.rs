@@ -136,6 +136,8 @@ fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("PATCH", "/api/v1/accounts/{account_id}/members/{user_id}") => Some(json!({ "role": "viewer" })),
         ("PATCH", "/api/v1/accounts/{account_id}") => Some(json!({ "require_mfa": false })),
         ("POST", "/api/v1/me/mfa/totp/confirm") => Some(json!({ "code": "000000" })),
+        ("DELETE", "/api/v1/me/mfa/totp") => Some(json!({ "code": "000000" })),
+        ("POST", "/api/v1/auth/reauthenticate") => Some(json!({ "password": "not my passphrase" })),
         ("POST", "/api/v1/invitations/accept-as-me") => Some(json!({ "token": unique })),
         ("POST", "/api/v1/invitations/accept") => Some(json!({
             "token": unique, "password": "a perfectly strong passphrase", "display_name": "Nobody"
