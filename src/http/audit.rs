@@ -1,7 +1,7 @@
 //! Reading the audit log: an account's own events for its owners and admins, and
 //! every event for staff.
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -85,6 +85,7 @@ pub enum ExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `jsonl` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
 }
 
@@ -164,7 +165,7 @@ fn export_response(store: Store, account_id: Option<uuid::Uuid>, format: ExportF
     let disposition = format!("attachment; filename=\"audit-events.{extension}\"");
     (
         [(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)],
-        Body::from_stream(pages),
+        super::streamed_body(pages),
     )
         .into_response()
 }
@@ -183,6 +184,16 @@ const CSV_COLUMNS: [&str; 11] = [
     "details",
 ];
 
+/// A cell a spreadsheet will not run: text that begins like a formula (`=`, `+`,
+/// `-`, `@`, or a tab or carriage return before one) gets a leading apostrophe,
+/// as OWASP advises for CSV exports. User agents and targets are caller-chosen.
+fn spreadsheet_safe(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
+
 fn render(events: &[StoredAuditEvent], format: ExportFormat, with_header: bool) -> Vec<u8> {
     match format {
         ExportFormat::Jsonl => events
@@ -198,25 +209,39 @@ fn render(events: &[StoredAuditEvent], format: ExportFormat, with_header: bool) 
             if with_header {
                 writer.write_record(CSV_COLUMNS).expect("writing to memory");
             }
-            let text = |value: &Option<String>| value.clone().unwrap_or_default();
+            let text = |value: &Option<String>| spreadsheet_safe(value.clone().unwrap_or_default());
             for event in events {
                 writer
                     .write_record([
                         event.id.to_string(),
                         event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                         event.actor_user_id.map(|id| id.to_string()).unwrap_or_default(),
-                        event.actor_kind.clone(),
+                        spreadsheet_safe(event.actor_kind.clone()),
                         event.account_id.map(|id| id.to_string()).unwrap_or_default(),
-                        event.action.clone(),
+                        spreadsheet_safe(event.action.clone()),
                         text(&event.target_type),
                         text(&event.target_id),
                         text(&event.ip_address),
                         text(&event.user_agent),
-                        event.details.0.to_string(),
+                        spreadsheet_safe(event.details.0.to_string()),
                     ])
                     .expect("writing to memory");
             }
             writer.into_inner().expect("flushing to memory")
         }
+    }
+}
+
+#[cfg(test)]
+mod spreadsheet_tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_prefixes_are_neutralised_and_plain_text_is_kept() {
+        for formula in ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "\t=1"] {
+            assert!(spreadsheet_safe(formula.into()).starts_with('\''), "{formula}");
+        }
+        assert_eq!(spreadsheet_safe("curl/8.0".into()), "curl/8.0");
+        assert_eq!(spreadsheet_safe(String::new()), "");
     }
 }

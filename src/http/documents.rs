@@ -258,7 +258,7 @@ pub async fn download_document(
 
     let content_type = record.data.0["content_type"].as_str().unwrap_or("application/octet-stream");
     let name = record.data.0["name"].as_str().unwrap_or("document");
-    let body = Body::from_stream(download.stream.map_err(|error| std::io::Error::other(error.message)));
+    let body = super::streamed_body(download.stream.map_err(|error| std::io::Error::other(error.message)));
     Ok(attachment_response(body, content_type, name, download.size))
 }
 

@@ -2,7 +2,6 @@
 //! account's archive, anyone for their own data; a background job builds it;
 //! whoever asked downloads it until it expires. Asking and downloading are audited.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -166,7 +165,7 @@ pub async fn download_export(
     }
     audit::record(&state.store, event).await?;
     let size = file.metadata().await.ok().map(|metadata| metadata.len());
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let body = super::streamed_body(tokio_util::io::ReaderStream::new(file));
     let name = format!("portico-export-{}.tar.gz", export.id);
     Ok(super::documents::attachment_response(body, "application/gzip", &name, size))
 }

@@ -4,7 +4,6 @@
 //! policy of the invoice's connector (public addresses only, unless the instance
 //! may reach a private network).
 
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
@@ -76,19 +75,19 @@ pub async fn invoice_pdf(
     audit::record(&state.store, event).await?;
 
     // Relayed chunk by chunk as it arrives, up to the limit.
-    let chunks = futures::stream::unfold((upstream, 0usize), |(mut upstream, sent)| async move {
+    // The state is None once an error has been sent: the stream ends there.
+    let chunks = futures::stream::unfold(Some((upstream, 0usize)), |state| async move {
+        let (mut upstream, sent) = state?;
         match upstream.chunk().await {
             Ok(Some(chunk)) if sent + chunk.len() <= MAX_PDF_BYTES => {
                 let sent = sent + chunk.len();
-                Some((Ok(chunk), (upstream, sent)))
+                Some((Ok(chunk), Some((upstream, sent))))
             }
-            Ok(Some(_)) => {
-                Some((Err(std::io::Error::other("the PDF is larger than the limit")), (upstream, usize::MAX)))
-            }
+            Ok(Some(_)) => Some((Err(std::io::Error::other("the PDF is larger than the limit")), None)),
             Ok(None) => None,
-            Err(error) => Some((Err(std::io::Error::other(error)), (upstream, usize::MAX))),
+            Err(error) => Some((Err(std::io::Error::other(error)), None)),
         }
     });
     let name = format!("{}.pdf", super::documents::attachment_name(&record.title));
-    Ok(super::documents::attachment_response(Body::from_stream(chunks), "application/pdf", &name, None))
+    Ok(super::documents::attachment_response(super::streamed_body(chunks), "application/pdf", &name, None))
 }

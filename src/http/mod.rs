@@ -84,6 +84,19 @@ pub struct AppState {
     pub usage: crate::auth::usage::UsageRecorder,
 }
 
+/// A response body from a stream of chunks. Fused, because the layers a body
+/// passes through (compression among them) may poll it again after its end, and
+/// an `unfold` stream panics when they do: a gzip-accepting client then got a
+/// cut-off body.
+pub fn streamed_body<S, E>(chunks: S) -> axum::body::Body
+where
+    S: futures::Stream<Item = Result<axum::body::Bytes, E>> + Send + 'static,
+    E: Into<axum::BoxError>,
+{
+    use futures::StreamExt;
+    axum::body::Body::from_stream(chunks.fuse())
+}
+
 /// The routes with their OpenAPI descriptions, before middleware: the API, and
 /// the webhook ingress (kept apart: it applies each endpoint's own body limit).
 pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::OpenApi) {

@@ -294,3 +294,43 @@ async fn people_keep_their_own_name_locale_time_zone_and_notification_choices() 
     let profile = body(app.request(Method::GET, "/api/v1/me/profile", Some(&member)).send().await.unwrap()).await;
     assert_eq!(profile["locale"], "de-CH");
 }
+
+#[tokio::test]
+async fn the_whole_audit_log_downloads_compressed_or_not_and_is_safe_in_a_spreadsheet() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    // More than two pages of the export, one of them with a formula for a user agent.
+    for number in 0..1_100 {
+        let agent = if number == 7 { "=HYPERLINK(\"http://evil.example\")" } else { "portico-test" };
+        let event = portico::audit::AuditEvent::new("test.filler", portico::audit::ActorKind::System)
+            .user_agent(Some(agent.to_owned()));
+        portico::audit::record(&app.store, event).await.unwrap();
+    }
+    for format in ["jsonl", "csv"] {
+        for gzip in [false, true] {
+            let mut request = app.request(Method::GET, &format!("/api/v1/audit-events/export?format={format}"), Some(&admin));
+            if gzip {
+                request = request.header("accept-encoding", "gzip");
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let compressed = response.headers().get("content-encoding").is_some_and(|value| value == "gzip");
+            assert_eq!(compressed, gzip, "{format}");
+            let bytes = response.bytes().await.unwrap();
+            let text = if gzip {
+                let mut text = String::new();
+                flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).expect("a whole gzip stream");
+                text
+            } else {
+                String::from_utf8(bytes.to_vec()).unwrap()
+            };
+            let fillers = text.lines().filter(|line| line.contains("test.filler")).count();
+            assert_eq!(fillers, 1_100, "{format}, gzip {gzip}: every event, none cut off");
+            if format == "csv" {
+                assert!(text.contains("'=HYPERLINK"), "the formula is neutralised");
+                assert!(!text.contains(",=HYPERLINK"), "no cell starts with a formula");
+            }
+        }
+    }
+}
