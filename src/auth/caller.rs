@@ -18,6 +18,8 @@ use super::permissions::{Grant, Permission, StaffPermission, StaffRole};
 use super::session::token_from_headers;
 use super::tokens::hash_token;
 use crate::audit::{self, ActorKind, AuditEvent};
+use crate::config::Settings;
+use crate::core::forwarded;
 use crate::http::AppState;
 use crate::http::problem::{ApiError, ErrorCode};
 
@@ -141,10 +143,11 @@ impl Caller {
     }
 }
 
-/// The peer address of the request (the service is meant to sit directly behind
-/// a load balancer that preserves it, or be reached directly).
-pub fn client_address(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip().to_string())
+/// The client's address: the TCP peer, or, when the peer is one of
+/// `http.trusted_proxies`, the address they forwarded ([`forwarded::client_ip`]).
+pub fn client_address(parts: &Parts, settings: &Settings) -> Option<String> {
+    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(forwarded::client_ip(peer.ip(), &parts.headers, &settings.http.trusted_proxies).to_string())
 }
 
 /// The `User-Agent`, cut to a sane length, for session lists and the audit log.
@@ -163,11 +166,11 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientInfo { ip_address: client_address(parts), user_agent: client_user_agent(parts) })
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientInfo { ip_address: client_address(parts, &state.settings), user_agent: client_user_agent(parts) })
     }
 }
 
@@ -178,7 +181,8 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
-        let client = ClientInfo { ip_address: client_address(parts), user_agent: client_user_agent(parts) };
+        let client =
+            ClientInfo { ip_address: client_address(parts, &state.settings), user_agent: client_user_agent(parts) };
         let caller = Caller::resolve(state, &parts.headers, client).await?;
         parts.extensions.insert(caller.clone());
         Ok(caller)

@@ -163,6 +163,10 @@ pub struct HttpSettings {
     /// Required as a bearer token on `/metrics` when set.
     #[serde(default)]
     pub metrics_token: Option<SecretString>,
+    /// Proxies (CIDRs) whose `X-Forwarded-For`/`Forwarded` name the client;
+    /// from anyone else those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,6 +1,7 @@
 //! Security primitives shared by every part of the service.
 
 pub mod crypto;
+pub mod forwarded;
 pub mod email;
 pub mod outbound;
 pub mod password;

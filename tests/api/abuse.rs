@@ -6,7 +6,7 @@ use portico::auth::permissions::StaffRole;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Session, TestApp, raw_count, session_cookie_from, spawn_app};
+use crate::helpers::{Session, TestApp, raw_count, session_cookie_from, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn parallel_wrong_passwords_are_held_to_the_limit() {
@@ -158,4 +158,42 @@ async fn control_characters_are_refused_alike_on_both_engines_naming_the_field()
         assert_eq!(response.status(), 400, "{query}");
         assert_eq!(response.headers()["content-type"], "application/problem+json");
     }
+}
+
+async fn login_from(app: &TestApp, email: &str, forwarded_for: &str) -> u16 {
+    app.request(Method::POST, "/api/v1/auth/login", None)
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "email": email, "password": "a wrong passphrase" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_per_address_limit_uses_the_forwarded_client_only_behind_a_trusted_proxy() {
+    let limits = |settings: &mut portico::config::Settings| {
+        settings.auth.login_failures_per_address = 3;
+        settings.auth.login_failures_per_account = 100;
+    };
+    let behind_proxy = spawn_app_with(|settings| {
+        limits(settings);
+        settings.http.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    for attempt in 0..3 {
+        assert_eq!(login_from(&behind_proxy, &format!("x{attempt}@example.com"), "198.51.100.1").await, 401);
+    }
+    assert_eq!(login_from(&behind_proxy, "x9@example.com", "198.51.100.1").await, 429, "that client is throttled");
+    assert_eq!(login_from(&behind_proxy, "x9@example.com", "198.51.100.2").await, 401, "another client is not");
+    // A client's own claim further left changes nothing.
+    assert_eq!(login_from(&behind_proxy, "x9@example.com", "203.0.113.5, 198.51.100.1").await, 429);
+
+    // Without a trusted proxy the header is the client's word, and ignored.
+    let direct = spawn_app_with(limits).await;
+    for attempt in 0..3 {
+        assert_eq!(login_from(&direct, &format!("y{attempt}@example.com"), &format!("198.51.100.{attempt}")).await, 401);
+    }
+    assert_eq!(login_from(&direct, "y9@example.com", "198.51.100.77").await, 429, "all from the one TCP peer");
 }
