@@ -272,12 +272,13 @@ pub async fn revoke_invitation(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Re-sends a pending invitation (`team.invite`): a new link and a new expiry; the
-/// old link stops working.
-#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/invitations/{invitation_id}/resend", extensions(("x-permission" = json!("team.invite"))), tag = "accounts",
+/// Re-sends a pending invitation (`team.invite`; an owner's invitation as for
+/// inviting one): a new link and a new expiry; the old link stops working.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/invitations/{invitation_id}/resend", extensions(("x-permission" = json!("team.invite (owners: account.edit_settings, signed in within 10 minutes)"))), tag = "accounts",
     params(("account_id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
     responses(
         (status = 200, description = "The new link, shown once", body = InvitationCreated),
+        (status = 403, description = "Missing team.invite (or, for an owner's, account.edit_settings or a recent password)", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pending invitation", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn resend_invitation(
@@ -286,17 +287,21 @@ pub async fn resend_invitation(
     Path((_, invitation_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<InvitationCreated>, ApiError> {
     let scope = access.require(Permission::TeamInvite, &state).await?;
+    let not_found = || ApiError::from_code(ErrorCode::NotFound);
+    // Every check before the link changes: a refused resend must leave it working.
+    let pending = state.store.pending_invitation(scope.account_id(), invitation_id).await?.ok_or_else(not_found)?;
+    let role = AccountRole::parse(&pending.role).ok_or_else(not_found)?;
+    if role == AccountRole::Owner {
+        access.require(Permission::AccountEditSettings, &state).await?;
+        access.caller.require_recent_sign_in()?;
+    }
     let (token, token_hash) = generate_token();
     let expires_at = Utc::now() + Duration::seconds(state.settings.auth.invitation_ttl_secs as i64);
     let invitation = state
         .store
         .reissue_invitation(scope.account_id(), invitation_id, &token_hash, expires_at)
         .await?
-        .ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?;
-    let role = AccountRole::parse(&invitation.role).ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?;
-    if role == AccountRole::Owner {
-        access.require(Permission::AccountEditSettings, &state).await?;
-    }
+        .ok_or_else(not_found)?;
     let event =
         access.caller.audit_event("invitation.resent").account(scope.account_id()).target("invitation", invitation_id);
     audit::record(&state.store, event).await?;

@@ -267,3 +267,32 @@ async fn one_person_can_belong_to_two_customer_accounts() {
         .collect();
     assert_eq!(roles, [("Alpha", "member"), ("Beta", "viewer")]);
 }
+
+#[tokio::test]
+async fn a_refused_resend_of_an_owners_invitation_leaves_its_link_working() {
+    let app = spawn_app().await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&staff, "Invites").await;
+    let owner = app.member(&staff, account, "owner").await;
+    let admin = app.member(&owner, account, "admin").await;
+    let invited = app
+        .request(Method::POST, &format!("/api/v1/accounts/{account}/invitations"), Some(&owner))
+        .json(&json!({ "email": "next-owner@example.com", "role": "owner" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 201);
+    let invitation = body(invited).await;
+
+    // An admin may invite, but not owners: the resend is refused and rotates nothing.
+    let resend_path =
+        format!("/api/v1/accounts/{account}/invitations/{}/resend", invitation["invitation_id"].as_str().unwrap());
+    assert_eq!(app.request(Method::POST, &resend_path, Some(&admin)).send().await.unwrap().status(), 403);
+    let accepted = app
+        .request(Method::POST, "/api/v1/invitations/accept", None)
+        .json(&json!({ "token": invitation["token"], "password": "an entirely fresh passphrase", "display_name": "Next" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 201, "the owner's link still works");
+}

@@ -96,6 +96,18 @@ portable_queries! {
         Ok(invitations)
     }
 
+    /// One of the account's invitations not yet accepted or revoked.
+    pub async fn pending_invitation(&self, account_id: Uuid, invitation_id: Uuid) -> Result<Option<InvitationSummary>> {
+        Ok(sqlx::query_as(
+            "SELECT id AS invitation_id, email, role, invited_by, created_at, expires_at FROM invitations
+             WHERE id = $1 AND account_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(invitation_id)
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     pub async fn revoke_invitation(&self, account_id: Uuid, invitation_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
         let result = sqlx::query(
             "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
