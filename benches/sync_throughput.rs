@@ -60,8 +60,9 @@ async fn bench(engine: &str, database_url: String, stripe: &FakeStripe, records:
         delete_guard_share: 0.2,
         enabled: true,
     };
-    let sealed = connectors.seal_credentials(&json!({"api_key": API_KEY}));
-    let instance = store.create_connector_instance("stripe", &fields, &sealed, Utc::now()).await.unwrap();
+    let id = portico::store::new_id();
+    let sealed = connectors.seal_credentials(id, &json!({"api_key": API_KEY}));
+    let instance = store.create_connector_instance(id, "stripe", &fields, &sealed, Utc::now()).await.unwrap();
     let run_id = store.create_sync_run(instance, "customers", "full", "cli", Utc::now()).await.unwrap();
     let context = JobContext {
         store: store.clone(),

@@ -143,11 +143,13 @@ async fn setup(engine: &str, database_url: String) -> (Target, CancellationToken
         delete_guard_share: 0.2,
         enabled: true,
     };
+    let instance_id = portico::store::new_id();
     let instance = store
         .create_connector_instance(
+            instance_id,
             "stripe",
             &fields,
-            &host.seal_credentials(&json!({"api_key": "sk_bench"})),
+            &host.seal_credentials(instance_id, &json!({"api_key": "sk_bench"})),
             Utc::now(),
         )
         .await

@@ -270,14 +270,14 @@ mod tests {
         let (inv_high, inv_low) = ((inverted >> 16) as u16, inverted as u16);
         vec![
             v4.to_ipv6_mapped(),
-            Ipv6Addr::new(0, 0, 0, 0, 0, 0, high, low),            // ::a.b.c.d
-            Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, high, low),       // SIIT
-            Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, high, low),    // NAT64
-            Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, high, low),    // NAT64, local use
-            Ipv6Addr::new(0x2002, high, low, 0, 0, 0, 0, 1),       // 6to4
-            Ipv6Addr::new(0x2001, 0, high, low, 0, 0, 0, 1),       // Teredo server
+            Ipv6Addr::new(0, 0, 0, 0, 0, 0, high, low),         // ::a.b.c.d
+            Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, high, low),    // SIIT
+            Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, high, low), // NAT64
+            Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, high, low), // NAT64, local use
+            Ipv6Addr::new(0x2002, high, low, 0, 0, 0, 0, 1),    // 6to4
+            Ipv6Addr::new(0x2001, 0, high, low, 0, 0, 0, 1),    // Teredo server
             Ipv6Addr::new(0x2001, 0, 0x4136, 0xe378, 0x8000, 0x63bf, inv_high, inv_low), // Teredo client
-            Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0x5efe, high, low),  // ISATAP (link-local prefix)
+            Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0x5efe, high, low), // ISATAP (link-local prefix)
             Ipv6Addr::new(0x2001, 0x470, 0, 0, 0, 0x5efe, high, low), // ISATAP (global prefix)
         ]
     }
@@ -322,7 +322,9 @@ mod tests {
                 assert!(check_url(&hex, AddressPolicy::PublicOnly).is_err(), "{hex}");
             }
         }
-        for spelling in ["http://127.1/", "http://0177.0.0.1/", "http://0x7f.0.0.1/", "http://[::127.0.0.1]/", "http://[fec0::1]/"] {
+        for spelling in
+            ["http://127.1/", "http://0177.0.0.1/", "http://0x7f.0.0.1/", "http://[::127.0.0.1]/", "http://[fec0::1]/"]
+        {
             assert!(check_url(&Url::parse(spelling).unwrap(), AddressPolicy::PublicOnly).is_err(), "{spelling}");
         }
     }

@@ -89,13 +89,8 @@ pub async fn member_accounts(
         .filter(|membership| scoped_to.is_none_or(|account_id| account_id == membership.account_id))
         .filter_map(|membership| {
             let grant = grants::grant_of(&membership)?;
-            let permissions = permissions_in(
-                caller,
-                membership.account_id,
-                Some(&grant),
-                membership.account_requires_mfa,
-                settings,
-            );
+            let permissions =
+                permissions_in(caller, membership.account_id, Some(&grant), membership.account_requires_mfa, settings);
             Some(MemberAccount { membership, grant, permissions })
         })
         .collect())
@@ -117,7 +112,11 @@ pub async fn still_holds(
     account_id: Uuid,
     permission: Permission,
 ) -> Result<bool, StoreError> {
-    let grant = store.account_access(account_id, user_id).await?.and_then(|row| row.membership()).and_then(|row| grants::grant_of(&row));
+    let grant = store
+        .account_access(account_id, user_id)
+        .await?
+        .and_then(|row| row.membership())
+        .and_then(|row| grants::grant_of(&row));
     let staff_role = store.staff_role_of(user_id).await?.as_deref().and_then(super::permissions::StaffRole::parse);
     let mut permissions = grant.as_ref().map(Grant::permissions).unwrap_or_default();
     if let Some(staff_role) = staff_role {

@@ -73,7 +73,8 @@ async fn seed(store: &Store, accounts: u32, invoices: u64, tokens_file: Option<P
         // Nothing to sync from: the records are written directly.
         enabled: false,
     };
-    let instance_id = store.create_connector_instance("rest", &fields, &[], now).await.map_err(failed)?;
+    let instance_id =
+        store.create_connector_instance(crate::store::new_id(), "rest", &fields, &[], now).await.map_err(failed)?;
 
     let mut tokens = match &tokens_file {
         Some(path) => Some(open_private(path).map_err(|error| failed(format!("{}: {error}", path.display())))?),

@@ -41,7 +41,7 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
         .flat_map(|value| value.to_str().unwrap_or_default().split(','))
         .map(str::trim)
         .filter(|entry| !entry.is_empty())
-        .map(|entry| parse_node(entry))
+        .map(parse_node)
         .collect()
 }
 

@@ -1,8 +1,8 @@
 //! Security primitives shared by every part of the service.
 
 pub mod crypto;
-pub mod forwarded;
 pub mod email;
+pub mod forwarded;
 pub mod outbound;
 pub mod password;
 pub mod text;

@@ -126,8 +126,9 @@ pub async fn prepare(application: &Application, shutdown: CancellationToken) -> 
         delete_guard_share: 0.5,
         enabled: true,
     };
-    let sealed = application.connectors().seal_credentials(&json!({ "token": token }));
-    let instance_id = store.create_connector_instance("rest", &fields, &sealed, now).await?;
+    let instance_id = crate::store::new_id();
+    let sealed = application.connectors().seal_credentials(instance_id, &json!({ "token": token }));
+    store.create_connector_instance(instance_id, "rest", &fields, &sealed, now).await?;
     store.map_account_ref(instance_id, "acme", acme.id, now).await?;
     store.map_account_ref(instance_id, "globex", globex.id, now).await?;
 
@@ -141,9 +142,9 @@ pub async fn prepare(application: &Application, shutdown: CancellationToken) -> 
         allow_private_network: false,
         ..fields
     };
-    let files_id = store
-        .create_connector_instance("files", &files, &application.connectors().seal_credentials(&json!({})), now)
-        .await?;
+    let files_id = crate::store::new_id();
+    let sealed = application.connectors().seal_credentials(files_id, &json!({}));
+    store.create_connector_instance(files_id, "files", &files, &sealed, now).await?;
     store.map_account_ref(files_id, "acme", acme.id, now).await?;
     store.map_account_ref(files_id, "globex", globex.id, now).await?;
     sync(application, files_id, &["documents".to_owned()], SyncMode::Full).await?;

@@ -28,6 +28,7 @@ use crate::store::{
     AccountMappingRow, ConnectorInstanceFields, ConnectorInstanceRow, ParkedGroup, RecordRow, StoreError, SyncRunRow,
 };
 use crate::sync::deletions::{self, HeldError};
+use crate::sync::host::credential_destinations;
 use crate::sync::service::Trigger;
 use crate::sync::{HostError, StartedRun, start_sync};
 
@@ -239,7 +240,12 @@ fn host_error(error: HostError) -> ApiError {
         HostError::Settings(error) => {
             ApiError::validation(vec![FieldError { field: error.path, message: error.reason }])
         }
-        HostError::Credentials => ApiError::internal(HostError::Credentials),
+        // Sealed for another instance or under another master key: nothing a
+        // retry fixes, and nothing to hide from the admin who must re-enter them.
+        HostError::Credentials => ApiError::new(
+            ErrorCode::Conflict,
+            "The stored credentials do not open for this connector; enter them again.",
+        ),
     }
 }
 
@@ -281,8 +287,9 @@ pub async fn create_connector(
         .connectors
         .validate(&request.kind, &fields.settings, &credentials, fields.allow_private_network)
         .map_err(host_error)?;
-    let sealed = state.connectors.seal_credentials(&credentials);
-    let id = state.store.create_connector_instance(&request.kind, &fields, &sealed, Utc::now()).await?;
+    let id = crate::store::new_id();
+    let sealed = state.connectors.seal_credentials(id, &credentials);
+    state.store.create_connector_instance(id, &request.kind, &fields, &sealed, Utc::now()).await?;
     let event = staff.caller.audit_event("connector.created").target("connector", id).details(serde_json::json!({
         "kind": request.kind, "name": fields.name,
     }));
@@ -336,14 +343,16 @@ pub async fn get_connector(
     Ok(Json(ConnectorDetail { connector: instance.into(), streams }))
 }
 
-/// Changes a connector instance; settings and credentials are re-validated together.
+/// Changes a connector instance; settings and credentials are re-validated
+/// together. A change that sends the credentials somewhere new (another host in
+/// the settings, private networks allowed) needs them entered again.
 #[utoipa::path(patch, path = "/api/v1/admin/connectors/{connector_id}", extensions(("x-permission" = json!("staff: connectors.manage"))), tag = "connectors",
     params(("connector_id" = Uuid, Path)), request_body = ConnectorChanges,
     responses(
         (status = 200, description = "The updated connector", body = ConnectorView),
         (status = 404, description = "No such connector", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid settings or credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid settings or credentials, or a new destination without the credentials entered again", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_connector(
     State(state): State<AppState>,
@@ -369,13 +378,29 @@ pub async fn update_connector(
     }
     let credentials = match &changes.credentials {
         Some(credentials) => credentials.clone(),
-        None => state.connectors.credentials_of(&instance).map_err(host_error)?,
+        None => {
+            let stored = state.connectors.credentials_of(&instance).map_err(host_error)?;
+            // Stored credentials follow the instance only where they already went.
+            let moved = credential_destinations(&fields.settings) != credential_destinations(&instance.settings.0);
+            let opened_up = fields.allow_private_network && !instance.allow_private_network;
+            let holds_secrets = stored.as_object().is_some_and(|secrets| !secrets.is_empty());
+            if (moved || opened_up) && holds_secrets {
+                return Err(ApiError::validation(vec![FieldError {
+                    field: "credentials".into(),
+                    message: "enter the credentials again: this change sends them somewhere new".into(),
+                }]));
+            }
+            stored
+        }
     };
     state
         .connectors
         .validate(&instance.kind, &fields.settings, &credentials, fields.allow_private_network)
         .map_err(host_error)?;
-    let sealed = changes.credentials.as_ref().map(|credentials| state.connectors.seal_credentials(credentials));
+    // Always re-sealed: credentials from before they were bound to the instance
+    // get bound now.
+    let sealed = instance.credentials_sealed.is_some() || changes.credentials.is_some();
+    let sealed = sealed.then(|| state.connectors.seal_credentials(connector_id, &credentials));
     if !state.store.update_connector_instance(connector_id, &fields, sealed.as_deref(), Utc::now()).await? {
         return Err(StoreError::NotFound.into());
     }

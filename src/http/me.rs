@@ -13,8 +13,8 @@ use super::AppState;
 use super::json::Json;
 use super::problem::ApiError;
 use crate::auth::Caller;
-use crate::auth::permissions::{Grant, Permission, RecordType, StaffPermission, StaffRole};
 use crate::auth::access;
+use crate::auth::permissions::{Grant, Permission, RecordType, StaffPermission, StaffRole};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(me))

@@ -61,9 +61,7 @@ impl ErrorCode {
             ErrorCode::Forbidden
             | ErrorCode::ReauthenticationRequired
             | ErrorCode::ScopedCredential
-            | ErrorCode::MfaEnrollmentRequired => {
-                StatusCode::FORBIDDEN
-            }
+            | ErrorCode::MfaEnrollmentRequired => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,

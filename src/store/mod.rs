@@ -22,8 +22,8 @@ use crate::config::{ConfigError, Engine, Settings};
 
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
-    MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS, Recipient,
-    SeedAccount, SeedBatch, SeedRecord,
+    MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS,
+    Recipient, SeedAccount, SeedBatch, SeedRecord,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -11,13 +11,22 @@ use portico_connectors::settings::SettingsError;
 use portico_connectors::upstream::Upstream;
 use portico_connectors::{Connector, ConnectorKind, InstanceConfig, Registry};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::config::{OutboundSettings, SyncSettings};
 use crate::core::crypto::SecretCipher;
 use crate::store::ConnectorInstanceRow;
 
 /// Associated data binding sealed credentials to their purpose.
-const CREDENTIALS_CONTEXT: &str = "portico.connector.credentials.v1";
+/// Credentials sealed before they were bound to their instance; opened, never
+/// written any more (an update re-seals them under the instance's own context).
+const LEGACY_CREDENTIALS_CONTEXT: &str = "portico.connector.credentials.v1";
+
+/// Associated data binding sealed credentials to one instance: copied onto
+/// another instance's row, they do not open.
+fn credentials_context(connector_id: Uuid) -> String {
+    format!("portico.connector.credentials.v2:{connector_id}")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -98,14 +107,19 @@ impl ConnectorHost {
         self.registry.get(id).ok_or_else(|| HostError::UnknownKind(id.to_owned()))
     }
 
-    pub fn seal_credentials(&self, credentials: &Value) -> Vec<u8> {
+    /// Seals an instance's credentials, bound to its id.
+    pub fn seal_credentials(&self, connector_id: Uuid, credentials: &Value) -> Vec<u8> {
         let plaintext = serde_json::to_vec(credentials).expect("JSON values serialize");
-        self.cipher.seal(&plaintext, CREDENTIALS_CONTEXT)
+        self.cipher.seal(&plaintext, &credentials_context(connector_id))
     }
 
-    fn open_credentials(&self, sealed: Option<&[u8]>) -> Result<Value, HostError> {
+    fn open_credentials(&self, connector_id: Uuid, sealed: Option<&[u8]>) -> Result<Value, HostError> {
         let Some(sealed) = sealed else { return Ok(Value::Object(Default::default())) };
-        let plaintext = self.cipher.open(sealed, CREDENTIALS_CONTEXT).map_err(|_| HostError::Credentials)?;
+        let plaintext = self
+            .cipher
+            .open(sealed, &credentials_context(connector_id))
+            .or_else(|_| self.cipher.open(sealed, LEGACY_CREDENTIALS_CONTEXT))
+            .map_err(|_| HostError::Credentials)?;
         serde_json::from_slice(&plaintext).map_err(|_| HostError::Credentials)
     }
 
@@ -140,7 +154,7 @@ impl ConnectorHost {
     /// The connector for a stored instance.
     pub fn build(&self, instance: &ConnectorInstanceRow) -> Result<Box<dyn Connector>, HostError> {
         check_local_root(&instance.kind, &instance.settings.0, &self.local_file_roots)?;
-        let credentials = self.open_credentials(instance.credentials_sealed.as_deref())?;
+        let credentials = self.open_credentials(instance.id, instance.credentials_sealed.as_deref())?;
         let upstream = self.upstream(
             &instance.kind,
             instance.allow_private_network,
@@ -153,6 +167,68 @@ impl ConnectorHost {
 
     /// The stored credentials, opened, for an update that keeps them.
     pub fn credentials_of(&self, instance: &ConnectorInstanceRow) -> Result<Value, HostError> {
-        self.open_credentials(instance.credentials_sealed.as_deref())
+        self.open_credentials(instance.id, instance.credentials_sealed.as_deref())
+    }
+}
+
+/// Where an instance's settings send its credentials: the origin of every
+/// absolute URL in them, however deep, including URLs inside text such as a
+/// REST manifest's YAML (its base URL, token URL, absolute endpoints), plus
+/// storage buckets and folders. Sealed credentials follow an instance only while
+/// this stays the same; a change needs them entered again, or whoever may edit
+/// connectors could point stored secrets at a listener of their own.
+pub fn credential_destinations(settings: &Value) -> std::collections::BTreeSet<String> {
+    fn collect(value: &Value, key: Option<&str>, found: &mut std::collections::BTreeSet<String>) {
+        match value {
+            Value::String(text) => {
+                if let Some(key) = key
+                    && matches!(key, "bucket" | "root" | "endpoint" | "region" | "host")
+                {
+                    found.insert(format!("{key}={text}"));
+                }
+                let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '<' | '>'));
+                for word in words.filter(|word| word.contains("://")) {
+                    if let Ok(url) = url::Url::parse(word) {
+                        let port = url.port_or_known_default().map(|port| format!(":{port}")).unwrap_or_default();
+                        found.insert(format!("{}://{}{port}", url.scheme(), url.host_str().unwrap_or_default()));
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, key, found)),
+            Value::Object(fields) => fields.iter().for_each(|(name, item)| collect(item, Some(name), found)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    collect(settings, None, &mut found);
+    found
+}
+
+#[cfg(test)]
+mod destination_tests {
+    use serde_json::json;
+
+    use super::credential_destinations;
+
+    #[test]
+    fn destinations_are_every_origin_and_storage_location_in_the_settings() {
+        let manifest = "base_url: https://api.example.com/v2\nauth:\n  token_url: 'https://login.example.com/token'\n";
+        let settings = json!({ "manifest": manifest, "store": { "type": "s3", "bucket": "docs", "endpoint": "https://s3.example.com" } });
+        let found: Vec<String> = credential_destinations(&settings).into_iter().collect();
+        assert_eq!(
+            found,
+            [
+                "bucket=docs",
+                "endpoint=https://s3.example.com",
+                "https://api.example.com:443",
+                "https://login.example.com:443",
+                "https://s3.example.com:443",
+            ]
+        );
+        // A path or a schedule changing is no new destination; a host is.
+        let same = json!({ "manifest": manifest.replace("/v2", "/v3"), "store": settings["store"].clone() });
+        assert_eq!(credential_destinations(&same), credential_destinations(&settings));
+        let moved = json!({ "manifest": manifest.replace("api.example.com", "listener.attacker.test"), "store": settings["store"].clone() });
+        assert_ne!(credential_destinations(&moved), credential_destinations(&settings));
     }
 }

@@ -42,7 +42,8 @@ async fn parallel_wrong_passwords_are_held_to_the_limit() {
 
     // One audit event per throttled subject (the email, then the address, whose
     // limit 40 attempts pass too), not one per refused attempt.
-    let throttled_events = raw_count(&app.db, "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.throttled'").await;
+    let throttled_events =
+        raw_count(&app.db, "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.throttled'").await;
     assert!((1..=2).contains(&throttled_events), "{throttled_events} throttle events");
 }
 
@@ -193,7 +194,10 @@ async fn the_per_address_limit_uses_the_forwarded_client_only_behind_a_trusted_p
     // Without a trusted proxy the header is the client's word, and ignored.
     let direct = spawn_app_with(limits).await;
     for attempt in 0..3 {
-        assert_eq!(login_from(&direct, &format!("y{attempt}@example.com"), &format!("198.51.100.{attempt}")).await, 401);
+        assert_eq!(
+            login_from(&direct, &format!("y{attempt}@example.com"), &format!("198.51.100.{attempt}")).await,
+            401
+        );
     }
     assert_eq!(login_from(&direct, "y9@example.com", "198.51.100.77").await, 429, "all from the one TCP peer");
 }

@@ -309,7 +309,8 @@ async fn the_whole_audit_log_downloads_compressed_or_not_and_is_safe_in_a_spread
     }
     for format in ["jsonl", "csv"] {
         for gzip in [false, true] {
-            let mut request = app.request(Method::GET, &format!("/api/v1/audit-events/export?format={format}"), Some(&admin));
+            let mut request =
+                app.request(Method::GET, &format!("/api/v1/audit-events/export?format={format}"), Some(&admin));
             if gzip {
                 request = request.header("accept-encoding", "gzip");
             }

@@ -46,7 +46,8 @@ async fn owner_of_two_accounts(app: &TestApp) -> TwoAccounts {
 /// provider: scoped to it, and having proven no password.
 async fn sso_session(app: &TestApp, person: &Session, account: Uuid) -> Session {
     let session = app.sign_in(&person.email, &person.password).await;
-    let statement = "UPDATE sessions SET scoped_account_id = $1, auth_method = 'sso', proved_at = NULL, second_factor_at = NULL
+    let statement =
+        "UPDATE sessions SET scoped_account_id = $1, auth_method = 'sso', proved_at = NULL, second_factor_at = NULL
                      WHERE id = (SELECT id FROM sessions WHERE user_id = $2 ORDER BY created_at DESC, id DESC LIMIT 1)";
     raw_sql(&app.db, statement, |query| query.bind(account).bind(person.user_id)).await;
     session
@@ -101,7 +102,11 @@ async fn an_sso_session_steps_up_only_with_a_password_and_never_mints_a_wider_cr
     // Nor does it change how the person signs in.
     let attempts = [
         (Method::POST, "/api/v1/me/email", json!({ "new_email": "elsewhere@example.com" })),
-        (Method::POST, "/api/v1/me/password", json!({ "current_password": person.password, "new_password": "an entirely new passphrase" })),
+        (
+            Method::POST,
+            "/api/v1/me/password",
+            json!({ "current_password": person.password, "new_password": "an entirely new passphrase" }),
+        ),
         (Method::POST, "/api/v1/me/mfa/totp", json!(null)),
         (Method::DELETE, "/api/v1/me/mfa/totp", json!({ "code": "123456" })),
         (Method::POST, "/api/v1/me/mfa/totp/confirm", json!({ "code": "123456" })),
@@ -179,7 +184,8 @@ async fn caller_only_routes_show_a_scoped_credential_its_own_account_only() {
     assert_eq!((status, code.as_str()), (403, "scoped_credential"));
 
     // An export of B asked for with the password session is not B's to an A token.
-    let asked = app.request(Method::POST, &format!("/api/v1/accounts/{b}/exports"), Some(&person)).send().await.unwrap();
+    let asked =
+        app.request(Method::POST, &format!("/api/v1/accounts/{b}/exports"), Some(&person)).send().await.unwrap();
     assert_eq!(asked.status(), 202);
     let export: Value = asked.json().await.unwrap();
     let export_id = export["id"].as_str().unwrap();
@@ -187,7 +193,8 @@ async fn caller_only_routes_show_a_scoped_credential_its_own_account_only() {
         assert_eq!(bearer(&app, Method::GET, &path, &token).send().await.unwrap().status(), 404, "{path}");
     }
     // One archive of an account at a time.
-    let again = app.request(Method::POST, &format!("/api/v1/accounts/{b}/exports"), Some(&person)).send().await.unwrap();
+    let again =
+        app.request(Method::POST, &format!("/api/v1/accounts/{b}/exports"), Some(&person)).send().await.unwrap();
     assert!(matches!(again.status().as_u16(), 202 | 409), "{}", again.status());
 }
 
@@ -237,10 +244,7 @@ async fn an_export_asked_for_by_someone_who_has_since_left_is_not_built() {
         .unwrap();
     let statement = "UPDATE memberships SET role = 'viewer' WHERE account_id = $1 AND user_id = $2";
     raw_sql(&app.db, statement, |query| query.bind(account).bind(owner.user_id)).await;
-    app.queue
-        .enqueue(portico::exports::ExportJob { export_id }, &app.settings.jobs)
-        .await
-        .unwrap();
+    app.queue.enqueue(portico::exports::ExportJob { export_id }, &app.settings.jobs).await.unwrap();
     let row = crate::helpers::eventually("the job to judge it", std::time::Duration::from_secs(30), || async {
         let row = app.store.export(export_id).await.unwrap().unwrap();
         (row.status == "failed").then_some(row)

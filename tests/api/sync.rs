@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{Session, TestApp, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{Session, TestApp, eventually, raw_sql, spawn_app, spawn_app_with};
 
 const API_KEY: &str = "sk_test_portico";
 
@@ -624,4 +624,40 @@ async fn of_two_snapshots_in_one_write_the_newer_wins_whatever_their_order() {
     };
     assert!(app.store.apply_page(&intruder).await.unwrap().is_none());
     assert_eq!(cached_records(&app, &admin, &connector, "contact").await["cus_1"]["title"], "Newer");
+}
+
+#[tokio::test]
+async fn changing_where_a_connector_sends_its_credentials_needs_them_again() {
+    let stripe = FakeStripe::start(API_KEY).await;
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let connector = create_stripe_connector(&app, &admin, &stripe, json!({"allow_private_network": false})).await;
+    let id = connector["id"].as_str().unwrap().to_owned();
+    let patch = |body: Value| {
+        app.request(Method::PATCH, &format!("/api/v1/admin/connectors/{id}"), Some(&admin)).json(&body).send()
+    };
+
+    let listener = json!({ "settings": { "base_url": "http://listener.attacker.test" } });
+    let moved = patch(listener.clone()).await.unwrap();
+    assert_eq!(moved.status(), 422);
+    let problem: Value = moved.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "credentials", "{problem}");
+    let opened_up = patch(json!({ "allow_private_network": true })).await.unwrap();
+    assert_eq!(opened_up.status(), 422, "allowing private networks is a new destination too");
+    assert_eq!(patch(json!({ "name": "Renamed" })).await.unwrap().status(), 200, "a rename keeps them");
+    let mut with_credentials = listener;
+    with_credentials["credentials"] = json!({ "api_key": "sk_test_entered_again" });
+    assert_eq!(patch(with_credentials).await.unwrap().status(), 200);
+
+    // Sealed credentials are bound to their instance: copied onto another, they do not open.
+    let other = create_stripe_connector(&app, &admin, &stripe, json!({})).await;
+    let statement = "UPDATE connector_instances SET credentials_sealed = (SELECT credentials_sealed FROM connector_instances WHERE id = $1) WHERE id = $2";
+    let (source, target): (Uuid, Uuid) = (id.parse().unwrap(), other["id"].as_str().unwrap().parse().unwrap());
+    raw_sql(&app.db, statement, |query| query.bind(source).bind(target)).await;
+    let tested = app
+        .request(Method::POST, &format!("/api/v1/admin/connectors/{target}/test"), Some(&admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tested.status(), 409);
 }

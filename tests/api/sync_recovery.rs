@@ -37,8 +37,9 @@ pub async fn stripe_instance(db: &TestDatabase, store: &Store, base_url: &str, n
         delete_guard_share: 0.2,
         enabled: true,
     };
-    let sealed = host.seal_credentials(&json!({"api_key": api_key}));
-    store.create_connector_instance("stripe", &fields, &sealed, Utc::now()).await.unwrap()
+    let id = portico::store::new_id();
+    let sealed = host.seal_credentials(id, &json!({"api_key": api_key}));
+    store.create_connector_instance(id, "stripe", &fields, &sealed, Utc::now()).await.unwrap()
 }
 
 fn worker(db: &TestDatabase) -> PorticoProcess {

@@ -26,8 +26,9 @@ fn name_conflict(error: sqlx::Error) -> StoreError {
 }
 
 portable_queries! {
-    pub async fn create_connector_instance(&self, kind: &str, fields: &ConnectorInstanceFields, credentials_sealed: &[u8], now: DateTime<Utc>) -> Result<Uuid> {
-        let id = new_id();
+    /// Creates an instance under `id` (chosen by the caller, since its
+    /// credentials are sealed bound to it).
+    pub async fn create_connector_instance(&self, id: Uuid, kind: &str, fields: &ConnectorInstanceFields, credentials_sealed: &[u8], now: DateTime<Utc>) -> Result<Uuid> {
         sqlx::query(
             "INSERT INTO connector_instances (id, kind, name, settings, credentials_sealed, allow_private_network,
                 rate_limit_per_sec, rate_budget_key, schedule_interval_secs, delete_guard_share, enabled, next_sync_at,
