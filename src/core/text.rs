@@ -53,6 +53,40 @@ pub fn first_control_character(value: &Value) -> Option<String> {
     walk(value, &mut String::new())
 }
 
+/// Text from an upstream or a webhook sender, made storable: PostgreSQL holds no
+/// NUL in `text` or `jsonb`, and what others send is not ours to refuse (a
+/// webhook is acknowledged before it is read), so each NUL becomes U+FFFD, on
+/// both engines alike. The raw bytes of a delivery are kept as they came.
+pub fn storable(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "\u{fffd}") } else { text }
+}
+
+/// [`storable`] for every string and key in a JSON value.
+pub fn make_storable(value: &mut Value) {
+    match value {
+        Value::String(text) if text.contains('\0') => *text = text.replace('\0', "\u{fffd}"),
+        Value::Array(items) => items.iter_mut().for_each(make_storable),
+        Value::Object(fields) => {
+            if fields.keys().any(|key| key.contains('\0')) {
+                let entries = std::mem::take(fields);
+                *fields = entries.into_iter().map(|(key, item)| (storable(key), item)).collect();
+            }
+            fields.values_mut().for_each(make_storable);
+        }
+        _ => {}
+    }
+}
+
+/// Serialized JSON made storable: re-written only when it holds a NUL escape.
+pub fn storable_json(raw: Box<serde_json::value::RawValue>) -> Box<serde_json::value::RawValue> {
+    if !raw.get().contains("\\u0000") {
+        return raw;
+    }
+    let mut value: Value = serde_json::from_str(raw.get()).expect("serialized JSON parses");
+    make_storable(&mut value);
+    serde_json::value::to_raw_value(&value).expect("JSON values serialize")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +107,14 @@ mod tests {
         assert_eq!(first_control_character(&body).as_deref(), Some("/items/1/subject"));
         assert_eq!(first_control_character(&json!({ "a/b\u{1}": 1 })).as_deref(), Some("/a~1b\u{fffd}"));
         assert_eq!(first_control_character(&json!({ "text": "line\nline\t" })), None);
+    }
+
+    #[test]
+    fn nul_from_outside_is_stored_as_a_replacement_character() {
+        assert_eq!(storable("a\0b".into()), "a\u{fffd}b");
+        let raw = serde_json::value::to_raw_value(&json!({ "k\u{0}": ["x\u{0}y", "\\u0000 is text"] })).unwrap();
+        let stored: Value = serde_json::from_str(storable_json(raw).get()).unwrap();
+        assert_eq!(stored, json!({ "k\u{fffd}": ["x\u{fffd}y", "\\u0000 is text"] }));
     }
 
     #[test]

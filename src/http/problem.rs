@@ -281,17 +281,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `error: cause: cause's cause`, for logs.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
-}
+pub use crate::core::error_chain;
 
 /// Middleware: every error response leaves as problem+json with `instance` and
 /// `request_id` set, whoever produced it.

@@ -7,12 +7,17 @@
 use portico_connectors::Record;
 use sha2::{Digest, Sha256};
 
+use crate::core::text;
 use crate::store::PreparedRecord;
 
+/// Every text an upstream sent is made storable first ([`text::storable`]), so a
+/// NUL in a payload is the same replacement character on both engines and in
+/// the content hash, never a failed write.
 pub fn prepare(record: Record) -> PreparedRecord {
     let record_type = record.record_type().as_str();
     let data = serde_json::value::to_raw_value(&record.body).expect("common-model records serialize");
-    let raw = serde_json::value::to_raw_value(&record.raw).expect("JSON values serialize");
+    let data = text::storable_json(data);
+    let raw = text::storable_json(serde_json::value::to_raw_value(&record.raw).expect("JSON values serialize"));
     let mut hasher = Sha256::new();
     for part in [&data, &raw] {
         hasher.update(part.get().as_bytes());
@@ -24,15 +29,15 @@ pub fn prepare(record: Record) -> PreparedRecord {
     let summary = record.body.summary();
     PreparedRecord {
         record_type,
-        title: summary.title.to_owned(),
-        status: summary.status.map(str::to_owned),
+        title: text::storable(summary.title.to_owned()),
+        status: summary.status.map(|status| text::storable(status.to_owned())),
         amount_minor: summary.amount_minor,
-        currency: summary.currency.map(str::to_owned),
+        currency: summary.currency.map(|currency| text::storable(currency.to_owned())),
         occurred_at: summary.occurred_at,
         due_at: summary.due_at,
-        external_id: record.external_id,
-        account_ref: record.account_ref,
-        parent_external_id: record.parent_external_id,
+        external_id: text::storable(record.external_id),
+        account_ref: record.account_ref.map(text::storable),
+        parent_external_id: record.parent_external_id.map(text::storable),
         data,
         raw,
         content_hash: hasher.finalize().to_vec(),

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
+use crate::core::error_chain;
 use crate::store::{ClaimedDelivery, ConnectorInstanceRow, DeliveryResult, PageWrite, PageWriteEnd, Store, StoreError};
 use crate::sync::ConnectorHost;
 use crate::sync::prepare::prepare;
@@ -192,7 +193,9 @@ impl Processor {
                 Ok(_) => metrics::counter!(WEBHOOK_PROCESSED, "result" => "processed").increment(count as u64),
                 Err(error) => {
                     tracing::warn!(error = %error, stream, deliveries = count, "could not apply webhook changes");
-                    let error = ConnectorError::retryable(format!("the changes could not be stored: {error}"));
+                    // The whole cause, for the admin reading the delivery.
+                    let cause = crate::core::text::storable(error_chain(&error));
+                    let error = ConnectorError::retryable(format!("the changes could not be stored: {cause}"));
                     for delivery in deliveries.iter().filter(|delivery| delivery_ids.contains(&delivery.id)) {
                         finished.push((delivery.id, self.failure(delivery, &error)));
                     }
@@ -248,7 +251,7 @@ async fn changes_of(
         let mut deletions: Vec<(&'static str, String)> = changes
             .deletions
             .into_iter()
-            .map(|deletion| (deletion.record_type.as_str(), deletion.external_id))
+            .map(|deletion| (deletion.record_type.as_str(), crate::core::text::storable(deletion.external_id)))
             .collect();
         if !changes.fetch.is_empty() {
             let record_type = connector

@@ -502,3 +502,26 @@ async fn housekeeping_drops_old_refused_and_processed_deliveries_but_never_unpro
         .collect();
     assert_eq!(left, ["evt_waiting"], "a delivery not yet processed is never dropped");
 }
+
+#[tokio::test]
+async fn an_acknowledged_delivery_holding_nul_characters_is_processed_on_every_engine() {
+    let fixture = fixture().await;
+    let (app, admin, endpoint) = (&fixture.app, &fixture.admin, &fixture.endpoint);
+    let mut event = fixture.stripe.set_invoice_status(&fixture.invoice, "paid");
+    // The sender's text is the sender's: NUL in a value and in a key.
+    event["data"]["object"]["number"] = json!("INV\u{0}-0001");
+    event["data"]["object"]["metadata"] = json!({ "note\u{0}": "a\u{0}b" });
+    let body = serde_json::to_vec(&event).unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("\\u0000"));
+    let response = post_stripe(app, endpoint, SECRET, &body).await;
+    assert_eq!(response.status(), 200);
+
+    eventually("the event to reach the cache", Duration::from_secs(10), || async {
+        (invoice_status(&fixture).await == "paid").then_some(())
+    })
+    .await;
+    assert!(deliveries(app, admin, endpoint, "dead").await.is_empty());
+    assert!(deliveries(app, admin, endpoint, "failed").await.is_empty());
+    let record = &cached_records(app, admin, &fixture.connector, "invoice").await[&fixture.invoice];
+    assert!(record.to_string().contains("INV\u{fffd}-0001"), "{record}");
+}
