@@ -237,14 +237,11 @@ fn standard_webhooks(
     let mut any = false;
     for entry in delivery.header("webhook-signature")?.split(' ').filter(|entry| !entry.is_empty()) {
         let Some((version, signature)) = entry.split_once(',') else { continue };
-        let Ok(signature) = BASE64.decode(signature) else { continue };
+        let Ok(signature) = BASE64_ANY_PADDING.decode(signature) else { continue };
         any = true;
         for secret in secrets {
             let matched = match version {
-                "v1" => secret
-                    .strip_prefix("whsec_")
-                    .and_then(|key| BASE64.decode(key).ok())
-                    .is_some_and(|key| sha256_matches(&key, &signed, &signature)),
+                "v1" => standard_webhooks_key(secret).is_some_and(|key| sha256_matches(&key, &signed, &signature)),
                 "v1a" => secret.strip_prefix("whpk_").and_then(|key| BASE64.decode(key).ok()).is_some_and(|key| {
                     let message = signed.concat();
                     ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, key)
@@ -259,6 +256,24 @@ fn standard_webhooks(
         }
     }
     if any { Err(WebhookError::BadSignature) } else { Err(WebhookError::Malformed) }
+}
+
+/// Base64 that takes a value with or without its `=` padding, as the reference
+/// Standard Webhooks libraries do (the Python one pads before decoding).
+const BASE64_ANY_PADDING: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+/// A Standard Webhooks symmetric key in every form the reference libraries
+/// accept: with or without the `whsec_` prefix, with or without padding. A
+/// `whpk_` value is a public key for `v1a`, never an HMAC key.
+fn standard_webhooks_key(secret: &str) -> Option<Vec<u8>> {
+    if secret.starts_with("whpk_") {
+        return None;
+    }
+    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+    BASE64_ANY_PADDING.decode(encoded.trim()).ok()
 }
 
 fn stripe(
@@ -439,6 +454,21 @@ mod tests {
         // Several signatures: one matching is enough; a rotated-out secret alongside is fine.
         let several = standard("v1,bm9wZQ== v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", "1614265330");
         assert_eq!(check(&Scheme::StandardWebhooks, &several, SW_BODY, &["whsec_b2xk", SW_SECRET], 1614265330), Ok(()));
+        // The same key in every form the reference libraries accept: with or
+        // without the prefix, with or without base64 padding.
+        let key = "0123456789abcdefghij"; // 20 bytes: its base64 ends in padding
+        let padded = BASE64.encode(key);
+        assert!(padded.ends_with('='));
+        let signed = [b"msg_p5jXN8AQM9LWM0D4loKWxJek".as_slice(), b".", b"1614265330", b".", SW_BODY];
+        let mut mac = hmac_sha256(key.as_bytes());
+        signed.iter().for_each(|part| mac.update(part));
+        let signature = BASE64.encode(mac.finalize().into_bytes());
+        let signed_headers = standard(&format!("v1,{signature}"), "1614265330");
+        let unpadded = padded.trim_end_matches('=');
+        for secret in [format!("whsec_{padded}"), padded.clone(), unpadded.to_owned(), format!("whsec_{unpadded}")] {
+            let verified = check(&Scheme::StandardWebhooks, &signed_headers, SW_BODY, &[&secret], 1614265330);
+            assert_eq!(verified, Ok(()), "{secret}");
+        }
         assert_eq!(
             check(&Scheme::StandardWebhooks, &good, b"{\"test\": 1}", &[SW_SECRET], 1614265330),
             Err(WebhookError::BadSignature)
