@@ -187,7 +187,9 @@ fn signed_url(state: &AppState, uri: &Uri) -> String {
 }
 
 /// The sender's delivery id for de-duplication; a digest of the body when the
-/// scheme names none (HubSpot, Slack) or the sender's id is unreasonably long.
+/// scheme names none (HubSpot, Slack), names one its signature does not cover
+/// (GitHub, a generic HMAC without `{id}` in its template), or the sender's id is
+/// unreasonably long.
 fn delivery_id(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> String {
     match schemes::delivery_id(&endpoint.scheme, headers, body) {
         Some(id) if !id.is_empty() && id.len() <= MAX_DELIVERY_ID_LEN => id,

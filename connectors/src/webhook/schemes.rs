@@ -209,17 +209,31 @@ pub fn verify(
     }
 }
 
-/// The sender's id for a delivery, the same on each of its retries.
+/// The sender's id for a delivery, the same on each of its retries, when the
+/// signature covers it. An id the signature does not cover (GitHub's
+/// `X-GitHub-Delivery`, a generic HMAC's id header left out of its template) is
+/// not trusted: a captured body could be replayed under a fresh one. Then, as
+/// for schemes that name no delivery, the caller keys the delivery on the body.
 pub fn delivery_id(scheme: &Scheme, headers: &HeaderMap, body: &[u8]) -> Option<String> {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
     match scheme {
         Scheme::StandardWebhooks => header("webhook-id"),
         Scheme::Stripe => serde_json::from_slice::<serde_json::Value>(body).ok()?["id"].as_str().map(str::to_owned),
-        Scheme::GitHub => header("x-github-delivery"),
-        Scheme::Hmac(settings) => settings.id_header.as_deref().and_then(header),
+        Scheme::Hmac(settings) if settings.template.contains("{id}") => settings.id_header.as_deref().and_then(header),
         // HubSpot and Slack name no delivery: the body itself (with its signed
         // timestamp) identifies a retry of the same delivery.
-        Scheme::HubSpotV3 | Scheme::Slack => None,
+        Scheme::GitHub | Scheme::Hmac(_) | Scheme::HubSpotV3 | Scheme::Slack => None,
+    }
+}
+
+/// Whether a verified delivery can be replayed later without detection: the
+/// scheme signs no time, so only de-duplication on the body stands in the way,
+/// and a sender that legitimately sends one body twice would be seen once.
+pub fn replayable(scheme: &Scheme) -> bool {
+    match scheme {
+        Scheme::GitHub => true,
+        Scheme::Hmac(settings) => settings.timestamp_header.is_none() || !settings.template.contains("{timestamp}"),
+        Scheme::StandardWebhooks | Scheme::Stripe | Scheme::HubSpotV3 | Scheme::Slack => false,
     }
 }
 
@@ -596,8 +610,18 @@ mod tests {
         ]);
         let scheme = Scheme::Hmac(settings);
         assert_eq!(check(&scheme, &generic, body, &["generic"], 1700000000), Ok(()));
-        assert_eq!(delivery_id(&scheme, &generic, body).as_deref(), Some("d-1"));
+        assert_eq!(delivery_id(&scheme, &generic, body), None, "the id header is not signed: the body keys it");
+        assert!(!replayable(&scheme), "its signed timestamp bounds a replay");
         assert_eq!(check(&scheme, &generic, b"tampered", &["generic"], 1700000000), Err(WebhookError::BadSignature));
+        let Scheme::Hmac(mut signing_the_id) = scheme else { unreachable!() };
+        signing_the_id.template = "{id}.{timestamp}|{body}".into();
+        assert_eq!(delivery_id(&Scheme::Hmac(signing_the_id.clone()), &generic, body).as_deref(), Some("d-1"));
+        signing_the_id.timestamp_header = None;
+        signing_the_id.template = "{body}".into();
+        assert!(replayable(&Scheme::Hmac(signing_the_id)));
+        let github = headers(&[("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")]);
+        assert_eq!(delivery_id(&Scheme::GitHub, &github, body), None, "GitHub's delivery header is unsigned");
+        assert!(replayable(&Scheme::GitHub));
     }
 
     #[test]
