@@ -56,7 +56,7 @@ impl Mailer {
                     Utc::now().to_rfc2822(),
                     message.text.replace('\n', "\r\n"),
                 );
-                tokio::fs::write(folder.join(&name), eml).await?;
+                write_private(&folder.join(&name), eml.into_bytes()).await?;
                 if *log_bodies {
                     tracing::info!(to = %message.to, subject = %message.subject, body = %message.text, file = %name, "mail written");
                 } else {
@@ -66,6 +66,23 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Writes a file only its owner can read: mail holds reset and sign-in links.
+async fn write_private(path: &std::path::Path, bytes: Vec<u8>) -> std::io::Result<()> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
+        file.write_all(&bytes)?;
+        file.sync_all()
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 #[cfg(test)]

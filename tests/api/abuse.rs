@@ -100,6 +100,12 @@ async fn a_new_password_ends_api_tokens_and_pending_links_unless_tokens_are_kept
         .unwrap();
     assert_eq!(email_change.status(), 202);
     let mail = app.mailbox().last().unwrap().clone();
+    // Mail with links in it is for its owner's eyes only.
+    for entry in std::fs::read_dir(app.settings.data_dir.join("mail")).unwrap() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = entry.unwrap().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "mail files are private");
+    }
     let link = mail.split("#token=").nth(1).unwrap().lines().next().unwrap().trim().to_owned();
 
     let changed = change_password(&app, &owner, &owner.password, "a first new passphrase", true).await;

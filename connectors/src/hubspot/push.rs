@@ -73,7 +73,8 @@ pub async fn push(hubspot: &HubSpot, operation: &PushOperation) -> Result<PushOu
         }
         "add_note" => {
             let note: NewNote = payload(operation)?;
-            let properties = json!({"hs_note_body": note.body, "hs_timestamp": chrono::Utc::now().to_rfc3339()});
+            let properties =
+                json!({"hs_note_body": note_html(&note.body), "hs_timestamp": chrono::Utc::now().to_rfc3339()});
             ("notes", properties, (note.ticket_id, NOTE_TO_TICKET))
         }
         other => return Err(ConnectorError::permanent(format!("HubSpot cannot {other}"))),
@@ -93,6 +94,25 @@ pub async fn push(hubspot: &HubSpot, operation: &PushOperation) -> Result<PushOu
     });
     let created = hubspot.call(Method::POST, &format!("/crm/v3/objects/{object}"), &[], Some(&body)).await?;
     outcome(hubspot, object, created, &association.0).await
+}
+
+/// A note's body as HubSpot keeps it: rich text (HTML). What a customer typed is
+/// text, so it is escaped (a `<script>` stays words on the agent's screen) and its
+/// line breaks kept.
+fn note_html(text: &str) -> String {
+    let mut html = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            '\n' => html.push_str("<br>"),
+            other => html.push(other),
+        }
+    }
+    html
 }
 
 async fn find_by_key(
@@ -129,4 +149,17 @@ async fn outcome(
         _ => Vec::new(),
     };
     Ok(PushOutcome { external_id, records })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::note_html;
+
+    #[test]
+    fn a_customers_note_reaches_hubspot_as_text_not_markup() {
+        assert_eq!(
+            note_html("<script>alert('x')</script> & \"more\"\nsecond line"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;<br>second line"
+        );
+    }
 }
