@@ -186,15 +186,23 @@ async fn keep_changing(
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
+        let instance = match store.connector_instance(instance_id).await {
+            Ok(Some(instance)) => instance,
+            // An admin deleted the demo's connector: nothing to keep in step any more.
+            Ok(None) => {
+                tracing::info!(%instance_id, "the demo business's connector was deleted; the demo stops changing it");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(error = %crate::core::error_chain(&error), "the demo could not read its connector");
+                continue;
+            }
+        };
         let changed = business.lock().expect("the demo business is never poisoned").tick();
         let streams: Vec<String> = changed.into_iter().map(stream_of).collect();
-        let started = async {
-            let instance = store.connector_instance(instance_id).await?.ok_or(StoreError::NotFound)?;
-            start_sync(&store, &queue, &jobs, &instance, &streams, SyncMode::Incremental, Trigger::Schedule).await?;
-            Ok::<_, DemoError>(())
-        };
+        let started = start_sync(&store, &queue, &jobs, &instance, &streams, SyncMode::Incremental, Trigger::Schedule);
         if let Err(error) = started.await {
-            tracing::warn!(error = %crate::http::problem::error_chain(&error), "the demo could not sync a change");
+            tracing::warn!(error = %crate::core::error_chain(&error), "the demo could not sync a change");
         }
     }
 }

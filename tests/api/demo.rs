@@ -121,6 +121,30 @@ async fn the_demo_prints_working_sign_ins_and_keeps_the_live_stream_busy() {
         }
     };
     assert_eq!(change.event, "record");
+
+    // An admin who deletes the demo's connector is told once that the demo stops,
+    // not every few seconds that it failed.
+    let admin_line = demo.wait_for_line("admin@staff.demo.test", Duration::from_secs(5));
+    let admin_password = admin_line.split_whitespace().last().unwrap();
+    let response = client
+        .post(format!("{address}/api/v1/auth/login"))
+        .json(&json!({"email": "admin@staff.demo.test", "password": admin_password}))
+        .send()
+        .await
+        .unwrap();
+    let admin_cookie = session_cookie_from(&response).unwrap();
+    let connectors = get(&client, &address, &admin_cookie, "/api/v1/admin/connectors").await;
+    let rest = connectors.as_array().unwrap().iter().find(|connector| connector["kind"] == "rest").unwrap();
+    let deleted = client
+        .delete(format!("{address}/api/v1/admin/connectors/{}", rest["id"].as_str().unwrap()))
+        .header("cookie", &admin_cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    demo.wait_for_line("the demo stops changing it", Duration::from_secs(15));
+    assert!(!demo.seen.iter().any(|line| line.contains("could not sync a change")), "{:?}", demo.seen);
     demo.sigterm();
     assert_eq!(demo.wait_for_exit(Duration::from_secs(30)), 0);
 }
