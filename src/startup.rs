@@ -132,6 +132,7 @@ impl Application {
                 webhooks,
                 feed,
                 usage: crate::auth::usage::UsageRecorder::start(self.store.clone(), shutdown.clone()),
+                anonymous: Default::default(),
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
             // Ready before the first sign-in with an unknown email, which would otherwise

@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod grants;
 pub mod oidc;
 pub mod permissions;
+pub mod rate;
 pub mod session;
 pub mod throttle;
 pub mod tokens;

@@ -51,6 +51,32 @@ pub async fn discover(client: &OutboundClient, issuer: &str) -> Result<ProviderM
     Ok(metadata)
 }
 
+/// How long a provider's discovery document is reused.
+const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Discovery documents by issuer, reused for a few minutes: an anonymous hit on
+/// a sign-in link must not cost an outbound request each time.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoveryCache {
+    documents: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ProviderMetadata)>>>,
+}
+
+impl DiscoveryCache {
+    pub async fn discover(&self, client: &OutboundClient, issuer: &str) -> Result<ProviderMetadata, OidcError> {
+        let key = issuer.trim_end_matches('/').to_owned();
+        if let Some((fetched, metadata)) = self.documents.lock().expect("never poisoned").get(&key)
+            && fetched.elapsed() < DISCOVERY_TTL
+        {
+            return Ok(metadata.clone());
+        }
+        let metadata = discover(client, issuer).await?;
+        let mut documents = self.documents.lock().expect("never poisoned");
+        documents.retain(|_, (fetched, _)| fetched.elapsed() < DISCOVERY_TTL);
+        documents.insert(key, (std::time::Instant::now(), metadata.clone()));
+        Ok(metadata)
+    }
+}
+
 fn parse_url(text: &str) -> Result<Url, OidcError> {
     Url::parse(text).map_err(|error| OidcError::Provider(format!("bad URL {text}: {error}")))
 }

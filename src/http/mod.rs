@@ -82,6 +82,28 @@ pub struct AppState {
     pub feed: crate::events::ChangeFeed,
     /// Sessions' and API tokens' last use, written in batches.
     pub usage: crate::auth::usage::UsageRecorder,
+    /// What anonymous sign-in steps may cost: cached provider discovery and a
+    /// per-address limit on starting single sign-on and asking for resets.
+    pub anonymous: AnonymousLimits,
+}
+
+/// Bounds on what a caller without a credential can make Portico do.
+#[derive(Debug, Clone)]
+pub struct AnonymousLimits {
+    pub discovery: crate::auth::oidc::DiscoveryCache,
+    pub sso_starts: crate::auth::rate::RateLimiter,
+    pub password_resets: crate::auth::rate::RateLimiter,
+}
+
+impl Default for AnonymousLimits {
+    fn default() -> Self {
+        let minute = Duration::from_secs(60);
+        Self {
+            discovery: Default::default(),
+            sso_starts: crate::auth::rate::RateLimiter::new(30, minute),
+            password_resets: crate::auth::rate::RateLimiter::new(10, minute),
+        }
+    }
 }
 
 /// A response body from a stream of chunks. Fused, because the layers a body

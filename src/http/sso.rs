@@ -3,7 +3,7 @@
 //! arriving just in time with the connection's default role.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -186,17 +186,64 @@ fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
 }
 
-/// Starts signing in with a connection's provider: redirects there.
+/// The cookie that binds a sign-in's `state` to the browser that started it, so
+/// a callback carried to someone else's browser (login CSRF) is refused. Lax: the
+/// provider sends the browser back with a top-level GET from its own site.
+fn state_cookie_name(state: &AppState) -> &'static str {
+    if state.settings.uses_https() { "__Secure-portico_sso_state" } else { "portico_sso_state" }
+}
+
+fn state_cookie(state: &AppState, value: &str, max_age_secs: i64) -> String {
+    cookie::Cookie::build((state_cookie_name(state), value.to_owned()))
+        .http_only(true)
+        .secure(state.settings.uses_https())
+        .same_site(cookie::SameSite::Lax)
+        .path("/api/v1/auth/sso/callback")
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build()
+        .to_string()
+}
+
+/// Whether the request carries the state cookie for `expected` (compared in
+/// constant time: it is a secret of the browser's).
+fn browser_started(state: &AppState, headers: &HeaderMap, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let name = state_cookie_name(state);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|cookie| cookie.name() == name)
+        .any(|cookie| bool::from(cookie.value().as_bytes().ct_eq(expected.as_bytes())))
+}
+
+/// Starts signing in with a connection's provider: redirects there, with a
+/// short-lived cookie binding the sign-in to this browser. Limited per source
+/// address, and the provider's discovery document is reused for a few minutes.
 #[utoipa::path(get, path = "/api/v1/auth/sso/{connection_id}/start", extensions(("x-permission" = json!("public"))), tag = "auth",
     params(("connection_id" = Uuid, Path)),
     responses(
         (status = 303, description = "To the identity provider"),
         (status = 404, description = "No such connection", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many sign-ins started from this address", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The identity provider could not be discovered", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn start_sso(State(state): State<AppState>, Path(connection_id): Path<Uuid>) -> Result<Response, ApiError> {
+pub async fn start_sso(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Path(connection_id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    if let Err(wait) = state.anonymous.sso_starts.check(client.ip_address.as_deref().unwrap_or_default()) {
+        return Err(ApiError::rate_limited(wait.as_secs().max(1)));
+    }
     let connection =
         state.store.sso_connection(connection_id).await?.ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?;
-    let metadata = oidc::discover(&state.outbound, &connection.issuer).await.map_err(ApiError::internal)?;
+    let metadata = state.anonymous.discovery.discover(&state.outbound, &connection.issuer).await.map_err(|error| {
+        tracing::warn!(error = %error, connection = %connection_id, "single sign-on discovery failed");
+        ApiError::new(ErrorCode::BadGateway, "The identity provider could not be reached; try again shortly.")
+    })?;
     let (sso_state, code_verifier, nonce) = (oidc::random_value(), oidc::random_value(), oidc::random_value());
     let verifier_sealed = state.cipher.seal(code_verifier.as_bytes(), &format!("sso_login:{connection_id}"));
     let expires_at = Utc::now() + Duration::seconds(LOGIN_TTL_SECS);
@@ -210,7 +257,9 @@ pub async fn start_sso(State(state): State<AppState>, Path(connection_id): Path<
         code_verifier: &code_verifier,
     };
     let url = oidc::authorization_url(&metadata, &request).map_err(ApiError::internal)?;
-    Ok(see_other(url.as_str()))
+    let mut response = see_other(url.as_str());
+    set_cookie_header(response.headers_mut(), state_cookie(&state, &sso_state, LOGIN_TTL_SECS));
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -228,12 +277,13 @@ pub struct CallbackQuery {
     params(CallbackQuery),
     responses(
         (status = 303, description = "Signed in; to the portal"),
-        (status = 401, description = "The sign-in did not check out", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The sign-in did not check out, or another browser started it", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The address belongs to a user who signs in otherwise", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn sso_callback(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let refused = |why: &str| ApiError::new(ErrorCode::Unauthenticated, format!("Single sign-on failed: {why}."));
@@ -241,6 +291,9 @@ pub async fn sso_callback(
         return Err(refused(&format!("the provider said {error}")));
     }
     let (Some(code), Some(sso_state)) = (&query.code, &query.state) else { return Err(refused("incomplete answer")) };
+    if !browser_started(&state, &headers, sso_state) {
+        return Err(refused("this browser did not start the sign-in"));
+    }
     let now = Utc::now();
     let pending = state
         .store
@@ -260,7 +313,8 @@ pub async fn sso_callback(
         .cipher
         .open(&connection.client_secret_sealed, &sealing_context(connection.account_id))
         .map_err(ApiError::internal)?;
-    let metadata = oidc::discover(&state.outbound, &connection.issuer).await.map_err(ApiError::internal)?;
+    let metadata =
+        state.anonymous.discovery.discover(&state.outbound, &connection.issuer).await.map_err(ApiError::internal)?;
     let redirect_uri = redirect_uri(&state);
     let exchange = CodeExchange {
         client_id: &connection.client_id,
@@ -330,5 +384,6 @@ pub async fn sso_callback(
     audit::record(&state.store, event).await?;
     let mut response = see_other(&format!("{}/", state.settings.public_url.trim_end_matches('/')));
     set_cookie_header(response.headers_mut(), session_cookie(&state.settings, &token));
+    set_cookie_header(response.headers_mut(), state_cookie(&state, "", 0));
     Ok(response)
 }

@@ -72,6 +72,21 @@ async fn sign_in_at_provider(start: &str) -> String {
     panic!("the provider never sent the browser back");
 }
 
+/// The `name=value` of the sign-in's browser-binding cookie from a start's answer.
+fn state_cookie_of(start: &reqwest::Response) -> String {
+    start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .find(|value| value.starts_with("portico_sso_state="))
+        .expect("a state cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 fn base_of(url: &str) -> String {
     let parsed = url::Url::parse(url).unwrap();
     format!("{}://{}:{}", parsed.scheme(), parsed.host_str().unwrap(), parsed.port_or_known_default().unwrap())
@@ -105,8 +120,22 @@ async fn a_customer_signs_in_with_their_identity_provider_and_arrives_with_the_d
     let authorize = start.headers()["location"].to_str().unwrap().to_owned();
     assert!(authorize.starts_with(&issuer) && authorize.contains("code_challenge_method=S256"), "{authorize}");
 
+    let state_cookie = state_cookie_of(&start);
+    assert!(
+        start.headers().get_all("set-cookie").iter().any(|value| {
+            let value = value.to_str().unwrap();
+            value.contains("HttpOnly") && value.contains("SameSite=Lax") && value.contains("Path=/api/v1/auth/sso/callback")
+        }),
+        "the state cookie is HttpOnly, Lax and for the callback only"
+    );
+
     let callback = sign_in_at_provider(&authorize).await;
-    let landed = no_redirects.get(app.url(&callback)).send().await.unwrap();
+    // Carried to a browser that did not start it (login CSRF), the answer is refused.
+    let elsewhere = no_redirects.get(app.url(&callback)).send().await.unwrap();
+    assert_eq!(elsewhere.status(), 401);
+    let wrong = no_redirects.get(app.url(&callback)).header("cookie", "portico_sso_state=forged").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let landed = no_redirects.get(app.url(&callback)).header("cookie", &state_cookie).send().await.unwrap();
     assert_eq!(landed.status(), 303, "{:?}", landed.text().await);
     let cookie = session_cookie_from(&landed).expect("signed in");
     let me: Value =
@@ -146,13 +175,14 @@ async fn a_customer_signs_in_with_their_identity_provider_and_arrives_with_the_d
     assert_eq!(me["accounts"].as_array().unwrap().len(), 1);
 
     // The same callback replayed is refused: a state works once.
-    let replay = no_redirects.get(app.url(&callback)).send().await.unwrap();
+    let replay = no_redirects.get(app.url(&callback)).header("cookie", &state_cookie).send().await.unwrap();
     assert_eq!(replay.status(), 401);
 
     // A second sign-in finds the same user rather than provisioning another.
     let again = no_redirects.get(app.url(&format!("/api/v1/auth/sso/{connection_id}/start"))).send().await.unwrap();
+    let state_cookie = state_cookie_of(&again);
     let callback = sign_in_at_provider(again.headers()["location"].to_str().unwrap()).await;
-    let landed = no_redirects.get(app.url(&callback)).send().await.unwrap();
+    let landed = no_redirects.get(app.url(&callback)).header("cookie", &state_cookie).send().await.unwrap();
     assert_eq!(landed.status(), 303);
     let members: Value = app.get_json(&format!("/api/v1/accounts/{account}/members"), Some(&owner)).await;
     assert_eq!(members.as_array().unwrap().len(), 2, "owner and one provisioned member");
@@ -172,4 +202,32 @@ async fn a_provider_that_cannot_be_discovered_is_refused() {
     assert_eq!(refused.status(), 422);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["errors"][0]["field"], "issuer");
+}
+
+#[tokio::test]
+async fn an_anonymous_start_costs_no_outbound_request_each_time_and_is_limited() {
+    let app = spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let (mut provider, issuer) = start_provider("someone@example.com");
+    let connected = app
+        .request(Method::PUT, "/api/v1/staff/sso", Some(&staff))
+        .json(&json!({ "issuer": issuer, "client_id": "portico", "client_secret": "portico-test-secret", "default_role": "support" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(connected.status(), 200);
+    let connection: Value = connected.json().await.unwrap();
+    let start_path = format!("/api/v1/auth/sso/{}/start", connection["connection_id"].as_str().unwrap());
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    assert_eq!(no_redirects.get(app.url(&start_path)).send().await.unwrap().status(), 303);
+
+    // The provider is gone: starts keep working from the discovery already made.
+    provider.sigkill();
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(no_redirects.get(app.url(&start_path)).send().await.unwrap().status().as_u16());
+    }
+    assert!(statuses.iter().take(29).all(|status| *status == 303), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "then the address is limited: {statuses:?}");
 }
