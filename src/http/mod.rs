@@ -93,6 +93,9 @@ pub struct AnonymousLimits {
     pub discovery: crate::auth::oidc::DiscoveryCache,
     pub sso_starts: crate::auth::rate::RateLimiter,
     pub password_resets: crate::auth::rate::RateLimiter,
+    /// Counting a mailbox's recent links and adding one happen one at a time
+    /// (in this process), so bursts cannot slip past the per-address limit.
+    pub reset_links: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Default for AnonymousLimits {
@@ -102,6 +105,7 @@ impl Default for AnonymousLimits {
             discovery: Default::default(),
             sso_starts: crate::auth::rate::RateLimiter::new(30, minute),
             password_resets: crate::auth::rate::RateLimiter::new(10, minute),
+            reset_links: Arc::default(),
         }
     }
 }

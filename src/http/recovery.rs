@@ -38,39 +38,76 @@ pub struct PasswordResetRequest {
     pub email: EmailInput,
 }
 
+/// Reset links one address may be sent per window (a mailbox is not a target).
+const RESETS_PER_ADDRESS: i64 = 3;
+const RESET_WINDOW_MINUTES: i64 = 15;
+
 /// Mails a password-reset link if the address belongs to an active user. The
-/// answer is 202 either way, so it reveals nothing about who has an account.
+/// answer is 202 either way and is given before anything is looked up (the
+/// work goes on after it), so neither its content nor its timing tells who has
+/// an account. Limited per source address (429) and per address mailed (a few
+/// links per quarter hour; more are silently not sent).
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", extensions(("x-permission" = json!("public"))), tag = "auth", request_body = PasswordResetRequest,
-    responses((status = 202, description = "If the address is known, a link is on its way")))]
+    responses(
+        (status = 202, description = "If the address is known, a link is on its way"),
+        (status = 422, description = "An email address longer than any can be", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this address", body = super::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn request_password_reset(
     State(state): State<AppState>,
     client: ClientInfo,
     Json(request): Json<PasswordResetRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let email = request.email.into_string();
-    let user = state.store.find_login_user(&email).await?.filter(|user| user.status == "active");
-    if let Some(user) = user {
-        let (token, token_hash) = generate_token();
-        let now = Utc::now();
-        let expires_at = now + Duration::seconds(state.settings.auth.password_reset_ttl_secs as i64);
-        state.store.create_user_token(user.id, UserTokenPurpose::PasswordReset, &token_hash, now, expires_at).await?;
-        let link = format!("{}/reset-password#token={token}", state.settings.public_url.trim_end_matches('/'));
-        let minutes = state.settings.auth.password_reset_ttl_secs / 60;
-        let message = Message {
-            to: email.clone(),
-            subject: "Reset your Portico password".into(),
-            text: format!(
-                "Someone asked to reset the password for {email}.\n\nTo choose a new password, open this link within {minutes} minutes:\n{link}\n\nIf it was not you, ignore this message: your password stays as it is."
-            ),
-        };
-        state.mailer.send(&message).await.map_err(ApiError::internal)?;
-        let event = AuditEvent::new("password_reset.requested", ActorKind::User)
-            .actor(user.id)
-            .ip_address(client.ip_address)
-            .user_agent(client.user_agent);
-        audit::record(&state.store, event).await?;
+    if let Err(wait) = state.anonymous.password_resets.check(client.ip_address.as_deref().unwrap_or_default()) {
+        return Err(ApiError::rate_limited(wait.as_secs().max(1)));
     }
+    let email = request.email.into_string();
+    tokio::spawn(async move {
+        if let Err(error) = send_password_reset(&state, &client, &email).await {
+            tracing::error!(error = %crate::core::error_chain(&error), "sending a password reset failed");
+        }
+    });
     Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ResetError {
+    #[error("store")]
+    Store(#[from] crate::store::StoreError),
+    #[error("mail")]
+    Mail(#[from] crate::mail::MailError),
+}
+
+async fn send_password_reset(state: &AppState, client: &ClientInfo, email: &str) -> Result<(), ResetError> {
+    let Some(user) = state.store.find_login_user(email).await?.filter(|user| user.status == "active") else {
+        return Ok(());
+    };
+    let _one_at_a_time = state.anonymous.reset_links.lock().await;
+    let now = Utc::now();
+    let window_start = now - Duration::minutes(RESET_WINDOW_MINUTES);
+    if state.store.recent_user_tokens(user.id, UserTokenPurpose::PasswordReset, window_start).await? >= RESETS_PER_ADDRESS {
+        tracing::info!(user_id = %user.id, "password reset not sent: this address had enough links for now");
+        return Ok(());
+    }
+    let (token, token_hash) = generate_token();
+    let expires_at = now + Duration::seconds(state.settings.auth.password_reset_ttl_secs as i64);
+    state.store.create_user_token(user.id, UserTokenPurpose::PasswordReset, &token_hash, now, expires_at).await?;
+    let link = format!("{}/reset-password#token={token}", state.settings.public_url.trim_end_matches('/'));
+    let minutes = state.settings.auth.password_reset_ttl_secs / 60;
+    let message = Message {
+        to: email.to_owned(),
+        subject: "Reset your Portico password".into(),
+        text: format!(
+            "Someone asked to reset the password for {email}.\n\nTo choose a new password, open this link within {minutes} minutes:\n{link}\n\nIf it was not you, ignore this message: your password stays as it is."
+        ),
+    };
+    state.mailer.send(&message).await?;
+    let event = AuditEvent::new("password_reset.requested", ActorKind::User)
+        .actor(user.id)
+        .ip_address(client.ip_address.clone())
+        .user_agent(client.user_agent.clone());
+    audit::record(&state.store, event).await?;
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -19,6 +19,16 @@ portable_queries! {
         Ok(())
     }
 
+    /// How many links of this purpose were made for the user since `since`.
+    pub async fn recent_user_tokens(&self, user_id: Uuid, purpose: UserTokenPurpose, since: DateTime<Utc>) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM user_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3")
+            .bind(user_id)
+            .bind(purpose.as_str())
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Uses a token once: the user it was for, or None if unknown, used or expired.
     pub async fn consume_user_token(&self, purpose: UserTokenPurpose, token_hash: &[u8], now: DateTime<Utc>) -> Result<Option<Uuid>> {
         let mut transaction = self.pool.begin().await?;
