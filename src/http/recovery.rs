@@ -82,7 +82,7 @@ async fn send_password_reset(state: &AppState, client: &ClientInfo, email: &str)
     let Some(user) = state.store.find_login_user(email).await?.filter(|user| user.status == "active") else {
         return Ok(());
     };
-    let _one_at_a_time = state.anonymous.reset_links.lock().await;
+    let one_at_a_time = state.anonymous.reset_links.lock().await;
     let now = Utc::now();
     let window_start = now - Duration::minutes(RESET_WINDOW_MINUTES);
     if state.store.recent_user_tokens(user.id, UserTokenPurpose::PasswordReset, window_start).await? >= RESETS_PER_ADDRESS {
@@ -91,8 +91,7 @@ async fn send_password_reset(state: &AppState, client: &ClientInfo, email: &str)
     }
     let (token, token_hash) = generate_token();
     let expires_at = now + Duration::seconds(state.settings.auth.password_reset_ttl_secs as i64);
-    state.store.create_user_token(user.id, UserTokenPurpose::PasswordReset, &token_hash, now, expires_at).await?;
-    let link = format!("{}/reset-password#token={token}", state.settings.public_url.trim_end_matches('/'));
+XX, state.settings.public_url.trim_end_matches('/'));
     let minutes = state.settings.auth.password_reset_ttl_secs / 60;
     let message = Message {
         to: email.to_owned(),
