@@ -91,7 +91,9 @@ async fn send_password_reset(state: &AppState, client: &ClientInfo, email: &str)
     }
     let (token, token_hash) = generate_token();
     let expires_at = now + Duration::seconds(state.settings.auth.password_reset_ttl_secs as i64);
-XX, state.settings.public_url.trim_end_matches('/'));
+    state.store.create_user_token(user.id, UserTokenPurpose::PasswordReset, &token_hash, now, expires_at).await?;
+    drop(one_at_a_time);
+    let link = format!("{}/reset-password#token={token}", state.settings.public_url.trim_end_matches('/'));
     let minutes = state.settings.auth.password_reset_ttl_secs / 60;
     let message = Message {
         to: email.to_owned(),
