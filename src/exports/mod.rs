@@ -70,8 +70,13 @@ pub async fn run(job: &ExportJob, context: &JobContext) -> Result<(), JobError> 
     Ok(())
 }
 
-/// One file of the archive.
-type Entry = (String, Vec<u8>);
+/// One file of the archive: small ones built in memory, documents spooled to
+/// disk as they stream from their source (so memory stays flat whatever their
+/// size; a tar header needs the size before the bytes).
+enum Entry {
+    Bytes { name: String, bytes: Vec<u8> },
+    Spooled { name: String, path: PathBuf },
+}
 
 async fn build(context: &JobContext, export: &ExportRow) -> Result<u64, String> {
     let dir = context.exports_dir.clone();
@@ -83,12 +88,23 @@ async fn build(context: &JobContext, export: &ExportRow) -> Result<u64, String> 
     let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         let file = std::fs::File::create(&writing)?;
         let mut archive = tar::Builder::new(GzEncoder::new(file, Compression::default()));
-        while let Some((name, bytes)) = received.blocking_recv() {
+        while let Some(entry) = received.blocking_recv() {
             let mut header = tar::Header::new_gnu();
-            header.set_size(bytes.len() as u64);
             header.set_mode(0o600);
             header.set_mtime(Utc::now().timestamp().max(0) as u64);
-            archive.append_data(&mut header, &name, bytes.as_slice())?;
+            match entry {
+                Entry::Bytes { name, bytes } => {
+                    header.set_size(bytes.len() as u64);
+                    archive.append_data(&mut header, &name, bytes.as_slice())?;
+                }
+                Entry::Spooled { name, path } => {
+                    let spooled = std::fs::File::open(&path)?;
+                    header.set_size(spooled.metadata()?.len());
+                    let appended = archive.append_data(&mut header, &name, spooled);
+                    let _ = std::fs::remove_file(&path);
+                    appended?;
+                }
+            }
         }
         let file = archive.into_inner()?.finish()?;
         file.sync_all()
@@ -102,6 +118,14 @@ async fn build(context: &JobContext, export: &ExportRow) -> Result<u64, String> 
     let written = writer.await.map_err(|error| error.to_string())?.map_err(|error| format!("writing: {error}"));
     if let Err(error) = produced.and(written) {
         let _ = std::fs::remove_file(&partial);
+        // Documents spooled but never appended.
+        let spool_prefix = format!("{}.", export.id);
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&spool_prefix) && name.ends_with(".spool") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
         return Err(error);
     }
     let archive = archive_path(&dir, export.id);
@@ -111,7 +135,7 @@ async fn build(context: &JobContext, export: &ExportRow) -> Result<u64, String> 
 
 async fn send(entries: &mpsc::Sender<Entry>, name: String, value: &impl Serialize) -> Result<(), String> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|error| error.to_string())?;
-    entries.send((name, bytes)).await.map_err(|_| "the archive writer stopped".to_owned())
+    entries.send(Entry::Bytes { name, bytes }).await.map_err(|_| "the archive writer stopped".to_owned())
 }
 
 async fn account_entries(
@@ -150,15 +174,17 @@ async fn account_entries(
     }
     let mut missing = Vec::new();
     for document in &documents {
-        match document_bytes(context, document).await {
-            Ok(bytes) => {
+        let spool = context.exports_dir.join(format!("{}.{}.spool", export.id, document.id));
+        match spool_document(context, document, &spool).await {
+            Ok(()) => {
                 let name = safe_name(document.data.0["name"].as_str().unwrap_or("document"));
-                entries
-                    .send((format!("documents/{}-{name}", document.id), bytes))
-                    .await
-                    .map_err(|_| "the archive writer stopped".to_owned())?;
+                let entry = Entry::Spooled { name: format!("documents/{}-{name}", document.id), path: spool };
+                entries.send(entry).await.map_err(|_| "the archive writer stopped".to_owned())?;
             }
-            Err(reason) => missing.push(json!({"id": document.id, "name": document.title, "reason": reason})),
+            Err(reason) => {
+                let _ = tokio::fs::remove_file(&spool).await;
+                missing.push(json!({"id": document.id, "name": document.title, "reason": reason}));
+            }
         }
     }
     let manifest = json!({
@@ -169,8 +195,10 @@ async fn account_entries(
     send(entries, "manifest.json".into(), &manifest).await
 }
 
-/// A document's bytes from its source, if it serves them (at most `MAX_DOCUMENT_BYTES`).
-async fn document_bytes(context: &JobContext, document: &crate::store::RecordRow) -> Result<Vec<u8>, String> {
+/// Streams a document's bytes from its source into `spool`, if it serves them
+/// (at most `MAX_DOCUMENT_BYTES`); the caller removes the file on failure.
+async fn spool_document(context: &JobContext, document: &crate::store::RecordRow, spool: &Path) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt;
     let instance = context
         .store
         .connector_instance(document.source_instance_id)
@@ -189,16 +217,19 @@ async fn document_bytes(context: &JobContext, document: &crate::store::RecordRow
     if download.size.is_some_and(|size| size > MAX_DOCUMENT_BYTES) {
         return Err(too_large());
     }
-    let mut bytes = Vec::with_capacity(download.size.unwrap_or(0) as usize);
+    let writing = |error: std::io::Error| format!("spooling: {error}");
+    let mut file = tokio::fs::File::create(spool).await.map_err(writing)?;
+    let mut written: u64 = 0;
     let mut stream = download.stream;
     while let Some(chunk) = stream.try_next().await.map_err(|error| error.message)? {
         // A source that did not say the size is held to the limit as it streams.
-        if (bytes.len() + chunk.len()) as u64 > MAX_DOCUMENT_BYTES {
+        written += chunk.len() as u64;
+        if written > MAX_DOCUMENT_BYTES {
             return Err(too_large());
         }
-        bytes.extend_from_slice(&chunk);
+        file.write_all(&chunk).await.map_err(writing)?;
     }
-    Ok(bytes)
+    file.flush().await.map_err(writing)
 }
 
 async fn user_entries(

@@ -140,6 +140,13 @@ async fn an_owner_exports_the_account_and_a_person_their_own_data_for_them_alone
     let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     assert_eq!(manifest["account"]["id"], acme.to_string());
     assert!(files.contains_key("records/invoices.json"));
+    // Documents were spooled to disk on the way into the archive, and cleaned up.
+    let leftovers: Vec<_> = std::fs::read_dir(app.settings.data_dir.join("exports"))
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".spool"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // A person's own data, for them.
     let response = app.request(Method::POST, "/api/v1/me/exports", Some(&billing)).send().await.unwrap();
