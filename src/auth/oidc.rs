@@ -58,7 +58,8 @@ const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 /// a sign-in link must not cost an outbound request each time.
 #[derive(Debug, Clone, Default)]
 pub struct DiscoveryCache {
-    documents: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ProviderMetadata)>>>,
+    documents:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, ProviderMetadata)>>>,
 }
 
 impl DiscoveryCache {

@@ -159,6 +159,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(openapi::router())
         .split_for_parts();
     document.merge(ingress_document);
+    openapi::document_shared_answers(&mut document);
     (routes, ingress, document)
 }
 

@@ -85,7 +85,9 @@ async fn send_password_reset(state: &AppState, client: &ClientInfo, email: &str)
     let one_at_a_time = state.anonymous.reset_links.lock().await;
     let now = Utc::now();
     let window_start = now - Duration::minutes(RESET_WINDOW_MINUTES);
-    if state.store.recent_user_tokens(user.id, UserTokenPurpose::PasswordReset, window_start).await? >= RESETS_PER_ADDRESS {
+    if state.store.recent_user_tokens(user.id, UserTokenPurpose::PasswordReset, window_start).await?
+        >= RESETS_PER_ADDRESS
+    {
         tracing::info!(user_id = %user.id, "password reset not sent: this address had enough links for now");
         return Ok(());
     }

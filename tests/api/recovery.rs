@@ -101,7 +101,8 @@ async fn reset_requests_are_limited_per_source_and_per_address_mailed() {
     let user = app.staff(StaffRole::Support).await;
     let mut statuses = Vec::new();
     for _ in 0..12 {
-        statuses.push(post(&app, "/api/v1/auth/password-reset", json!({ "email": user.email })).await.status().as_u16());
+        statuses
+            .push(post(&app, "/api/v1/auth/password-reset", json!({ "email": user.email })).await.status().as_u16());
     }
     assert!(statuses[..10].iter().all(|status| *status == 202), "{statuses:?}");
     assert_eq!(statuses[11], 429, "one source is limited: {statuses:?}");

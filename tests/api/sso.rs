@@ -124,7 +124,9 @@ async fn a_customer_signs_in_with_their_identity_provider_and_arrives_with_the_d
     assert!(
         start.headers().get_all("set-cookie").iter().any(|value| {
             let value = value.to_str().unwrap();
-            value.contains("HttpOnly") && value.contains("SameSite=Lax") && value.contains("Path=/api/v1/auth/sso/callback")
+            value.contains("HttpOnly")
+                && value.contains("SameSite=Lax")
+                && value.contains("Path=/api/v1/auth/sso/callback")
         }),
         "the state cookie is HttpOnly, Lax and for the callback only"
     );
