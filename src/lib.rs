@@ -21,6 +21,7 @@ pub mod mail;
 pub mod notifications;
 pub mod startup;
 pub mod store;
+pub mod supervisor;
 pub mod sync;
 pub mod telemetry;
 pub mod webhooks;

@@ -13,6 +13,7 @@ use crate::core::crypto::SecretCipher;
 use crate::http::{self, AppState};
 use crate::jobs::{self, JobContext, JobQueue, QueueError};
 use crate::store::{Store, StoreError};
+use crate::supervisor::Supervisor;
 use crate::sync::ConnectorHost;
 use crate::telemetry;
 
@@ -41,6 +42,8 @@ pub enum StartupError {
     Serve(#[source] std::io::Error),
     #[error("job workers failed: {0}")]
     Workers(String),
+    #[error("a background task failed: {0}")]
+    Background(String),
 }
 
 /// A built, not yet running, service: connected, migrated, and (for HTTP) bound.
@@ -105,9 +108,14 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         // Deliveries accepted here are processed at once by this process's workers.
         let committed = Arc::new(tokio::sync::Notify::new());
+        let supervisor = Supervisor::new(shutdown.clone());
         let http_task = self.listener.map(|listener| {
-            let feed =
-                crate::events::ChangeFeed::start(self.store.clone(), self.settings.events.clone(), shutdown.clone());
+            let feed = crate::events::ChangeFeed::start(
+                self.store.clone(),
+                self.settings.events.clone(),
+                shutdown.clone(),
+                &supervisor,
+            );
             let webhooks = crate::webhooks::WebhookGateway {
                 endpoints: crate::webhooks::endpoint::EndpointCache::new(Duration::from_millis(
                     self.settings.webhooks.endpoint_cache_ms,
@@ -116,6 +124,7 @@ impl Application {
                     self.store.clone(),
                     self.settings.webhooks.group_commit_max,
                     committed.clone(),
+                    &supervisor,
                 ),
                 committed: committed.clone(),
                 rejected_kept: Default::default(),
@@ -131,7 +140,7 @@ impl Application {
                 metrics: telemetry::metrics_handle(),
                 webhooks,
                 feed,
-                usage: crate::auth::usage::UsageRecorder::start(self.store.clone(), shutdown.clone()),
+                usage: crate::auth::usage::UsageRecorder::start(self.store.clone(), shutdown.clone(), &supervisor),
                 anonymous: Default::default(),
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
@@ -150,25 +159,31 @@ impl Application {
                 connectors: self.connectors.clone(),
                 exports_dir: self.settings.data_dir.join("exports"),
             };
-            tokio::spawn(crate::sync::scheduler::run_scheduler(context.clone(), shutdown.clone()));
+            supervisor.spawn_until_shutdown(
+                "sync scheduler",
+                crate::sync::scheduler::run_scheduler(context.clone(), shutdown.clone()),
+            );
             let processor = crate::webhooks::Processor::new(
                 self.store.clone(),
                 self.connectors.clone(),
                 self.settings.webhooks.clone(),
             );
-            tokio::spawn(processor.run(committed.clone(), shutdown.clone()));
-            tokio::spawn(crate::notifications::run(self.store.clone(), shutdown.clone()));
-            tokio::spawn(crate::notifications::mail::run(
-                self.store.clone(),
-                crate::mail::Mailer::from_settings(&self.settings),
-                self.settings.public_url.clone(),
-                shutdown.clone(),
-            ));
-            tokio::spawn(jobs::housekeeping::run_periodically(
-                self.store.clone(),
-                self.settings.clone(),
-                shutdown.clone(),
-            ));
+            supervisor.spawn_until_shutdown("webhook processor", processor.run(committed.clone(), shutdown.clone()));
+            supervisor
+                .spawn_until_shutdown("notifier", crate::notifications::run(self.store.clone(), shutdown.clone()));
+            supervisor.spawn_until_shutdown(
+                "notification mailer",
+                crate::notifications::mail::run(
+                    self.store.clone(),
+                    crate::mail::Mailer::from_settings(&self.settings),
+                    self.settings.public_url.clone(),
+                    shutdown.clone(),
+                ),
+            );
+            supervisor.spawn_until_shutdown(
+                "housekeeping",
+                jobs::housekeeping::run_periodically(self.store.clone(), self.settings.clone(), shutdown.clone()),
+            );
             tokio::spawn(jobs::run_workers(context, shutdown.clone()))
         });
 
@@ -198,7 +213,11 @@ impl Application {
         tracing::info!("stopped");
         self.queue.close().await;
         self.store.close().await;
-        http_result.and(workers_result)
+        let background_result = match supervisor.failure() {
+            Some(failure) => Err(StartupError::Background(failure)),
+            None => Ok(()),
+        };
+        http_result.and(workers_result).and(background_result)
     }
 }
 

@@ -32,10 +32,10 @@ pub struct UsageRecorder {
 
 impl UsageRecorder {
     /// Starts writing stamps every [`FLUSH_INTERVAL`] until shutdown (then once more).
-    pub fn start(store: Store, shutdown: CancellationToken) -> Self {
+    pub fn start(store: Store, shutdown: CancellationToken, supervisor: &crate::supervisor::Supervisor) -> Self {
         let recorder = UsageRecorder::default();
         let flusher = recorder.clone();
-        tokio::spawn(async move {
+        supervisor.spawn_until_shutdown("usage recorder", async move {
             let mut ticks = tokio::time::interval(FLUSH_INTERVAL);
             loop {
                 let stopping = tokio::select! {

@@ -125,7 +125,12 @@ impl Drop for StreamSlot {
 impl ChangeFeed {
     /// Starts following the feed from its current end (found once the database
     /// answers: a server starts, and says it is not ready, without it).
-    pub fn start(store: Store, settings: EventSettings, shutdown: CancellationToken) -> Self {
+    pub fn start(
+        store: Store,
+        settings: EventSettings,
+        shutdown: CancellationToken,
+        supervisor: &crate::supervisor::Supervisor,
+    ) -> Self {
         let (sender, _) = broadcast::channel(BROADCAST_CAPACITY);
         let feed = ChangeFeed {
             sender,
@@ -133,7 +138,7 @@ impl ChangeFeed {
             shutdown: shutdown.clone(),
             streams: Default::default(),
         };
-        tokio::spawn(feed.clone().follow(store, settings, shutdown));
+        supervisor.spawn_until_shutdown("change feed follower", feed.clone().follow(store, settings, shutdown));
         feed
     }
 

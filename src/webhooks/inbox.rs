@@ -35,10 +35,17 @@ impl std::fmt::Debug for Pending {
 impl InboxWriter {
     /// Starts the writer task. `committed` is notified after each commit that
     /// stored something to process (a processor in this process starts at once).
-    pub fn start(store: Store, max_batch: usize, committed: Arc<Notify>) -> Self {
+    pub fn start(
+        store: Store,
+        max_batch: usize,
+        committed: Arc<Notify>,
+        supervisor: &crate::supervisor::Supervisor,
+    ) -> Self {
         // Room for a few batches; beyond it requests wait (back-pressure).
         let (sender, receiver) = mpsc::channel(max_batch * 4);
-        tokio::spawn(write_batches(store, receiver, max_batch, committed));
+        // It drains and ends once the last sender (the HTTP router) is gone.
+        supervisor
+            .spawn_until_inputs_close("webhook inbox writer", write_batches(store, receiver, max_batch, committed));
         Self { sender }
     }
 
