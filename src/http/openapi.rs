@@ -107,8 +107,12 @@ pub fn document_shared_answers(document: &mut utoipa::openapi::OpenApi) {
                 shared.push(("413", "The body is larger than allowed"));
                 shared.push(("415", "The body's type is not one this operation takes"));
             }
-            if body_types.iter().any(|content_type| content_type.contains("json")) {
-                shared.push(("422", "The body is not valid for this operation (the fields say why)"));
+            let has_query = operation.parameters.iter().flatten().any(|parameter| match parameter {
+                RefOr::T(parameter) => parameter.parameter_in == utoipa::openapi::path::ParameterIn::Query,
+                RefOr::Ref(_) => false,
+            });
+            if has_query || body_types.iter().any(|content_type| content_type.contains("json")) {
+                shared.push(("422", "A query value or the body is not valid for this operation (the fields say why)"));
             }
             for (status, description) in shared {
                 operation.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description));
