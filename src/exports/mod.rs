@@ -262,7 +262,7 @@ async fn user_entries(
     let long_ago = Utc::now() - Duration::days(3650);
     let sessions = store.user_sessions(user_id, long_ago, long_ago).await.map_err(failed)?;
     send(entries, "sessions.json".into(), &sessions).await?;
-    let tokens = store.user_api_tokens(user_id).await.map_err(failed)?;
+    let tokens = store.user_api_tokens(user_id, None).await.map_err(failed)?;
     send(entries, "api_tokens.json".into(), &tokens).await?;
     let manifest = json!({"export_id": export.id, "kind": "user", "generated_at": Utc::now(), "user_id": user_id});
     send(entries, "manifest.json".into(), &manifest).await

@@ -224,17 +224,19 @@ pub async fn create_api_token(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-/// Your API tokens (never their secrets).
+/// Your API tokens (never their secrets); a credential limited to one account
+/// sees those limited to it.
 #[utoipa::path(get, path = "/api/v1/me/tokens", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     responses((status = 200, description = "Tokens, newest first", body = Vec<ApiTokenSummary>)))]
 pub async fn list_api_tokens(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<ApiTokenSummary>>, ApiError> {
-    Ok(Json(state.store.user_api_tokens(caller.user_id).await?))
+    Ok(Json(state.store.user_api_tokens(caller.user_id, caller.scoped_account_id()).await?))
 }
 
-/// Revokes one of your API tokens; it stops working at once.
+/// Revokes one of your API tokens (a credential limited to one account: one
+/// limited to it); it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/me/tokens/{token_id}", extensions(("x-permission" = json!("signed in"))), tag = "auth",
     params(("token_id" = Uuid, Path)),
     responses(
@@ -246,7 +248,7 @@ pub async fn revoke_api_token(
     caller: Caller,
     Path(token_id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    if !state.store.revoke_api_token(caller.user_id, token_id, Utc::now()).await? {
+    if !state.store.revoke_api_token(caller.user_id, token_id, caller.scoped_account_id(), Utc::now()).await? {
         return Err(ApiError::from_code(ErrorCode::NotFound));
     }
     audit::record(&state.store, caller.audit_event("api_token.revoked").target("api_token", token_id)).await?;

@@ -43,7 +43,7 @@ fn parse_matrix() -> Vec<Row> {
 
 /// The OpenAPI path template a matrix path stands for: each placeholder (or
 /// deliberately malformed id) is named after the collection it follows.
-fn template_of(path: &str) -> String {
+pub(crate) fn template_of(path: &str) -> String {
     let segments: Vec<&str> = path.split('/').collect();
     segments
         .iter()
@@ -100,7 +100,7 @@ fn concrete_path(path: &str, world: &World) -> String {
 }
 
 /// A body that is valid for the route, so that only authorization decides.
-fn body_for(method: &Method, template: &str) -> Option<Value> {
+pub(crate) fn body_for(method: &Method, template: &str) -> Option<Value> {
     let unique = Uuid::new_v4().simple().to_string();
     match (method.as_str(), template) {
         ("POST", "/api/v1/auth/login") => {

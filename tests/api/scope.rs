@@ -252,3 +252,214 @@ async fn an_export_asked_for_by_someone_who_has_since_left_is_not_built() {
     .await;
     assert!(row.error.unwrap().contains("no longer"), "refused for the right reason");
 }
+
+const SCOPE_MATRIX: &str = include_str!("scope_matrix.txt");
+
+/// One row of `scope_matrix.txt`: what an operation answers a credential scoped
+/// to A (an account-scoped API token, and an SSO session of A's provider) when
+/// it names B's things, or names nothing.
+struct ScopeRow {
+    line: usize,
+    method: Method,
+    path: String,
+    token: u16,
+    session: u16,
+}
+
+fn parse_scope_matrix() -> Vec<ScopeRow> {
+    SCOPE_MATRIX
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty() && !line.trim_start().starts_with('#'))
+        .map(|(index, line)| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(fields.len(), 4, "line {}: method path token-status session-status", index + 1);
+            ScopeRow {
+                line: index + 1,
+                method: fields[0].parse().unwrap(),
+                path: fields[1].to_owned(),
+                token: fields[2].parse().unwrap(),
+                session: fields[3].parse().unwrap(),
+            }
+        })
+        .collect()
+}
+
+/// B's things, named so that any answer mentioning one is caught.
+struct AccountB {
+    id: Uuid,
+    name: &'static str,
+    other_member: Session,
+    invitee: &'static str,
+    invitation: Uuid,
+    notification_title: &'static str,
+    notification: Uuid,
+    export: Uuid,
+    token_id: Uuid,
+    token: String,
+}
+
+impl AccountB {
+    fn markers(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.to_owned(),
+            self.other_member.email.clone(),
+            self.other_member.user_id.to_string(),
+            self.invitee.to_owned(),
+            self.invitation.to_string(),
+            self.notification_title.to_owned(),
+            self.notification.to_string(),
+            self.export.to_string(),
+            self.token_id.to_string(),
+        ]
+    }
+
+    fn concrete(&self, path: &str, a: Uuid) -> String {
+        path.split('/')
+            .map(|segment| match segment {
+                "{A}" => a.to_string(),
+                "{B}" => self.id.to_string(),
+                "{b_member}" => self.other_member.user_id.to_string(),
+                "{b_invitation}" => self.invitation.to_string(),
+                "{b_notification}" => self.notification.to_string(),
+                "{b_export}" => self.export.to_string(),
+                "{b_token}" => self.token_id.to_string(),
+                placeholder if placeholder.starts_with('{') => Uuid::new_v4().to_string(),
+                other => other.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+async fn build_account_b(app: &TestApp, person: &Session, b: Uuid) -> AccountB {
+    let other_member = app.member(person, b, "member").await;
+    let name = "Globex Scope Marker";
+    let renamed = "UPDATE accounts SET name = $1 WHERE id = $2";
+    raw_sql(&app.db, renamed, |query| query.bind(name).bind(b)).await;
+    let invitee = "globex-invitee@example.com";
+    let invited: Value = app
+        .request(Method::POST, &format!("/api/v1/accounts/{b}/invitations"), Some(person))
+        .json(&json!({ "email": invitee, "role": "viewer" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let notification_title = "Globex-only notice";
+    notify(app, person.user_id, b, notification_title).await;
+    let notifications: Value = app.get_json("/api/v1/me/notifications", Some(person)).await;
+    let notification = notifications["items"].as_array().unwrap().iter().find(|n| n["message"] == notification_title);
+    let notification = notification.unwrap()["id"].as_str().unwrap().parse().unwrap();
+    let export: Value = app
+        .request(Method::POST, &format!("/api/v1/accounts/{b}/exports"), Some(person))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token: Value = api_token(app, person, Some(b)).await.json().await.unwrap();
+    AccountB {
+        token_id: token["token_id"].as_str().unwrap().parse().unwrap(),
+        token: token["token"].as_str().unwrap().to_owned(),
+        id: b,
+        name,
+        other_member,
+        invitee,
+        invitation: invited["invitation_id"].as_str().unwrap().parse().unwrap(),
+        notification_title,
+        notification,
+        export: export["id"].as_str().unwrap().parse().unwrap(),
+    }
+}
+
+/// The body, or as much of it as arrives in `limit` (the live stream never ends).
+async fn body_within(mut response: reqwest::Response, limit: std::time::Duration) -> String {
+    let mut body = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// Every documented operation, driven with credentials scoped to A by a person
+/// who is also B's owner: nothing of B is ever answered or changed.
+#[tokio::test]
+async fn no_route_lets_a_credential_scoped_to_one_account_reach_another() {
+    let app = spawn_app().await;
+    let TwoAccounts { a, b, person } = owner_of_two_accounts(&app).await;
+    let world_b = build_account_b(&app, &person, b).await;
+    let token: Value = api_token(&app, &person, Some(a)).await.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let mut sso = sso_session(&app, &person, a).await;
+    let markers = world_b.markers();
+
+    let rows = parse_scope_matrix();
+    let document: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let covered: std::collections::BTreeSet<(String, String)> =
+        rows.iter().map(|row| (row.method.as_str().to_owned(), crate::authorization::template_of(&row.path))).collect();
+    let mut missing = Vec::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            if !covered.contains(&(method.to_uppercase(), path.clone())) {
+                missing.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "operations without a row in scope_matrix.txt: {missing:?}");
+
+    let mut failures = Vec::new();
+    for row in &rows {
+        let path = world_b.concrete(&row.path, a);
+        let body = crate::authorization::body_for(&row.method, &crate::authorization::template_of(&row.path));
+        for (credential, expected) in [("token", row.token), ("session", row.session)] {
+            let mut request = match credential {
+                "token" => bearer(&app, row.method.clone(), &path, &token).header("origin", crate::helpers::PUBLIC_URL),
+                _ => app.request(row.method.clone(), &path, Some(&sso)),
+            };
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            // A problem's `instance` echoes the path asked for: that is not B's data.
+            let text = body_within(response, std::time::Duration::from_secs(2)).await.replace(&path, "");
+            if status != expected {
+                failures.push(format!(
+                    "line {}: {credential} {} {} → {status}, expected {expected}",
+                    row.line, row.method, row.path
+                ));
+            }
+            if let Some(marker) = markers.iter().find(|marker| text.contains(marker.as_str())) {
+                failures.push(format!(
+                    "line {}: {credential} {} {} answered B's {marker:?}",
+                    row.line, row.method, row.path
+                ));
+            }
+        }
+        // Signing out ends the scoped session: begin another for the rows after.
+        if row.path == "/api/v1/auth/logout" {
+            sso = sso_session(&app, &person, a).await;
+        }
+    }
+    assert!(failures.is_empty(), "scoped credentials reached past their account:\n{}", failures.join("\n"));
+
+    // And B is as it was: its invitation pending, its notification unread, its
+    // export there, its members the same.
+    let invitations: Value = app.get_json(&format!("/api/v1/accounts/{b}/invitations"), Some(&person)).await;
+    assert!(invitations.to_string().contains(&world_b.invitation.to_string()), "{invitations}");
+    let unread: Value = app.get_json("/api/v1/me/notifications?unread=true", Some(&person)).await;
+    assert!(unread.to_string().contains(world_b.notification_title), "{unread}");
+    let export = app.store.export(world_b.export).await.unwrap().expect("B's export is still there");
+    assert_ne!(export.status, "failed", "B's export was not ended");
+    let members: Value = app.get_json(&format!("/api/v1/accounts/{b}/members"), Some(&person)).await;
+    assert_eq!(members.as_array().unwrap().len(), 2, "{members}");
+    let account: Value = app.get_json(&format!("/api/v1/accounts/{b}"), Some(&person)).await;
+    assert_eq!(account["name"], world_b.name);
+    let with_b_token = bearer(&app, Method::GET, &format!("/api/v1/accounts/{b}"), &world_b.token).send().await;
+    assert_eq!(with_b_token.unwrap().status(), 200, "B's token still works");
+}

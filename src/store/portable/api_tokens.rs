@@ -41,25 +41,33 @@ portable_queries! {
     }
 
     /// The user's own tokens, newest first, without secrets.
-    pub async fn user_api_tokens(&self, user_id: Uuid) -> Result<Vec<ApiTokenSummary>> {
+    /// The user's tokens; only those limited to `within_account` when set (what a
+    /// credential scoped to that account may see of them).
+    pub async fn user_api_tokens(&self, user_id: Uuid, within_account: Option<Uuid>) -> Result<Vec<ApiTokenSummary>> {
         let tokens = sqlx::query_as(
             "SELECT id AS token_id, name, account_id, created_at, expires_at, last_used_at, revoked_at
-             FROM api_tokens WHERE created_by = $1 ORDER BY created_at DESC",
+             FROM api_tokens WHERE created_by = $1 AND ($2 IS NULL OR account_id = $2) ORDER BY created_at DESC",
         )
         .bind(user_id)
+        .bind(within_account)
         .fetch_all(&self.pool)
         .await?;
         Ok(tokens)
     }
 
-    /// Revokes one of the user's own tokens; false if not theirs or already revoked.
-    pub async fn revoke_api_token(&self, user_id: Uuid, token_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
-        let result = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND created_by = $3 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(token_id)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+    /// Revokes one of the user's own tokens (only one limited to `within_account`
+    /// when set); false if not theirs, out of reach, or already revoked.
+    pub async fn revoke_api_token(&self, user_id: Uuid, token_id: Uuid, within_account: Option<Uuid>, now: DateTime<Utc>) -> Result<bool> {
+        let result = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1
+             WHERE id = $2 AND created_by = $3 AND revoked_at IS NULL AND ($4 IS NULL OR account_id = $4)",
+        )
+        .bind(now)
+        .bind(token_id)
+        .bind(user_id)
+        .bind(within_account)
+        .execute(&self.pool)
+        .await?;
         Ok(result.rows_affected() == 1)
     }
 }
