@@ -54,10 +54,10 @@ pub(crate) async fn issue_invitation(
     action: &'static str,
 ) -> Result<IssuedInvitation, ApiError> {
     let email = normalize_email(email);
-    if !looks_like_email(&email) {
+    if !looks_like_email(&email) || email.len() > crate::core::email::MAX_EMAIL_BYTES {
         return Err(ApiError::validation(vec![FieldError {
             field: "email".into(),
-            message: "not an email address".into(),
+            message: "not an email address (at most 254 bytes)".into(),
         }]));
     }
     let (token, token_hash) = generate_token();

@@ -77,8 +77,11 @@ async fn put_connection(
 ) -> Result<SsoConnection, ApiError> {
     let invalid =
         |field: &str, message: String| ApiError::validation(vec![FieldError { field: field.into(), message }]);
-    if client_id.trim().is_empty() {
-        return Err(invalid("client_id", "required".into()));
+    if client_id.trim().is_empty() || client_id.len() > 255 {
+        return Err(invalid("client_id", "required, at most 255 bytes".into()));
+    }
+    if issuer.len() > 2048 {
+        return Err(invalid("issuer", "at most 2048 bytes".into()));
     }
     oidc::discover(&state.outbound, issuer).await.map_err(|error| invalid("issuer", error.to_string()))?;
     let connection = NewSsoConnection {
