@@ -52,6 +52,22 @@ pub fn permissions_in(
     Ok(permissions)
 }
 
+/// What a membership lets its member see when no credential is involved — work
+/// done for them in the background, such as notifications: the grant's
+/// permissions, or nothing while the account demands a second factor the member
+/// has not set up (the same demand [`permissions_in`] makes of a credential).
+pub fn permissions_of_member(
+    grant: Option<&Grant>,
+    account_requires_mfa: bool,
+    mfa_enabled: bool,
+) -> BTreeSet<Permission> {
+    match grant {
+        Some(_) if account_requires_mfa && !mfa_enabled => BTreeSet::new(),
+        Some(grant) => grant.permissions(),
+        None => BTreeSet::new(),
+    }
+}
+
 /// One of the caller's memberships, with what the rules of access make of it for
 /// this credential.
 #[derive(Debug, Clone)]
@@ -165,6 +181,15 @@ mod tests {
         assert_eq!(permissions_in(&member, other, None, false, &settings), Err(Refusal::NoAccess));
         let scoped = caller(None, false, Some(other));
         assert_eq!(permissions_in(&scoped, mine, Some(&billing), false, &settings), Err(Refusal::NoAccess));
+    }
+
+    #[test]
+    fn background_work_for_a_member_obeys_the_accounts_second_factor_demand() {
+        let viewer = Grant::Role(AccountRole::Viewer);
+        assert_eq!(permissions_of_member(Some(&viewer), false, false), AccountRole::Viewer.permissions());
+        assert!(permissions_of_member(Some(&viewer), true, false).is_empty());
+        assert_eq!(permissions_of_member(Some(&viewer), true, true), AccountRole::Viewer.permissions());
+        assert!(permissions_of_member(None, false, true).is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::access::{self, Refusal};
 use super::grants;
-use super::permissions::{Grant, Permission, StaffPermission, StaffRole};
+use super::permissions::{Permission, StaffPermission, StaffRole};
 use super::session::token_from_headers;
 use super::tokens::hash_token;
 use crate::audit::{self, ActorKind, AuditEvent};
@@ -306,13 +306,15 @@ impl FromRequestParts<AppState> for StaffCaller {
 ///
 /// Anyone without any access to the account gets 404, exactly as for an account
 /// that does not exist: the answer never reveals another customer's ids.
+///
+/// Its account and permissions are private: a handler gets at the account only
+/// through the [`AccountScope`] a permission check returns ([`Self::require`], or
+/// [`Self::any_access`] for what any member may see).
 #[derive(Debug, Clone)]
 pub struct AccountAccess {
     pub caller: Caller,
-    pub account_id: Uuid,
-    /// What the caller's membership grants here (None for staff acting by staff role).
-    pub grant: Option<Grant>,
-    pub permissions: BTreeSet<Permission>,
+    account_id: Uuid,
+    permissions: BTreeSet<Permission>,
 }
 
 impl FromRequestParts<AppState> for AccountAccess {
@@ -355,7 +357,19 @@ impl AccountAccess {
             Err(Refusal::NoAccess) => return Err(not_found()),
             Err(Refusal::MfaRequired) => return Err(mfa_enrollment_required()),
         };
-        Ok(AccountAccess { caller, account_id, grant, permissions })
+        Ok(AccountAccess { caller, account_id, permissions })
+    }
+
+    /// Whether the caller holds `permission` here (to shape an answer; to act, use
+    /// [`Self::require`], which records a denial).
+    pub fn holds(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// The scope for what any access to the account shows (its name, the
+    /// dashboard's frame): having been let in at all is the permission.
+    pub fn any_access(&self) -> AccountScope {
+        AccountScope { account_id: self.account_id }
     }
 
     /// The scope for one permission, or 403 (recorded in the account's audit log).

@@ -16,7 +16,7 @@ use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
 use crate::auth::permissions::{Permission, StaffPermission};
 use crate::auth::{AccountAccess, StaffCaller};
-use crate::store::{Account, StoreError};
+use crate::store::{Account, AccountData, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -94,7 +94,7 @@ pub async fn list_accounts(
         (status = 404, description = "No such account, or none of yours", body = super::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_account(State(state): State<AppState>, access: AccountAccess) -> Result<Json<Account>, ApiError> {
-    let account = state.store.account(access.account_id).await?.ok_or(StoreError::NotFound)?;
+    let account = AccountData::of(&state.store, &access.any_access()).account().await?.ok_or(StoreError::NotFound)?;
     Ok(Json(account))
 }
 
@@ -129,7 +129,7 @@ pub async fn update_account_settings(
                 "Turn on multi-factor sign-in yourself before requiring it of everyone.",
             ));
         }
-        state.store.set_account_require_mfa(scope.account_id(), require_mfa).await?;
+        AccountData::of(&state.store, &scope).set_require_mfa(require_mfa).await?;
         let event = access
             .caller
             .audit_event("account.settings_changed")
@@ -138,6 +138,6 @@ pub async fn update_account_settings(
             .details(serde_json::json!({ "require_mfa": require_mfa }));
         audit::record(&state.store, event).await?;
     }
-    let account = state.store.account(scope.account_id()).await?.ok_or(StoreError::NotFound)?;
+    let account = AccountData::of(&state.store, &scope).account().await?.ok_or(StoreError::NotFound)?;
     Ok(Json(account))
 }

@@ -17,6 +17,7 @@ use super::problem::ApiError;
 use crate::audit::{self, StoredAuditEvent};
 use crate::auth::permissions::{Permission, StaffPermission};
 use crate::auth::{AccountAccess, StaffCaller};
+use crate::store::AccountData;
 use crate::store::Store;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -50,7 +51,7 @@ pub async fn account_audit_events(
     Query(page): Query<AuditPage>,
 ) -> Result<Json<Vec<StoredAuditEvent>>, ApiError> {
     let scope = access.require(Permission::AuditView, &state).await?;
-    Ok(Json(state.store.list_audit_events(Some(scope.account_id()), page.before, page_size(page.limit)?).await?))
+    Ok(Json(AccountData::of(&state.store, &scope).audit_events(page.before, page_size(page.limit)?).await?))
 }
 
 /// Every audit event, newest first (staff with `audit.view_all`).
@@ -65,7 +66,7 @@ pub async fn all_audit_events(
     Query(page): Query<AuditPage>,
 ) -> Result<Json<Vec<StoredAuditEvent>>, ApiError> {
     staff.require(StaffPermission::AuditViewAll, &state).await?;
-    Ok(Json(state.store.list_audit_events(None, page.before, page_size(page.limit)?).await?))
+    Ok(Json(state.store.all_audit_events(page.before, page_size(page.limit)?).await?))
 }
 
 /// Events fetched per page while exporting.
@@ -108,7 +109,7 @@ pub async fn export_account_audit_events(
         "format": format!("{format:?}").to_lowercase()
     }));
     audit::record(&state.store, event).await?;
-    Ok(export_response(state.store.clone(), Some(scope.account_id()), format))
+    Ok(export_response(AuditLog::Account(AccountData::of(&state.store, &scope)), format))
 }
 
 /// Every account's audit log as a download, newest first (staff with `audit.view_all`).
@@ -128,23 +129,38 @@ pub async fn export_all_audit_events(
         "format": format!("{format:?}").to_lowercase()
     }));
     audit::record(&state.store, event).await?;
-    Ok(export_response(state.store.clone(), None, format))
+    Ok(export_response(AuditLog::Whole(state.store.clone()), format))
+}
+
+/// Which log an export reads: one account's (through its scope) or all of it (staff).
+enum AuditLog {
+    Account(AccountData),
+    Whole(Store),
+}
+
+impl AuditLog {
+    async fn page(&self, before: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>, crate::store::StoreError> {
+        match self {
+            AuditLog::Account(account) => account.audit_events(before, limit).await,
+            AuditLog::Whole(store) => store.all_audit_events(before, limit).await,
+        }
+    }
 }
 
 /// Streams the log page by page, so memory stays flat however long it is.
-fn export_response(store: Store, account_id: Option<uuid::Uuid>, format: ExportFormat) -> Response {
+fn export_response(log: AuditLog, format: ExportFormat) -> Response {
     struct Cursor {
-        store: Store,
+        log: AuditLog,
         before: Option<i64>,
         first_page: bool,
         done: bool,
     }
-    let cursor = Cursor { store, before: None, first_page: true, done: false };
+    let cursor = Cursor { log, before: None, first_page: true, done: false };
     let pages = futures::stream::unfold(cursor, move |mut cursor| async move {
         if cursor.done {
             return None;
         }
-        let page = match cursor.store.list_audit_events(account_id, cursor.before, EXPORT_PAGE).await {
+        let page = match cursor.log.page(cursor.before, EXPORT_PAGE).await {
             Ok(page) => page,
             Err(error) => {
                 // Headers are sent; the truncated body is the only signal left, so log it.

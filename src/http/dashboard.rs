@@ -17,7 +17,7 @@ use super::problem::ApiError;
 use super::records::{PortalRecord, with_etag};
 use crate::auth::AccountAccess;
 use crate::auth::permissions::{PORTAL_RECORD_TYPES, Permission};
-use crate::store::CurrencyTotals;
+use crate::store::{AccountData, CurrencyTotals};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(dashboard))
@@ -81,24 +81,24 @@ pub async fn dashboard(
     Path(_account_id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let store = &state.store;
-    let account_id = access.account_id;
-    let holds = |permission: Permission| access.permissions.contains(&permission);
+    // Any access opens the dashboard; each section below asks for its own permission.
+    let account = AccountData::of(&state.store, &access.any_access());
+    let holds = |permission: Permission| access.holds(permission);
     let now = Utc::now();
-    let last_visit_at = store.visit_account(access.caller.user_id, account_id, now).await?;
+    let last_visit_at = account.visit(access.caller.user_id, now).await?;
 
     let invoices = match holds(Permission::InvoicesView) {
-        true => Some(store.open_invoice_totals(account_id, now).await?),
+        true => Some(account.open_invoice_totals(now).await?),
         false => None,
     };
     let open_tickets = match holds(Permission::TicketsView) {
-        true => Some(store.count_open_tickets(account_id).await?),
+        true => Some(account.count_open_tickets().await?),
         false => None,
     };
     let new_documents = match holds(Permission::DocumentsView) {
         true => {
             let since = last_visit_at.unwrap_or(now - Duration::days(FIRST_VISIT_DAYS));
-            let (count, rows) = store.records_new_since(account_id, "document", since, LISTED).await?;
+            let (count, rows) = account.records_new_since("document", since, LISTED).await?;
             Some(NewDocuments { count, latest: rows.into_iter().map(PortalRecord::from).collect() })
         }
         false => None,
@@ -106,7 +106,7 @@ pub async fn dashboard(
     let tasks_due = match holds(Permission::TasksView) {
         true => {
             let before = now + Duration::days(TASKS_DUE_DAYS);
-            let (count, overdue, rows) = store.open_tasks_due(account_id, now, before, LISTED).await?;
+            let (count, overdue, rows) = account.open_tasks_due(now, before, LISTED).await?;
             Some(TasksDue { count, overdue, next: rows.into_iter().map(PortalRecord::from).collect() })
         }
         false => None,
@@ -117,12 +117,8 @@ pub async fn dashboard(
         .filter(|portal| portal.top_level && holds(portal.view))
         .map(|portal| portal.record_type)
         .collect();
-    let recent_changes = store
-        .recently_changed_records(account_id, &visible, RECENT)
-        .await?
-        .into_iter()
-        .map(PortalRecord::from)
-        .collect();
+    let recent_changes =
+        account.recently_changed_records(&visible, RECENT).await?.into_iter().map(PortalRecord::from).collect();
 
     let dashboard = Dashboard { invoices, open_tickets, new_documents, tasks_due, recent_changes, last_visit_at };
     with_etag(&dashboard, &headers)

@@ -23,7 +23,7 @@ use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
-use crate::store::{NewPendingRecord, StoreError};
+use crate::store::{AccountData, NewPendingRecord, StoreError};
 use crate::sync::PushJob;
 use crate::sync::prepare::prepare;
 
@@ -234,7 +234,7 @@ pub async fn download_document(
 ) -> Result<Response, ApiError> {
     let scope = access.require(Permission::DocumentsDownload, &state).await?;
     let record =
-        state.store.account_record(scope.account_id(), "document", record_id).await?.ok_or(StoreError::NotFound)?;
+        AccountData::of(&state.store, &scope).record("document", record_id).await?.ok_or(StoreError::NotFound)?;
     if record.deleted_at.is_some() {
         return Err(StoreError::NotFound.into());
     }

@@ -16,7 +16,7 @@ use super::pagination::page_size;
 use super::problem::ApiError;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
-use crate::store::StoreError;
+use crate::store::{AccountData, StoreError};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecordVersion {
@@ -77,7 +77,7 @@ pub(super) async fn history(
     let scope = access.require(permission, state).await?;
     let limit = page_size(page.limit)?;
     let record =
-        state.store.account_record(scope.account_id(), record_type, record_id).await?.ok_or(StoreError::NotFound)?;
+        AccountData::of(&state.store, &scope).record(record_type, record_id).await?.ok_or(StoreError::NotFound)?;
     let earlier = state.store.record_history(record.id, limit).await?;
     let checkpoint = state.store.sync_checkpoint(record.source_instance_id, &record.stream).await?;
     let last_synced_at = checkpoint.as_ref().and_then(|row| row.last_success_at);

@@ -23,7 +23,7 @@ use crate::auth::{AccountAccess, ClientInfo};
 use crate::config::Settings;
 use crate::core::email::{looks_like_email, normalize_email};
 use crate::core::password::{check_password_policy, hash_password};
-use crate::store::{InvitationSummary, NewInvitation, NewSession, SignInMethod, StoreError};
+use crate::store::{AccountData, InvitationSummary, NewInvitation, NewSession, SignInMethod, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -247,7 +247,7 @@ pub async fn list_invitations(
     access: AccountAccess,
 ) -> Result<Json<Vec<InvitationSummary>>, ApiError> {
     let scope = access.require(Permission::TeamView, &state).await?;
-    Ok(Json(state.store.pending_invitations(scope.account_id(), Utc::now()).await?))
+    Ok(Json(AccountData::of(&state.store, &scope).pending_invitations(Utc::now()).await?))
 }
 
 /// Revokes a pending invitation (`team.invite`); its link stops working.
@@ -263,7 +263,7 @@ pub async fn revoke_invitation(
     Path((_, invitation_id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     let scope = access.require(Permission::TeamInvite, &state).await?;
-    if !state.store.revoke_invitation(scope.account_id(), invitation_id, Utc::now()).await? {
+    if !AccountData::of(&state.store, &scope).revoke_invitation(invitation_id, Utc::now()).await? {
         return Err(ApiError::from_code(ErrorCode::NotFound));
     }
     let event =
@@ -289,7 +289,8 @@ pub async fn resend_invitation(
     let scope = access.require(Permission::TeamInvite, &state).await?;
     let not_found = || ApiError::from_code(ErrorCode::NotFound);
     // Every check before the link changes: a refused resend must leave it working.
-    let pending = state.store.pending_invitation(scope.account_id(), invitation_id).await?.ok_or_else(not_found)?;
+    let account = AccountData::of(&state.store, &scope);
+    let pending = account.pending_invitation(invitation_id).await?.ok_or_else(not_found)?;
     let role = AccountRole::parse(&pending.role).ok_or_else(not_found)?;
     if role == AccountRole::Owner {
         access.require(Permission::AccountEditSettings, &state).await?;
@@ -297,11 +298,7 @@ pub async fn resend_invitation(
     }
     let (token, token_hash) = generate_token();
     let expires_at = Utc::now() + Duration::seconds(state.settings.auth.invitation_ttl_secs as i64);
-    let invitation = state
-        .store
-        .reissue_invitation(scope.account_id(), invitation_id, &token_hash, expires_at)
-        .await?
-        .ok_or_else(not_found)?;
+    let invitation = account.reissue_invitation(invitation_id, &token_hash, expires_at).await?.ok_or_else(not_found)?;
     let event =
         access.caller.audit_event("invitation.resent").account(scope.account_id()).target("invitation", invitation_id);
     audit::record(&state.store, event).await?;

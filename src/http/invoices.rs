@@ -16,6 +16,7 @@ use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
 use crate::core::outbound::{AddressPolicy, OutboundClient};
+use crate::store::AccountData;
 use crate::store::StoreError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -41,9 +42,8 @@ pub async fn invoice_pdf(
     Path((_account_id, record_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
     let scope = access.require(Permission::InvoicesDownload, &state).await?;
-    let record = state
-        .store
-        .account_record(scope.account_id(), "invoice", record_id)
+    let record = AccountData::of(&state.store, &scope)
+        .record("invoice", record_id)
         .await?
         .filter(|record| record.deleted_at.is_none())
         .ok_or(StoreError::NotFound)?;

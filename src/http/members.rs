@@ -15,7 +15,7 @@ use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::grants;
 use crate::auth::permissions::{AccountRole, Grant, Permission, RecordType};
-use crate::store::{MemberChange, MemberRecord};
+use crate::store::{AccountData, MemberChange, MemberRecord};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_members)).routes(routes!(change_member_role, remove_member))
@@ -34,7 +34,7 @@ pub async fn list_members(
     access: AccountAccess,
 ) -> Result<Json<Vec<MemberRecord>>, ApiError> {
     let scope = access.require(Permission::TeamView, &state).await?;
-    Ok(Json(state.store.account_members(scope.account_id()).await?))
+    Ok(Json(AccountData::of(&state.store, &scope).members().await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -121,9 +121,8 @@ pub async fn change_member_role(
         }
         Grant::Role(_) => (None, None),
     };
-    let change = state
-        .store
-        .set_member_role(scope.account_id(), user_id, grant.role_name(), custom_role_id, record_types.as_deref())
+    let change = AccountData::of(&state.store, &scope)
+        .set_member_role(user_id, grant.role_name(), custom_role_id, record_types.as_deref())
         .await?;
     match change {
         MemberChange::Done { previous_role } => {
@@ -164,7 +163,7 @@ pub async fn remove_member(
     if is_owner(&state, scope.account_id(), user_id).await? {
         access.require(Permission::AccountEditSettings, &state).await?;
     }
-    match state.store.remove_member(scope.account_id(), user_id).await? {
+    match AccountData::of(&state.store, &scope).remove_member(user_id).await? {
         MemberChange::Done { previous_role } => {
             let event = access
                 .caller

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::problem::{ApiError, ErrorCode};
-use crate::store::{AccountRecordRow, StoreError};
+use crate::auth::AccountScope;
+use crate::store::{AccountData, AccountRecordRow, StoreError};
 use crate::sync::PushJob;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,14 +30,13 @@ pub struct WriteQueued {
 /// where its system (kind, or this instance's configuration) takes no such write.
 pub async fn writable_record(
     state: &AppState,
-    account_id: Uuid,
+    scope: &AccountScope,
     record_type: &str,
     record_id: Uuid,
     operation: &str,
 ) -> Result<AccountRecordRow, ApiError> {
-    let row = state
-        .store
-        .account_record_with_source(account_id, record_type, record_id)
+    let row = AccountData::of(&state.store, scope)
+        .record_with_source(record_type, record_id)
         .await?
         .ok_or(StoreError::NotFound)?;
     if row.record.external_id.starts_with("pending:") {

@@ -25,7 +25,7 @@ use super::pagination::page_size;
 use super::problem::{ApiError, FieldError};
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
-use crate::store::{AccountRecordRow, RecordListFilter};
+use crate::store::{AccountData, AccountRecordRow, RecordListFilter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -186,23 +186,20 @@ async fn detail(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let scope = access.require(permission, state).await?;
-    let row = state
-        .store
-        .account_record_with_source(scope.account_id(), record_type, record_id)
-        .await?
-        .ok_or(crate::store::StoreError::NotFound)?;
+    let account = AccountData::of(&state.store, &scope);
+    let row = account.record_with_source(record_type, record_id).await?.ok_or(crate::store::StoreError::NotFound)?;
     let (instance, external_id) = (row.record.source_instance_id, row.record.external_id.clone());
     let children = |child_type: &'static str| {
-        let store = state.store.clone();
+        let account = account.clone();
         let external_id = external_id.clone();
         async move {
-            let rows = store.account_record_children(scope.account_id(), child_type, instance, &external_id).await?;
+            let rows = account.record_children(child_type, instance, &external_id).await?;
             Ok::<_, ApiError>(rows.into_iter().map(PortalRecord::from).collect::<Vec<_>>())
         }
     };
     let payments = match record_type {
         // Payments only for those who may see them: a billing view, not a member's.
-        "invoice" if access.permissions.contains(&Permission::PaymentsView) => Some(children("payment").await?),
+        "invoice" if access.holds(Permission::PaymentsView) => Some(children("payment").await?),
         _ => None,
     };
     let messages = match record_type {
@@ -210,14 +207,14 @@ async fn detail(
         _ => None,
     };
     let attachments = match record_type {
-        "ticket" if access.permissions.contains(&Permission::DocumentsView) => {
+        "ticket" if access.holds(Permission::DocumentsView) => {
             // Attachments live in the ticket's own folder of the account's documents.
             let filter = RecordListFilter {
                 folder: Some(format!("tickets/{record_id}")),
                 limit: super::pagination::MAX_PAGE_SIZE,
                 ..Default::default()
             };
-            let rows = state.store.account_records(scope.account_id(), "document", &filter).await?;
+            let rows = account.records("document", &filter).await?;
             Some(rows.into_iter().map(PortalRecord::from).collect())
         }
         _ => None,
@@ -297,7 +294,7 @@ async fn list(
         after,
         limit,
     };
-    let rows = state.store.account_records(scope.account_id(), record_type, &filter).await?;
+    let rows = AccountData::of(&state.store, &scope).records(record_type, &filter).await?;
     let items: Vec<PortalRecord> = rows.into_iter().map(PortalRecord::from).collect();
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(encode_cursor)).flatten();
     let page = RecordPage { items, next_cursor };

@@ -17,6 +17,7 @@ use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
+use crate::store::AccountData;
 use crate::store::CustomRoleRecord;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -52,7 +53,7 @@ pub async fn list_roles(
     access: AccountAccess,
 ) -> Result<Json<Vec<CustomRoleRecord>>, ApiError> {
     let scope = access.require(Permission::TeamView, &state).await?;
-    Ok(Json(state.store.custom_roles(scope.account_id()).await?))
+    Ok(Json(AccountData::of(&state.store, &scope).custom_roles().await?))
 }
 
 /// Defines a custom role (`team.change_role`). Its permissions must be ones the
@@ -86,7 +87,7 @@ pub async fn create_role(
         access.require(*permission, &state).await?;
     }
     let names: Vec<String> = request.permissions.iter().map(|permission| permission.as_str().to_owned()).collect();
-    let role_id = state.store.create_custom_role(scope.account_id(), &name, &names, Utc::now()).await?;
+    let role_id = AccountData::of(&state.store, &scope).create_custom_role(&name, &names, Utc::now()).await?;
     let event = access
         .caller
         .audit_event("custom_role.created")
@@ -112,7 +113,7 @@ pub async fn delete_role(
     Path((_, role_id)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     let scope = access.require(Permission::TeamChangeRole, &state).await?;
-    if !state.store.delete_custom_role(scope.account_id(), role_id).await? {
+    if !AccountData::of(&state.store, &scope).delete_custom_role(role_id).await? {
         return Err(ApiError::from_code(ErrorCode::NotFound));
     }
     let event =

@@ -38,7 +38,7 @@ pub async fn complete_task(
 ) -> Result<(StatusCode, Json<WriteQueued>), ApiError> {
     let scope = access.require(Permission::TasksComplete, &state).await?;
     let account_id = scope.account_id();
-    let task = writable_record(&state, account_id, "task", task_id, "complete_task").await?;
+    let task = writable_record(&state, &scope, "task", task_id, "complete_task").await?;
     if task.record.status.as_deref() != Some("open") {
         return Err(ApiError::new(ErrorCode::Conflict, "Only an open task can be completed."));
     }

@@ -23,7 +23,7 @@ use super::record_writes::{WriteQueued, queue_record_write, writable_record};
 use crate::audit;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
-use crate::store::{AccountRecordRow, NewPendingRecord, StoreError};
+use crate::store::{AccountData, AccountRecordRow, NewPendingRecord, StoreError};
 use crate::sync::PushJob;
 use crate::sync::prepare::prepare;
 
@@ -157,7 +157,7 @@ pub async fn comment_on_ticket(
             message: "must be 1 to 10000 characters".into(),
         }]));
     }
-    let ticket = writable_record(&state, account_id, "ticket", ticket_id, "add_note").await?;
+    let ticket = writable_record(&state, &scope, "ticket", ticket_id, "add_note").await?;
     let (record_id, outbox_id) = post_message(&state, &access, account_id, &ticket, &body).await?;
     let event = access.caller.audit_event("ticket.commented").account(account_id).target("record", ticket_id);
     audit::record(&state.store, event).await?;
@@ -236,8 +236,10 @@ pub async fn attach_to_ticket(
 ) -> Result<(StatusCode, Json<DocumentUploaded>), ApiError> {
     let scope = access.require(Permission::TicketsComment, &state).await?;
     let account_id = scope.account_id();
-    let ticket =
-        state.store.account_record_with_source(account_id, "ticket", ticket_id).await?.ok_or(StoreError::NotFound)?;
+    let ticket = AccountData::of(&state.store, &scope)
+        .record_with_source("ticket", ticket_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let folder = format!("tickets/{ticket_id}");
     let uploaded = accept_upload(&state, account_id, &folder, query.name, &headers, body).await?;
     // A ticket still being created, or one whose system takes no notes, gets no
@@ -274,7 +276,7 @@ pub async fn close_ticket(
 ) -> Result<(StatusCode, Json<WriteQueued>), ApiError> {
     let scope = access.require(Permission::TicketsClose, &state).await?;
     let account_id = scope.account_id();
-    let ticket = writable_record(&state, account_id, "ticket", ticket_id, "close_ticket").await?;
+    let ticket = writable_record(&state, &scope, "ticket", ticket_id, "close_ticket").await?;
     let payload = json!({"ticket_id": ticket.record.external_id, "company_id": ticket.record.account_ref});
     let queued = queue_record_write(&state, &ticket, account_id, "close_ticket", &payload).await?;
     let event = access.caller.audit_event("ticket.closed").account(account_id).target("record", ticket_id);

@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::grants;
 use crate::auth::permissions::Permission;
+use crate::auth::{access, grants};
 use crate::store::{ChangeFeedRow, NewNotification, Recipient, Store, StoreError};
 
 const POLL: Duration = Duration::from_secs(1);
@@ -121,7 +121,12 @@ impl From<Recipient> for Listener {
     fn from(recipient: Recipient) -> Self {
         Listener {
             user_id: recipient.user_id,
-            permissions: grants::grant_of(&recipient.membership).map(|grant| grant.permissions()).unwrap_or_default(),
+            // The rules of access, as for the member's own requests.
+            permissions: access::permissions_of_member(
+                grants::grant_of(&recipient.membership).as_ref(),
+                recipient.membership.account_requires_mfa,
+                recipient.mfa_enabled,
+            ),
             preferences: serde_json::from_value(recipient.notification_preferences.0).unwrap_or_default(),
         }
     }

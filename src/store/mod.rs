@@ -9,6 +9,7 @@
 
 #[macro_use]
 mod portable;
+mod account_data;
 mod postgres;
 mod sqlite;
 mod sync_rows;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
+pub use account_data::AccountData;
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
     MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS,

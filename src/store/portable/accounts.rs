@@ -45,7 +45,7 @@ portable_queries! {
         Ok(account)
     }
 
-    pub async fn set_account_require_mfa(&self, account_id: Uuid, require_mfa: bool) -> Result<()> {
+    pub(in crate::store) async fn set_account_require_mfa(&self, account_id: Uuid, require_mfa: bool) -> Result<()> {
         sqlx::query("UPDATE accounts SET require_mfa = $1, updated_at = $2 WHERE id = $3")
             .bind(require_mfa)
             .bind(Utc::now())
@@ -66,7 +66,7 @@ portable_queries! {
     }
 
     /// The members of one account. Only reachable through an account scope.
-    pub async fn account_members(&self, account_id: Uuid) -> Result<Vec<MemberRecord>> {
+    pub(in crate::store) async fn account_members(&self, account_id: Uuid) -> Result<Vec<MemberRecord>> {
         let members = sqlx::query_as(
             "SELECT u.id AS user_id, u.email, u.display_name, m.role, m.created_at AS joined_at
              FROM memberships m JOIN users u ON u.id = m.user_id
@@ -80,7 +80,7 @@ portable_queries! {
 
     /// Changes a member's role, refusing to leave the account without an owner.
     /// Runs under the account's write lock so two demotions cannot both pass.
-    pub async fn set_member_role(&self, account_id: Uuid, user_id: Uuid, role: &str, custom_role_id: Option<Uuid>, record_types: Option<&[String]>) -> Result<MemberChange> {
+    pub(in crate::store) async fn set_member_role(&self, account_id: Uuid, user_id: Uuid, role: &str, custom_role_id: Option<Uuid>, record_types: Option<&[String]>) -> Result<MemberChange> {
         let mut transaction = self.begin_account_write(account_id).await?;
         let Some(current) = role_in(&mut transaction, account_id, user_id).await? else {
             return Ok(MemberChange::NoSuchMember);
@@ -103,7 +103,7 @@ portable_queries! {
     }
 
     /// Removes a member, refusing to remove the last owner.
-    pub async fn remove_member(&self, account_id: Uuid, user_id: Uuid) -> Result<MemberChange> {
+    pub(in crate::store) async fn remove_member(&self, account_id: Uuid, user_id: Uuid) -> Result<MemberChange> {
         let mut transaction = self.begin_account_write(account_id).await?;
         let Some(current) = role_in(&mut transaction, account_id, user_id).await? else {
             return Ok(MemberChange::NoSuchMember);

@@ -51,7 +51,7 @@ portable_queries! {
     }
 
     /// Newest first; `account_id` None means every account (staff only).
-    pub async fn list_audit_events(&self, account_id: Option<Uuid>, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
+    pub(in crate::store) async fn list_audit_events(&self, account_id: Option<Uuid>, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
         let events = sqlx::query_as(
             "SELECT id, occurred_at, actor_user_id, actor_kind, account_id, action, target_type, target_id, ip_address, user_agent,
                     details, prev_hash, hash

@@ -22,7 +22,7 @@ pub struct CurrencyTotals {
 
 portable_queries! {
     /// Open invoices per currency (their totals), with the overdue share.
-    pub async fn open_invoice_totals(&self, account_id: Uuid, now: DateTime<Utc>) -> Result<Vec<CurrencyTotals>> {
+    pub(in crate::store) async fn open_invoice_totals(&self, account_id: Uuid, now: DateTime<Utc>) -> Result<Vec<CurrencyTotals>> {
         Ok(sqlx::query_as(
             "SELECT COALESCE(currency, '') AS currency, COUNT(*) AS open_count,
                 CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS open_amount_minor,
@@ -39,7 +39,7 @@ portable_queries! {
     }
 
     /// Tickets not yet closed (nor resolved, solved or cancelled).
-    pub async fn count_open_tickets(&self, account_id: Uuid) -> Result<i64> {
+    pub(in crate::store) async fn count_open_tickets(&self, account_id: Uuid) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM records WHERE account_id = $1 AND record_type = 'ticket' AND deleted_at IS NULL
                 AND (status IS NULL OR status NOT IN ('closed', 'resolved', 'solved', 'cancelled'))",
@@ -50,7 +50,7 @@ portable_queries! {
     }
 
     /// Records of a type that arrived after `since`, newest first, up to `limit`, and how many there are.
-    pub async fn records_new_since(&self, account_id: Uuid, record_type: &str, since: DateTime<Utc>, limit: i64) -> Result<(i64, Vec<AccountRecordRow>)> {
+    pub(in crate::store) async fn records_new_since(&self, account_id: Uuid, record_type: &str, since: DateTime<Utc>, limit: i64) -> Result<(i64, Vec<AccountRecordRow>)> {
         let count: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM records WHERE account_id = $1 AND record_type = $2 AND deleted_at IS NULL AND created_at > $3",
         )
@@ -74,7 +74,7 @@ portable_queries! {
 
     /// Open tasks due before `before`, soonest first (up to `limit`), with how many
     /// are due by then and how many of those are already past `now`.
-    pub async fn open_tasks_due(&self, account_id: Uuid, now: DateTime<Utc>, before: DateTime<Utc>, limit: i64) -> Result<(i64, i64, Vec<AccountRecordRow>)> {
+    pub(in crate::store) async fn open_tasks_due(&self, account_id: Uuid, now: DateTime<Utc>, before: DateTime<Utc>, limit: i64) -> Result<(i64, i64, Vec<AccountRecordRow>)> {
         let (due, overdue): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN due_at < $2 THEN 1 ELSE 0 END), 0) AS BIGINT) FROM records
              WHERE account_id = $1 AND record_type = 'task' AND deleted_at IS NULL AND status = 'open'
@@ -99,7 +99,7 @@ portable_queries! {
     }
 
     /// The account's most recently changed records of the given types.
-    pub async fn recently_changed_records(&self, account_id: Uuid, record_types: &[&str], limit: i64) -> Result<Vec<AccountRecordRow>> {
+    pub(in crate::store) async fn recently_changed_records(&self, account_id: Uuid, record_types: &[&str], limit: i64) -> Result<Vec<AccountRecordRow>> {
         if record_types.is_empty() {
             return Ok(Vec::new());
         }
@@ -117,7 +117,7 @@ portable_queries! {
     /// (before this one began) was, if any. A refresh within a minute of the last
     /// recorded view writes nothing (phones refresh often; visits are told apart by
     /// half-hour gaps, which a minute cannot blur).
-    pub async fn visit_account(&self, user_id: Uuid, account_id: Uuid, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    pub(in crate::store) async fn visit_account(&self, user_id: Uuid, account_id: Uuid, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let recent: Option<(DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
             "SELECT visited_at, baseline_at FROM account_visits WHERE user_id = $1 AND account_id = $2",
         )

@@ -83,7 +83,7 @@ portable_queries! {
     }
 
     /// The account's invitations not yet accepted or revoked, newest first.
-    pub async fn pending_invitations(&self, account_id: Uuid, now: DateTime<Utc>) -> Result<Vec<InvitationSummary>> {
+    pub(in crate::store) async fn pending_invitations(&self, account_id: Uuid, now: DateTime<Utc>) -> Result<Vec<InvitationSummary>> {
         let invitations = sqlx::query_as(
             "SELECT id AS invitation_id, email, role, invited_by, created_at, expires_at FROM invitations
              WHERE account_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2
@@ -97,7 +97,7 @@ portable_queries! {
     }
 
     /// One of the account's invitations not yet accepted or revoked.
-    pub async fn pending_invitation(&self, account_id: Uuid, invitation_id: Uuid) -> Result<Option<InvitationSummary>> {
+    pub(in crate::store) async fn pending_invitation(&self, account_id: Uuid, invitation_id: Uuid) -> Result<Option<InvitationSummary>> {
         Ok(sqlx::query_as(
             "SELECT id AS invitation_id, email, role, invited_by, created_at, expires_at FROM invitations
              WHERE id = $1 AND account_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -108,7 +108,7 @@ portable_queries! {
         .await?)
     }
 
-    pub async fn revoke_invitation(&self, account_id: Uuid, invitation_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    pub(in crate::store) async fn revoke_invitation(&self, account_id: Uuid, invitation_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
         let result = sqlx::query(
             "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
         )
@@ -121,7 +121,7 @@ portable_queries! {
     }
 
     /// Gives a pending invitation a new token and expiry; the old link stops working.
-    pub async fn reissue_invitation(&self, account_id: Uuid, invitation_id: Uuid, token_hash: &[u8], expires_at: DateTime<Utc>) -> Result<Option<InvitationSummary>> {
+    pub(in crate::store) async fn reissue_invitation(&self, account_id: Uuid, invitation_id: Uuid, token_hash: &[u8], expires_at: DateTime<Utc>) -> Result<Option<InvitationSummary>> {
         let result = sqlx::query(
             "UPDATE invitations SET token_hash = $1, expires_at = $2
              WHERE id = $3 AND account_id = $4 AND accepted_at IS NULL AND revoked_at IS NULL",

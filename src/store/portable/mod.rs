@@ -14,22 +14,25 @@
 /// front (`begin_account_write`, `begin_audit_append`).
 ///
 /// Defines store methods once for both engines, plus the `Store` method that
-/// dispatches to them. Each method takes `&self` and plain named arguments.
+/// dispatches to them. Each method takes `&self` and plain named arguments, and
+/// has the visibility written on it: methods that take a bare account id are
+/// `pub(in crate::store)`, reached from outside only through
+/// [`AccountData`](crate::store::AccountData), which a permission check hands out.
 macro_rules! portable_queries {
     ($(
         $(#[$meta:meta])*
-        pub async fn $name:ident(&$self:ident $(, $arg:ident : $arg_type:ty)* $(,)?) -> $output:ty $body:block
+        $vis:vis async fn $name:ident(&$self:ident $(, $arg:ident : $arg_type:ty)* $(,)?) -> $output:ty $body:block
     )*) => {
         impl crate::store::SqliteStore {
-            $( $(#[$meta])* pub async fn $name(&$self $(, $arg: $arg_type)*) -> $output $body )*
+            $( $(#[$meta])* $vis async fn $name(&$self $(, $arg: $arg_type)*) -> $output $body )*
         }
         impl crate::store::PostgresStore {
-            $( $(#[$meta])* pub async fn $name(&$self $(, $arg: $arg_type)*) -> $output $body )*
+            $( $(#[$meta])* $vis async fn $name(&$self $(, $arg: $arg_type)*) -> $output $body )*
         }
         impl crate::store::Store {
             $(
                 $(#[$meta])*
-                pub async fn $name(&$self $(, $arg: $arg_type)*) -> $output {
+                $vis async fn $name(&$self $(, $arg: $arg_type)*) -> $output {
                     match $self {
                         crate::store::Store::Sqlite(store) => store.$name($($arg),*).await,
                         crate::store::Store::Postgres(store) => store.$name($($arg),*).await,

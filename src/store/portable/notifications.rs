@@ -50,6 +50,9 @@ pub struct Recipient {
     #[sqlx(flatten)]
     pub membership: MembershipRow,
     pub notification_preferences: Json<serde_json::Value>,
+    /// The member has multi-factor sign-in on (an account demanding it tells
+    /// nothing to a member without it).
+    pub mfa_enabled: bool,
 }
 
 portable_queries! {
@@ -182,7 +185,7 @@ portable_queries! {
         Ok(sqlx::query_as(
             "SELECT m.user_id, m.account_id, a.name AS account_name, m.role, m.custom_role_id, c.name AS custom_role_name,
                     c.permissions AS custom_permissions, m.record_types, a.require_mfa AS account_requires_mfa,
-                    u.notification_preferences
+                    u.notification_preferences, u.mfa_enabled_at IS NOT NULL AS mfa_enabled
              FROM memberships m
              JOIN accounts a ON a.id = m.account_id
              JOIN users u ON u.id = m.user_id AND u.status = 'active'

@@ -350,7 +350,7 @@ portable_queries! {
 
     /// A record of one account, by type; `None` if it is not that account's.
     /// The account filter is part of the query, never applied after loading.
-    pub async fn account_record(&self, account_id: Uuid, record_type: &str, id: Uuid) -> Result<Option<RecordRow>> {
+    pub(in crate::store) async fn account_record(&self, account_id: Uuid, record_type: &str, id: Uuid) -> Result<Option<RecordRow>> {
         let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {RECORD_COLUMNS} FROM records r WHERE id = $1 AND account_id = $2 AND record_type = $3"
         )))
@@ -365,7 +365,7 @@ portable_queries! {
     /// An account's live records of one type, most recently changed first, after
     /// a keyset position: the account and type lead the index the order follows, so
     /// a page costs the same however deep it is.
-    pub async fn account_records(&self, account_id: Uuid, record_type: &str, filter: &RecordListFilter) -> Result<Vec<AccountRecordRow>> {
+    pub(in crate::store) async fn account_records(&self, account_id: Uuid, record_type: &str, filter: &RecordListFilter) -> Result<Vec<AccountRecordRow>> {
         let mut query = QueryBuilder::new(format!("{ACCOUNT_RECORD_SELECT} WHERE "));
         // The account and type, and the text search: each engine says how its index is used.
         self.push_account_records_scope(&mut query, account_id, record_type, filter.search.as_deref()).await?;
@@ -411,7 +411,7 @@ portable_queries! {
     }
 
     /// One live record of an account, with its source.
-    pub async fn account_record_with_source(&self, account_id: Uuid, record_type: &str, id: Uuid) -> Result<Option<AccountRecordRow>> {
+    pub(in crate::store) async fn account_record_with_source(&self, account_id: Uuid, record_type: &str, id: Uuid) -> Result<Option<AccountRecordRow>> {
         let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{ACCOUNT_RECORD_SELECT} WHERE r.id = $1 AND r.account_id = $2 AND r.record_type = $3 AND r.deleted_at IS NULL"
         )))
@@ -425,7 +425,7 @@ portable_queries! {
 
     /// The live records of `child_type` in the account that belong to a parent
     /// (by its upstream id and source), oldest first: an invoice's payments.
-    pub async fn account_record_children(&self, account_id: Uuid, child_type: &str, source_instance_id: Uuid, parent_external_id: &str) -> Result<Vec<AccountRecordRow>> {
+    pub(in crate::store) async fn account_record_children(&self, account_id: Uuid, child_type: &str, source_instance_id: Uuid, parent_external_id: &str) -> Result<Vec<AccountRecordRow>> {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{ACCOUNT_RECORD_SELECT} WHERE r.account_id = $1 AND r.record_type = $2 AND r.parent_external_id = $3
                 AND r.source_instance_id = $4 AND r.deleted_at IS NULL

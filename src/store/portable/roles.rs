@@ -58,7 +58,7 @@ portable_queries! {
         Ok(rows)
     }
 
-    pub async fn create_custom_role(&self, account_id: Uuid, name: &str, permissions: &[String], now: DateTime<Utc>) -> Result<Uuid> {
+    pub(in crate::store) async fn create_custom_role(&self, account_id: Uuid, name: &str, permissions: &[String], now: DateTime<Utc>) -> Result<Uuid> {
         let role_id = new_id();
         sqlx::query("INSERT INTO custom_roles (id, account_id, name, permissions, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(role_id)
@@ -72,7 +72,7 @@ portable_queries! {
         Ok(role_id)
     }
 
-    pub async fn custom_roles(&self, account_id: Uuid) -> Result<Vec<CustomRoleRecord>> {
+    pub(in crate::store) async fn custom_roles(&self, account_id: Uuid) -> Result<Vec<CustomRoleRecord>> {
         let roles = sqlx::query_as(
             "SELECT id AS role_id, name, permissions, created_at FROM custom_roles WHERE account_id = $1 ORDER BY name",
         )
@@ -94,7 +94,7 @@ portable_queries! {
     }
 
     /// Deletes a custom role nobody holds; `Conflict` while it is held.
-    pub async fn delete_custom_role(&self, account_id: Uuid, role_id: Uuid) -> Result<bool> {
+    pub(in crate::store) async fn delete_custom_role(&self, account_id: Uuid, role_id: Uuid) -> Result<bool> {
         let (holders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND custom_role_id = $2")
             .bind(account_id)
             .bind(role_id)
