@@ -76,7 +76,7 @@ pub async fn upload_document(
 ) -> Result<(axum::http::StatusCode, super::json::Json<DocumentUploaded>), ApiError> {
     let scope = access.require(Permission::DocumentsUpload, &state).await?;
     let account_id = scope.account_id();
-    let uploaded = accept_upload(&state, account_id, "uploads", query.name, &headers, body).await?;
+    let uploaded = accept_upload(&state, &scope, "uploads", query.name, &headers, body).await?;
     let event = access.caller.audit_event("document.uploaded").account(account_id).target("record", uploaded.record_id);
     audit::record(&state.store, event).await?;
     Ok((axum::http::StatusCode::ACCEPTED, super::json::Json(uploaded)))
@@ -88,12 +88,13 @@ pub async fn upload_document(
 /// one of `uploads.allowed_types`.
 pub(super) async fn accept_upload(
     state: &AppState,
-    account_id: Uuid,
+    scope: &crate::auth::AccountScope,
     folder: &str,
     name: Option<String>,
     headers: &axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<DocumentUploaded, ApiError> {
+    let account_id = scope.account_id();
     let (name, body) = match is_multipart(headers) {
         true => file_part(headers, body).await?,
         false => (name.unwrap_or_default(), body),
@@ -118,7 +119,7 @@ pub(super) async fn accept_upload(
         ));
     }
     let kinds = state.connectors.kinds_accepting("upload_document");
-    let Some((instance_id, account_ref)) = state.store.write_target(account_id, &kinds).await? else {
+    let Some((instance_id, account_ref)) = AccountData::of(&state.store, scope).write_target(&kinds).await? else {
         return Err(ApiError::new(ErrorCode::Conflict, "No document storage is connected for this account yet."));
     };
     let instance = state.store.connector_instance(instance_id).await?.ok_or(StoreError::NotFound)?;

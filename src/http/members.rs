@@ -48,13 +48,13 @@ pub struct RoleChange {
 
 impl RoleChange {
     /// The grant asked for, resolving a custom role within this account only.
-    async fn grant(&self, state: &AppState, account_id: Uuid) -> Result<Grant, ApiError> {
+    async fn grant(&self, account: &AccountData) -> Result<Grant, ApiError> {
         let invalid = |field: &str, message: &str| {
             ApiError::validation(vec![FieldError { field: field.into(), message: message.into() }])
         };
         match (self.role.as_str(), self.custom_role_id, &self.record_types) {
             ("custom", Some(role_id), None) => {
-                let role = state.store.custom_role(account_id, role_id).await?;
+                let role = account.custom_role(role_id).await?;
                 let role = role.ok_or_else(|| invalid("custom_role_id", "no such role in this account"))?;
                 let permissions = grants::parse_names(&role.permissions.0)
                     .ok_or_else(|| ApiError::internal(std::io::Error::other("stored custom role does not parse")))?;
@@ -106,7 +106,7 @@ pub async fn change_member_role(
     Json(request): Json<RoleChange>,
 ) -> Result<StatusCode, ApiError> {
     let scope = access.require(Permission::TeamChangeRole, &state).await?;
-    let grant = request.grant(&state, scope.account_id()).await?;
+    let grant = request.grant(&AccountData::of(&state.store, &scope)).await?;
     if grant.is_owner() || is_owner(&state, scope.account_id(), user_id).await? {
         access.require(Permission::AccountEditSettings, &state).await?;
     }

@@ -89,7 +89,7 @@ pub async fn create_ticket(
     }
 
     let kinds = state.connectors.kinds_accepting("create_ticket");
-    let Some((instance_id, company_id)) = state.store.write_target(account_id, &kinds).await? else {
+    let Some((instance_id, company_id)) = AccountData::of(&state.store, &scope).write_target(&kinds).await? else {
         return Err(ApiError::new(ErrorCode::Conflict, "No connected system takes tickets for this account yet."));
     };
     let now = Utc::now();
@@ -241,7 +241,7 @@ pub async fn attach_to_ticket(
         .await?
         .ok_or(StoreError::NotFound)?;
     let folder = format!("tickets/{ticket_id}");
-    let uploaded = accept_upload(&state, account_id, &folder, query.name, &headers, body).await?;
+    let uploaded = accept_upload(&state, &scope, &folder, query.name, &headers, body).await?;
     // A ticket still being created, or one whose system takes no notes, gets no
     // message: the file is stored and listed with the ticket all the same.
     let instance = state.store.connector_instance(ticket.record.source_instance_id).await?;

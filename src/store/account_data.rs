@@ -83,6 +83,16 @@ impl AccountData {
         self.store.create_custom_role(self.account_id, name, permissions, now).await
     }
 
+    pub async fn custom_role(&self, role_id: Uuid) -> Result<Option<CustomRoleRecord>> {
+        self.store.custom_role(self.account_id, role_id).await
+    }
+
+    /// The connector instance (of one of `kinds`) that takes this account's writes,
+    /// with the account's key there.
+    pub async fn write_target(&self, kinds: &[&str]) -> Result<Option<(Uuid, String)>> {
+        self.store.write_target(self.account_id, kinds).await
+    }
+
     pub async fn delete_custom_role(&self, role_id: Uuid) -> Result<bool> {
         self.store.delete_custom_role(self.account_id, role_id).await
     }

@@ -226,7 +226,7 @@ portable_queries! {
 
     /// The first enabled instance of one of `kinds` that maps an upstream key to
     /// `account_id` (by instance name): (instance id, that account key).
-    pub async fn write_target(&self, account_id: Uuid, kinds: &[&str]) -> Result<Option<(Uuid, String)>> {
+    pub(in crate::store) async fn write_target(&self, account_id: Uuid, kinds: &[&str]) -> Result<Option<(Uuid, String)>> {
         let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
             "SELECT c.id, c.kind, m.account_ref FROM account_mappings m
              JOIN connector_instances c ON c.id = m.connector_instance_id

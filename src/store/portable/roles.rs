@@ -82,7 +82,7 @@ portable_queries! {
         Ok(roles)
     }
 
-    pub async fn custom_role(&self, account_id: Uuid, role_id: Uuid) -> Result<Option<CustomRoleRecord>> {
+    pub(in crate::store) async fn custom_role(&self, account_id: Uuid, role_id: Uuid) -> Result<Option<CustomRoleRecord>> {
         let role = sqlx::query_as(
             "SELECT id AS role_id, name, permissions, created_at FROM custom_roles WHERE account_id = $1 AND id = $2",
         )
