@@ -277,13 +277,20 @@ pub struct StaffCaller {
 }
 
 impl StaffCaller {
-    /// 403 unless the staff role grants `permission`.
-    pub async fn require(&self, permission: StaffPermission, state: &AppState) -> Result<(), ApiError> {
+    /// The staff scope for `permission`, or 403 (recorded in the audit log).
+    pub async fn require(&self, permission: StaffPermission, state: &AppState) -> Result<StaffScope, ApiError> {
         if self.role.staff_permissions().contains(&permission) {
-            return Ok(());
+            return Ok(StaffScope { _private: () });
         }
         Err(deny(state, &self.caller, None, &format!("{permission:?}")).await)
     }
+}
+
+/// Proof that the caller holds a staff permission: the only way to open
+/// [`crate::store::StaffData`], the reads across every account.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffScope {
+    _private: (),
 }
 
 impl FromRequestParts<AppState> for StaffCaller {

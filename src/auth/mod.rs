@@ -15,4 +15,4 @@ pub mod throttle;
 pub mod tokens;
 pub mod usage;
 
-pub use caller::{AccountAccess, AccountScope, Caller, ClientInfo, Credential, StaffCaller};
+pub use caller::{AccountAccess, AccountScope, Caller, ClientInfo, Credential, StaffCaller, StaffScope};

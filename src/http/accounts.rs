@@ -16,7 +16,7 @@ use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
 use crate::auth::permissions::{Permission, StaffPermission};
 use crate::auth::{AccountAccess, StaffCaller};
-use crate::store::{Account, AccountData, StoreError};
+use crate::store::{Account, AccountData, StaffData, StoreError};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -82,8 +82,8 @@ pub async fn list_accounts(
     staff: StaffCaller,
     Query(page): Query<Page>,
 ) -> Result<Json<Vec<Account>>, ApiError> {
-    staff.require(StaffPermission::AccountsView, &state).await?;
-    Ok(Json(state.store.list_accounts(page.after, page_size(page.limit)?).await?))
+    let scope = staff.require(StaffPermission::AccountsView, &state).await?;
+    Ok(Json(StaffData::of(&state.store, &scope).accounts(page.after, page_size(page.limit)?).await?))
 }
 
 /// One account, to anyone with any access to it.

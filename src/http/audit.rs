@@ -17,8 +17,7 @@ use super::problem::ApiError;
 use crate::audit::{self, StoredAuditEvent};
 use crate::auth::permissions::{Permission, StaffPermission};
 use crate::auth::{AccountAccess, StaffCaller};
-use crate::store::AccountData;
-use crate::store::Store;
+use crate::store::{AccountData, StaffData};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -65,8 +64,8 @@ pub async fn all_audit_events(
     staff: StaffCaller,
     Query(page): Query<AuditPage>,
 ) -> Result<Json<Vec<StoredAuditEvent>>, ApiError> {
-    staff.require(StaffPermission::AuditViewAll, &state).await?;
-    Ok(Json(state.store.all_audit_events(page.before, page_size(page.limit)?).await?))
+    let scope = staff.require(StaffPermission::AuditViewAll, &state).await?;
+    Ok(Json(StaffData::of(&state.store, &scope).audit_events(page.before, page_size(page.limit)?).await?))
 }
 
 /// Events fetched per page while exporting.
@@ -123,26 +122,26 @@ pub async fn export_all_audit_events(
     staff: StaffCaller,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    staff.require(StaffPermission::AuditViewAll, &state).await?;
+    let scope = staff.require(StaffPermission::AuditViewAll, &state).await?;
     let format = query.format.unwrap_or_default();
     let event = staff.caller.audit_event("audit.exported").details(serde_json::json!({
         "format": format!("{format:?}").to_lowercase()
     }));
     audit::record(&state.store, event).await?;
-    Ok(export_response(AuditLog::Whole(state.store.clone()), format))
+    Ok(export_response(AuditLog::Whole(StaffData::of(&state.store, &scope)), format))
 }
 
 /// Which log an export reads: one account's (through its scope) or all of it (staff).
 enum AuditLog {
     Account(AccountData),
-    Whole(Store),
+    Whole(StaffData),
 }
 
 impl AuditLog {
     async fn page(&self, before: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>, crate::store::StoreError> {
         match self {
             AuditLog::Account(account) => account.audit_events(before, limit).await,
-            AuditLog::Whole(store) => store.all_audit_events(before, limit).await,
+            AuditLog::Whole(staff) => staff.audit_events(before, limit).await,
         }
     }
 }

@@ -25,7 +25,8 @@ use crate::audit;
 use crate::auth::StaffCaller;
 use crate::auth::permissions::StaffPermission;
 use crate::store::{
-    AccountMappingRow, ConnectorInstanceFields, ConnectorInstanceRow, ParkedGroup, RecordRow, StoreError, SyncRunRow,
+    AccountMappingRow, ConnectorInstanceFields, ConnectorInstanceRow, ParkedGroup, RecordRow, StaffData, StoreError,
+    SyncRunRow,
 };
 use crate::sync::deletions::{self, HeldError};
 use crate::sync::host::credential_destinations;
@@ -644,9 +645,9 @@ pub async fn list_parked(
     staff: StaffCaller,
     Path(connector_id): Path<Uuid>,
 ) -> Result<Json<Vec<ParkedGroup>>, ApiError> {
-    staff.require(StaffPermission::ConnectorsManage, &state).await?;
+    let scope = staff.require(StaffPermission::ConnectorsManage, &state).await?;
     find(&state, connector_id).await?;
-    Ok(Json(state.store.parked_records(connector_id).await?))
+    Ok(Json(StaffData::of(&state.store, &scope).parked_records(connector_id).await?))
 }
 
 /// The account mappings of a connector: upstream key → customer account.

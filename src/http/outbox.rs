@@ -16,7 +16,7 @@ use super::problem::{ApiError, ErrorCode, FieldError};
 use crate::audit;
 use crate::auth::StaffCaller;
 use crate::auth::permissions::StaffPermission;
-use crate::store::{OutboxRow, StoreError};
+use crate::store::{OutboxRow, StaffData, StoreError};
 use crate::sync::PushJob;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -45,7 +45,7 @@ pub async fn list_outbox(
     staff: StaffCaller,
     Query(query): Query<OutboxQuery>,
 ) -> Result<Json<Vec<OutboxRow>>, ApiError> {
-    staff.require(StaffPermission::ConnectorsManage, &state).await?;
+    let scope = staff.require(StaffPermission::ConnectorsManage, &state).await?;
     let status = query.status.as_deref().unwrap_or("dead");
     if !matches!(status, "dead" | "pending" | "delivering" | "delivered") {
         return Err(ApiError::validation(vec![FieldError {
@@ -53,7 +53,7 @@ pub async fn list_outbox(
             message: "must be dead, pending, delivering or delivered".into(),
         }]));
     }
-    Ok(Json(state.store.outbox_items(status, query.before, page_size(query.limit)?).await?))
+    Ok(Json(StaffData::of(&state.store, &scope).outbox_items(status, query.before, page_size(query.limit)?).await?))
 }
 
 /// Retries a dead-lettered write-back (with the same idempotency key, so it applies once).

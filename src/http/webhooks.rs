@@ -27,7 +27,8 @@ use crate::audit;
 use crate::auth::StaffCaller;
 use crate::auth::permissions::StaffPermission;
 use crate::store::{
-    DeliveryFilter, ReplaySelection, StoreError, WebhookDeliveryRow, WebhookEndpointFields, WebhookEndpointRow,
+    DeliveryFilter, ReplaySelection, StaffData, StoreError, WebhookDeliveryRow, WebhookEndpointFields,
+    WebhookEndpointRow,
 };
 use crate::webhooks::endpoint::{self, SigningSecret, open_secrets, parse_sources, seal_secrets};
 use crate::webhooks::redact;
@@ -550,9 +551,10 @@ pub async fn get_delivery(
     staff: StaffCaller,
     Path((endpoint_id, delivery_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Json<DeliveryDetail>, ApiError> {
-    staff.require(StaffPermission::ConnectorsManage, &state).await?;
+    let scope = staff.require(StaffPermission::ConnectorsManage, &state).await?;
     let endpoint = find(&state, endpoint_id).await?;
-    let detail = state.store.delivery(endpoint_id, delivery_id).await?.ok_or(StoreError::NotFound)?;
+    let detail =
+        StaffData::of(&state.store, &scope).delivery(endpoint_id, delivery_id).await?.ok_or(StoreError::NotFound)?;
     let signature_headers = Scheme::configured(&endpoint.scheme, endpoint.scheme_settings.as_ref().map(|s| &s.0))
         .map(|scheme| scheme.signature_headers())
         .unwrap_or_default();
@@ -585,8 +587,8 @@ pub async fn replay_delivery(
     staff: StaffCaller,
     Path((endpoint_id, delivery_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
-    staff.require(StaffPermission::ConnectorsManage, &state).await?;
-    state.store.delivery(endpoint_id, delivery_id).await?.ok_or(StoreError::NotFound)?;
+    let scope = staff.require(StaffPermission::ConnectorsManage, &state).await?;
+    StaffData::of(&state.store, &scope).delivery(endpoint_id, delivery_id).await?.ok_or(StoreError::NotFound)?;
     let replayed = state.store.replay_deliveries(endpoint_id, &ReplaySelection::One(delivery_id), Utc::now()).await?;
     if replayed == 0 {
         return Err(ApiError::new(ErrorCode::Conflict, "Only processed, failed or dead deliveries can be replayed."));

@@ -162,11 +162,3 @@ impl AccountData {
         self.store.list_audit_events(Some(self.account_id), before_id, limit).await
     }
 }
-
-impl Store {
-    /// The whole audit log across accounts, newest first: for staff with
-    /// `audit.view_all` (the account's own log is [`AccountData::audit_events`]).
-    pub async fn all_audit_events(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
-        self.list_audit_events(None, before_id, limit).await
-    }
-}

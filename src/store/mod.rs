@@ -12,6 +12,7 @@ mod portable;
 mod account_data;
 mod postgres;
 mod sqlite;
+mod staff_data;
 mod sync_rows;
 mod webhook_rows;
 
@@ -30,6 +31,7 @@ pub use portable::{
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::{SetupLock as SqliteSetupLock, connect_options as sqlite_connect_options};
+pub use staff_data::StaffData;
 pub use sync_rows::*;
 pub use webhook_rows::*;
 

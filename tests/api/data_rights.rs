@@ -167,3 +167,19 @@ async fn an_owner_exports_the_account_and_a_person_their_own_data_for_them_alone
         assert!(events.as_array().unwrap().iter().any(|event| event["action"] == action), "{action}: {events}");
     }
 }
+
+#[tokio::test]
+async fn an_account_has_one_export_in_the_making_at_a_time() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let owner = app.member(&admin, account, "owner").await;
+    // One already queued (asked for, not yet built).
+    let now = chrono::Utc::now();
+    app.store.create_export(Some(account), None, owner.user_id, now, now + chrono::Duration::hours(1)).await.unwrap();
+    let path = format!("/api/v1/accounts/{account}/exports");
+    let again = app.request(Method::POST, &path, Some(&owner)).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+    // One's own data is not held up by it.
+    assert_eq!(app.request(Method::POST, "/api/v1/me/exports", Some(&owner)).send().await.unwrap().status(), 202);
+}

@@ -163,6 +163,16 @@ async fn post_signed(
     delivery: &str,
     event: &Value,
 ) -> reqwest::StatusCode {
+    post_signed_answer(app, endpoint, secret, delivery, event).await.status()
+}
+
+async fn post_signed_answer(
+    app: &TestApp,
+    endpoint: &Value,
+    secret: &str,
+    delivery: &str,
+    event: &Value,
+) -> reqwest::Response {
     let body = event.to_string();
     let timestamp = chrono::Utc::now().timestamp().to_string();
     let signature =
@@ -176,7 +186,6 @@ async fn post_signed(
         .send()
         .await
         .unwrap()
-        .status()
 }
 
 #[tokio::test]
@@ -212,23 +221,8 @@ async fn manifest_webhooks_carry_projects_and_name_tasks_to_fetch() {
     assert_eq!(post_signed(&app, &endpoint, "wrong", "d-3", &project).await, 401);
     // The delivery header is not signed here: the same body under a new id is a
     // replay, answered as a duplicate and not applied again.
-    let body = project.to_string();
-    let timestamp = chrono::Utc::now().timestamp().to_string();
-    let signature =
-        portico_testkit::signing::hmac_sha256_hex(secret.as_bytes(), &[timestamp.as_bytes(), b".", body.as_bytes()]);
-    let replayed: Value = app
-        .client
-        .post(app.url(&format!("/webhooks/{}", endpoint["id"].as_str().unwrap())))
-        .header("x-projects-signature", format!("sha256={signature}"))
-        .header("x-projects-timestamp", timestamp)
-        .header("x-projects-delivery", "d-replayed-under-a-new-id")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let replayed = post_signed_answer(&app, &endpoint, secret, "d-replayed-under-a-new-id", &project).await;
+    let replayed: Value = replayed.json().await.unwrap();
     assert_eq!(replayed["duplicate"], true, "{replayed}");
 
     crate::helpers::eventually("both changes applied", std::time::Duration::from_secs(10), || async {

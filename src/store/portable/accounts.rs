@@ -26,7 +26,7 @@ portable_queries! {
     }
 
     /// Every account, for staff, in creation order after `after` (keyset).
-    pub async fn list_accounts(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Account>> {
+    pub(in crate::store) async fn list_accounts(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Account>> {
         let accounts = sqlx::query_as(
             "SELECT id, name, slug, status, require_mfa, created_at FROM accounts WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
         )

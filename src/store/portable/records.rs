@@ -470,7 +470,7 @@ portable_queries! {
     }
 
     /// Parked records of an instance, grouped by the upstream key that has no mapping.
-    pub async fn parked_records(&self, instance_id: Uuid) -> Result<Vec<ParkedGroup>> {
+    pub(in crate::store) async fn parked_records(&self, instance_id: Uuid) -> Result<Vec<ParkedGroup>> {
         let rows = sqlx::query_as(
             "SELECT account_ref, COUNT(*) AS records, MIN(created_at) AS first_parked_at FROM records
              WHERE source_instance_id = $1 AND account_id IS NULL AND deleted_at IS NULL

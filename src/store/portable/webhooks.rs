@@ -285,7 +285,7 @@ portable_queries! {
         Ok(query.build_query_as().fetch_all(&self.pool).await?)
     }
 
-    pub async fn delivery(&self, endpoint_id: Uuid, id: Uuid) -> Result<Option<WebhookDeliveryDetail>> {
+    pub(in crate::store) async fn delivery(&self, endpoint_id: Uuid, id: Uuid) -> Result<Option<WebhookDeliveryDetail>> {
         let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS}, headers, body FROM webhook_inbox WHERE endpoint_id = $1 AND id = $2"
         )))

@@ -1,0 +1,46 @@
+//! What only staff read: data across every account. Reached through
+//! [`StaffData`], which only a [`StaffScope`] opens, and that only a staff
+//! permission check hands out (`StaffCaller::require`); so no customer route
+//! can reach a cross-account read by mistake.
+
+use uuid::Uuid;
+
+use super::{Account, OutboxRow, ParkedGroup, Result, Store, WebhookDeliveryDetail};
+use crate::audit::StoredAuditEvent;
+use crate::auth::StaffScope;
+
+#[derive(Debug, Clone)]
+pub struct StaffData {
+    store: Store,
+}
+
+impl StaffData {
+    pub fn of(store: &Store, _scope: &StaffScope) -> Self {
+        Self { store: store.clone() }
+    }
+
+    /// Every customer account, oldest first.
+    pub async fn accounts(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Account>> {
+        self.store.list_accounts(after, limit).await
+    }
+
+    /// The whole audit log across accounts, newest first.
+    pub async fn audit_events(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
+        self.store.list_audit_events(None, before_id, limit).await
+    }
+
+    /// A connector instance's records that map to no account, by upstream key.
+    pub async fn parked_records(&self, instance_id: Uuid) -> Result<Vec<ParkedGroup>> {
+        self.store.parked_records(instance_id).await
+    }
+
+    /// Write-backs of every account, by status.
+    pub async fn outbox_items(&self, status: &str, before: Option<Uuid>, limit: i64) -> Result<Vec<OutboxRow>> {
+        self.store.outbox_items(status, before, limit).await
+    }
+
+    /// One webhook delivery, whichever account its contents concern.
+    pub async fn delivery(&self, endpoint_id: Uuid, id: Uuid) -> Result<Option<WebhookDeliveryDetail>> {
+        self.store.delivery(endpoint_id, id).await
+    }
+}
