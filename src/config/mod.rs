@@ -79,6 +79,9 @@ pub struct SyncSettings {
     pub degrade_after_failures: u32,
     pub run_lease_secs: u64,
     pub abandoned_after_secs: u64,
+    /// Pages one run may pull before it is failed: a backstop for an upstream
+    /// whose cursor moves on forever without repeating.
+    pub max_pages_per_run: u64,
     pub push_attempts: u32,
     /// Requests per second per rate-budget key (a provider app's quota).
     #[serde(default)]
@@ -347,6 +350,7 @@ impl Settings {
         require_positive("events.replay_max", self.events.replay_max as u64)?;
         require_positive("events.max_streams_per_user", self.events.max_streams_per_user as u64)?;
         require_positive("sync.page_attempts", self.sync.page_attempts.into())?;
+        require_positive("sync.max_pages_per_run", self.sync.max_pages_per_run)?;
         require_positive("sync.push_attempts", self.sync.push_attempts.into())?;
         require_positive("sync.degrade_after_failures", self.sync.degrade_after_failures.into())?;
         for (key, rate) in &self.sync.rate_limits {

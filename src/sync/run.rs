@@ -119,6 +119,8 @@ impl Execution<'_> {
         let mut stopped: Option<Pulled> = None;
         let mut pull = Some(Box::pin(self.pull(next_position.clone())));
         let mut write = None;
+        let mut positions =
+            PositionGuard::new(next_position.as_ref(), self.run.pages, self.context.sync.max_pages_per_run);
         loop {
             // Group commit: everything pulled while the last write was committing
             // goes in the next transaction, so a slow disk costs fewer, larger commits.
@@ -141,6 +143,11 @@ impl Execution<'_> {
                     pull = None;
                     match pulled? {
                         Pulled::Page(page) => {
+                            if let Err(reason) = positions.advance(&page.end) {
+                                // The pages before it are committed; this one repeats them.
+                                stopped = Some(Pulled::Failed(ConnectorError::permanent(reason)));
+                                continue;
+                            }
                             match &page.end {
                                 PageEnd::More(position) => next_position = Some(position.clone()),
                                 PageEnd::Done(_) => exhausted = true,
@@ -341,4 +348,79 @@ async fn fail_run(
     context.store.end_sync_run(run.id, instance.id, &end).await?;
     metrics::counter!("portico_sync_runs_total", "kind" => instance.kind.clone(), "status" => "failed").increment(1);
     Ok(())
+}
+
+/// Holds a run to positions that move on: every position a page hands back must
+/// be one this run has not been at (a cursor that does not advance, or comes
+/// back, would otherwise make the run endless), and the pages stay under
+/// `sync.max_pages_per_run`. Positions are kept as digests of their JSON.
+struct PositionGuard {
+    seen: std::collections::HashSet<[u8; 32]>,
+    pages: u64,
+    max_pages: u64,
+}
+
+impl PositionGuard {
+    /// Starting at `start` (a resumed run's position), with `pages_before` pages
+    /// already committed by earlier attempts of the run.
+    fn new(start: Option<&Value>, pages_before: i64, max_pages: u64) -> Self {
+        let mut guard = Self { seen: Default::default(), pages: pages_before.max(0) as u64, max_pages };
+        if let Some(start) = start {
+            guard.seen.insert(Self::digest(start));
+        }
+        guard
+    }
+
+    fn digest(position: &Value) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(position.to_string().as_bytes()).into()
+    }
+
+    /// Counts a pulled page; why the run must stop, if it must.
+    fn advance(&mut self, end: &PageEnd) -> Result<(), String> {
+        self.pages += 1;
+        if self.pages > self.max_pages {
+            return Err(format!(
+                "the run pulled more than {} pages (sync.max_pages_per_run); the upstream may never say it is done",
+                self.max_pages
+            ));
+        }
+        if let PageEnd::More(position) = end
+            && !self.seen.insert(Self::digest(position))
+        {
+            let shown: String = position.to_string().chars().take(200).collect();
+            return Err(format!(
+                "upstream repeated cursor {shown}: it handed back a position this run had already read"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod position_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_position_that_does_not_advance_or_comes_back_stops_the_run() {
+        let mut guard = PositionGuard::new(None, 0, 1_000);
+        assert!(guard.advance(&PageEnd::More(json!({"after": "a"}))).is_ok());
+        let stuck = guard.advance(&PageEnd::More(json!({"after": "a"}))).unwrap_err();
+        assert!(stuck.starts_with("upstream repeated cursor {\"after\":\"a\"}"), "{stuck}");
+
+        let mut guard = PositionGuard::new(Some(&json!({"after": "x"})), 3, 1_000);
+        assert!(guard.advance(&PageEnd::More(json!({"after": "y"}))).is_ok());
+        assert!(guard.advance(&PageEnd::More(json!({"after": "x"}))).is_err(), "coming back to the start");
+        assert!(PositionGuard::new(None, 0, 10).advance(&PageEnd::Done(None)).is_ok());
+    }
+
+    #[test]
+    fn the_page_backstop_counts_pages_of_earlier_attempts_too() {
+        let mut guard = PositionGuard::new(None, 9, 10);
+        assert!(guard.advance(&PageEnd::More(json!(1))).is_ok());
+        let over = guard.advance(&PageEnd::More(json!(2))).unwrap_err();
+        assert!(over.contains("more than 10 pages"), "{over}");
+    }
 }

@@ -35,6 +35,9 @@ struct HubSpotState {
     /// Milliseconds; strictly increasing so "last modified" orders every change.
     clock: i64,
     faults: FaultState,
+    /// Misbehaves as a mock of HubSpot's published spec did: every search page
+    /// names this as its next `after`, readable or not.
+    search_cursor: Option<String>,
 }
 
 #[derive(Clone)]
@@ -78,6 +81,7 @@ impl FakeHubSpot {
             next_id: 100,
             clock: 0,
             faults: FaultState::new(11),
+            search_cursor: None,
         }));
         let app = Router::new()
             .route("/crm/v3/objects/{object_type}", get(list).post(create))
@@ -98,6 +102,11 @@ impl FakeHubSpot {
 
     pub fn set_faults(&self, faults: Faults) {
         self.state.lock().unwrap().faults.set(faults);
+    }
+
+    /// From now on every search page says its next page is at `after`.
+    pub fn answer_search_cursor(&self, after: &str) {
+        self.state.lock().unwrap().search_cursor = Some(after.to_owned());
     }
 
     pub fn fault_report(&self) -> FaultReport {
@@ -358,7 +367,9 @@ async fn search(
     let results: Vec<Value> =
         matching.iter().skip(offset).take(limit).map(|object| render(object, names.as_deref(), false)).collect();
     let mut answer = json!({"total": matching.len(), "results": results});
-    if offset + limit < matching.len() {
+    if let Some(after) = &state.search_cursor {
+        answer["paging"] = json!({"next": {"after": after}});
+    } else if offset + limit < matching.len() {
         answer["paging"] = json!({"next": {"after": (offset + limit).to_string()}});
     }
     Json(answer).into_response()

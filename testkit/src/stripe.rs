@@ -40,6 +40,9 @@ struct StripeState {
     /// Where this server listens: invoices' PDF links point back at it, as
     /// Stripe's point at its own file host.
     base_url: String,
+    /// Misbehaves as some real upstreams do: every list answers its first page
+    /// with `has_more: true`, whatever `starting_after` says.
+    repeats_first_page: bool,
 }
 
 /// A running fake Stripe; dropping it does not stop the server (tests end with it).
@@ -58,6 +61,7 @@ impl FakeStripe {
             events: Vec::new(),
             next_id: 1,
             faults: FaultState::new(7),
+            repeats_first_page: false,
             idempotent: HashMap::new(),
             payments: 0,
             retrievals: 0,
@@ -82,6 +86,11 @@ impl FakeStripe {
 
     pub fn set_faults(&self, faults: Faults) {
         self.state.lock().unwrap().faults.set(faults);
+    }
+
+    /// From now on every list repeats its first page and says there is more.
+    pub fn repeat_first_page_forever(&self) {
+        self.state.lock().unwrap().repeats_first_page = true;
     }
 
     pub fn fault_report(&self) -> FaultReport {
@@ -328,7 +337,7 @@ async fn list(
             return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", "limit must be between 1 and 100");
         }
     };
-    let starting_after = param("starting_after");
+    let starting_after = param("starting_after").filter(|_| !state.repeats_first_page);
     let (data, has_more) = if kind == "events" {
         let created_gt = param("created[gt]").and_then(|value| value.parse::<i64>().ok());
         let types: Vec<&str> =
@@ -353,6 +362,7 @@ async fn list(
             &format!("Unrecognized request URL (GET: /v1/{kind})"),
         );
     };
+    let has_more = has_more || state.repeats_first_page;
     Json(json!({"object": "list", "url": format!("/v1/{kind}"), "has_more": has_more, "data": data})).into_response()
 }
 

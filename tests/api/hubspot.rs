@@ -387,3 +387,30 @@ async fn a_file_attached_to_a_ticket_is_stored_in_its_folder_listed_with_it_and_
     assert_eq!(attach(&outsider, sideways).send().await.unwrap().status(), 404);
     assert!(std::fs::read_dir(storage.path().join("acme/tickets").join(&ticket_id)).unwrap().count() == 1);
 }
+
+#[tokio::test]
+async fn an_unreadable_search_cursor_fails_the_run_instead_of_ending_it_as_complete() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let deal = hubspot.add_deal("Website redesign", "appointmentscheduled", "1500.50", &acme);
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    sync_to_end(&app, &admin, &connector, &["deals"], "full").await;
+
+    hubspot.update("deals", &deal, json!({"dealstage": "contractsent"}));
+    hubspot.answer_search_cursor("MTAw");
+    let started = crate::sync::start_sync(&app, &admin, &connector, &["deals"], "incremental").await;
+    let run_id = started[0]["run_id"].as_str().unwrap();
+    let run = crate::sync::finished_run(&app, &admin, &connector, run_id, std::time::Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().contains("unreadable search cursor \"MTAw\""), "{run}");
+
+    // A constant, readable cursor is a repeated position: the engine stops that too.
+    hubspot.answer_search_cursor("100");
+    let started = crate::sync::start_sync(&app, &admin, &connector, &["deals"], "incremental").await;
+    let run_id = started[0]["run_id"].as_str().unwrap();
+    let run = crate::sync::finished_run(&app, &admin, &connector, run_id, std::time::Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().starts_with("upstream repeated cursor"), "{run}");
+}

@@ -661,3 +661,36 @@ async fn changing_where_a_connector_sends_its_credentials_needs_them_again() {
         .unwrap();
     assert_eq!(tested.status(), 409);
 }
+
+#[tokio::test]
+async fn a_run_whose_upstream_repeats_a_page_fails_with_the_reason_instead_of_running_forever() {
+    let stripe = FakeStripe::start(API_KEY).await;
+    for n in 0..5 {
+        stripe.add_customer(&format!("Repeat {n}"), "r@example.test");
+    }
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let connector = create_stripe_connector(&app, &admin, &stripe, json!({})).await;
+    stripe.repeat_first_page_forever();
+    let started = start_sync(&app, &admin, &connector, &["customers"], "full").await;
+    let run_id = started[0]["run_id"].as_str().unwrap();
+    let run = finished_run(&app, &admin, &connector, run_id, Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().starts_with("upstream repeated cursor"), "{run}");
+    // It stopped at the first repeat: a handful of requests, not thousands.
+    assert!(stripe.fault_report().requests < 10, "{:?}", stripe.fault_report());
+}
+
+#[tokio::test]
+async fn a_run_past_the_page_backstop_fails_with_the_reason() {
+    let stripe = FakeStripe::start(API_KEY).await;
+    stripe.generate_customers(2_000);
+    let app = spawn_app_with(|settings| settings.sync.max_pages_per_run = 3).await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let connector = create_stripe_connector(&app, &admin, &stripe, json!({})).await;
+    let started = start_sync(&app, &admin, &connector, &["customers"], "full").await;
+    let run =
+        finished_run(&app, &admin, &connector, started[0]["run_id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().contains("more than 3 pages"), "{run}");
+}

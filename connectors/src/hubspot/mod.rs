@@ -303,8 +303,16 @@ impl HubSpot {
             .last()
             .and_then(|result| crate::json::time_at(result, &format!("/properties/{}", object.modified_property)))
             .map(|time| time.timestamp_millis());
-        let next_after =
-            answer.pointer("/paging/next/after").and_then(Value::as_str).and_then(|after| after.parse::<usize>().ok());
+        // A cursor that cannot be read is an error, never the end of the data.
+        let next_after = match answer.pointer("/paging/next/after") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(after)) => Some(after.parse::<usize>().map_err(|_| {
+                ConnectorError::permanent(format!("HubSpot answered an unreadable search cursor {after:?}"))
+            })?),
+            Some(other) => {
+                return Err(ConnectorError::permanent(format!("HubSpot answered an unreadable search cursor {other}")));
+            }
+        };
         let end = match (next_after, last_modified) {
             // Past the search window: start a new query from where this one got to.
             (Some(next), Some(last)) if next + PAGE_SIZE > SEARCH_WINDOW => {
