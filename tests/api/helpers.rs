@@ -332,6 +332,16 @@ impl TestApp {
         self.request(reqwest::Method::GET, path, session).send().await.unwrap().json().await.unwrap()
     }
 
+    /// POSTs `body` as JSON (as `session`, if any) and reads the answer as JSON.
+    pub async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        session: Option<&Session>,
+        body: &serde_json::Value,
+    ) -> T {
+        self.request(reqwest::Method::POST, path, session).json(body).send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.request(reqwest::Method::POST, "/api/v1/auth/login", None)
             .json(&serde_json::json!({ "email": email, "password": password }))

@@ -23,15 +23,8 @@ async fn owner_of_two_accounts(app: &TestApp) -> TwoAccounts {
     let a = app.create_account(&staff, "Acme").await;
     let b = app.create_account(&staff, "Globex").await;
     let person = app.member(&staff, a, "owner").await;
-    let invitation: Value = app
-        .request(Method::POST, &format!("/api/v1/accounts/{b}/invitations"), Some(&staff))
-        .json(&json!({ "email": person.email, "role": "owner" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invite = json!({ "email": person.email, "role": "owner" });
+    let invitation: Value = app.post_json(&format!("/api/v1/accounts/{b}/invitations"), Some(&staff), &invite).await;
     let joined = app
         .request(Method::POST, "/api/v1/invitations/accept-as-me", Some(&person))
         .json(&json!({ "token": invitation["token"] }))
@@ -339,15 +332,8 @@ async fn build_account_b(app: &TestApp, person: &Session, b: Uuid) -> AccountB {
     let renamed = "UPDATE accounts SET name = $1 WHERE id = $2";
     raw_sql(&app.db, renamed, |query| query.bind(name).bind(b)).await;
     let invitee = "globex-invitee@example.com";
-    let invited: Value = app
-        .request(Method::POST, &format!("/api/v1/accounts/{b}/invitations"), Some(person))
-        .json(&json!({ "email": invitee, "role": "viewer" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invite = json!({ "email": invitee, "role": "viewer" });
+    let invited: Value = app.post_json(&format!("/api/v1/accounts/{b}/invitations"), Some(person), &invite).await;
     let notification_title = "Globex-only notice";
     notify(app, person.user_id, b, notification_title).await;
     let notifications: Value = app.get_json("/api/v1/me/notifications", Some(person)).await;

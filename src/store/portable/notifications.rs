@@ -208,7 +208,7 @@ portable_queries! {
              FROM notifications n WHERE n.user_id = ",
         );
         query.push_bind(user_id);
-        push_account_filter(&mut query, accounts);
+        push_account_filter(&mut query, "n.account_id", accounts);
         if unread_only {
             query.push(" AND n.read_at IS NULL");
         }
@@ -225,7 +225,7 @@ portable_queries! {
         }
         let mut query = QueryBuilder::new("SELECT COUNT(*) FROM notifications n WHERE n.read_at IS NULL AND n.user_id = ");
         query.push_bind(user_id);
-        push_account_filter(&mut query, accounts);
+        push_account_filter(&mut query, "n.account_id", accounts);
         Ok(query.build_query_scalar().fetch_one(&self.pool).await?)
     }
 
@@ -240,12 +240,7 @@ portable_queries! {
         if let Some(id) = id {
             query.push(" AND id = ").push_bind(id);
         }
-        query.push(" AND account_id IN (");
-        let mut separated = query.separated(", ");
-        for account_id in accounts {
-            separated.push_bind(*account_id);
-        }
-        query.push(")");
+        push_account_filter(&mut query, "account_id", accounts);
         Ok(query.build().execute(&self.pool).await?.rows_affected())
     }
 
@@ -256,18 +251,18 @@ portable_queries! {
         }
         let mut query = QueryBuilder::new("SELECT COUNT(*) FROM notifications n WHERE n.id = ");
         query.push_bind(id).push(" AND n.user_id = ").push_bind(user_id);
-        push_account_filter(&mut query, accounts);
+        push_account_filter(&mut query, "n.account_id", accounts);
         let found: i64 = query.build_query_scalar().fetch_one(&self.pool).await?;
         Ok(found > 0)
     }
 }
 
-/// ` AND n.account_id IN (…)`: the accounts a caller-only route may show.
-fn push_account_filter<DB: sqlx::Database>(query: &mut QueryBuilder<DB>, accounts: &[Uuid])
+/// ` AND {column} IN (…)`: the accounts a caller-only route may show.
+fn push_account_filter<DB: sqlx::Database>(query: &mut QueryBuilder<DB>, column: &'static str, accounts: &[Uuid])
 where
     Uuid: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    query.push(" AND n.account_id IN (");
+    query.push(" AND ").push(column).push(" IN (");
     let mut separated = query.separated(", ");
     for account_id in accounts {
         separated.push_bind(*account_id);
