@@ -58,6 +58,7 @@ async fn bench(engine: &str, database_url: String, stripe: &FakeStripe, records:
         rate_budget_key: None,
         schedule_interval_secs: None,
         delete_guard_share: 0.2,
+        request_timeout_secs: None,
         enabled: true,
     };
     let id = portico::store::new_id();

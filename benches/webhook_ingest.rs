@@ -141,6 +141,7 @@ async fn setup(engine: &str, database_url: String) -> (Target, CancellationToken
         rate_budget_key: None,
         schedule_interval_secs: None,
         delete_guard_share: 0.2,
+        request_timeout_secs: None,
         enabled: true,
     };
     let instance_id = portico::store::new_id();

@@ -160,6 +160,8 @@ pub struct InstanceConfig {
     pub credentials: Value,
     /// The HTTP client to use for every upstream call.
     pub upstream: Upstream,
+    /// Reference data kept between this instance's jobs (see [`crate::cache`]).
+    pub cache: crate::cache::InstanceCache,
 }
 
 /// One kind of connector.

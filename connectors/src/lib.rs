@@ -14,6 +14,7 @@
 //! `portico` crate runs them, commits what they return, and maps records to accounts.
 
 pub mod budget;
+pub mod cache;
 pub mod connector;
 pub mod error;
 pub mod files;

@@ -15,6 +15,7 @@ use serde_json::Value;
 #[serde(rename_all = "snake_case")]
 pub enum RecordType {
     Contact,
+    Organisation,
     Invoice,
     Payment,
     Document,
@@ -28,6 +29,7 @@ pub enum RecordType {
 impl RecordType {
     pub const ALL: &'static [RecordType] = &[
         RecordType::Contact,
+        RecordType::Organisation,
         RecordType::Invoice,
         RecordType::Payment,
         RecordType::Document,
@@ -41,6 +43,7 @@ impl RecordType {
     pub fn as_str(self) -> &'static str {
         match self {
             RecordType::Contact => "contact",
+            RecordType::Organisation => "organisation",
             RecordType::Invoice => "invoice",
             RecordType::Payment => "payment",
             RecordType::Document => "document",
@@ -64,6 +67,13 @@ pub struct Record {
     pub external_id: String,
     /// The upstream's key for the customer this record belongs to.
     pub account_ref: Option<String>,
+    /// The upstream did not say whose record this is this time (an association
+    /// read that left it out, or answered in part): the engine keeps the account
+    /// the record already has, and `account_ref` is not used. Only an answer that
+    /// says the association is gone (`account_ref: None` with this false) may
+    /// take a record out of its account.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub account_unknown: bool,
     /// The upstream id of the record this one belongs to (a message's ticket).
     pub parent_external_id: Option<String>,
     /// When the upstream last changed it, if it says. Older snapshots than the one
@@ -91,6 +101,7 @@ pub struct Deletion {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CommonRecord {
     Contact(Contact),
+    Organisation(Organisation),
     Invoice(Invoice),
     Payment(Payment),
     Document(Document),
@@ -119,6 +130,7 @@ impl CommonRecord {
     pub fn record_type(&self) -> RecordType {
         match self {
             CommonRecord::Contact(_) => RecordType::Contact,
+            CommonRecord::Organisation(_) => RecordType::Organisation,
             CommonRecord::Invoice(_) => RecordType::Invoice,
             CommonRecord::Payment(_) => RecordType::Payment,
             CommonRecord::Document(_) => RecordType::Document,
@@ -134,6 +146,14 @@ impl CommonRecord {
         match self {
             CommonRecord::Contact(contact) => Summary {
                 title: &contact.name,
+                status: None,
+                amount_minor: None,
+                currency: None,
+                occurred_at: None,
+                due_at: None,
+            },
+            CommonRecord::Organisation(organisation) => Summary {
+                title: &organisation.name,
                 status: None,
                 amount_minor: None,
                 currency: None,
@@ -209,6 +229,7 @@ impl CommonRecord {
     }
 }
 
+/// A person or a customer's contact entry (a CRM contact, a billing customer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
     pub name: String,
@@ -217,6 +238,16 @@ pub struct Contact {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
+}
+
+/// An organisation as the upstream keeps it (a CRM company): its own record type,
+/// never a contact, since upstreams number each object type on its own and a
+/// company and a contact may share an id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub name: String,
+    pub domain: Option<String>,
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

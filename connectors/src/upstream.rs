@@ -20,11 +20,19 @@ const ERROR_EXCERPT: usize = 300;
 pub struct Upstream {
     client: OutboundClient,
     budget: Arc<RateBudget>,
+    /// Each request's own limit, below the client's: a stalled connection is
+    /// given up (and retried) after this, not after the client's whole timeout.
+    request_timeout: Option<Duration>,
 }
 
 impl Upstream {
     pub fn new(client: OutboundClient, budget: Arc<RateBudget>) -> Self {
-        Self { client, budget }
+        Self { client, budget, request_timeout: None }
+    }
+
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
     }
 
     pub fn client(&self) -> &OutboundClient {
@@ -37,7 +45,11 @@ impl Upstream {
 
     /// A request to finish building; refused at once for internal addresses.
     pub fn request(&self, method: Method, url: &Url) -> Result<RequestBuilder, ConnectorError> {
-        self.client.request(method, url).map_err(outbound_error)
+        let request = self.client.request(method, url).map_err(outbound_error)?;
+        Ok(match self.request_timeout {
+            Some(timeout) => request.timeout(timeout),
+            None => request,
+        })
     }
 
     /// Sends after the rate budget allows it; any non-2xx answer becomes a

@@ -70,6 +70,7 @@ async fn seed(store: &Store, accounts: u32, invoices: u64, tokens_file: Option<P
         rate_budget_key: None,
         schedule_interval_secs: None,
         delete_guard_share: 0.2,
+        request_timeout_secs: None,
         // Nothing to sync from: the records are written directly.
         enabled: false,
     };
@@ -190,6 +191,7 @@ fn record(account_ref: &str, external_id: String, body: CommonRecord) -> Record 
     Record {
         external_id,
         account_ref: Some(account_ref.to_owned()),
+        account_unknown: false,
         parent_external_id: None,
         source_updated_at: None,
         body,

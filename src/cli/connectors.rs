@@ -1,4 +1,4 @@
-//! `portico connectors list | test ID | sync ID [--stream S] [--full]`.
+//! `portico connectors list | test ID | sync ID [--stream S] [--full] | cancel ID [--stream S]`.
 //!
 //! `sync` runs in this process (no worker needed), shows a progress bar per stream
 //! on a terminal (a progress line every few seconds otherwise), and ends with a
@@ -13,6 +13,7 @@ use portico_connectors::SyncMode;
 use uuid::Uuid;
 
 use super::{CliError, open_store};
+use crate::audit::{self, ActorKind, AuditEvent};
 use crate::config::MasterKey;
 use crate::config::Settings;
 use crate::core::crypto::SecretCipher;
@@ -40,6 +41,15 @@ pub enum ConnectorsCommand {
         #[arg(long)]
         full: bool,
     },
+    /// Cancel an instance's queued, running or waiting runs; a worker running one
+    /// stops at its next page.
+    Cancel {
+        /// The instance's id or name.
+        connector: String,
+        /// Only this stream's run (repeatable); every active run when absent.
+        #[arg(long = "stream", value_name = "STREAM")]
+        streams: Vec<String>,
+    },
 }
 
 pub async fn run(command: ConnectorsCommand, settings: &Settings) -> Result<(), CliError> {
@@ -61,6 +71,7 @@ pub async fn run(command: ConnectorsCommand, settings: &Settings) -> Result<(), 
             let mode = if full { SyncMode::Full } else { SyncMode::Incremental };
             sync(&context, &connector, streams, mode).await
         }
+        ConnectorsCommand::Cancel { connector, streams } => cancel(&store, &connector, &streams).await,
     };
     close(&store, &queue).await;
     result
@@ -167,6 +178,30 @@ async fn sync(context: &JobContext, reference: &str, streams: Vec<String>, mode:
         any_failed |= run.status == "failed";
     }
     if any_failed { Err(CliError::Failed("some streams failed".into())) } else { Ok(()) }
+}
+
+async fn cancel(store: &Store, reference: &str, streams: &[String]) -> Result<(), CliError> {
+    let instance = find(store, reference).await?;
+    let active = store.active_sync_runs(instance.id).await.map_err(failed)?;
+    let chosen: Vec<_> =
+        active.into_iter().filter(|run| streams.is_empty() || streams.contains(&run.stream)).collect();
+    if chosen.is_empty() {
+        println!("{}: no queued, running or waiting run to cancel", instance.name);
+        return Ok(());
+    }
+    for run in chosen {
+        let reason = "cancelled from the command line";
+        let Some(cancelled) = store.cancel_sync_run(instance.id, run.id, reason, Utc::now()).await.map_err(failed)? else {
+            println!("{}: run {} had already ended", run.stream, run.id);
+            continue;
+        };
+        let event = AuditEvent::new("connector.run_cancelled", ActorKind::System).target("sync_run", run.id).details(
+            serde_json::json!({"connector_id": instance.id, "stream": run.stream, "pages": cancelled.pages, "via": "cli"}),
+        );
+        audit::record(store, event).await.map_err(failed)?;
+        println!("{}: run {} cancelled after {} pages ({} before)", run.stream, run.id, cancelled.pages, run.status);
+    }
+    Ok(())
 }
 
 fn progress_bar(stream: &str) -> ProgressBar {

@@ -82,6 +82,9 @@ pub struct SyncSettings {
     /// Pages one run may pull before it is failed: a backstop for an upstream
     /// whose cursor moves on forever without repeating.
     pub max_pages_per_run: u64,
+    /// How long one upstream request (a list page, a read, a write-back) may take
+    /// before it counts as failed and is retried; per instance when set there.
+    pub request_timeout_secs: u64,
     pub push_attempts: u32,
     /// Requests per second per rate-budget key (a provider app's quota).
     #[serde(default)]
@@ -351,6 +354,7 @@ impl Settings {
         require_positive("events.max_streams_per_user", self.events.max_streams_per_user as u64)?;
         require_positive("sync.page_attempts", self.sync.page_attempts.into())?;
         require_positive("sync.max_pages_per_run", self.sync.max_pages_per_run)?;
+        require_positive("sync.request_timeout_secs", self.sync.request_timeout_secs)?;
         require_positive("sync.push_attempts", self.sync.push_attempts.into())?;
         require_positive("sync.degrade_after_failures", self.sync.degrade_after_failures.into())?;
         for (key, rate) in &self.sync.rate_limits {

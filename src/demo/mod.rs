@@ -124,6 +124,7 @@ pub async fn prepare(application: &Application, shutdown: CancellationToken) -> 
         rate_budget_key: None,
         schedule_interval_secs: None,
         delete_guard_share: 0.5,
+        request_timeout_secs: None,
         enabled: true,
     };
     let instance_id = crate::store::new_id();

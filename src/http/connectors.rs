@@ -42,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sync_connector))
         .routes(routes!(list_runs))
         .routes(routes!(get_run))
+        .routes(routes!(cancel_run))
         .routes(routes!(confirm_deletions))
         .routes(routes!(discard_deletions))
         .routes(routes!(list_parked))
@@ -100,6 +101,9 @@ pub struct ConnectorView {
     pub rate_budget_key: Option<String>,
     pub schedule_interval_secs: Option<i64>,
     pub delete_guard_share: f64,
+    /// How long one upstream request may take before it is retried (1 to 300
+    /// seconds); the configured default (`sync.request_timeout_secs`) when null.
+    pub request_timeout_secs: Option<i64>,
     pub enabled: bool,
     /// `active`, `degraded` (failing runs in a row) or `disabled`.
     pub health: &'static str,
@@ -129,6 +133,7 @@ impl From<ConnectorInstanceRow> for ConnectorView {
             rate_budget_key: row.rate_budget_key,
             schedule_interval_secs: row.schedule_interval_secs,
             delete_guard_share: row.delete_guard_share,
+            request_timeout_secs: row.request_timeout_secs,
             enabled: row.enabled,
             health,
             consecutive_failures: row.consecutive_failures,
@@ -181,6 +186,9 @@ pub struct NewConnector {
     pub schedule_interval_secs: Option<i64>,
     /// Share of a stream (0 to 1) a full sync may delete before it is held (default 0.2).
     pub delete_guard_share: Option<f64>,
+    /// How long one upstream request may take before it is retried (1 to 300
+    /// seconds); the configured default (`sync.request_timeout_secs`) when unset.
+    pub request_timeout_secs: Option<i64>,
     pub enabled: Option<bool>,
 }
 
@@ -204,6 +212,9 @@ pub struct ConnectorChanges {
     #[schema(value_type = Option<i64>)]
     pub schedule_interval_secs: Option<Option<i64>>,
     pub delete_guard_share: Option<f64>,
+    #[serde(default, deserialize_with = "super::json::present_or_null")]
+    #[schema(value_type = Option<i64>)]
+    pub request_timeout_secs: Option<Option<i64>>,
     pub enabled: Option<bool>,
 }
 
@@ -225,6 +236,9 @@ fn validate_fields(fields: &ConnectorInstanceFields) -> Vec<FieldError> {
     }
     if fields.schedule_interval_secs.is_some_and(|secs| !(60..=604_800).contains(&secs)) {
         invalid("schedule_interval_secs", "must be between 60 and 604800 seconds");
+    }
+    if fields.request_timeout_secs.is_some_and(|secs| !(1..=300).contains(&secs)) {
+        invalid("request_timeout_secs", "must be between 1 and 300 seconds");
     }
     if !(fields.delete_guard_share > 0.0 && fields.delete_guard_share <= 1.0) {
         invalid("delete_guard_share", "must be more than 0 and at most 1");
@@ -277,6 +291,7 @@ pub async fn create_connector(
         rate_budget_key: request.rate_budget_key,
         schedule_interval_secs: request.schedule_interval_secs,
         delete_guard_share: request.delete_guard_share.unwrap_or(0.2),
+        request_timeout_secs: request.request_timeout_secs,
         enabled: request.enabled.unwrap_or(true),
     };
     let errors = validate_fields(&fields);
@@ -371,6 +386,7 @@ pub async fn update_connector(
         rate_budget_key: changes.rate_budget_key.unwrap_or_else(|| instance.rate_budget_key.clone()),
         schedule_interval_secs: changes.schedule_interval_secs.unwrap_or(instance.schedule_interval_secs),
         delete_guard_share: changes.delete_guard_share.unwrap_or(instance.delete_guard_share),
+        request_timeout_secs: changes.request_timeout_secs.unwrap_or(instance.request_timeout_secs),
         enabled: changes.enabled.unwrap_or(instance.enabled),
     };
     let errors = validate_fields(&fields);
@@ -577,6 +593,39 @@ pub async fn get_run(
     staff.require(StaffPermission::ConnectorsManage, &state).await?;
     let run = state.store.sync_run(run_id).await?.filter(|run| run.connector_instance_id == connector_id);
     Ok(Json(run.ok_or(StoreError::NotFound)?))
+}
+
+/// Cancels a queued, running or waiting run. A worker running it stops at its next
+/// page and writes nothing more; the pages it committed stay. The run then reads
+/// `cancelled`, with who cancelled it.
+#[utoipa::path(post, path = "/api/v1/admin/connectors/{connector_id}/runs/{run_id}/cancel", extensions(("x-permission" = json!("staff: connectors.manage"))), tag = "connectors",
+    params(("connector_id" = Uuid, Path), ("run_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The run, cancelled", body = SyncRunRow),
+        (status = 404, description = "No such run", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The run has already ended", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn cancel_run(
+    State(state): State<AppState>,
+    staff: StaffCaller,
+    Path((connector_id, run_id)): Path<(Uuid, Uuid)>,
+) -> Result<Json<SyncRunRow>, ApiError> {
+    staff.require(StaffPermission::ConnectorsManage, &state).await?;
+    let reason = "cancelled by an admin";
+    let Some(run) = state.store.cancel_sync_run(connector_id, run_id, reason, Utc::now()).await? else {
+        let run = state.store.sync_run(run_id).await?.filter(|run| run.connector_instance_id == connector_id);
+        return Err(match run {
+            None => StoreError::NotFound.into(),
+            Some(run) => ApiError::new(ErrorCode::Conflict, format!("This run has already ended ({}).", run.status)),
+        });
+    };
+    let event = staff
+        .caller
+        .audit_event("connector.run_cancelled")
+        .target("sync_run", run_id)
+        .details(serde_json::json!({"connector_id": connector_id, "stream": run.stream, "pages": run.pages}));
+    audit::record(&state.store, event).await?;
+    Ok(Json(run))
 }
 
 fn held_error(error: HeldError) -> ApiError {

@@ -130,6 +130,7 @@ pub(super) async fn accept_upload(
     let record = prepare(Record {
         external_id: String::new(),
         account_ref: Some(account_ref),
+        account_unknown: false,
         parent_external_id: None,
         source_updated_at: None,
         body: CommonRecord::Document(Document {

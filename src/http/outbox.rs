@@ -26,14 +26,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    /// `dead` (default: the dead-letter list), `pending`, `delivering` or `delivered`.
+    /// Only `dead` (the dead letters), `pending`, `delivering` or `delivered`; every
+    /// status when absent.
     pub status: Option<String>,
     /// Items older than this id.
     pub before: Option<Uuid>,
     pub limit: Option<i64>,
 }
 
-/// Write-backs by status, newest first; by default the dead letters.
+/// Write-backs, newest first: all of them, or those of one status.
 #[utoipa::path(get, path = "/api/v1/admin/outbox", extensions(("x-permission" = json!("staff: connectors.manage"))), tag = "connectors",
     params(OutboxQuery),
     responses(
@@ -46,8 +47,8 @@ pub async fn list_outbox(
     Query(query): Query<OutboxQuery>,
 ) -> Result<Json<Vec<OutboxRow>>, ApiError> {
     let scope = staff.require(StaffPermission::ConnectorsManage, &state).await?;
-    let status = query.status.as_deref().unwrap_or("dead");
-    if !matches!(status, "dead" | "pending" | "delivering" | "delivered") {
+    let status = query.status.as_deref();
+    if status.is_some_and(|status| !matches!(status, "dead" | "pending" | "delivering" | "delivered")) {
         return Err(ApiError::validation(vec![FieldError {
             field: "status".into(),
             message: "must be dead, pending, delivering or delivered".into(),

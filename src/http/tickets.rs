@@ -96,6 +96,7 @@ pub async fn create_ticket(
     let record = prepare(Record {
         external_id: String::new(),
         account_ref: Some(company_id.clone()),
+        account_unknown: false,
         parent_external_id: None,
         source_updated_at: None,
         body: CommonRecord::Ticket(Ticket {
@@ -181,6 +182,7 @@ async fn post_message(
     let record = prepare(Record {
         external_id: String::new(),
         account_ref: ticket.record.account_ref.clone(),
+        account_unknown: false,
         parent_external_id: Some(ticket.record.external_id.clone()),
         source_updated_at: None,
         body: CommonRecord::TicketMessage(TicketMessage {

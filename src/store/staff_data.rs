@@ -35,7 +35,7 @@ impl StaffData {
     }
 
     /// Write-backs of every account, by status.
-    pub async fn outbox_items(&self, status: &str, before: Option<Uuid>, limit: i64) -> Result<Vec<OutboxRow>> {
+    pub async fn outbox_items(&self, status: Option<&str>, before: Option<Uuid>, limit: i64) -> Result<Vec<OutboxRow>> {
         self.store.outbox_items(status, before, limit).await
     }
 

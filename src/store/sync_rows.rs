@@ -19,6 +19,8 @@ pub struct ConnectorInstanceRow {
     pub rate_budget_key: Option<String>,
     pub schedule_interval_secs: Option<i64>,
     pub delete_guard_share: f64,
+    /// How long one upstream request may take; `sync.request_timeout_secs` when unset.
+    pub request_timeout_secs: Option<i64>,
     pub enabled: bool,
     pub consecutive_failures: i64,
     pub degraded_since: Option<DateTime<Utc>>,
@@ -38,6 +40,7 @@ pub struct ConnectorInstanceFields {
     pub rate_budget_key: Option<String>,
     pub schedule_interval_secs: Option<i64>,
     pub delete_guard_share: f64,
+    pub request_timeout_secs: Option<i64>,
     pub enabled: bool,
 }
 
@@ -62,6 +65,9 @@ pub struct SyncRunRow {
     pub unchanged: i64,
     pub deleted: i64,
     pub failed: i64,
+    /// Records whose upstream answer did not say whose they are (an association
+    /// read that left them out): they kept the account they had.
+    pub accounts_kept: i64,
     pub held_deletions: i64,
     pub attempts: i64,
     pub error: Option<String>,
@@ -78,7 +84,10 @@ pub struct PageCounts {
     pub updated: i64,
     pub unchanged: i64,
     pub deleted: i64,
+    /// Records not written: another stream of the instance holds a record of the
+    /// same type and upstream id (two upstream objects claiming one row).
     pub failed: i64,
+    pub accounts_kept: i64,
 }
 
 impl std::ops::AddAssign for PageCounts {
@@ -88,6 +97,7 @@ impl std::ops::AddAssign for PageCounts {
         self.unchanged += other.unchanged;
         self.deleted += other.deleted;
         self.failed += other.failed;
+        self.accounts_kept += other.accounts_kept;
     }
 }
 
@@ -97,6 +107,9 @@ pub struct ExistingRecordRow {
     pub id: Uuid,
     pub record_type: String,
     pub external_id: String,
+    pub stream: String,
+    pub account_ref: Option<String>,
+    pub account_id: Option<Uuid>,
     pub content_hash: Vec<u8>,
     pub source_updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
@@ -108,6 +121,8 @@ pub struct PreparedRecord {
     pub record_type: &'static str,
     pub external_id: String,
     pub account_ref: Option<String>,
+    /// The upstream did not say whose it is: it keeps the account it has.
+    pub account_unknown: bool,
     pub parent_external_id: Option<String>,
     pub title: String,
     pub status: Option<String>,
@@ -121,6 +136,37 @@ pub struct PreparedRecord {
     pub raw: Box<serde_json::value::RawValue>,
     pub content_hash: Vec<u8>,
     pub source_updated_at: Option<DateTime<Utc>>,
+}
+
+impl PreparedRecord {
+    /// The content hash covers the mapped record, the raw payload, the account
+    /// key and the parent: anything that changes what a customer could see or
+    /// what history should keep.
+    pub fn hash_of(
+        data: &serde_json::value::RawValue,
+        raw: &serde_json::value::RawValue,
+        account_ref: Option<&str>,
+        parent_external_id: Option<&str>,
+    ) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for part in [data, raw] {
+            hasher.update(part.get().as_bytes());
+            hasher.update([0]);
+        }
+        hasher.update(account_ref.unwrap_or_default());
+        hasher.update([0]);
+        hasher.update(parent_external_id.unwrap_or_default());
+        hasher.finalize().to_vec()
+    }
+
+    /// The same record under the account key it already has (its upstream did
+    /// not say this time), hashed again so an otherwise unchanged record stays unchanged.
+    pub fn keeping_account_ref(&self, account_ref: Option<String>) -> Self {
+        let content_hash =
+            Self::hash_of(&self.data, &self.raw, account_ref.as_deref(), self.parent_external_id.as_deref());
+        Self { account_ref, account_unknown: false, content_hash, ..self.clone() }
+    }
 }
 
 /// A sync run and the lease its writing execution holds: a write under a lost

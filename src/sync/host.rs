@@ -1,11 +1,14 @@
 //! Builds connectors for configured instances: the one place credentials are
 //! decrypted, the outbound address policy is chosen and rate budgets are shared.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use portico_connectors::budget::Budgets;
+use portico_connectors::cache::InstanceCache;
 use portico_connectors::outbound::{AddressPolicy, OutboundClient};
 use portico_connectors::settings::SettingsError;
 use portico_connectors::upstream::Upstream;
@@ -65,6 +68,10 @@ pub struct ConnectorHost {
     allow_private_everywhere: bool,
     rate_limits: Arc<std::collections::BTreeMap<String, f64>>,
     local_file_roots: Arc<Vec<PathBuf>>,
+    /// One upstream request's limit unless an instance sets its own.
+    request_timeout: Duration,
+    /// Each instance's cache, with the settings version it was made for.
+    caches: Arc<Mutex<HashMap<Uuid, (DateTime<Utc>, InstanceCache)>>>,
 }
 
 impl std::fmt::Debug for ConnectorHost {
@@ -85,6 +92,8 @@ impl ConnectorHost {
             allow_private_everywhere: outbound.allow_private_addresses,
             rate_limits: Arc::new(sync.rate_limits.clone()),
             local_file_roots: Arc::new(sync.local_file_roots.clone()),
+            caches: Default::default(),
+            request_timeout: Duration::from_secs(sync.request_timeout_secs),
         }
     }
 
@@ -133,7 +142,7 @@ impl ConnectorHost {
         };
         let key = budget_key.unwrap_or(kind);
         let rate = self.rate_limits.get(key).copied().or(rate);
-        Upstream::new(client, self.budgets.get(key, rate))
+        Upstream::new(client, self.budgets.get(key, rate)).with_request_timeout(self.request_timeout)
     }
 
     /// Validates settings and credentials as an admin submits them, building the
@@ -147,7 +156,12 @@ impl ConnectorHost {
     ) -> Result<Box<dyn Connector>, HostError> {
         check_local_root(kind, settings, &self.local_file_roots)?;
         let upstream = self.upstream(kind, allow_private, None, None);
-        let config = InstanceConfig { settings: settings.clone(), credentials: credentials.clone(), upstream };
+        let config = InstanceConfig {
+            settings: settings.clone(),
+            credentials: credentials.clone(),
+            upstream,
+            cache: InstanceCache::default(),
+        };
         Ok(self.kind(kind)?.build(config)?)
     }
 
@@ -155,14 +169,32 @@ impl ConnectorHost {
     pub fn build(&self, instance: &ConnectorInstanceRow) -> Result<Box<dyn Connector>, HostError> {
         check_local_root(&instance.kind, &instance.settings.0, &self.local_file_roots)?;
         let credentials = self.open_credentials(instance.id, instance.credentials_sealed.as_deref())?;
-        let upstream = self.upstream(
+        let mut upstream = self.upstream(
             &instance.kind,
             instance.allow_private_network,
             instance.rate_budget_key.as_deref(),
             instance.rate_limit_per_sec,
         );
-        let config = InstanceConfig { settings: instance.settings.0.clone(), credentials, upstream };
+        if let Some(secs) = instance.request_timeout_secs.filter(|secs| *secs > 0) {
+            upstream = upstream.with_request_timeout(Duration::from_secs(secs as u64));
+        }
+        let cache = self.cache_of(instance);
+        let config = InstanceConfig { settings: instance.settings.0.clone(), credentials, upstream, cache };
         Ok(self.kind(&instance.kind)?.build(config)?)
+    }
+
+    /// The instance's cache; a fresh one once its settings changed (an edit
+    /// may point it at another upstream).
+    fn cache_of(&self, instance: &ConnectorInstanceRow) -> InstanceCache {
+        let mut caches = self.caches.lock().expect("cache map lock");
+        match caches.get(&instance.id) {
+            Some((version, cache)) if *version == instance.updated_at => cache.clone(),
+            _ => {
+                let cache = InstanceCache::default();
+                caches.insert(instance.id, (instance.updated_at, cache.clone()));
+                cache
+            }
+        }
     }
 
     /// The stored credentials, opened, for an update that keeps them.

@@ -1,11 +1,11 @@
 //! Turning a connector's record into what the store writes.
 //!
-//! The content hash covers the mapped record, the raw payload and the account key:
-//! anything that changes what a customer could see or what history should keep.
-//! Unchanged records are then recognised without comparing payloads.
+//! The content hash ([`PreparedRecord::hash_of`]) covers the mapped record, the raw
+//! payload and the account key: anything that changes what a customer could see or
+//! what history should keep. Unchanged records are then recognised without
+//! comparing payloads.
 
 use portico_connectors::Record;
-use sha2::{Digest, Sha256};
 
 use crate::core::text;
 use crate::store::PreparedRecord;
@@ -18,14 +18,9 @@ pub fn prepare(record: Record) -> PreparedRecord {
     let data = serde_json::value::to_raw_value(&record.body).expect("common-model records serialize");
     let data = text::storable_json(data);
     let raw = text::storable_json(serde_json::value::to_raw_value(&record.raw).expect("JSON values serialize"));
-    let mut hasher = Sha256::new();
-    for part in [&data, &raw] {
-        hasher.update(part.get().as_bytes());
-        hasher.update([0]);
-    }
-    hasher.update(record.account_ref.as_deref().unwrap_or_default());
-    hasher.update([0]);
-    hasher.update(record.parent_external_id.as_deref().unwrap_or_default());
+    let account_ref = record.account_ref.map(text::storable);
+    let parent_external_id = record.parent_external_id.map(text::storable);
+    let content_hash = PreparedRecord::hash_of(&data, &raw, account_ref.as_deref(), parent_external_id.as_deref());
     let summary = record.body.summary();
     PreparedRecord {
         record_type,
@@ -36,11 +31,12 @@ pub fn prepare(record: Record) -> PreparedRecord {
         occurred_at: summary.occurred_at,
         due_at: summary.due_at,
         external_id: text::storable(record.external_id),
-        account_ref: record.account_ref.map(text::storable),
-        parent_external_id: record.parent_external_id.map(text::storable),
+        account_ref,
+        account_unknown: record.account_unknown,
+        parent_external_id,
         data,
         raw,
-        content_hash: hasher.finalize().to_vec(),
+        content_hash,
         source_updated_at: record.source_updated_at,
     }
 }
@@ -56,6 +52,7 @@ mod tests {
         Record {
             external_id: "c1".into(),
             account_ref: Some("cus_1".into()),
+            account_unknown: false,
             parent_external_id: None,
             source_updated_at: None,
             body: CommonRecord::Contact(Contact {

@@ -143,7 +143,7 @@ impl Execution<'_> {
                     pull = None;
                     match pulled? {
                         Pulled::Page(page) => {
-                            if let Err(reason) = positions.advance(&page.end) {
+                            if let Err(reason) = positions.advance(&page) {
                                 // The pages before it are committed; this one repeats them.
                                 stopped = Some(Pulled::Failed(ConnectorError::permanent(reason)));
                                 continue;
@@ -161,10 +161,7 @@ impl Execution<'_> {
                     write = None;
                     match written? {
                         Some(counts) => self.count(counts),
-                        None => {
-                            tracing::info!(run_id = %self.run.id, "sync run lost its lease; stopping");
-                            return Ok(());
-                        }
+                        None => return self.stopped_from_outside().await,
                     }
                 }
             }
@@ -172,12 +169,27 @@ impl Execution<'_> {
         match stopped {
             Some(Pulled::Wait(delay, message)) => self.wait(delay, &message).await,
             Some(Pulled::Failed(error)) => fail_run(self.context, self.instance, self.run, &error.message).await,
-            Some(Pulled::LeaseLost) => Ok(()),
+            Some(Pulled::LeaseLost) => self.stopped_from_outside().await,
             Some(Pulled::Page(_)) | None => {
                 debug_assert!(exhausted);
                 self.finish().await
             }
         }
+    }
+
+    /// A commit found the run no longer ours: cancelled (by an admin, or by
+    /// disabling or deleting its connector), or taken over by another worker after
+    /// this one's lease lapsed. Nothing more is written; the run says which.
+    async fn stopped_from_outside(&self) -> Result<(), JobError> {
+        match self.store().sync_run(self.run.id).await? {
+            Some(run) if run.status == "cancelled" => {
+                tracing::info!(run_id = %self.run.id, pages = run.pages, reason = run.error.as_deref().unwrap_or_default(), "sync run cancelled; stopped at this page");
+                metrics::counter!("portico_sync_runs_total", "kind" => self.instance.kind.clone(), "status" => "cancelled").increment(1);
+            }
+            None => tracing::info!(run_id = %self.run.id, "sync run's connector was deleted; stopped at this page"),
+            Some(_) => tracing::info!(run_id = %self.run.id, "sync run lost its lease; stopping"),
+        }
+        Ok(())
     }
 
     /// Pages pulled back to back, as one write ending where the last one ends.
@@ -352,10 +364,13 @@ async fn fail_run(
 
 /// Holds a run to positions that move on: every position a page hands back must
 /// be one this run has not been at (a cursor that does not advance, or comes
-/// back, would otherwise make the run endless), and the pages stay under
-/// `sync.max_pages_per_run`. Positions are kept as digests of their JSON.
+/// back, would otherwise make the run endless), a page must not hold exactly the
+/// records of the page before it (an upstream ignoring its page parameter: the
+/// page number advances, the data does not), and the pages stay under
+/// `sync.max_pages_per_run`. Positions and pages are kept as digests.
 struct PositionGuard {
     seen: std::collections::HashSet<[u8; 32]>,
+    last_page: Option<[u8; 32]>,
     pages: u64,
     max_pages: u64,
 }
@@ -364,7 +379,8 @@ impl PositionGuard {
     /// Starting at `start` (a resumed run's position), with `pages_before` pages
     /// already committed by earlier attempts of the run.
     fn new(start: Option<&Value>, pages_before: i64, max_pages: u64) -> Self {
-        let mut guard = Self { seen: Default::default(), pages: pages_before.max(0) as u64, max_pages };
+        let mut guard =
+            Self { seen: Default::default(), last_page: None, pages: pages_before.max(0) as u64, max_pages };
         if let Some(start) = start {
             guard.seen.insert(Self::digest(start));
         }
@@ -376,8 +392,24 @@ impl PositionGuard {
         Sha256::digest(position.to_string().as_bytes()).into()
     }
 
+    /// The records of a page, in order; `None` for a page without records.
+    fn page_digest(page: &Page) -> Option<[u8; 32]> {
+        use sha2::{Digest, Sha256};
+        if page.records.is_empty() {
+            return None;
+        }
+        let mut hasher = Sha256::new();
+        for record in &page.records {
+            hasher.update(record.record_type().as_str());
+            hasher.update([0]);
+            hasher.update(&record.external_id);
+            hasher.update([0]);
+        }
+        Some(hasher.finalize().into())
+    }
+
     /// Counts a pulled page; why the run must stop, if it must.
-    fn advance(&mut self, end: &PageEnd) -> Result<(), String> {
+    fn advance(&mut self, page: &Page) -> Result<(), String> {
         self.pages += 1;
         if self.pages > self.max_pages {
             return Err(format!(
@@ -385,42 +417,96 @@ impl PositionGuard {
                 self.max_pages
             ));
         }
-        if let PageEnd::More(position) = end
+        let shown = |position: &Value| position.to_string().chars().take(200).collect::<String>();
+        if let PageEnd::More(position) = &page.end
             && !self.seen.insert(Self::digest(position))
         {
-            let shown: String = position.to_string().chars().take(200).collect();
             return Err(format!(
-                "upstream repeated cursor {shown}: it handed back a position this run had already read"
+                "upstream repeated cursor {}: it handed back a position this run had already read",
+                shown(position)
             ));
         }
+        let digest = Self::page_digest(page);
+        if digest.is_some() && digest == self.last_page && matches!(page.end, PageEnd::More(_)) {
+            let next = match &page.end {
+                PageEnd::More(position) => shown(position),
+                PageEnd::Done(_) => String::new(),
+            };
+            return Err(format!(
+                "upstream repeated a page: the page that led to {next} held exactly the records of the page \
+                 before it (does the upstream ignore its paging parameter?)"
+            ));
+        }
+        self.last_page = digest;
         Ok(())
     }
 }
 
 #[cfg(test)]
 mod position_tests {
+    use portico_connectors::model::{CommonRecord, Contact, Record};
     use serde_json::json;
 
     use super::*;
 
+    fn page(ids: &[&str], end: PageEnd) -> Page {
+        let records = ids
+            .iter()
+            .map(|id| Record {
+                external_id: (*id).to_owned(),
+                account_ref: None,
+                account_unknown: false,
+                parent_external_id: None,
+                source_updated_at: None,
+                body: CommonRecord::Contact(Contact {
+                    name: (*id).to_owned(),
+                    kind: "person".into(),
+                    email: None,
+                    phone: None,
+                    company: None,
+                }),
+                raw: json!({"id": id}),
+            })
+            .collect();
+        Page { records, deletions: Vec::new(), failed: Vec::new(), end }
+    }
+
+    fn more(position: Value) -> Page {
+        page(&[], PageEnd::More(position))
+    }
+
     #[test]
     fn a_position_that_does_not_advance_or_comes_back_stops_the_run() {
         let mut guard = PositionGuard::new(None, 0, 1_000);
-        assert!(guard.advance(&PageEnd::More(json!({"after": "a"}))).is_ok());
-        let stuck = guard.advance(&PageEnd::More(json!({"after": "a"}))).unwrap_err();
+        assert!(guard.advance(&more(json!({"after": "a"}))).is_ok());
+        let stuck = guard.advance(&more(json!({"after": "a"}))).unwrap_err();
         assert!(stuck.starts_with("upstream repeated cursor {\"after\":\"a\"}"), "{stuck}");
 
         let mut guard = PositionGuard::new(Some(&json!({"after": "x"})), 3, 1_000);
-        assert!(guard.advance(&PageEnd::More(json!({"after": "y"}))).is_ok());
-        assert!(guard.advance(&PageEnd::More(json!({"after": "x"}))).is_err(), "coming back to the start");
-        assert!(PositionGuard::new(None, 0, 10).advance(&PageEnd::Done(None)).is_ok());
+        assert!(guard.advance(&more(json!({"after": "y"}))).is_ok());
+        assert!(guard.advance(&more(json!({"after": "x"}))).is_err(), "coming back to the start");
+        assert!(PositionGuard::new(None, 0, 10).advance(&page(&[], PageEnd::Done(None))).is_ok());
+    }
+
+    #[test]
+    fn a_page_number_that_advances_over_the_same_records_stops_the_run() {
+        let mut guard = PositionGuard::new(None, 0, 1_000);
+        assert!(guard.advance(&page(&["1", "2"], PageEnd::More(json!({"page": 2})))).is_ok());
+        let repeated = guard.advance(&page(&["1", "2"], PageEnd::More(json!({"page": 3})))).unwrap_err();
+        assert!(repeated.starts_with("upstream repeated a page"), "{repeated}");
+        // Different records, or empty pages in a row, move on.
+        let mut guard = PositionGuard::new(None, 0, 1_000);
+        assert!(guard.advance(&page(&["1", "2"], PageEnd::More(json!({"page": 2})))).is_ok());
+        assert!(guard.advance(&page(&["3", "4"], PageEnd::More(json!({"page": 3})))).is_ok());
+        assert!(guard.advance(&page(&[], PageEnd::More(json!({"page": 4})))).is_ok());
+        assert!(guard.advance(&page(&[], PageEnd::More(json!({"page": 5})))).is_ok());
     }
 
     #[test]
     fn the_page_backstop_counts_pages_of_earlier_attempts_too() {
         let mut guard = PositionGuard::new(None, 9, 10);
-        assert!(guard.advance(&PageEnd::More(json!(1))).is_ok());
-        let over = guard.advance(&PageEnd::More(json!(2))).unwrap_err();
+        assert!(guard.advance(&more(json!(1))).is_ok());
+        let over = guard.advance(&more(json!(2))).unwrap_err();
         assert!(over.contains("more than 10 pages"), "{over}");
     }
 }

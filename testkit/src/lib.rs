@@ -8,6 +8,7 @@
 
 pub mod faults;
 pub mod hubspot;
+pub mod proxy;
 pub mod rest;
 pub mod s3;
 pub mod signing;
@@ -16,6 +17,7 @@ pub mod stripe;
 
 pub use faults::{FaultReport, Faults};
 pub use hubspot::FakeHubSpot;
+pub use proxy::Proxy;
 pub use rest::FakeRest;
 pub use s3::MotoS3;
 pub use stripe::FakeStripe;

@@ -61,6 +61,14 @@ impl MotoS3 {
         );
     }
 
+    /// `count` small objects `{prefix}{n:05}` (one client for all of them).
+    pub fn put_many(&self, bucket: &str, prefix: &str, count: usize) {
+        self.boto3(
+            "for n in range(int(sys.argv[3])):\n    s3.put_object(Bucket=sys.argv[1], Key=f'{sys.argv[2]}{n:05}', Body=str(n).encode())",
+            &[bucket, prefix, &count.to_string()],
+        );
+    }
+
     pub fn delete(&self, bucket: &str, key: &str) {
         self.boto3("s3.delete_object(Bucket=sys.argv[1], Key=sys.argv[2])", &[bucket, key]);
     }

@@ -579,6 +579,7 @@ async fn of_two_snapshots_in_one_write_the_newer_wins_whatever_their_order() {
         portico::sync::prepare::prepare(Record {
             external_id: "cus_1".into(),
             account_ref: Some("cus_1".into()),
+            account_unknown: false,
             parent_external_id: None,
             source_updated_at: chrono::DateTime::from_timestamp(at, 0),
             body: CommonRecord::Contact(Contact {

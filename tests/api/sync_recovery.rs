@@ -35,6 +35,7 @@ pub async fn stripe_instance(db: &TestDatabase, store: &Store, base_url: &str, n
         rate_budget_key: None,
         schedule_interval_secs: None,
         delete_guard_share: 0.2,
+        request_timeout_secs: None,
         enabled: true,
     };
     let id = portico::store::new_id();

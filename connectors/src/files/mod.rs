@@ -222,6 +222,7 @@ impl Files {
         Some(Record {
             external_id: key.to_owned(),
             account_ref: Some(account_ref),
+            account_unknown: false,
             parent_external_id: None,
             source_updated_at: Some(meta.last_modified),
             body: CommonRecord::Document(Document {

@@ -7,14 +7,38 @@ use serde_json::Value;
 use super::ObjectType;
 use crate::error::ConnectorError;
 use crate::json::{required_str, string_at, time_at};
-use crate::model::{CommonRecord, Contact, Order, Record, Ticket};
+use crate::model::{CommonRecord, Contact, Order, Organisation, Record, Ticket};
 
-/// Maps one CRM object. `company` is the id of its associated company, which is
-/// how its customer account is found (a company is its own key).
+/// What an answer said about the company an object belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompanyLink {
+    /// Associated with this company.
+    Is(String),
+    /// The answer carried the object's associations, and there is no company:
+    /// the association is gone (or never was).
+    None,
+    /// The answer did not say (an association read that left the object out, or
+    /// answered in part): the record keeps the account it has.
+    Unknown,
+}
+
+impl CompanyLink {
+    /// From a map of the objects an association answer covered.
+    pub fn from_answer(companies: &HashMap<String, String>, id: &str, complete: bool) -> Self {
+        match companies.get(id) {
+            Some(company) => CompanyLink::Is(company.clone()),
+            None if complete => CompanyLink::None,
+            None => CompanyLink::Unknown,
+        }
+    }
+}
+
+/// Maps one CRM object. `company` is what the answer said of its associated
+/// company, which is how its customer account is found (a company is its own key).
 pub fn map_object(
     object: &ObjectType,
     value: &Value,
-    company: Option<String>,
+    company: CompanyLink,
     stage_labels: Option<&HashMap<(String, String), String>>,
     deal_kind: &str,
 ) -> Result<Record, ConnectorError> {
@@ -30,26 +54,41 @@ pub fn map_object(
     };
     let modified =
         time_at(value, &format!("/properties/{}", object.modified_property)).or_else(|| time_at(value, "/updatedAt"));
-    let (account_ref, body) = match object.object {
+    // A contact's own "primary company" property answers when associations do not.
+    let company = match (company, property("associatedcompanyid")) {
+        (CompanyLink::Unknown | CompanyLink::None, Some(primary)) if object.object == "contacts" => {
+            CompanyLink::Is(primary)
+        }
+        (company, _) => company,
+    };
+    let (account_ref, account_unknown) = match company {
+        CompanyLink::Is(company) => (Some(company), false),
+        CompanyLink::None => (None, false),
+        CompanyLink::Unknown => (None, true),
+    };
+    let (account_ref, account_unknown, body) = match object.object {
         "companies" => (
             Some(external_id.clone()),
-            CommonRecord::Contact(Contact {
+            false,
+            CommonRecord::Organisation(Organisation {
                 name: property("name")
                     .or_else(|| property("domain"))
                     .unwrap_or_else(|| format!("Company {external_id}")),
-                kind: "company".to_owned(),
-                email: None,
+                domain: property("domain"),
                 phone: property("phone"),
-                company: property("domain"),
             }),
         ),
         "contacts" => {
             let name =
                 [property("firstname"), property("lastname")].into_iter().flatten().collect::<Vec<_>>().join(" ");
             (
-                company.or_else(|| property("associatedcompanyid")),
+                account_ref,
+                account_unknown,
                 CommonRecord::Contact(Contact {
-                    name: if name.is_empty() { property("email").unwrap_or_default() } else { name },
+                    name: Some(name)
+                        .filter(|name| !name.trim().is_empty())
+                        .or_else(|| property("email"))
+                        .unwrap_or_else(|| format!("Contact {external_id}")),
                     kind: "person".to_owned(),
                     email: property("email"),
                     phone: property("phone"),
@@ -58,7 +97,8 @@ pub fn map_object(
             )
         }
         "deals" => (
-            company,
+            account_ref,
+            account_unknown,
             CommonRecord::Order(Order {
                 kind: deal_kind.to_owned(),
                 reference: Some(external_id.clone()),
@@ -72,7 +112,8 @@ pub fn map_object(
             }),
         ),
         "tickets" => (
-            company,
+            account_ref,
+            account_unknown,
             CommonRecord::Ticket(Ticket {
                 subject: property("subject").unwrap_or_else(|| format!("Ticket {external_id}")),
                 status: stage("tickets", property("hs_pipeline_stage")).unwrap_or_default(),
@@ -90,7 +131,15 @@ pub fn map_object(
     if let Some(object) = raw.as_object_mut() {
         object.remove("associations");
     }
-    Ok(Record { external_id, account_ref, parent_external_id: None, source_updated_at: modified, body, raw })
+    Ok(Record {
+        external_id,
+        account_ref,
+        account_unknown,
+        parent_external_id: None,
+        source_updated_at: modified,
+        body,
+        raw,
+    })
 }
 
 #[cfg(test)]
@@ -110,7 +159,7 @@ mod tests {
         });
         let labels = HashMap::from([(("deals".to_owned(), "contractsent".to_owned()), "Contract sent".to_owned())]);
         let deals = OBJECTS.iter().find(|object| object.object == "deals").unwrap();
-        let record = map_object(deals, &deal, Some("77".into()), Some(&labels), "project").unwrap();
+        let record = map_object(deals, &deal, CompanyLink::Is("77".into()), Some(&labels), "project").unwrap();
         assert_eq!(record.account_ref.as_deref(), Some("77"));
         let CommonRecord::Order(order) = &record.body else { panic!("not an order") };
         assert_eq!(order.status, "Contract sent");
@@ -123,8 +172,38 @@ mod tests {
     fn a_company_is_its_own_account_key() {
         let company = json!({"id": "77", "properties": {"name": "Acme", "domain": "acme.test", "hs_lastmodifieddate": "1700000000000"}});
         let companies = OBJECTS.iter().find(|object| object.object == "companies").unwrap();
-        let record = map_object(companies, &company, None, None, "order").unwrap();
+        let record = map_object(companies, &company, CompanyLink::Unknown, None, "order").unwrap();
         assert_eq!(record.account_ref.as_deref(), Some("77"));
+        assert!(!record.account_unknown);
+        let CommonRecord::Organisation(organisation) = &record.body else { panic!("a company is an organisation") };
+        assert_eq!((organisation.name.as_str(), organisation.domain.as_deref()), ("Acme", Some("acme.test")));
         assert_eq!(record.source_updated_at.unwrap().timestamp_millis(), 1_700_000_000_000);
+    }
+
+    #[test]
+    fn only_an_answer_that_carries_associations_takes_a_record_out_of_its_account() {
+        let tickets = OBJECTS.iter().find(|object| object.object == "tickets").unwrap();
+        let ticket = json!({"id": "9", "properties": {"subject": "Printer on fire", "hs_pipeline_stage": "1"}});
+        let unknown = map_object(tickets, &ticket, CompanyLink::Unknown, None, "order").unwrap();
+        assert!(unknown.account_unknown && unknown.account_ref.is_none());
+        let gone = map_object(tickets, &ticket, CompanyLink::None, None, "order").unwrap();
+        assert!(!gone.account_unknown && gone.account_ref.is_none());
+        let answers = HashMap::from([("9".to_owned(), "77".to_owned())]);
+        assert_eq!(CompanyLink::from_answer(&answers, "9", false), CompanyLink::Is("77".into()));
+        assert_eq!(CompanyLink::from_answer(&answers, "10", false), CompanyLink::Unknown);
+        assert_eq!(CompanyLink::from_answer(&answers, "10", true), CompanyLink::None);
+    }
+
+    #[test]
+    fn a_contact_without_a_name_or_email_is_named_by_its_kind_and_id() {
+        let contacts = OBJECTS.iter().find(|object| object.object == "contacts").unwrap();
+        let bare = json!({"id": "5", "properties": {"firstname": null, "lastname": " ", "email": null}});
+        let record = map_object(contacts, &bare, CompanyLink::None, None, "order").unwrap();
+        assert_eq!(record.body.summary().title, "Contact 5");
+        // Its primary-company property answers when the association read did not.
+        let with_primary = json!({"id": "6", "properties": {"email": "a@b.test", "associatedcompanyid": "77"}});
+        let record = map_object(contacts, &with_primary, CompanyLink::Unknown, None, "order").unwrap();
+        assert_eq!((record.account_ref.as_deref(), record.account_unknown), (Some("77"), false));
+        assert_eq!(record.body.summary().title, "a@b.test");
     }
 }

@@ -6,32 +6,38 @@
 //! pulls use the search API on the last-modified property, ascending, paging with
 //! `after`; search stops at 10,000 results per query, so a long run restarts the
 //! query from the last modification time it reached. Search results carry no
-//! associations: those come from the v4 batch association read. Stage ids become
-//! labels through the pipelines API, read once per connector. Webhooks (v3
-//! signatures) name changed objects, which are then fetched one by one.
+//! associations: those come from the v4 batch association read, and an object that
+//! read leaves out keeps the account it has (only an answer carrying its
+//! associations may take it out). Companies are organisations, never contacts:
+//! HubSpot numbers each object type on its own, so a company and a contact may
+//! share an id. Stage ids become labels through the pipelines API, kept per
+//! instance for a few minutes. Webhooks (v3 signatures) name changed objects,
+//! which are then fetched one by one.
 
 mod mapping;
 mod push;
 mod webhook;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::connector::{
     Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, PushOperation, PushOutcome, StreamInfo,
     SyncMode,
 };
+use crate::cache::InstanceCache;
 use crate::error::ConnectorError;
 use crate::model::RecordType;
 use crate::settings::{self, SettingsError};
 use crate::upstream::Upstream;
+use mapping::CompanyLink;
 
 const PAGE_SIZE: usize = 100;
 /// HubSpot's search API refuses `after` beyond this; the query restarts from the last timestamp.
@@ -103,7 +109,7 @@ pub(crate) const OBJECTS: &[ObjectType] = &[
     ObjectType {
         stream: "companies",
         object: "companies",
-        record_type: RecordType::Contact,
+        record_type: RecordType::Organisation,
         properties: &["name", "domain", "phone", "hs_lastmodifieddate"],
         modified_property: "hs_lastmodifieddate",
         pipeline: None,
@@ -187,7 +193,7 @@ impl ConnectorKind for HubSpotKind {
             settings,
             token: credentials.access_token,
             upstream: config.upstream,
-            stage_labels: OnceCell::new(),
+            cache: config.cache,
         }))
     }
 }
@@ -196,9 +202,15 @@ pub struct HubSpot {
     pub(crate) settings: HubSpotSettings,
     token: String,
     upstream: Upstream,
-    /// (pipeline object type, stage id) → stage label.
-    stage_labels: OnceCell<HashMap<(String, String), String>>,
+    /// Keeps the pipelines between this instance's jobs.
+    cache: InstanceCache,
 }
+
+/// How long pipelines (stage labels) are kept before they are read again.
+const PIPELINES_TTL: Duration = Duration::from_secs(300);
+
+/// (pipeline object type, stage id) → stage label.
+pub(crate) type StageLabels = HashMap<(String, String), String>;
 
 impl HubSpot {
     fn url(&self, path: &str) -> Result<Url, ConnectorError> {
@@ -226,23 +238,31 @@ impl HubSpot {
             .ok_or_else(|| ConnectorError::permanent(format!("HubSpot has no stream {stream}")))
     }
 
-    async fn stage_labels(&self) -> Result<&HashMap<(String, String), String>, ConnectorError> {
-        self.stage_labels
-            .get_or_try_init(|| async {
-                let mut labels = HashMap::new();
+    /// Stage labels of deal and ticket pipelines, read at most once per
+    /// [`PIPELINES_TTL`] for the instance (not once per job and push).
+    pub(crate) async fn stage_labels(&self) -> Result<StageLabels, ConnectorError> {
+        let pipelines = self
+            .cache
+            .get_or_fetch("hubspot.pipelines", PIPELINES_TTL, || async {
+                let mut all = serde_json::Map::new();
                 for object in ["deals", "tickets"] {
-                    let pipelines = self.call(Method::GET, &format!("/crm/v3/pipelines/{object}"), &[], None).await?;
-                    for pipeline in pipelines["results"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                        for stage in pipeline["stages"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                            if let (Some(id), Some(label)) = (stage["id"].as_str(), stage["label"].as_str()) {
-                                labels.insert((object.to_owned(), id.to_owned()), label.to_owned());
-                            }
-                        }
+                    let answer = self.call(Method::GET, &format!("/crm/v3/pipelines/{object}"), &[], None).await?;
+                    all.insert(object.to_owned(), answer);
+                }
+                Ok(Value::Object(all))
+            })
+            .await?;
+        let mut labels = HashMap::new();
+        for object in ["deals", "tickets"] {
+            for pipeline in pipelines[object]["results"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                for stage in pipeline["stages"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                    if let (Some(id), Some(label)) = (stage["id"].as_str(), stage["label"].as_str()) {
+                        labels.insert((object.to_owned(), id.to_owned()), label.to_owned());
                     }
                 }
-                Ok(labels)
-            })
-            .await
+            }
+        }
+        Ok(labels)
     }
 
     async fn pull_list(&self, object: &ObjectType, position: Option<&Value>) -> Result<Page, ConnectorError> {
@@ -270,8 +290,23 @@ impl HubSpot {
                 Some((id.to_owned(), company.to_owned()))
             })
             .collect();
-        let (records, failed) = self.map_results(object, results, &companies).await?;
-        let end = match answer.pointer("/paging/next/after").and_then(Value::as_str) {
+        // A list answer carries each object's associations: no company is no company.
+        let (records, failed) = self.map_results(object, results, &companies, true).await?;
+        // `paging.next` says there is more; an `after` in it that cannot be read is
+        // an error, never the end of the list.
+        let next_after = match answer.pointer("/paging/next") {
+            None | Some(Value::Null) => None,
+            Some(next) => match next.get("after") {
+                Some(Value::String(after)) if !after.is_empty() => Some(after.as_str()),
+                other => {
+                    let shown = other.map(Value::to_string).unwrap_or_else(|| "nothing".to_owned());
+                    return Err(ConnectorError::permanent(format!(
+                        "HubSpot answered an unreadable list cursor: paging.next.after is {shown}"
+                    )));
+                }
+            },
+        };
+        let end = match next_after {
             Some(after) => PageEnd::More(json!({"after": after, "started": started})),
             // Changes during the run are picked up by the next incremental run.
             None => PageEnd::Done(Some(json!({"modified_after": started - 60_000}))),
@@ -298,7 +333,8 @@ impl HubSpot {
             self.call(Method::POST, &format!("/crm/v3/objects/{}/search", object.object), &[], Some(&body)).await?;
         let results = answer["results"].as_array().map(Vec::as_slice).unwrap_or_default();
         let companies = self.associated_companies(object, results).await?;
-        let (records, failed) = self.map_results(object, results, &companies).await?;
+        // An object the association read left out keeps the account it has.
+        let (records, failed) = self.map_results(object, results, &companies, false).await?;
         let last_modified = results
             .last()
             .and_then(|result| crate::json::time_at(result, &format!("/properties/{}", object.modified_property)))
@@ -361,14 +397,16 @@ impl HubSpot {
         object: &ObjectType,
         results: &[Value],
         companies: &HashMap<String, String>,
+        complete: bool,
     ) -> Result<(Vec<crate::model::Record>, Vec<crate::connector::FailedRecord>), ConnectorError> {
         let labels = match object.pipeline {
             Some(_) => Some(self.stage_labels().await?),
             None => None,
         };
         Ok(crate::connector::map_each(results, |result| {
-            let company = result["id"].as_str().and_then(|id| companies.get(id)).cloned();
-            mapping::map_object(object, result, company, labels, &self.settings.deal_kind)
+            let id = result["id"].as_str().unwrap_or_default();
+            let company = CompanyLink::from_answer(companies, id, complete);
+            mapping::map_object(object, result, company, labels.as_ref(), &self.settings.deal_kind)
         }))
     }
 }
@@ -407,7 +445,8 @@ impl Connector for HubSpot {
             .map(|company| (external_id.to_owned(), company.to_owned()))
             .into_iter()
             .collect();
-        let (mut records, failed) = self.map_results(object, std::slice::from_ref(&result), &companies).await?;
+        let (mut records, failed) =
+            self.map_results(object, std::slice::from_ref(&result), &companies, true).await?;
         match (records.pop(), failed.into_iter().next()) {
             (Some(record), _) => Ok(Some(record)),
             (None, Some(failed)) => Err(ConnectorError::permanent(failed.reason)),

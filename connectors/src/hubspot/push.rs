@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::HubSpot;
-use crate::connector::{PushOperation, PushOutcome};
+use crate::connector::{Connector, PushOperation, PushOutcome};
 use crate::error::ConnectorError;
 
 /// HubSpot-defined association type ids.
@@ -39,7 +39,9 @@ struct NewNote {
 #[serde(deny_unknown_fields)]
 struct TicketToClose {
     ticket_id: String,
-    /// The company (account key) the ticket belongs to.
+    /// The company (account key) the portal filed it under; the ticket's company
+    /// is read back from HubSpot with the rest of it.
+    #[allow(dead_code)]
     company_id: String,
 }
 
@@ -54,8 +56,11 @@ pub async fn push(hubspot: &HubSpot, operation: &PushOperation) -> Result<PushOu
         let ticket: TicketToClose = payload(operation)?;
         let body = json!({"properties": {"hs_pipeline_stage": hubspot.settings.ticket_closed_stage}});
         let path = format!("/crm/v3/objects/tickets/{}", ticket.ticket_id);
-        let updated = hubspot.call(Method::PATCH, &path, &[], Some(&body)).await?;
-        return outcome(hubspot, "tickets", updated, &ticket.company_id).await;
+        hubspot.call(Method::PATCH, &path, &[], Some(&body)).await?;
+        // The update's answer carries only the properties it set: the ticket is
+        // read back whole (subject, description, company) to be cached.
+        let records = Connector::fetch(hubspot, "tickets", &ticket.ticket_id).await?.into_iter().collect();
+        return Ok(PushOutcome { external_id: Some(ticket.ticket_id), records });
     }
     let (object, properties, association) = match operation.operation.as_str() {
         "create_ticket" => {
@@ -81,6 +86,7 @@ pub async fn push(hubspot: &HubSpot, operation: &PushOperation) -> Result<PushOu
     };
     let key_property = &hubspot.settings.idempotency_property;
     if let Some(existing) = find_by_key(hubspot, object, key_property, &operation.idempotency_key).await? {
+        // What the first attempt created, read with the properties that are mapped.
         return outcome(hubspot, object, existing, &association.0).await;
     }
     let mut properties = properties;
@@ -115,15 +121,27 @@ fn note_html(text: &str) -> String {
     html
 }
 
+/// The object an earlier attempt created under `key`, with the properties that
+/// are mapped (a search answers only a default few unless asked). The body has
+/// every field HubSpot's published spec requires of a search: `filterGroups`,
+/// `sorts`, `properties`, `limit` and `after`.
 async fn find_by_key(
     hubspot: &HubSpot,
     object: &str,
     property: &str,
     key: &str,
 ) -> Result<Option<Value>, ConnectorError> {
+    let mut properties: Vec<&str> = match super::OBJECTS.iter().find(|synced| synced.object == object) {
+        Some(synced) => synced.properties.to_vec(),
+        None => vec!["hs_note_body", "hs_timestamp"],
+    };
+    properties.push(property);
     let body = json!({
         "filterGroups": [{"filters": [{"propertyName": property, "operator": "EQ", "value": key}]}],
+        "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+        "properties": properties,
         "limit": 1,
+        "after": "0",
     });
     let answer = hubspot.call(Method::POST, &format!("/crm/v3/objects/{object}/search"), &[], Some(&body)).await?;
     Ok(answer["results"].as_array().and_then(|results| results.first()).cloned())
@@ -143,8 +161,8 @@ async fn outcome(
         "tickets" => {
             let tickets = super::OBJECTS.iter().find(|object| object.object == "tickets").expect("tickets are synced");
             let labels = hubspot.stage_labels().await.ok();
-            let company = Some(associated_id.to_owned());
-            vec![super::mapping::map_object(tickets, &created, company, labels, &hubspot.settings.deal_kind)?]
+            let company = super::mapping::CompanyLink::Is(associated_id.to_owned());
+            vec![super::mapping::map_object(tickets, &created, company, labels.as_ref(), &hubspot.settings.deal_kind)?]
         }
         _ => Vec::new(),
     };

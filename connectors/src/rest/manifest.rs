@@ -249,6 +249,7 @@ const RECORD_FIELDS: &[&str] = &["external_id", "account_ref", "parent_external_
 fn required_fields(record_type: RecordType) -> &'static [&'static str] {
     match record_type {
         RecordType::Contact => &["name"],
+        RecordType::Organisation => &["name"],
         RecordType::Invoice => &["number", "status", "currency", "total_minor"],
         RecordType::Payment => &["status", "currency", "amount_minor"],
         RecordType::Document => &["name", "storage_key"],
@@ -430,6 +431,7 @@ impl Manifest {
 fn model_fields(record_type: RecordType) -> &'static [&'static str] {
     match record_type {
         RecordType::Contact => &["name", "kind", "email", "phone", "company"],
+        RecordType::Organisation => &["name", "domain", "phone"],
         RecordType::Invoice => &[
             "number",
             "status",

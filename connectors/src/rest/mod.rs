@@ -398,7 +398,15 @@ pub fn map_record(stream: &Stream, raw: &Value) -> Result<Record, ConnectorError
             stream.record_type.as_str()
         ))
     })?;
-    Ok(Record { external_id, account_ref, parent_external_id, source_updated_at, body, raw: raw.clone() })
+    Ok(Record {
+        external_id,
+        account_ref,
+        account_unknown: false,
+        parent_external_id,
+        source_updated_at,
+        body,
+        raw: raw.clone(),
+    })
 }
 
 /// Values the common model needs that a REST source rarely has.
@@ -590,11 +598,21 @@ impl Connector for Rest {
         }
         let next = match &stream.pagination {
             Pagination::None => None,
-            Pagination::Cursor { next_cursor, .. } => body
-                .pointer(next_cursor)
-                .and_then(as_text)
-                .filter(|cursor| !cursor.is_empty())
-                .map(|cursor| json!({"cursor": cursor})),
+            // No cursor (absent, null, empty) is the end; one that cannot be read
+            // (an object, a list, a flag) is an error, never the end of the data.
+            Pagination::Cursor { next_cursor, .. } => match body.pointer(next_cursor) {
+                None | Some(Value::Null) => None,
+                Some(value) => match as_text(value) {
+                    Some(cursor) if cursor.is_empty() => None,
+                    Some(cursor) => Some(json!({"cursor": cursor})),
+                    None => {
+                        let shown: String = value.to_string().chars().take(200).collect();
+                        return Err(ConnectorError::permanent(format!(
+                            "the upstream answered an unreadable cursor at {next_cursor}: {shown}"
+                        )));
+                    }
+                },
+            },
             Pagination::Offset { limit, .. } => (items.len() as u32 >= *limit)
                 .then(|| json!({"offset": position["offset"].as_u64().unwrap_or(0) + items.len() as u64})),
             Pagination::PageNumber { size, first_page, .. } => (items.len() as u32 >= *size)

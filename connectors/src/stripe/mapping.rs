@@ -23,7 +23,15 @@ pub fn map_object(object: &str, value: &Value, changed_at: Option<DateTime<Utc>>
         "charge" => id_at(value, "/invoice"),
         _ => None,
     };
-    Ok(Record { external_id, account_ref, parent_external_id, source_updated_at: changed_at, body, raw: value.clone() })
+    Ok(Record {
+        external_id,
+        account_ref,
+        account_unknown: false,
+        parent_external_id,
+        source_updated_at: changed_at,
+        body,
+        raw: value.clone(),
+    })
 }
 
 fn customer(value: &Value) -> Contact {

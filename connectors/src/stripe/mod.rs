@@ -165,10 +165,9 @@ impl Stripe {
         let list = self.list(stream.path, &query).await?;
         let objects = list["data"].as_array().map(Vec::as_slice).unwrap_or_default();
         let (records, failed) = map_each(objects, |object| mapping::map_object(stream.object, object, None));
-        let last_id = objects.last().and_then(|object| object["id"].as_str());
-        let end = match (list["has_more"].as_bool().unwrap_or(false), last_id) {
-            (true, Some(last_id)) => PageEnd::More(json!({"starting_after": last_id, "started": started})),
-            _ => PageEnd::Done(Some(json!({"events_after": started - CHECKPOINT_OVERLAP_SECS}))),
+        let end = match next_cursor(&list, objects)? {
+            Some(last_id) => PageEnd::More(json!({"starting_after": last_id, "started": started})),
+            None => PageEnd::Done(Some(json!({"events_after": started - CHECKPOINT_OVERLAP_SECS}))),
         };
         Ok(Page { records, deletions: Vec::new(), failed, end })
     }
@@ -216,14 +215,31 @@ impl Stripe {
                 }
             }
         }
-        let last_id = events.last().and_then(|event| event["id"].as_str());
-        page.end = match (list["has_more"].as_bool().unwrap_or(false), last_id) {
-            (true, Some(last_id)) => PageEnd::More(json!({"starting_after": last_id, "newest": newest})),
-            _ => PageEnd::Done(Some(json!({
+        page.end = match next_cursor(&list, events)? {
+            Some(last_id) => PageEnd::More(json!({"starting_after": last_id, "newest": newest})),
+            None => PageEnd::Done(Some(json!({
                 "events_after": newest.map(|newest| newest - CHECKPOINT_OVERLAP_SECS).unwrap_or(events_after)
             }))),
         };
         Ok(page)
+    }
+}
+
+/// Where the next page of a list starts: after its last object, while `has_more`
+/// says there is more. `has_more` with no object id to continue after is an
+/// unreadable cursor (an error), not the end of the list.
+fn next_cursor<'a>(list: &Value, objects: &'a [Value]) -> Result<Option<&'a str>, ConnectorError> {
+    if !list["has_more"].as_bool().unwrap_or(false) {
+        return Ok(None);
+    }
+    match objects.last().map(|object| &object["id"]) {
+        Some(Value::String(id)) if !id.is_empty() => Ok(Some(id)),
+        Some(other) => Err(ConnectorError::permanent(format!(
+            "Stripe said has_more but its last object's id is unreadable ({other}): no cursor to continue from"
+        ))),
+        None => Err(ConnectorError::permanent(
+            "Stripe said has_more on an empty page: no cursor to continue from",
+        )),
     }
 }
 

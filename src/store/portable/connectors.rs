@@ -11,11 +11,11 @@ use crate::store::{
 
 const INSTANCE_COLUMNS: &str =
     "id, kind, name, settings, credentials_sealed, allow_private_network, rate_limit_per_sec,
-    rate_budget_key, schedule_interval_secs, delete_guard_share, enabled, consecutive_failures, degraded_since,
+    rate_budget_key, schedule_interval_secs, delete_guard_share, request_timeout_secs, enabled, consecutive_failures, degraded_since,
     last_error, next_sync_at, created_at, updated_at";
 
 const RUN_COLUMNS: &str = "id, connector_instance_id, stream, mode, trigger, status, position, pages, added, updated,
-    unchanged, deleted, failed, held_deletions, attempts, error, retry_at, queued_at, started_at, finished_at";
+    unchanged, deleted, failed, accounts_kept, held_deletions, attempts, error, retry_at, queued_at, started_at, finished_at";
 
 fn name_conflict(error: sqlx::Error) -> StoreError {
     if is_unique_violation(&error) {
@@ -32,8 +32,8 @@ portable_queries! {
         sqlx::query(
             "INSERT INTO connector_instances (id, kind, name, settings, credentials_sealed, allow_private_network,
                 rate_limit_per_sec, rate_budget_key, schedule_interval_secs, delete_guard_share, enabled, next_sync_at,
-                created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)",
+                created_at, updated_at, request_timeout_secs)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $13)",
         )
         .bind(id)
         .bind(kind)
@@ -47,6 +47,7 @@ portable_queries! {
         .bind(fields.delete_guard_share)
         .bind(fields.enabled)
         .bind(now)
+        .bind(fields.request_timeout_secs)
         .execute(&self.pool)
         .await
         .map_err(name_conflict)?;
@@ -54,11 +55,14 @@ portable_queries! {
     }
 
     /// Replaces an instance's fields; the credentials only when new ones are given.
+    /// Disabling it cancels its runs in the same transaction: a worker running one
+    /// stops at its next page (its commit is fenced on the run still running).
     pub async fn update_connector_instance(&self, id: Uuid, fields: &ConnectorInstanceFields, credentials_sealed: Option<&[u8]>, now: DateTime<Utc>) -> Result<bool> {
+        let mut transaction = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE connector_instances SET name = $2, settings = $3, credentials_sealed = COALESCE($4, credentials_sealed),
                 allow_private_network = $5, rate_limit_per_sec = $6, rate_budget_key = $7, schedule_interval_secs = $8,
-                delete_guard_share = $9, enabled = $10, updated_at = $11
+                delete_guard_share = $9, enabled = $10, updated_at = $11, request_timeout_secs = $12
              WHERE id = $1",
         )
         .bind(id)
@@ -72,10 +76,25 @@ portable_queries! {
         .bind(fields.delete_guard_share)
         .bind(fields.enabled)
         .bind(now)
-        .execute(&self.pool)
+        .bind(fields.request_timeout_secs)
+        .execute(&mut *transaction)
         .await
         .map_err(name_conflict)?;
-        Ok(updated.rows_affected() == 1)
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if !fields.enabled {
+            sqlx::query(
+                "UPDATE sync_runs SET status = 'cancelled', error = 'the connector was disabled', finished_at = $2
+                 WHERE connector_instance_id = $1 AND status IN ('queued', 'running', 'waiting')",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(true)
     }
 
     /// Deletes an instance with everything it synced, its runs and its mappings.
@@ -340,6 +359,36 @@ portable_queries! {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Cancels a run of the instance that has not ended, saying why. The worker
+    /// running it stops at its next page: every commit is fenced on the run still
+    /// running, so nothing more is written. `None` when no such run is active.
+    pub async fn cancel_sync_run(&self, instance_id: Uuid, run_id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<Option<SyncRunRow>> {
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE sync_runs SET status = 'cancelled', error = $3, finished_at = $4
+             WHERE id = $1 AND connector_instance_id = $2 AND status IN ('queued', 'running', 'waiting')
+             RETURNING {RUN_COLUMNS}"
+        )))
+        .bind(run_id)
+        .bind(instance_id)
+        .bind(reason)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
+    }
+
+    /// The instance's runs that have not ended (at most one per stream).
+    pub async fn active_sync_runs(&self, instance_id: Uuid) -> Result<Vec<SyncRunRow>> {
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM sync_runs
+             WHERE connector_instance_id = $1 AND status IN ('queued', 'running', 'waiting') ORDER BY stream"
+        )))
+        .bind(instance_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
     }
 
     /// Ends a run (`succeeded`, `failed`, `held`, `cancelled`). False if it had already ended.

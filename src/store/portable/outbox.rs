@@ -201,9 +201,9 @@ portable_queries! {
     }
 
     /// Outbox rows with a status, newest first.
-    pub(in crate::store) async fn outbox_items(&self, status: &str, before: Option<Uuid>, limit: i64) -> Result<Vec<OutboxRow>> {
+    pub(in crate::store) async fn outbox_items(&self, status: Option<&str>, before: Option<Uuid>, limit: i64) -> Result<Vec<OutboxRow>> {
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
         )))
         .bind(status)
         .bind(before)

@@ -42,6 +42,9 @@ pub const ACCOUNT_RECORD_SELECT: &str = concat!(
 /// What the cache holds for a record about to be written.
 struct Existing {
     id: Uuid,
+    stream: String,
+    account_ref: Option<String>,
+    account_id: Option<Uuid>,
     content_hash: Vec<u8>,
     source_updated_at: Option<DateTime<Utc>>,
     deleted: bool,
@@ -110,6 +113,9 @@ portable_queries! {
             for row in rows {
                 let current = Existing {
                     id: row.id,
+                    stream: row.stream,
+                    account_ref: row.account_ref,
+                    account_id: row.account_id,
                     content_hash: row.content_hash,
                     source_updated_at: row.source_updated_at,
                     deleted: row.deleted_at.is_some(),
@@ -134,27 +140,55 @@ portable_queries! {
         }
 
         let mut counts = PageCounts::default();
-        let mut writes: Vec<(Uuid, &PreparedRecord)> = Vec::new();
+        // (row id, record, the account it keeps when its upstream did not say).
+        let mut writes: Vec<(Uuid, std::borrow::Cow<'_, PreparedRecord>, Option<Option<Uuid>>)> = Vec::new();
         let mut superseded: Vec<Uuid> = Vec::new();
         let mut seen_unchanged: Vec<Uuid> = Vec::new();
         for record in records {
-            match existing.get(&(record.record_type.to_owned(), record.external_id.clone())) {
+            let current = existing.get(&(record.record_type.to_owned(), record.external_id.clone()));
+            // One row is one upstream object: a record of the same type and id
+            // from another stream of the instance is a different object (an
+            // upstream numbering each object type on its own) and must not
+            // overwrite it, nor move it between accounts.
+            if let Some(current) = current.filter(|current| current.stream != page.stream) {
+                tracing::warn!(
+                    stream = page.stream, holder = %current.stream, record_type = record.record_type,
+                    external_id = %record.external_id,
+                    "a record of this type and upstream id already comes from another stream; not written"
+                );
+                counts.failed += 1;
+                continue;
+            }
+            // The upstream did not say whose it is this time: it keeps its account.
+            let (record, kept_account) = match (record.account_unknown, current) {
+                (true, Some(current)) => {
+                    counts.accounts_kept += 1;
+                    let kept = record.keeping_account_ref(current.account_ref.clone());
+                    (std::borrow::Cow::Owned(kept), Some(current.account_id))
+                }
+                (true, None) => {
+                    counts.accounts_kept += 1;
+                    (std::borrow::Cow::Borrowed(record), None)
+                }
+                (false, _) => (std::borrow::Cow::Borrowed(record), None),
+            };
+            match current {
                 None => {
                     counts.added += 1;
-                    writes.push((new_id(), record));
+                    writes.push((new_id(), record, kept_account));
                 }
                 Some(current) if current.content_hash == record.content_hash && !current.deleted => {
                     counts.unchanged += 1;
                     seen_unchanged.push(current.id);
                 }
-                Some(current) if is_stale(record, current) => {
+                Some(current) if is_stale(&record, current) => {
                     counts.unchanged += 1;
                     seen_unchanged.push(current.id);
                 }
                 Some(current) => {
                     counts.updated += 1;
                     superseded.push(current.id);
-                    writes.push((current.id, record));
+                    writes.push((current.id, record, kept_account));
                 }
             }
         }
@@ -178,9 +212,11 @@ portable_queries! {
 
         let rows: Vec<(Uuid, &PreparedRecord, Option<Uuid>)> = writes
             .iter()
-            .map(|(id, record)| {
-                let account_id = record.account_ref.as_ref().and_then(|account_ref| accounts.get(account_ref)).copied();
-                (*id, *record, account_id)
+            .map(|(id, record, kept_account)| {
+                let account_id = kept_account.unwrap_or_else(|| {
+                    record.account_ref.as_ref().and_then(|account_ref| accounts.get(account_ref)).copied()
+                });
+                (*id, record.as_ref(), account_id)
             })
             .collect();
         if !rows.is_empty() {
@@ -249,7 +285,7 @@ portable_queries! {
         };
         sqlx::query(
             "UPDATE sync_runs SET position = $2, pages = pages + $7, added = added + $3, updated = updated + $4,
-                unchanged = unchanged + $5, deleted = deleted + $6, failed = failed + $8
+                unchanged = unchanged + $5, deleted = deleted + $6, failed = failed + $8, accounts_kept = accounts_kept + $9
              WHERE id = $1",
         )
         .bind(run.run_id)
@@ -259,7 +295,8 @@ portable_queries! {
         .bind(counts.unchanged)
         .bind(counts.deleted)
         .bind(page.pages)
-        .bind(page.failed)
+        .bind(page.failed + counts.failed)
+        .bind(counts.accounts_kept)
         .execute(&mut *transaction)
         .await?;
 

@@ -85,10 +85,12 @@ impl PostgresStore {
         external_ids: Vec<String>,
     ) -> Result<Vec<crate::store::ExistingRecordRow>> {
         Ok(sqlx::query_as(
-            "SELECT r.id, r.record_type, r.external_id, r.content_hash, r.source_updated_at, r.deleted_at
+            "SELECT r.id, r.record_type, r.external_id, r.stream, r.account_ref, r.account_id, r.content_hash,
+                r.source_updated_at, r.deleted_at
              FROM unnest($3::text[]) AS wanted(external_id)
              CROSS JOIN LATERAL (
-                 SELECT id, record_type, external_id, content_hash, source_updated_at, deleted_at FROM records
+                 SELECT id, record_type, external_id, stream, account_ref, account_id, content_hash, source_updated_at,
+                    deleted_at FROM records
                  WHERE external_id = wanted.external_id AND source_instance_id = $1 AND record_type = $2
                  OFFSET 0
              ) r",

@@ -169,7 +169,7 @@ impl SqliteStore {
         external_ids: Vec<String>,
     ) -> Result<Vec<crate::store::ExistingRecordRow>> {
         let mut query = sqlx::QueryBuilder::new(
-            "SELECT id, record_type, external_id, content_hash, source_updated_at, deleted_at FROM records
+            "SELECT id, record_type, external_id, stream, account_ref, account_id, content_hash, source_updated_at, deleted_at FROM records
              WHERE source_instance_id = ",
         );
         query.push_bind(instance_id).push(" AND record_type = ").push_bind(record_type).push(" AND external_id IN (");
