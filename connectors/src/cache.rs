@@ -14,9 +14,12 @@ use serde_json::Value;
 
 use crate::error::ConnectorError;
 
+/// A value and when it was fetched.
+type Entry = (Instant, Arc<Value>);
+
 #[derive(Clone, Default)]
 pub struct InstanceCache {
-    entries: Arc<Mutex<HashMap<&'static str, (Instant, Arc<Value>)>>>,
+    entries: Arc<Mutex<HashMap<&'static str, Entry>>>,
 }
 
 impl std::fmt::Debug for InstanceCache {
@@ -29,7 +32,12 @@ impl InstanceCache {
     /// The value under `key` if fetched less than `ttl` ago; otherwise `fetch`
     /// runs and its answer is kept (an error is not). Two jobs missing at once
     /// may both fetch; the later answer is kept.
-    pub async fn get_or_fetch<F, Fut>(&self, key: &'static str, ttl: Duration, fetch: F) -> Result<Arc<Value>, ConnectorError>
+    pub async fn get_or_fetch<F, Fut>(
+        &self,
+        key: &'static str,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<Arc<Value>, ConnectorError>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Value, ConnectorError>>,

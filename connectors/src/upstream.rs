@@ -136,7 +136,12 @@ pub fn transport_error(error: reqwest::Error) -> ConnectorError {
         refused_address |= cause.to_string().contains("not a public address");
         source = cause.source();
     }
-    let message = format!("upstream request failed: {}", error.without_url());
+    let message = if error.is_timeout() {
+        // reqwest's own words ("error sending request") hide that it timed out.
+        "upstream request timed out (the connector's request_timeout_secs, or the outbound timeout)".to_owned()
+    } else {
+        format!("upstream request failed: {}", error.without_url())
+    };
     if is_builder || refused_address {
         return ConnectorError::permanent(message);
     }

@@ -183,15 +183,15 @@ async fn sync(context: &JobContext, reference: &str, streams: Vec<String>, mode:
 async fn cancel(store: &Store, reference: &str, streams: &[String]) -> Result<(), CliError> {
     let instance = find(store, reference).await?;
     let active = store.active_sync_runs(instance.id).await.map_err(failed)?;
-    let chosen: Vec<_> =
-        active.into_iter().filter(|run| streams.is_empty() || streams.contains(&run.stream)).collect();
+    let chosen: Vec<_> = active.into_iter().filter(|run| streams.is_empty() || streams.contains(&run.stream)).collect();
     if chosen.is_empty() {
         println!("{}: no queued, running or waiting run to cancel", instance.name);
         return Ok(());
     }
     for run in chosen {
         let reason = "cancelled from the command line";
-        let Some(cancelled) = store.cancel_sync_run(instance.id, run.id, reason, Utc::now()).await.map_err(failed)? else {
+        let Some(cancelled) = store.cancel_sync_run(instance.id, run.id, reason, Utc::now()).await.map_err(failed)?
+        else {
             println!("{}: run {} had already ended", run.stream, run.id);
             continue;
         };

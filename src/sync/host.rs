@@ -57,6 +57,9 @@ fn check_local_root(kind: &str, settings: &Value, allowed: &[PathBuf]) -> Result
     if inside { Ok(()) } else { Err(refused()) }
 }
 
+/// An instance's cache, with the settings version (`updated_at`) it was made for.
+type VersionedCache = (DateTime<Utc>, InstanceCache);
+
 /// Shared by the HTTP API, the workers and the CLI; cheap to clone.
 #[derive(Clone)]
 pub struct ConnectorHost {
@@ -70,8 +73,7 @@ pub struct ConnectorHost {
     local_file_roots: Arc<Vec<PathBuf>>,
     /// One upstream request's limit unless an instance sets its own.
     request_timeout: Duration,
-    /// Each instance's cache, with the settings version it was made for.
-    caches: Arc<Mutex<HashMap<Uuid, (DateTime<Utc>, InstanceCache)>>>,
+    caches: Arc<Mutex<HashMap<Uuid, VersionedCache>>>,
 }
 
 impl std::fmt::Debug for ConnectorHost {

@@ -31,13 +31,26 @@ struct CrmObject {
 struct HubSpotState {
     token: String,
     objects: HashMap<String, Vec<CrmObject>>,
-    next_id: u64,
+    /// Per object type, as HubSpot numbers them: a company and a contact may
+    /// share an id.
+    next_ids: HashMap<String, u64>,
     /// Milliseconds; strictly increasing so "last modified" orders every change.
     clock: i64,
     faults: FaultState,
     /// Misbehaves as a mock of HubSpot's published spec did: every search page
     /// names this as its next `after`, readable or not.
     search_cursor: Option<String>,
+    /// Misbehaves as Prism serving HubSpot's spec did: every list page names this
+    /// as `paging.next.after` (a constant string repeats; anything else is unreadable).
+    list_cursor: Option<Value>,
+    /// The v4 association batch read answers without these objects (as a partial
+    /// answer would), whatever their associations.
+    associations_left_out: bool,
+    /// Creations whose answer is lost: the object is created, then the connection
+    /// is cut before the client reads the answer.
+    creations_to_lose: u32,
+    /// `GET /crm/v3/pipelines/{type}` requests received.
+    pipeline_reads: u64,
 }
 
 #[derive(Clone)]
@@ -61,8 +74,9 @@ impl HubSpotState {
     }
 
     fn insert(&mut self, object_type: &str, mut properties: Map<String, Value>, companies: Vec<String>) -> String {
-        self.next_id += 1;
-        let id = self.next_id.to_string();
+        let next = self.next_ids.entry(object_type.to_owned()).or_insert(100);
+        *next += 1;
+        let id = next.to_string();
         let now = self.tick();
         properties.insert(modified_property(object_type).into(), json!(iso(now)));
         properties.insert("createdate".into(), json!(iso(now)));
@@ -78,10 +92,14 @@ impl FakeHubSpot {
         let state = Arc::new(Mutex::new(HubSpotState {
             token: token.to_owned(),
             objects: HashMap::new(),
-            next_id: 100,
+            next_ids: HashMap::new(),
             clock: 0,
             faults: FaultState::new(11),
             search_cursor: None,
+            list_cursor: None,
+            associations_left_out: false,
+            creations_to_lose: 0,
+            pipeline_reads: 0,
         }));
         let app = Router::new()
             .route("/crm/v3/objects/{object_type}", get(list).post(create))
@@ -107,6 +125,27 @@ impl FakeHubSpot {
     /// From now on every search page says its next page is at `after`.
     pub fn answer_search_cursor(&self, after: &str) {
         self.state.lock().unwrap().search_cursor = Some(after.to_owned());
+    }
+
+    /// From now on every list page says its next page is at `after` (a string
+    /// that never changes, or a value no client can read).
+    pub fn answer_list_cursor(&self, after: Value) {
+        self.state.lock().unwrap().list_cursor = Some(after);
+    }
+
+    /// From now on the association batch read leaves every object out.
+    pub fn leave_out_associations(&self) {
+        self.state.lock().unwrap().associations_left_out = true;
+    }
+
+    /// The next creation succeeds here but its answer never reaches the client.
+    pub fn lose_next_creation_answer(&self) {
+        self.state.lock().unwrap().creations_to_lose += 1;
+    }
+
+    /// How many times the pipelines were read.
+    pub fn pipeline_reads(&self) -> u64 {
+        self.state.lock().unwrap().pipeline_reads
     }
 
     pub fn fault_report(&self) -> FaultReport {
@@ -205,14 +244,18 @@ async fn admit(state: &Arc<Mutex<HubSpotState>>, headers: &HeaderMap) -> Result<
     }
 }
 
+/// The properties HubSpot answers with when none are asked for.
+const DEFAULT_PROPERTIES: &[&str] = &["hs_object_id", "createdate", "hs_lastmodifieddate", "lastmodifieddate"];
+
+/// An object as HubSpot answers it: the properties asked for, or only the default
+/// few when none were (a client mapping more must ask for them).
 fn render(object: &CrmObject, properties: Option<&[&str]>, with_companies: bool) -> Value {
-    let properties: Map<String, Value> = match properties {
-        Some(names) => names
-            .iter()
-            .map(|name| ((*name).to_owned(), object.properties.get(*name).cloned().unwrap_or(Value::Null)))
-            .collect(),
-        None => object.properties.clone(),
-    };
+    let names = properties.unwrap_or(DEFAULT_PROPERTIES);
+    let properties: Map<String, Value> = names
+        .iter()
+        .filter(|name| properties.is_some() || object.properties.contains_key(**name))
+        .map(|name| ((*name).to_owned(), object.properties.get(*name).cloned().unwrap_or(Value::Null)))
+        .collect();
     let mut rendered = json!({
         "id": object.id, "properties": properties, "createdAt": object.created_at, "updatedAt": object.updated_at, "archived": false,
     });
@@ -246,7 +289,9 @@ async fn list(
         .map(|object| render(object, names.as_deref(), with_companies))
         .collect();
     let mut answer = json!({"results": results});
-    if offset + limit < objects.len() {
+    if let Some(after) = &state.list_cursor {
+        answer["paging"] = json!({"next": {"after": after}});
+    } else if offset + limit < objects.len() {
         let after = (offset + limit).to_string();
         answer["paging"] =
             json!({"next": {"after": after, "link": format!("/crm/v3/objects/{object_type}?after={after}")}});
@@ -301,7 +346,13 @@ async fn update_one(
     }
     object.properties.insert(modified_property(&object_type).into(), json!(iso(now)));
     object.updated_at = iso(now);
-    Json(render(object, None, false)).into_response()
+    // An update answers with the properties it set and the default few.
+    let mut names: Vec<String> =
+        body["properties"].as_object().map(|set| set.keys().cloned().collect()).unwrap_or_default();
+    names.extend(DEFAULT_PROPERTIES.iter().map(|name| (*name).to_owned()));
+    let names: Vec<&str> =
+        names.iter().map(String::as_str).filter(|name| object.properties.contains_key(*name)).collect();
+    Json(render(object, Some(&names), false)).into_response()
 }
 
 fn as_millis(value: &Value) -> Option<i64> {
@@ -338,6 +389,19 @@ async fn search(
 ) -> Response {
     if let Err(response) = admit(&state, &headers).await {
         return response;
+    }
+    // HubSpot's published spec requires each of these (a mock serving it refuses
+    // a body without them).
+    let missing: Vec<&str> = ["filterGroups", "sorts", "properties", "limit", "after"]
+        .into_iter()
+        .filter(|field| body.get(*field).is_none_or(Value::is_null))
+        .collect();
+    if !missing.is_empty() {
+        return hubspot_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_ERROR",
+            &format!("Request body is missing required properties: {}", missing.join(", ")),
+        );
     }
     let limit = body["limit"].as_u64().unwrap_or(10).min(200) as usize;
     let offset: usize = body["after"].as_str().and_then(|after| after.parse().ok()).unwrap_or(0);
@@ -388,6 +452,9 @@ async fn associations(
         return Json(json!({"status": "COMPLETE", "results": []})).into_response();
     }
     let state = state.lock().unwrap();
+    if state.associations_left_out {
+        return Json(json!({"status": "COMPLETE", "results": []})).into_response();
+    }
     let objects = state.objects.get(&from).map(Vec::as_slice).unwrap_or_default();
     let results: Vec<Value> = body["inputs"]
         .as_array()
@@ -419,6 +486,7 @@ async fn pipelines(
     if let Err(response) = admit(&state, &headers).await {
         return response;
     }
+    state.lock().unwrap().pipeline_reads += 1;
     let stages: &[(&str, &str)] = match object_type.as_str() {
         "deals" => &[
             ("appointmentscheduled", "Appointment scheduled"),
@@ -473,6 +541,12 @@ async fn create(
             .collect()
     };
     let id = state.insert(&object_type, properties, companies);
+    if state.creations_to_lose > 0 {
+        state.creations_to_lose -= 1;
+        return cut_off_response();
+    }
     let object = state.objects[&object_type].iter().find(|object| object.id == id).unwrap();
-    (StatusCode::CREATED, Json(render(object, None, false))).into_response()
+    // A creation answers with every property it set (and the defaults it got).
+    let names: Vec<&str> = object.properties.keys().map(String::as_str).collect();
+    (StatusCode::CREATED, Json(render(object, Some(&names), false))).into_response()
 }

@@ -35,6 +35,8 @@ struct RestState {
     window_used: u64,
     requests_in_blocked_window: u64,
     window_blocked_until: Option<Instant>,
+    /// Every ticket page names this as its next cursor (readable or not).
+    ticket_cursor: Option<Value>,
 }
 
 #[derive(Clone)]
@@ -96,6 +98,11 @@ impl FakeRest {
 
     pub fn add_ticket(&self, ticket: Value) {
         self.state.lock().unwrap().tickets.push(ticket);
+    }
+
+    /// From now on every ticket page says its next cursor is `cursor`.
+    pub fn answer_ticket_cursor(&self, cursor: Value) {
+        self.state.lock().unwrap().ticket_cursor = Some(cursor);
     }
 
     pub fn add_client(&self, client: Value) {
@@ -299,7 +306,8 @@ async fn tickets(
         .filter(|ticket| since.as_deref().is_none_or(|since| ticket["updated_at"].as_str().unwrap_or_default() > since))
         .collect();
     let page: Vec<&Value> = matching.iter().skip(start).take(per_page).copied().collect();
-    let next = (start + per_page < matching.len()).then(|| format!("c{}", start + per_page));
+    let next = (start + per_page < matching.len()).then(|| json!(format!("c{}", start + per_page)));
+    let next = state.ticket_cursor.clone().or(next);
     let mut response = Json(json!({"tickets": page, "meta": {"next_cursor": next}})).into_response();
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));

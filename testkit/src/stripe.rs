@@ -43,6 +43,8 @@ struct StripeState {
     /// Misbehaves as some real upstreams do: every list answers its first page
     /// with `has_more: true`, whatever `starting_after` says.
     repeats_first_page: bool,
+    /// Lists answer `has_more: true` with no objects: no cursor to go on from.
+    has_more_without_objects: bool,
 }
 
 /// A running fake Stripe; dropping it does not stop the server (tests end with it).
@@ -62,6 +64,7 @@ impl FakeStripe {
             next_id: 1,
             faults: FaultState::new(7),
             repeats_first_page: false,
+            has_more_without_objects: false,
             idempotent: HashMap::new(),
             payments: 0,
             retrievals: 0,
@@ -91,6 +94,11 @@ impl FakeStripe {
     /// From now on every list repeats its first page and says there is more.
     pub fn repeat_first_page_forever(&self) {
         self.state.lock().unwrap().repeats_first_page = true;
+    }
+
+    /// From now on every list says `has_more` on an empty page.
+    pub fn answer_has_more_without_objects(&self) {
+        self.state.lock().unwrap().has_more_without_objects = true;
     }
 
     pub fn fault_report(&self) -> FaultReport {
@@ -362,7 +370,8 @@ async fn list(
             &format!("Unrecognized request URL (GET: /v1/{kind})"),
         );
     };
-    let has_more = has_more || state.repeats_first_page;
+    let has_more = has_more || state.repeats_first_page || state.has_more_without_objects;
+    let data = if state.has_more_without_objects { Vec::new() } else { data };
     Json(json!({"object": "list", "url": format!("/v1/{kind}"), "has_more": has_more, "data": data})).into_response()
 }
 

@@ -49,7 +49,10 @@ async fn crm_objects_sync_to_the_company_account_and_changes_arrive_incrementall
     assert_eq!(tickets[&ticket]["account_id"], json!(account));
     assert_eq!(tickets.values().filter(|t| t["account_id"].is_null()).count(), 1, "Initech's ticket is parked");
     let contacts = cached_records(&app, &admin, &connector, "contact").await;
-    assert_eq!(contacts.len(), 3, "two companies and a person");
+    assert_eq!(contacts.len(), 1, "a person");
+    let organisations = cached_records(&app, &admin, &connector, "organisation").await;
+    assert_eq!(organisations.len(), 2, "two companies, never contacts");
+    assert_eq!(organisations[&acme]["account_id"], json!(account));
 
     // The deal moves on; an incremental run (search API) brings exactly that change.
     hubspot.update("deals", &deal, json!({"dealstage": "contractsent"}));
@@ -125,6 +128,15 @@ async fn a_portal_ticket_reaches_hubspot_once_through_the_outbox() {
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[&external_id]["id"], created["record_id"]);
     assert_eq!(tickets[&external_id]["account_id"], json!(account));
+
+    // The outbox lists every write-back by default, delivered ones included.
+    let outbox: Vec<Value> = app.get_json("/api/v1/admin/outbox", Some(&admin)).await;
+    assert!(
+        outbox.iter().any(|item| item["id"] == created["outbox_id"] && item["status"] == "delivered"),
+        "{outbox:?}"
+    );
+    // One job after another, one push: the pipelines were read once (deals and tickets).
+    assert_eq!(hubspot.pipeline_reads(), 2, "pipelines are kept per instance");
 }
 
 #[tokio::test]
@@ -413,4 +425,212 @@ async fn an_unreadable_search_cursor_fails_the_run_instead_of_ending_it_as_compl
     let run = crate::sync::finished_run(&app, &admin, &connector, run_id, std::time::Duration::from_secs(60)).await;
     assert_eq!(run["status"], "failed", "{run}");
     assert!(run["error"].as_str().unwrap().starts_with("upstream repeated cursor"), "{run}");
+}
+
+#[tokio::test]
+async fn a_company_and_a_contact_with_the_same_id_are_two_records_that_stay_apart() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    // HubSpot numbers each object type on its own: both of these are 101.
+    let acme = hubspot.add_company("Acme");
+    let globex = hubspot.add_company("Globex");
+    let ada = hubspot.add_contact("Ada", "Lovelace", "ada@globex.test", &globex);
+    assert_eq!(acme, ada, "the fake shares ids between object types, as HubSpot may");
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let acme_account = app.create_account(&admin, "Acme").await;
+    let globex_account = app.create_account(&admin, "Globex").await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map_account(&app, &admin, &connector, &acme, acme_account).await;
+    map_account(&app, &admin, &connector, &globex, globex_account).await;
+
+    for round in 0..2 {
+        let runs = sync_to_end(&app, &admin, &connector, &["companies", "contacts"], "full").await;
+        for run in &runs {
+            assert_eq!(run["status"], "succeeded", "{run}");
+            assert_eq!(run["updated"], 0, "round {round}: nothing overwrites anything: {run}");
+            assert_eq!(run["failed"], 0, "{run}");
+        }
+    }
+    let organisations = cached_records(&app, &admin, &connector, "organisation").await;
+    let contacts = cached_records(&app, &admin, &connector, "contact").await;
+    assert_eq!(organisations[&acme]["title"], "Acme");
+    assert_eq!(organisations[&acme]["account_id"], json!(acme_account));
+    assert_eq!(contacts[&ada]["title"], "Ada Lovelace");
+    assert_eq!(contacts[&ada]["account_id"], json!(globex_account), "Globex's person never lands in Acme");
+    let versions = portico_raw_versions(&app, organisations[&acme]["id"].as_str().unwrap()).await;
+    assert_eq!(versions, 0, "no version history from a tug of war");
+}
+
+/// How many earlier versions a cached record has.
+async fn portico_raw_versions(app: &TestApp, record_id: &str) -> usize {
+    app.store.record_history(record_id.parse().unwrap(), 1_000).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn a_record_never_leaves_its_account_because_an_association_read_left_it_out() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let ticket = hubspot.add_ticket("Login fails", "1", &acme);
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    sync_to_end(&app, &admin, &connector, &["tickets"], "full").await;
+    let member = app.member(&admin, account, "member").await;
+    // A ticket opened in the portal, delivered to HubSpot.
+    let created = open_ticket(&app, &member, account, "Printer on fire").await;
+    let outbox_id: Uuid = created["outbox_id"].as_str().unwrap().parse().unwrap();
+    eventually("the portal ticket in HubSpot", Duration::from_secs(20), || async {
+        let outbox = app.store.outbox_item(outbox_id).await.unwrap().unwrap();
+        (outbox.status == "delivered").then_some(())
+    })
+    .await;
+
+    // Both change; the search finds them, the association read answers without them.
+    hubspot.leave_out_associations();
+    hubspot.update("tickets", &ticket, json!({"subject": "Login fails on mobile"}));
+    let portal_ticket = hubspot.objects("tickets").into_iter().find(|(id, _)| *id != ticket).unwrap().0;
+    hubspot.update("tickets", &portal_ticket, json!({"hs_ticket_priority": "LOW"}));
+    let runs = sync_to_end(&app, &admin, &connector, &["tickets"], "incremental").await;
+    assert_eq!(runs[0]["status"], "succeeded", "{}", runs[0]);
+    assert_eq!(runs[0]["updated"], 2, "{}", runs[0]);
+    assert_eq!(runs[0]["accounts_kept"], 2, "counted: {}", runs[0]);
+
+    let tickets = cached_records(&app, &admin, &connector, "ticket").await;
+    assert_eq!(tickets[&ticket]["title"], "Login fails on mobile");
+    for (external_id, record) in &tickets {
+        assert_eq!(record["account_id"], json!(account), "{external_id} stays in its account");
+    }
+    let listed: Value = app.get_json(&format!("/api/v1/accounts/{account}/tickets"), Some(&member)).await;
+    let subjects: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert!(subjects.contains(&"Printer on fire"), "the customer still sees their ticket: {listed}");
+
+    // A full run reads each object with its associations: that answer is authoritative.
+    let runs = sync_to_end(&app, &admin, &connector, &["tickets"], "full").await;
+    assert_eq!(runs[0]["accounts_kept"], 0, "{}", runs[0]);
+    let tickets = cached_records(&app, &admin, &connector, "ticket").await;
+    assert_eq!(tickets[&ticket]["account_id"], json!(account));
+}
+
+#[tokio::test]
+async fn a_retried_write_back_finds_what_the_first_attempt_created_with_what_the_customer_wrote() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let app = spawn_app_with(|settings| {
+        settings.sync.page_retry_base_ms = 10;
+        settings.sync.page_retry_max_ms = 20;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    let member = app.member(&admin, account, "member").await;
+
+    // HubSpot creates the ticket, but its answer is lost: the retry must find it
+    // (a search with every field the spec requires) and cache it as written.
+    hubspot.lose_next_creation_answer();
+    let created = open_ticket(&app, &member, account, "Printer on fire").await;
+    let outbox_id: Uuid = created["outbox_id"].as_str().unwrap().parse().unwrap();
+    let outbox = eventually("the write-back delivered", Duration::from_secs(30), || async {
+        let outbox = app.store.outbox_item(outbox_id).await.unwrap().unwrap();
+        matches!(outbox.status.as_str(), "delivered" | "dead").then_some(outbox)
+    })
+    .await;
+    assert_eq!(outbox.status, "delivered", "{outbox:?}");
+    assert!(outbox.attempts >= 2, "the first answer was lost: {outbox:?}");
+    assert_eq!(hubspot.objects("tickets").len(), 1, "created once");
+
+    let path = format!("/api/v1/accounts/{account}/tickets/{}", created["record_id"].as_str().unwrap());
+    let ticket: Value = app.get_json(&path, Some(&member)).await;
+    assert_eq!(ticket["title"], "Printer on fire", "{ticket}");
+    assert_eq!(ticket["data"]["subject"], "Printer on fire", "{ticket}");
+    assert_eq!(ticket["data"]["description"], "It says 'invalid password'", "{ticket}");
+    assert_eq!(ticket["status"], "New", "{ticket}");
+}
+
+#[tokio::test]
+async fn a_list_cursor_that_repeats_or_cannot_be_read_fails_the_run() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    for n in 0..3 {
+        hubspot.add_company(&format!("Company{n}"));
+    }
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    let run_of = |after: Value| {
+        let (app, admin, connector, hubspot) = (&app, &admin, &connector, &hubspot);
+        async move {
+            hubspot.answer_list_cursor(after);
+            let started = crate::sync::start_sync(app, admin, connector, &["companies"], "full").await;
+            let run_id = started[0]["run_id"].as_str().unwrap().to_owned();
+            crate::sync::finished_run(app, admin, connector, &run_id, Duration::from_secs(60)).await
+        }
+    };
+    // Prism serving HubSpot's spec: the same `after` on every page.
+    let run = run_of(json!("MTAw")).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().starts_with("upstream repeated cursor {\"after\":\"MTAw\""), "{run}");
+    assert_eq!(run["pages"], 1, "stopped at the first repeat: {run}");
+    let run = run_of(json!({"offset": 100})).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().contains("unreadable list cursor"), "{run}");
+}
+
+/// The statement of the migration that moved HubSpot companies to organisations,
+/// for the engine under test.
+fn organisations_migration(db: &crate::helpers::TestDatabase) -> &'static str {
+    let file = if db.url.starts_with("postgres") {
+        include_str!("../../migrations/postgres/20261207000001_upstream_object_keys.sql")
+    } else {
+        include_str!("../../migrations/sqlite/20261207000001_upstream_object_keys.sql")
+    };
+    let start = file.find("UPDATE records").expect("the migration updates records");
+    &file[start..=start + file[start..].find(';').unwrap()]
+}
+
+#[tokio::test]
+async fn companies_cached_as_contacts_move_to_organisations_keeping_their_rows_and_history() {
+    let hubspot = FakeHubSpot::start(TOKEN).await;
+    let acme = hubspot.add_company("Acme");
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let connector = create_hubspot_connector(&app, &admin, &hubspot).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    sync_to_end(&app, &admin, &connector, &["companies"], "full").await;
+    hubspot.update("companies", &acme, json!({"name": "Acme Corporation"}));
+    sync_to_end(&app, &admin, &connector, &["companies"], "full").await;
+    let before = cached_records(&app, &admin, &connector, "organisation").await[&acme].clone();
+    let history_before = portico_raw_versions(&app, before["id"].as_str().unwrap()).await;
+    assert_eq!(history_before, 1, "one earlier version: the old name");
+
+    // Back to how the rows were before the migration: a contact of kind company.
+    let old_shape = if app.db.url.starts_with("postgres") {
+        "UPDATE records SET record_type = 'contact', data = jsonb_build_object('type', 'contact', 'name', data->'name',
+            'kind', 'company', 'email', NULL, 'phone', data->'phone', 'company', data->'domain')
+         WHERE record_type = 'organisation'"
+    } else {
+        "UPDATE records SET record_type = 'contact', data = json_object('type', 'contact', 'name', json_extract(data, '$.name'),
+            'kind', 'company', 'email', NULL, 'phone', json_extract(data, '$.phone'), 'company', json_extract(data, '$.domain'))
+         WHERE record_type = 'organisation'"
+    };
+    assert_eq!(crate::helpers::raw_sql(&app.db, old_shape, |query| query).await, 1);
+    assert!(cached_records(&app, &admin, &connector, "organisation").await.is_empty());
+
+    let moved = crate::helpers::raw_sql(&app.db, organisations_migration(&app.db), |query| query).await;
+    assert_eq!(moved, 1, "the migration moves the company");
+    let after = cached_records(&app, &admin, &connector, "organisation").await[&acme].clone();
+    assert_eq!(after["id"], before["id"], "the same row");
+    assert_eq!(after["account_id"], json!(account));
+    assert_eq!(after["data"], before["data"], "the common-model form the sync would write: {after}");
+
+    // The next sync finds it where it is: nothing added, history kept.
+    let runs = sync_to_end(&app, &admin, &connector, &["companies"], "full").await;
+    assert_eq!(runs[0]["added"], 0, "{}", runs[0]);
+    assert!(cached_records(&app, &admin, &connector, "contact").await.is_empty(), "no contact left behind");
+    let history_after = portico_raw_versions(&app, after["id"].as_str().unwrap()).await;
+    assert!(history_after >= history_before, "history kept: {history_after}");
 }

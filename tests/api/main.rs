@@ -5,6 +5,7 @@ mod abuse;
 mod authorization;
 mod cli;
 mod compliance;
+mod compliance_runs;
 mod config;
 mod credentials;
 mod data_rights;

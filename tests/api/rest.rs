@@ -314,3 +314,35 @@ async fn a_member_completes_a_task_in_the_system_it_lives_in() {
     assert_eq!(response.json::<Value>().await.unwrap()["code"], "conflict");
     assert_eq!(source.task_writes().len(), 1, "nothing more was sent");
 }
+
+#[tokio::test]
+async fn two_streams_claiming_one_record_type_and_id_never_overwrite_each_other() {
+    let source = FakeRest::start().await;
+    for n in 1..=5 {
+        source.add_client(json!({"id": n, "name": format!("Client {n}"), "email": format!("c{n}@example.test")}));
+    }
+    // Two endpoints whose ids overlap, both mapped as contacts (as /customers and
+    // /suppliers of one system numbering each on its own would be).
+    let stream = |name: &str, title: &str| {
+        format!(
+            "  - name: {name}\n    path: /clients\n    record_selector: /clients\n    pagination: {{type: link}}\n    \
+             record_type: contact\n    fields:\n      external_id: /id\n      account_ref: /id\n      name: {title}\n"
+        )
+    };
+    let manifest = format!(
+        "name: Clients\nbase_url: {}/v1\nstreams:\n{}{}",
+        source.base_url(),
+        stream("customers", "/name"),
+        stream("suppliers", "/email")
+    );
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let connector = connector(&app, &admin, &manifest, json!({})).await;
+    let runs = sync_to_end(&app, &admin, &connector, &["customers"], "full").await;
+    assert_eq!(runs[0]["added"], 5, "{}", runs[0]);
+    let runs = sync_to_end(&app, &admin, &connector, &["suppliers"], "full").await;
+    assert_eq!((runs[0]["added"].as_i64(), runs[0]["updated"].as_i64()), (Some(0), Some(0)), "{}", runs[0]);
+    assert_eq!(runs[0]["failed"], 5, "refused and counted, not written: {}", runs[0]);
+    let contacts = cached_records(&app, &admin, &connector, "contact").await;
+    assert!(contacts.values().all(|contact| contact["stream"] == "customers" && contact["title"].as_str().unwrap().starts_with("Client")));
+}

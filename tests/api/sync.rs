@@ -695,3 +695,41 @@ async fn a_run_past_the_page_backstop_fails_with_the_reason() {
     assert_eq!(run["status"], "failed", "{run}");
     assert!(run["error"].as_str().unwrap().contains("more than 3 pages"), "{run}");
 }
+
+#[tokio::test]
+async fn a_stalled_upstream_costs_the_connectors_request_timeout_not_the_whole_outbound_one() {
+    use portico_testkit::status::{Behaviour, StatusServer};
+    let stalled = StatusServer::start(Behaviour::Stall(Duration::from_secs(120))).await;
+    let app = spawn_app_with(|settings| {
+        settings.outbound.timeout_secs = 120;
+        settings.sync.page_attempts = 2;
+        settings.sync.page_retry_base_ms = 10;
+        settings.sync.page_retry_max_ms = 20;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let settings = json!({"base_url": stalled.base_url()});
+    for refused in [0, 301] {
+        let body = json!({"kind": "stripe", "name": format!("timeout {refused}"), "settings": settings,
+            "credentials": {"api_key": API_KEY}, "request_timeout_secs": refused});
+        let response =
+            app.request(Method::POST, "/api/v1/admin/connectors", Some(&admin)).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), 422, "{refused}");
+    }
+    let connector = create_connector(
+        &app,
+        &admin,
+        "stripe",
+        settings,
+        json!({"api_key": API_KEY}),
+        json!({"request_timeout_secs": 1}),
+    )
+    .await;
+    assert_eq!(connector["request_timeout_secs"], 1);
+    let started = start_sync(&app, &admin, &connector, &["customers"], "full").await;
+    // Two tries of one second each, far inside the two minutes the outbound client allows.
+    let run =
+        finished_run(&app, &admin, &connector, started[0]["run_id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().contains("timed out"), "{run}");
+}

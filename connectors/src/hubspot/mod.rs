@@ -28,11 +28,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::cache::InstanceCache;
 use crate::connector::{
     Connector, ConnectorKind, InstanceConfig, Page, PageEnd, PullRequest, PushOperation, PushOutcome, StreamInfo,
     SyncMode,
 };
-use crate::cache::InstanceCache;
 use crate::error::ConnectorError;
 use crate::model::RecordType;
 use crate::settings::{self, SettingsError};
@@ -445,8 +445,7 @@ impl Connector for HubSpot {
             .map(|company| (external_id.to_owned(), company.to_owned()))
             .into_iter()
             .collect();
-        let (mut records, failed) =
-            self.map_results(object, std::slice::from_ref(&result), &companies, true).await?;
+        let (mut records, failed) = self.map_results(object, std::slice::from_ref(&result), &companies, true).await?;
         match (records.pop(), failed.into_iter().next()) {
             (Some(record), _) => Ok(Some(record)),
             (None, Some(failed)) => Err(ConnectorError::permanent(failed.reason)),

@@ -237,9 +237,7 @@ fn next_cursor<'a>(list: &Value, objects: &'a [Value]) -> Result<Option<&'a str>
         Some(other) => Err(ConnectorError::permanent(format!(
             "Stripe said has_more but its last object's id is unreadable ({other}): no cursor to continue from"
         ))),
-        None => Err(ConnectorError::permanent(
-            "Stripe said has_more on an empty page: no cursor to continue from",
-        )),
+        None => Err(ConnectorError::permanent("Stripe said has_more on an empty page: no cursor to continue from")),
     }
 }
 
