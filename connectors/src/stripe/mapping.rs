@@ -38,8 +38,8 @@ fn customer(value: &Value) -> Contact {
     Contact {
         name: string_at(value, "/name")
             .or_else(|| string_at(value, "/email"))
-            .or_else(|| string_at(value, "/id"))
-            .unwrap_or_default(),
+            .or_else(|| string_at(value, "/id").map(|id| format!("Customer {id}")))
+            .unwrap_or_else(|| "Customer".to_owned()),
         kind: "customer".to_owned(),
         email: string_at(value, "/email"),
         phone: string_at(value, "/phone"),

@@ -237,8 +237,11 @@ portable_queries! {
             }
         }
 
+        // A deletion names an object of this stream: another stream's record with
+        // the same type and id is another object, and stays.
         for (record_type, external_id) in &page.deletions {
-            let filter = "WHERE source_instance_id = $1 AND record_type = $2 AND external_id = $3 AND deleted_at IS NULL";
+            let filter = "WHERE source_instance_id = $1 AND record_type = $2 AND external_id = $3 AND stream = $5
+                AND deleted_at IS NULL";
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO record_versions (record_id, data, raw, content_hash, valid_from, superseded_at, change)
                  SELECT id, data, raw, content_hash, updated_at, $4, 'deleted' FROM records {filter}"
@@ -247,6 +250,7 @@ portable_queries! {
             .bind(*record_type)
             .bind(external_id.as_str())
             .bind(page.now)
+            .bind(page.stream)
             .execute(&mut *transaction)
             .await?;
             let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -256,6 +260,7 @@ portable_queries! {
             .bind(*record_type)
             .bind(external_id.as_str())
             .bind(page.now)
+            .bind(page.stream)
             .execute(&mut *transaction)
             .await?;
             counts.deleted += deleted.rows_affected() as i64;
