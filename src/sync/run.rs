@@ -300,8 +300,11 @@ impl Execution<'_> {
         let mut note = None;
         let failed = store.sync_run(self.run.id).await?.map(|run| run.failed).unwrap_or(0);
         if self.mode == SyncMode::Full && failed > 0 {
-            // A record that did not map was not seen: sweeping now could delete it.
-            note = Some(format!("{failed} records did not map; no deletions were detected in this run"));
+            // A record that was not written was not seen: sweeping now could delete it.
+            note = Some(format!(
+                "{failed} records were not written (they did not map, or another stream holds their type and id); \
+                 no deletions were detected in this run"
+            ));
         } else if self.mode == SyncMode::Full {
             let started_at = self.run.started_at.unwrap_or(self.run.queued_at);
             let share = Some(self.instance.delete_guard_share);
