@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::routing::get;
-use portico::http::records::PortalRecord;
+use portico::api::portal::records::PortalRecord;
 use portico::store::{ACCOUNT_RECORD_SELECT, AccountRecordRow};
 use uuid::Uuid;
 

@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, MasterKey, Settings};
 use crate::core::crypto::SecretCipher;
-use crate::http::{self, AppState};
 use crate::jobs::{self, JobContext, JobQueue, QueueError};
+use crate::server::AppState;
 use crate::store::{Store, StoreError};
 use crate::supervisor::Supervisor;
 use crate::sync::ConnectorHost;
@@ -146,9 +146,9 @@ impl Application {
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
             // Ready before the first sign-in with an unknown email, which would otherwise
             // take longer than a wrong password and tell the two apart.
-            tokio::spawn(http::auth::decoy_hash());
+            tokio::spawn(crate::api::identity::auth::decoy_hash());
             tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "http server listening");
-            tokio::spawn(serve_http(listener, http::router(state), shutdown.clone(), grace))
+            tokio::spawn(serve_http(listener, crate::routes::router(state), shutdown.clone(), grace))
         });
         let workers_task = self.roles.workers.then(|| {
             let context = JobContext {

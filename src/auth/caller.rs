@@ -20,8 +20,8 @@ use super::tokens::hash_token;
 use crate::audit::{self, ActorKind, AuditEvent};
 use crate::config::Settings;
 use crate::core::forwarded;
-use crate::http::AppState;
-use crate::http::problem::{ApiError, ErrorCode};
+use crate::server::AppState;
+use crate::server::problem::{ApiError, ErrorCode};
 
 /// Sessions are marked used at most this often, to keep reads from becoming writes.
 const TOUCH_INTERVAL_SECS: i64 = 60;

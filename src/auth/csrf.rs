@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::session::token_from_headers;
 use crate::config::Settings;
-use crate::http::AppState;
-use crate::http::problem::{ApiError, ErrorCode};
+use crate::server::AppState;
+use crate::server::problem::{ApiError, ErrorCode};
 
 pub async fn reject_cross_site_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if is_safe(request.method()) {

@@ -57,7 +57,7 @@ pub fn clearing_cookie(settings: &Settings) -> String {
 /// cookie taken before the change is worthless. Returns the `Set-Cookie` to send,
 /// or None for callers without a session (API tokens).
 pub async fn rotate(
-    state: &crate::http::AppState,
+    state: &crate::server::AppState,
     caller: &crate::auth::Caller,
 ) -> Result<Option<String>, crate::store::StoreError> {
     let Some(session_id) = caller.session_id() else { return Ok(None) };

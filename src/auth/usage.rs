@@ -43,7 +43,7 @@ impl UsageRecorder {
                     _ = ticks.tick() => false,
                 };
                 if let Err(error) = flusher.flush(&store).await {
-                    tracing::warn!(error = %crate::http::problem::error_chain(&error), "recording session and token use failed");
+                    tracing::warn!(error = %crate::server::problem::error_chain(&error), "recording session and token use failed");
                 }
                 if stopping {
                     return;

@@ -176,7 +176,7 @@ pub fn main() -> ExitCode {
 }
 
 fn report(error: CliError) -> ExitCode {
-    let message = crate::http::problem::error_chain(&error);
+    let message = crate::server::problem::error_chain(&error);
     eprintln!("portico: {message}");
     match error {
         CliError::Config(_) => ExitCode::from(EXIT_CONFIG),
@@ -218,7 +218,7 @@ async fn run_service(mut settings: Settings, roles: Roles, demo: bool) -> Result
     if demo {
         let logins = crate::demo::prepare(&application, shutdown.clone())
             .await
-            .map_err(|error| CliError::Failed(crate::http::problem::error_chain(&error)))?;
+            .map_err(|error| CliError::Failed(crate::server::problem::error_chain(&error)))?;
         print_demo_logins(&application, &logins);
     }
     if let Some(address) = application.local_addr() {

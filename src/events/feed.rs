@@ -176,7 +176,7 @@ impl ChangeFeed {
                     break;
                 }
                 Err(error) => {
-                    tracing::warn!(error = %crate::http::problem::error_chain(&error), "cannot read the change feed yet");
+                    tracing::warn!(error = %crate::server::problem::error_chain(&error), "cannot read the change feed yet");
                     tokio::select! {
                         () = shutdown.cancelled() => return,
                         () = tokio::time::sleep(poll.max(Duration::from_secs(1))) => {}
@@ -198,7 +198,7 @@ impl ChangeFeed {
                     Ok(true) => continue,
                     Ok(false) => break,
                     Err(error) => {
-                        tracing::warn!(error = %crate::http::problem::error_chain(&error), "reading the change feed failed");
+                        tracing::warn!(error = %crate::server::problem::error_chain(&error), "reading the change feed failed");
                         break;
                     }
                 }

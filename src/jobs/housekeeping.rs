@@ -63,21 +63,21 @@ pub async fn run_periodically(store: Store, settings: Arc<Settings>, shutdown: C
         }
         match run_once(&store, &settings.auth).await {
             Ok(purged) => tracing::debug!(?purged, "housekeeping done"),
-            Err(error) => tracing::warn!(error = %crate::http::problem::error_chain(&error), "housekeeping failed"),
+            Err(error) => tracing::warn!(error = %crate::server::problem::error_chain(&error), "housekeeping failed"),
         }
         if let Err(error) = purge_webhook_deliveries(&store, &settings.webhooks).await {
-            tracing::warn!(error = %crate::http::problem::error_chain(&error), "webhook housekeeping failed");
+            tracing::warn!(error = %crate::server::problem::error_chain(&error), "webhook housekeeping failed");
         }
         match crate::exports::purge_expired(&store, &settings.data_dir.join("exports")).await {
             Ok(purged) => {
                 metrics::counter!(crate::telemetry::HOUSEKEEPING_PURGED, "table" => "data_exports").increment(purged)
             }
             Err(error) => {
-                tracing::warn!(error = %crate::http::problem::error_chain(&error), "export housekeeping failed")
+                tracing::warn!(error = %crate::server::problem::error_chain(&error), "export housekeeping failed")
             }
         }
         if let Err(error) = purge_change_feed(&store, &settings.events).await {
-            tracing::warn!(error = %crate::http::problem::error_chain(&error), "change feed housekeeping failed");
+            tracing::warn!(error = %crate::server::problem::error_chain(&error), "change feed housekeeping failed");
         }
     }
 }

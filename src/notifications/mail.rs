@@ -24,7 +24,7 @@ pub async fn run(store: Store, mailer: Mailer, portal_url: String, shutdown: Can
             Ok(true) => continue,
             Ok(false) => {}
             Err(error) => {
-                tracing::warn!(error = %crate::http::problem::error_chain(&error), "mailing notifications failed")
+                tracing::warn!(error = %crate::server::problem::error_chain(&error), "mailing notifications failed")
             }
         }
         tokio::select! {

@@ -99,7 +99,7 @@ pub async fn run(store: Store, shutdown: CancellationToken) {
             Ok(true) => continue,
             Ok(false) => {}
             Err(error) => {
-                tracing::warn!(error = %crate::http::problem::error_chain(&error), "making notifications failed")
+                tracing::warn!(error = %crate::server::problem::error_chain(&error), "making notifications failed")
             }
         }
         tokio::select! {

@@ -26,8 +26,8 @@ use uuid::Uuid;
 
 use super::endpoint::{Endpoint, EndpointCache};
 use super::inbox::InboxWriter;
-use crate::http::AppState;
-use crate::http::problem::{ApiError, ErrorCode};
+use crate::server::AppState;
+use crate::server::problem::{ApiError, ErrorCode};
 use crate::store::{Admission, NewDelivery};
 use crate::telemetry::{WEBHOOK_DELIVERIES, WEBHOOK_REJECTED};
 
@@ -85,11 +85,11 @@ pub struct DeliveryAccepted {
     request_body(content = Vec<u8>, description = "The delivery, exactly as signed", content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "Stored durably (or already stored)", body = DeliveryAccepted),
-        (status = 401, description = "Signature missing, wrong or out of tolerance", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Sender's address not allowed", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such endpoint, or disabled", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over the endpoint's limit", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Not stored; retry", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+        (status = 401, description = "Signature missing, wrong or out of tolerance", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Sender's address not allowed", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint, or disabled", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the endpoint's limit", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not stored; retry", body = crate::server::problem::Problem, content_type = "application/problem+json")))]
 pub async fn receive(
     State(state): State<AppState>,
     Path(endpoint_id): Path<String>,

@@ -1,0 +1,5 @@
+//! Operations: health, metrics, the OpenAPI document.
+
+pub mod health;
+pub mod metrics;
+pub mod openapi;
