@@ -27,4 +27,5 @@ pub mod store;
 pub mod supervisor;
 pub mod sync;
 pub mod telemetry;
+pub mod web;
 pub mod webhooks;

@@ -19,6 +19,7 @@ use tracing::Level;
 
 use crate::api;
 use crate::server::{AppState, REQUEST_ID_HEADER, input, problem};
+use crate::web::i18n::Lang;
 
 /// The complete application: routes, fallback and the middleware stack.
 ///
@@ -33,7 +34,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))
         .layer(RequestBodyLimitLayer::new(http.body_limit_bytes))
         .merge(ingress)
-        .fallback(problem::route_not_found)
+        .merge(crate::web::router())
+        .fallback(not_found)
         .layer(middleware::from_fn(api::ops::metrics::time_requests))
         .layer(axum::Extension(Arc::new(document)))
         .layer(TimeoutLayer::with_status_code(
@@ -61,4 +63,14 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Nothing here: a problem for the API's clients, a page for people.
+async fn not_found(request: axum::extract::Request) -> axum::response::Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") || path.starts_with("/webhooks/") {
+        return axum::response::IntoResponse::into_response(problem::route_not_found().await);
+    }
+    let accept = request.headers().get(axum::http::header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
+    crate::web::errors::error_page(Lang::from_locale(accept.unwrap_or("")), StatusCode::NOT_FOUND, None)
 }

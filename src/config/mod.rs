@@ -65,7 +65,26 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub outbound: OutboundSettings,
     pub mail: MailSettings,
+    pub portal: PortalSettings,
     pub log: LogSettings,
+}
+
+/// The business the portal is branded for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettings {
+    /// Shown in the top bar and every page title.
+    pub name: String,
+    /// An image shown beside the name (a URL, `https://` or a path on this server); none when empty.
+    #[serde(default)]
+    pub logo_url: String,
+    /// The accent colour for links and primary actions: `#rrggbb`.
+    pub accent_color: String,
+    /// Where customers get help (shown in the footer); none when empty.
+    #[serde(default)]
+    pub support_email: String,
+    #[serde(default)]
+    pub support_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -332,6 +351,19 @@ impl Settings {
         require_positive("auth.login_failure_window_secs", self.auth.login_failure_window_secs)?;
         require_positive("auth.invitation_ttl_secs", self.auth.invitation_ttl_secs)?;
         require_positive("outbound.timeout_secs", self.outbound.timeout_secs)?;
+        if self.portal.name.trim().is_empty() || self.portal.name.chars().count() > 80 {
+            return Err(ConfigError::new("portal.name", "must be 1 to 80 characters"));
+        }
+        let hex = self.portal.accent_color.strip_prefix('#').unwrap_or_default();
+        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(ConfigError::new("portal.accent_color", "must be a colour like #1f5f8b"));
+        }
+        let logo = &self.portal.logo_url;
+        if !(logo.is_empty() || logo.starts_with("https://") || logo.starts_with('/'))
+            || logo.contains(['"', '<', '>', ' '])
+        {
+            return Err(ConfigError::new("portal.logo_url", "must be an https:// URL or a path on this server"));
+        }
         require_positive("sync.schedule_check_secs", self.sync.schedule_check_secs)?;
         require_positive("webhooks.default_body_limit_bytes", self.webhooks.default_body_limit_bytes as u64)?;
         if self.webhooks.default_body_limit_bytes > self.webhooks.max_body_limit_bytes {

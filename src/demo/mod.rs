@@ -92,9 +92,9 @@ fn demo_files(settings: &Settings) -> std::path::PathBuf {
 pub async fn prepare(application: &Application, shutdown: CancellationToken) -> Result<Vec<DemoLogin>, DemoError> {
     let store = application.store();
     let (token, _) = generate_token();
-    let business = Arc::new(Mutex::new(Business::new(token.clone())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let upstream_url = format!("http://{}/v1", listener.local_addr()?);
+    let business = Arc::new(Mutex::new(Business::new(token.clone(), &upstream_url)));
     let router = upstream::router(business.clone());
     let stopping = shutdown.clone();
     tokio::spawn(async move {

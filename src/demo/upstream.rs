@@ -33,14 +33,17 @@ fn stamp(time: DateTime<Utc>) -> String {
 #[derive(Debug)]
 pub struct Business {
     token: String,
+    /// Where this upstream answers (`http://127.0.0.1:PORT/v1`): invoices link their PDFs under it.
+    base_url: String,
     collections: BTreeMap<&'static str, Vec<Value>>,
     next_id: u64,
     step: u64,
 }
 
 impl Business {
-    pub fn new(token: String) -> Self {
-        let mut business = Business { token, collections: BTreeMap::new(), next_id: 1, step: 0 };
+    pub fn new(token: String, base_url: &str) -> Self {
+        let mut business =
+            Business { token, base_url: base_url.to_owned(), collections: BTreeMap::new(), next_id: 1, step: 0 };
         let now = Utc::now();
         for (index, customer) in CUSTOMERS.into_iter().enumerate() {
             let invoices = if index == 0 { 6 } else { 4 };
@@ -113,6 +116,8 @@ impl Business {
             "amount_paid": if paid { subtotal + tax } else { 0 }, "amount_due": if paid { 0 } else { subtotal + tax },
             "issued_at": stamp(issued), "due_at": stamp(issued + Duration::days(30)),
             "paid_at": paid.then(|| stamp(issued + Duration::days(9))),
+            // A link that needs no key, as billing systems' invoice PDF links are.
+            "pdf": format!("{}/invoices/{id}/pdf", self.base_url),
             "lines": [
                 {"description": "Service subscription", "quantity": 1, "unit_amount_minor": subtotal - 2000, "amount_minor": subtotal - 2000},
                 {"description": "Support hours", "quantity": 2, "unit_amount_minor": 1000, "amount_minor": 2000}
@@ -340,6 +345,18 @@ async fn document_content(
     Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], one_page_pdf(&text)))
 }
 
+/// `GET /v1/invoices/{id}/pdf`: the invoice as a one-page PDF.
+async fn invoice_pdf(
+    State(business): State<Arc<Mutex<Business>>>,
+    Path(id): Path<String>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], Vec<u8>), StatusCode> {
+    let business = business.lock().expect("the demo business is never poisoned");
+    let invoices = business.collections.get("invoices").ok_or(StatusCode::NOT_FOUND)?;
+    let invoice = invoices.iter().find(|invoice| invoice["id"] == id.as_str()).ok_or(StatusCode::NOT_FOUND)?;
+    let text = format!("Invoice {} - total {} EUR cents", invoice["number"].as_str().unwrap_or(""), invoice["total"]);
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], one_page_pdf(&text)))
+}
+
 /// A minimal valid PDF: one A4 page with one line of Helvetica.
 fn one_page_pdf(text: &str) -> Vec<u8> {
     let escaped: String = text
@@ -376,6 +393,7 @@ pub fn router(business: Arc<Mutex<Business>>) -> Router {
     Router::new()
         .route("/v1/{collection}", get(list))
         .route("/v1/documents/{id}/content", get(document_content))
+        .route("/v1/invoices/{id}/pdf", get(invoice_pdf))
         .route("/v1/tasks/{id}", axum::routing::patch(complete_task))
         .with_state(business)
 }

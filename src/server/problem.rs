@@ -255,6 +255,14 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         self.problem.code
     }
+
+    /// The seconds a 429 asks the client to wait.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.headers
+            .iter()
+            .find(|(name, _)| *name == header::RETRY_AFTER)
+            .and_then(|(_, value)| value.to_str().ok()?.parse().ok())
+    }
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -295,6 +303,12 @@ pub async fn normalize_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // A page's own answer (a form with its errors, an error page) is for a person.
+    let is_page =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if is_page {
         return response;
     }
     let mut problem = match response.extensions().get::<Problem>() {

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod authorization;
+mod browser;
 mod cli;
 mod compliance;
 mod compliance_runs;
@@ -21,6 +22,7 @@ mod mfa;
 mod notifications;
 mod operations;
 mod outbound;
+mod pages;
 mod portal_lists;
 mod recovery;
 mod rest;

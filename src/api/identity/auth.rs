@@ -159,13 +159,42 @@ pub async fn login(
     Json(request): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let email = request.email.into_string();
-    let second_factor = SecondFactor { totp: request.totp.as_deref(), recovery_code: request.recovery_code.as_ref() };
-    let proof = Proof { email: &email, password: request.password, second_factor };
-    let Proven { user, second_factor } = prove(&state, &client, proof).await?;
+    let sign_in = PasswordSignIn {
+        email: &email,
+        password: request.password,
+        totp: request.totp.as_deref(),
+        recovery_code: request.recovery_code.as_ref(),
+    };
+    let (user_id, token) = start_password_session(&state, &client, &headers, sign_in).await?;
+    let mut response = (StatusCode::OK, Json(SignedIn { user_id, email })).into_response();
+    set_cookie_header(response.headers_mut(), session_cookie(&state.settings, &token));
+    Ok(response)
+}
+
+/// What a person signing in with a password gives.
+pub(crate) struct PasswordSignIn<'a> {
+    pub email: &'a str,
+    pub password: SecretString,
+    pub totp: Option<&'a str>,
+    pub recovery_code: Option<&'a SecretString>,
+}
+
+/// Proves a password sign-in (throttled, audited) and starts a session: the user's
+/// id and the new session's token, for the caller to set as the cookie. Shared by
+/// the API and the sign-in page.
+pub(crate) async fn start_password_session(
+    state: &AppState,
+    client: &ClientInfo,
+    headers: &HeaderMap,
+    sign_in: PasswordSignIn<'_>,
+) -> Result<(Uuid, String), ApiError> {
+    let second_factor = SecondFactor { totp: sign_in.totp, recovery_code: sign_in.recovery_code };
+    let proof = Proof { email: sign_in.email, password: sign_in.password, second_factor };
+    let Proven { user, second_factor } = prove(state, client, proof).await?;
 
     let now = Utc::now();
     // A new session id at every sign-in: a cookie planted before it (fixation) is dropped.
-    if let Some(previous_token) = token_from_headers(&headers, &state.settings) {
+    if let Some(previous_token) = token_from_headers(headers, &state.settings) {
         state.store.revoke_session_by_token(&hash_token(&previous_token), now).await?;
     }
     let (token, token_hash) = generate_token();
@@ -184,14 +213,11 @@ pub async fn login(
     let event = AuditEvent::new("auth.login.succeeded", ActorKind::User)
         .actor(user.id)
         .target("session", session_id)
-        .ip_address(client.ip_address)
-        .user_agent(client.user_agent)
+        .ip_address(client.ip_address.clone())
+        .user_agent(client.user_agent.clone())
         .details(serde_json::json!({ "method": "password", "second_factor": second_factor }));
     audit::record(&state.store, event).await?;
-
-    let mut response = (StatusCode::OK, Json(SignedIn { user_id: user.id, email })).into_response();
-    set_cookie_header(response.headers_mut(), session_cookie(&state.settings, &token));
-    Ok(response)
+    Ok((user.id, token))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -288,12 +314,18 @@ pub(crate) fn totp_context(user_id: Uuid) -> String {
         (status = 401, description = "Not signed in", body = crate::server::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    end_session(&state, &caller).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    set_cookie_header(response.headers_mut(), clearing_cookie(&state.settings));
+    Ok(response)
+}
+
+/// Ends the caller's session on the server (audited); the caller clears the cookie.
+pub(crate) async fn end_session(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     let Some(session_id) = caller.session_id() else {
         return Err(ApiError::new(ErrorCode::BadRequest, "Sign-out ends sessions; revoke an API token instead."));
     };
     state.store.revoke_session(session_id, Utc::now()).await?;
     audit::record(&state.store, caller.audit_event("auth.logout").target("session", session_id)).await?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    set_cookie_header(response.headers_mut(), clearing_cookie(&state.settings));
-    Ok(response)
+    Ok(())
 }

@@ -81,7 +81,12 @@ pub async fn dashboard(
     Path(_account_id): Path<Uuid>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    // Any access opens the dashboard; each section below asks for its own permission.
+    with_etag(&build(&state, &access).await?, &headers)
+}
+
+/// The dashboard for this caller (the API's answer and the page's content): any
+/// access opens it; each section asks for its own permission. Records this visit.
+pub(crate) async fn build(state: &AppState, access: &AccountAccess) -> Result<Dashboard, ApiError> {
     let account = AccountData::of(&state.store, &access.any_access());
     let holds = |permission: Permission| access.holds(permission);
     let now = Utc::now();
@@ -120,6 +125,5 @@ pub async fn dashboard(
     let recent_changes =
         account.recently_changed_records(&visible, RECENT).await?.into_iter().map(PortalRecord::from).collect();
 
-    let dashboard = Dashboard { invoices, open_tickets, new_documents, tasks_due, recent_changes, last_visit_at };
-    with_etag(&dashboard, &headers)
+    Ok(Dashboard { invoices, open_tickets, new_documents, tasks_due, recent_changes, last_visit_at })
 }

@@ -52,7 +52,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(task_history))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only records with this status (`open`, `paid`, ...).
@@ -185,6 +185,18 @@ async fn detail(
     record_id: Uuid,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    with_etag(&record_detail(state, access, permission, record_type, record_id).await?, headers)
+}
+
+/// One record with what belongs to it, as the caller may see it (the API's answer
+/// and the page's content).
+pub(crate) async fn record_detail(
+    state: &AppState,
+    access: &AccountAccess,
+    permission: Permission,
+    record_type: &str,
+    record_id: Uuid,
+) -> Result<RecordDetail, ApiError> {
     let scope = access.require(permission, state).await?;
     let account = AccountData::of(&state.store, &scope);
     let row = account.record_with_source(record_type, record_id).await?.ok_or(crate::store::StoreError::NotFound)?;
@@ -225,7 +237,7 @@ async fn detail(
             access.caller.audit_event("document.viewed").account(scope.account_id()).target("record", record_id);
         crate::audit::record(&state.store, event).await?;
     }
-    with_etag(&RecordDetail { record: row.into(), payments, attachments, messages }, headers)
+    Ok(RecordDetail { record: row.into(), payments, attachments, messages })
 }
 
 /// The cursor is opaque to clients: the position (time and id) of the last item.
@@ -254,6 +266,19 @@ async fn list(
     query: ListQuery,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    // The tag is the page's content: a client polling an unchanged page gets 304.
+    with_etag(&record_page(state, access, permission, record_type, query).await?, headers)
+}
+
+/// A page of the account's records of one type, as the caller may see them (the
+/// API's answer and the page's content).
+pub(crate) async fn record_page(
+    state: &AppState,
+    access: &AccountAccess,
+    permission: Permission,
+    record_type: &str,
+    query: ListQuery,
+) -> Result<RecordPage, ApiError> {
     let scope = access.require(permission, state).await?;
     let limit = page_size(query.limit)?;
     let after = match query.cursor.as_deref() {
@@ -297,10 +322,7 @@ async fn list(
     let rows = AccountData::of(&state.store, &scope).records(record_type, &filter).await?;
     let items: Vec<PortalRecord> = rows.into_iter().map(PortalRecord::from).collect();
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(encode_cursor)).flatten();
-    let page = RecordPage { items, next_cursor };
-
-    // The tag is the page's content: a client polling an unchanged page gets 304.
-    with_etag(&page, headers)
+    Ok(RecordPage { items, next_cursor })
 }
 
 /// The list, detail and history endpoints of one record collection, each guarded

@@ -1,0 +1,60 @@
+// Portico's pages work without this file; with it, they follow the live stream
+// and the account switcher moves on selection. No inline script anywhere: the
+// Content-Security-Policy allows only files from this site.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest ? event.target.closest("select.js-navigate") : null;
+    if (select && select.value.charAt(0) === "/" && select.value.charAt(1) !== "/") {
+      window.location.assign(select.value);
+    }
+  });
+
+  // Live: the part of the page marked #live is fetched again (htmx swaps it in)
+  // when the change feed reports a change to a record of a type it shows, in the
+  // account on screen. Changes arriving together are refreshed once.
+  function followChanges() {
+    var account = document.body.getAttribute("data-account");
+    var live = document.getElementById("live");
+    if (!account || !live || !window.EventSource || !window.htmx) return;
+    var types = (live.getAttribute("data-live") || "").split(" ");
+    var announcer = document.getElementById("live-announcer");
+    var timer = null;
+    var refresh = function () {
+      timer = null;
+      window.htmx.ajax("GET", window.location.href, { target: "#live", select: "#live", swap: "outerHTML" }).then(function () {
+        var fresh = document.getElementById("live");
+        if (fresh) {
+          fresh.classList.add("just-changed");
+          window.setTimeout(function () { fresh.classList.remove("just-changed"); }, 2000);
+        }
+        if (announcer) {
+          announcer.textContent = "";
+          announcer.textContent = announcer.getAttribute("data-message") || "";
+        }
+        live = fresh || live;
+      });
+    };
+    var source = new EventSource("/api/v1/events");
+    source.addEventListener("record", function (event) {
+      var change;
+      try { change = JSON.parse(event.data); } catch (error) { return; }
+      if (change.account_id !== account || types.indexOf(change.type) < 0) return;
+      if (!timer) timer = window.setTimeout(refresh, 100);
+    });
+    source.addEventListener("reset", function () { if (!timer) timer = window.setTimeout(refresh, 100); });
+    // The session ended (signed out elsewhere, revoked): back to sign-in.
+    source.addEventListener("revoked", function () {
+      source.close();
+      window.location.assign("/sign-in?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", followChanges);
+  } else {
+    followChanges();
+  }
+})();

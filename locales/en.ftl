@@ -1,0 +1,94 @@
+## The customer portal's interface, in English. Every message here is in de.ftl too.
+
+skip-to-content = Skip to content
+nav-label = Sections
+nav-dashboard = Dashboard
+nav-invoices = Invoices
+account-switcher = Account
+account-switch = Switch
+sign-out = Sign out
+signed-in-as = Signed in as { $name }
+support = Need help? { $contact }
+
+sign-in-title = Sign in
+sign-in-intro = Sign in to see your invoices, documents and requests.
+field-email = Email address
+field-password = Password
+field-totp = Code from your authenticator app
+field-totp-hint = Six digits. Or enter one of your recovery codes instead.
+field-recovery-code = Recovery code
+sign-in-button = Sign in
+sign-in-failed = The email address or password is not right. Check both and try again.
+sign-in-code-needed = Enter the code from your authenticator app to finish signing in.
+sign-in-code-wrong = That code did not work. Enter the current code, or a recovery code.
+sign-in-throttled = Too many attempts. Wait { $seconds } seconds, then try again.
+error-summary = There is a problem
+
+dashboard-title = Dashboard
+dashboard-welcome = Welcome to { $account }
+dashboard-open-invoices = Open invoices
+dashboard-overdue = { $amount } overdue
+dashboard-no-open-invoices = Nothing to pay at the moment.
+dashboard-open-tickets = Open requests
+dashboard-new-documents = New documents since your last visit
+dashboard-tasks-due = Tasks due this week
+dashboard-recent = Latest changes
+dashboard-nothing-yet = Nothing has changed yet. When { $business } updates your records, they appear here.
+dashboard-view-invoices = View invoices
+choose-account-title = Choose an account
+choose-account-intro = You have access to more than one account.
+no-accounts = You are not a member of any account yet. Ask the person who invited you.
+
+invoices-title = Invoices
+invoices-filter-status = Status
+invoices-filter-all = All
+invoices-filter-search = Number contains
+invoices-filter-apply = Show invoices
+invoices-empty = No invoices yet. When { $business } bills you, they appear here.
+invoices-empty-filtered = No invoices match. Try another status or number.
+invoices-next-page = Older invoices
+col-number = Number
+col-status = Status
+col-issued = Issued
+col-due = Due
+col-amount = Amount
+invoice-title = Invoice { $number }
+invoice-lines = Lines
+invoice-line-description = Description
+invoice-line-quantity = Quantity
+invoice-total = Total
+invoice-amount-due = Amount due
+invoice-pay = Pay this invoice
+invoice-pdf = Download PDF
+invoice-payments = Payments
+invoice-no-payments = No payments yet.
+invoice-back = All invoices
+
+status-open = Open
+status-paid = Paid
+status-draft = Draft
+status-void = Void
+status-uncollectible = Uncollectible
+status-overdue = Overdue
+pending = Pending
+
+freshness = Updated { $when } from { $source }
+just-now = just now
+minutes-ago = { $count ->
+    [one] { $count } minute ago
+   *[other] { $count } minutes ago
+}
+hours-ago = { $count ->
+    [one] { $count } hour ago
+   *[other] { $count } hours ago
+}
+yesterday = yesterday
+live-updated = This page was updated.
+
+error-title-403 = You cannot open this page
+error-body-403 = Your role in this account does not include it. Ask an owner of the account if you need it.
+error-title-404 = Page not found
+error-body-404 = There is nothing here, or you do not have access to it. Check the address, or go back to your dashboard.
+error-title-other = Something went wrong
+error-body-other = Try again in a moment. If it keeps happening, contact support.
+error-home = Go to your dashboard

@@ -1,0 +1,237 @@
+//! The real Chromium, driven through ChromeDriver (WebDriver), for the page
+//! tests: headless, a fresh profile each time, at a phone's size or a desktop's,
+//! with axe-core injected into a page on demand.
+//!
+//! Chromium and ChromeDriver are Debian's `chromium` and `chromium-driver`
+//! (`.ci/run` installs them); axe-core comes from `tests/browser` (npm).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::helpers::free_port;
+
+const AXE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules/axe-core/axe.min.js");
+
+/// A phone (360 × 640) and a desktop (1280 × 800).
+#[derive(Debug, Clone, Copy)]
+pub enum Viewport {
+    Phone,
+    Desktop,
+}
+
+impl Viewport {
+    fn size(self) -> (u32, u32) {
+        match self {
+            Viewport::Phone => (360, 640),
+            Viewport::Desktop => (1280, 800),
+        }
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// Installs axe-core from the committed lock file, once per test process.
+fn install_axe() {
+    static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut installed = INSTALLED.lock().unwrap();
+    if *installed || std::path::Path::new(AXE_PATH).exists() {
+        *installed = true;
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser"))
+        .stdout(Stdio::null())
+        .status()
+        .expect("npm is installed (it brings axe-core for the page tests)");
+    assert!(status.success(), "npm ci in tests/browser failed");
+    *installed = true;
+}
+
+impl Browser {
+    pub async fn start(viewport: Viewport) -> Self {
+        install_axe();
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (Debian's chromium-driver; .ci/run installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let (width, height) = viewport.size();
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--no-first-run", "--lang=en-US",
+                format!("--window-size={width},{height}"),
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        });
+        if let Viewport::Phone = viewport {
+            // A phone's viewport and pixel ratio, as Chromium's device mode sets them.
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0, "touch": true}});
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with Chromium");
+        Browser { client, driver, _profile: profile }
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|error| panic!("opening {url}: {error}"));
+    }
+
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+
+    /// The text of the first element matching `css`; tried again when the page
+    /// swapped it (a live refresh) between finding and reading it.
+    pub async fn text(&self, css: &str) -> String {
+        for _ in 0..5 {
+            let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css} on the page"));
+            if let Ok(text) = element.text().await {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} kept changing under the reader");
+    }
+
+    /// The width the page is laid out at (360 on the phone, 1280 on the desktop).
+    pub async fn layout_width(&self) -> u64 {
+        let width: Value = self.client.execute("return window.innerWidth", vec![]).await.unwrap();
+        width.as_u64().unwrap()
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css} on the page"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("{css} on the page"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    pub async fn click_link(&self, text: &str) {
+        self.client
+            .find(Locator::LinkText(text))
+            .await
+            .unwrap_or_else(|_| panic!("a link {text:?}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits for the page at `path` to have loaded.
+    pub async fn wait_for_path(&self, path: &str) {
+        let started = Instant::now();
+        loop {
+            let ready: Value = self.client.execute("return document.readyState", vec![]).await.unwrap();
+            if self.path().await == path && ready == "complete" {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "never reached {path} (at {})", self.path().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the page scrolls sideways (it must not, at any size).
+    pub async fn scrolls_sideways(&self) -> bool {
+        let widths: Value = self
+            .client
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![])
+            .await
+            .unwrap();
+        widths[0].as_i64().unwrap() > widths[1].as_i64().unwrap()
+    }
+
+    /// axe-core's violations of impact "serious" or "critical" on the page as it
+    /// is (WCAG 2.2 AA rules and best practices), one line each.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let axe = std::fs::read_to_string(AXE_PATH).expect("axe-core is installed");
+        self.client.execute(&axe, vec![]).await.expect("axe-core loads into the page");
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] } })
+              .then(results => done(results.violations
+                .filter(v => v.impact === "serious" || v.impact === "critical")
+                .map(v => v.impact + " " + v.id + ": " + v.help + " at " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "))))
+              .catch(error => done(["axe failed: " + error]));
+        "#;
+        let violations: Value = self.client.execute_async(script, vec![]).await.expect("axe-core runs");
+        violations.as_array().unwrap().iter().map(|line| line.as_str().unwrap().to_owned()).collect()
+    }
+
+    /// A PNG of the viewport, written to `target/screenshots/NAME.png` (and to
+    /// `docs/screenshots/` when `PORTICO_UPDATE_SCREENSHOTS=1`).
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join(format!("{name}.png")), &png).unwrap();
+        if std::env::var("PORTICO_UPDATE_SCREENSHOTS").is_ok_and(|value| value == "1") {
+            let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::write(docs.join(format!("{name}.png")), &png).unwrap();
+        }
+    }
+
+    /// Fetches `url` from the page (with its cookies): status, content type and
+    /// the body's first bytes as text.
+    pub async fn fetch(&self, url: &str) -> (u16, String, String) {
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            fetch(arguments[0]).then(async response => {
+              const bytes = new Uint8Array(await response.arrayBuffer());
+              done([response.status, response.headers.get("content-type") || "", String.fromCharCode(...bytes.slice(0, 8))]);
+            }).catch(error => done([0, "", String(error)]));
+        "#;
+        let answer: Value = self.client.execute_async(script, vec![json!(url)]).await.unwrap();
+        (
+            answer[0].as_u64().unwrap() as u16,
+            answer[1].as_str().unwrap().to_owned(),
+            answer[2].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}

@@ -1,0 +1,321 @@
+//! The customer portal's pages, as people use them: the real server (`serve
+//! --demo`, or a test app fed by a fake Stripe), the real Chromium through
+//! WebDriver, at a phone's size and a desktop's, with axe-core on every page.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use portico::auth::permissions::StaffRole;
+use portico_testkit::FakeStripe;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, Viewport};
+use crate::helpers::{PorticoProcess, TestDatabase, eventually, portico_command, spawn_app};
+use crate::sync::{create_stripe_connector, map_account, sync_to_end};
+
+/// The demo, started as a newcomer starts it, with the owner's printed sign-in.
+struct Demo {
+    _process: PorticoProcess,
+    _db: TestDatabase,
+    address: String,
+    password: String,
+}
+
+async fn demo() -> Demo {
+    let db = TestDatabase::new().await;
+    let mut process = PorticoProcess::start(portico_command(&db, &["serve", "--demo", "--listen", "127.0.0.1:0"]));
+    let address = process.wait_for_listen_address();
+    let line = process.wait_for_line("owner@acme.demo.test", Duration::from_secs(10));
+    let password = line.split_whitespace().last().unwrap().to_owned();
+    Demo { _process: process, _db: db, address, password }
+}
+
+/// Fails with every serious or critical axe finding on the page.
+async fn assert_accessible(browser: &Browser, what: &str) {
+    let violations = browser.accessibility_violations().await;
+    let sideways = browser.scrolls_sideways().await;
+    if !violations.is_empty() || sideways {
+        browser.screenshot(&format!("failed-{}", what.replace([' ', '(', ')'], "-"))).await;
+    }
+    assert!(violations.is_empty(), "{what}: axe found\n{}", violations.join("\n"));
+    assert!(!sideways, "{what}: the page scrolls sideways (target/screenshots/failed-*.png)");
+}
+
+async fn sign_in(browser: &Browser, address: &str, email: &str, password: &str) {
+    browser.goto(&format!("{address}/")).await;
+    browser.wait_for_path("/sign-in").await;
+    assert_accessible(browser, "sign-in").await;
+    browser.fill("#email", email).await;
+    browser.fill("#password", password).await;
+    browser.click("form.form button[type=submit]").await;
+}
+
+#[tokio::test]
+async fn a_customer_signs_in_and_reads_an_invoice_on_a_phone_and_on_a_desktop() {
+    let demo = demo().await;
+    for viewport in [Viewport::Phone, Viewport::Desktop] {
+        let browser = Browser::start(viewport).await;
+        let size = format!("{viewport:?}").to_lowercase();
+
+        // A wrong password: an error that says what to do, the address kept.
+        browser.goto(&format!("{}/sign-in", demo.address)).await;
+        let expected = match viewport {
+            Viewport::Phone => 360,
+            Viewport::Desktop => 1280,
+        };
+        assert_eq!(browser.layout_width().await, expected, "{size}: laid out at the device's width");
+        browser.fill("#email", "owner@acme.demo.test").await;
+        browser.fill("#password", "not the password").await;
+        browser.click("form.form button[type=submit]").await;
+        browser.wait_for_path("/sign-in").await;
+        assert!(browser.text(".error-summary").await.contains("Check both and try again"), "{size}");
+        let kept: Value =
+            browser.client.execute("return document.getElementById('email').value", vec![]).await.unwrap();
+        assert_eq!(kept, "owner@acme.demo.test", "{size}: what was typed stays");
+        assert_accessible(&browser, "sign-in with an error").await;
+
+        sign_in(&browser, &demo.address, "owner@acme.demo.test", &demo.password).await;
+        // One account: straight to its dashboard.
+        let started = std::time::Instant::now();
+        while !browser.path().await.starts_with("/accounts/") {
+            assert!(started.elapsed() < Duration::from_secs(10), "{size}: signed in, at {}", browser.path().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let dashboard = browser.path().await;
+        assert!(browser.text("h1").await.contains("Acme Corp"), "{size}");
+        // The first sync fills the dashboard within a few seconds.
+        let started = std::time::Instant::now();
+        loop {
+            browser.goto(&format!("{}{dashboard}", demo.address)).await;
+            if browser.client.find(Locator::Css("#open-invoices")).await.is_ok()
+                && browser.text(".summary-grid").await.contains('€')
+            {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{size}: the demo's invoices never arrived");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert_accessible(&browser, &format!("dashboard ({size})")).await;
+        browser.screenshot(&format!("dashboard-{size}")).await;
+
+        browser.click_link("View invoices").await;
+        browser.wait_for_path(&format!("{dashboard}/invoices")).await;
+        let rows = browser.client.find_all(Locator::Css("table.records tbody tr")).await.unwrap();
+        assert!(rows.len() >= 4, "{size}: the account's invoices are listed");
+        assert!(browser.text("table.records").await.contains("INV-"), "{size}");
+        assert!(
+            browser.text(".freshness").await.contains("from Demo business system"),
+            "{size}: where from, how fresh"
+        );
+        assert_accessible(&browser, &format!("invoice list ({size})")).await;
+
+        // Only the open invoices, then one of them.
+        browser.goto(&format!("{}{dashboard}/invoices?status=open", demo.address)).await;
+        let statuses = browser.text("table.records tbody").await;
+        assert!(!statuses.contains("Paid"), "{size}: the filter holds: {statuses}");
+        browser.client.find(Locator::Css("table.records tbody tr a")).await.unwrap().click().await.unwrap();
+        let started = std::time::Instant::now();
+        while browser.client.find(Locator::Css(".summary-list")).await.is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "{size}: the invoice page opens");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(browser.text("h1").await.starts_with("Invoice INV-"), "{size}");
+        assert!(browser.text("table.records").await.contains("Support hours"), "{size}: its lines");
+        assert_accessible(&browser, &format!("invoice ({size})")).await;
+        browser.screenshot(&format!("invoice-{size}")).await;
+        let pdf =
+            browser.client.find(Locator::LinkText("Download PDF")).await.unwrap().attr("href").await.unwrap().unwrap();
+        let (status, content_type, start) = browser.fetch(&pdf).await;
+        assert_eq!((status, content_type.as_str()), (200, "application/pdf"), "{size}");
+        assert!(start.starts_with("%PDF"), "{size}: {start}");
+
+        // Signing out ends the session: the dashboard asks to sign in again.
+        browser.click("form[action='/sign-out'] button").await;
+        browser.wait_for_path("/sign-in").await;
+        browser.goto(&format!("{}{dashboard}", demo.address)).await;
+        browser.wait_for_path("/sign-in").await;
+        browser.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_keyboard_alone_signs_in_and_reaches_an_invoice_pdf() {
+    let demo = demo().await;
+    let browser = Browser::start(Viewport::Desktop).await;
+    browser.goto(&format!("{}/sign-in", demo.address)).await;
+    let active_id = || async {
+        let id: Value = browser.client.execute("return document.activeElement.id", vec![]).await.unwrap();
+        id.as_str().unwrap_or_default().to_owned()
+    };
+    let active_text = || async {
+        let text: Value =
+            browser.client.execute("return document.activeElement.textContent.trim()", vec![]).await.unwrap();
+        text.as_str().unwrap_or_default().to_owned()
+    };
+    // Tab until `wanted` has focus; the focus ring is visible on each stop.
+    let tab_to = |wanted: &'static str, by_text: bool| {
+        let browser = &browser;
+        async move {
+            for _ in 0..40 {
+                let at = if by_text { active_text().await } else { active_id().await };
+                if at == wanted {
+                    let outline: Value = browser
+                        .client
+                        .execute("return getComputedStyle(document.activeElement).outlineStyle", vec![])
+                        .await
+                        .unwrap();
+                    assert_ne!(outline, "none", "{wanted}: a visible focus ring");
+                    return;
+                }
+                browser.client.active_element().await.unwrap().send_keys(&Key::Tab.to_string()).await.unwrap();
+            }
+            panic!("Tab never reached {wanted}");
+        }
+    };
+    tab_to("email", false).await;
+    browser.client.active_element().await.unwrap().send_keys("owner@acme.demo.test").await.unwrap();
+    tab_to("password", false).await;
+    let password = format!("{}{}", demo.password, Key::Enter);
+    browser.client.active_element().await.unwrap().send_keys(&password).await.unwrap();
+    let started = std::time::Instant::now();
+    while !browser.path().await.starts_with("/accounts/") {
+        assert!(started.elapsed() < Duration::from_secs(10), "signed in by keyboard");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dashboard = browser.path().await;
+    // Through the sections to the invoices, then to an invoice, by keyboard.
+    tab_to("Invoices", true).await;
+    browser.client.active_element().await.unwrap().send_keys(&Key::Enter.to_string()).await.unwrap();
+    browser.wait_for_path(&format!("{dashboard}/invoices")).await;
+    let first_invoice: Value = browser
+        .client
+        .execute("return document.querySelector('table.records tbody a').textContent.trim()", vec![])
+        .await
+        .unwrap();
+    let first_invoice: &'static str = Box::leak(first_invoice.as_str().unwrap().to_owned().into_boxed_str());
+    tab_to(first_invoice, true).await;
+    browser.client.active_element().await.unwrap().send_keys(&Key::Enter.to_string()).await.unwrap();
+    let started = std::time::Instant::now();
+    while browser.client.find(Locator::Css(".summary-list")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the invoice opens by keyboard");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tab_to("Download PDF", true).await;
+    let href: Value =
+        browser.client.execute("return document.activeElement.getAttribute('href')", vec![]).await.unwrap();
+    let (status, content_type, _) = browser.fetch(href.as_str().unwrap()).await;
+    assert_eq!((status, content_type.as_str()), (200, "application/pdf"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_change_upstream_appears_on_the_open_page_without_a_reload() {
+    let stripe = FakeStripe::start("sk_test_portico").await;
+    let acme = stripe.add_customer("Acme", "billing@acme.test");
+    let invoice = stripe.add_invoice(&acme, &[12_500]);
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let connector = create_stripe_connector(&app, &admin, &stripe, json!({})).await;
+    map_account(&app, &admin, &connector, &acme, account).await;
+    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let owner = app.member(&admin, account, "owner").await;
+
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &owner.email, &owner.password).await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    browser.goto(&format!("{}/accounts/{account}/invoices", app.address)).await;
+    assert!(browser.text("table.records tbody").await.contains("Open"));
+    // A mark only this page load carries: a reload would lose it.
+    browser.client.execute("window.loadedOnce = true", vec![]).await.unwrap();
+    // Give the page's event stream a moment to connect before the change.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    stripe.pay_invoice(&invoice);
+    sync_to_end(&app, &admin, &connector, &["invoices"], "incremental").await;
+    eventually("the paid status on the open page", Duration::from_secs(10), || async {
+        browser.text("table.records tbody").await.contains("Paid").then_some(())
+    })
+    .await;
+    let same_page: Value = browser.client.execute("return window.loadedOnce === true", vec![]).await.unwrap();
+    assert_eq!(same_page, true, "the change came in without a reload");
+    let announced: Value =
+        browser.client.execute("return document.getElementById('live-announcer').textContent", vec![]).await.unwrap();
+    assert_eq!(announced, "This page was updated.", "screen readers hear of it");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn pages_answer_another_accounts_ids_and_missing_permissions_as_the_api_does() {
+    let stripe = FakeStripe::start("sk_test_portico").await;
+    let (acme, globex) = (stripe.add_customer("Acme", "a@acme.test"), stripe.add_customer("Globex", "g@globex.test"));
+    stripe.add_invoice(&acme, &[1_000]);
+    stripe.add_invoice(&globex, &[2_000]);
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let (a, b) = (app.create_account(&admin, "Acme").await, app.create_account(&admin, "Globex").await);
+    let connector = create_stripe_connector(&app, &admin, &stripe, json!({})).await;
+    map_account(&app, &admin, &connector, &acme, a).await;
+    map_account(&app, &admin, &connector, &globex, b).await;
+    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let owner = app.member(&admin, a, "owner").await;
+    let b_owner = app.member(&admin, b, "owner").await;
+    let b_invoices: Value = app.get_json(&format!("/api/v1/accounts/{b}/invoices"), Some(&b_owner)).await;
+    let b_invoice = b_invoices["items"][0]["id"].as_str().unwrap().to_owned();
+    let a_invoices: Value = app.get_json(&format!("/api/v1/accounts/{a}/invoices"), Some(&owner)).await;
+    let a_invoice = a_invoices["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let page = |path: String, session: Option<&crate::helpers::Session>| {
+        let request = app.request(Method::GET, &path, session);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+            (status, content_type, response.text().await.unwrap())
+        }
+    };
+    for path in [
+        format!("/accounts/{b}"),
+        format!("/accounts/{b}/invoices"),
+        format!("/accounts/{b}/invoices/{b_invoice}"),
+        format!("/accounts/{a}/invoices/{b_invoice}"),
+        format!("/accounts/{}/invoices", uuid::Uuid::now_v7()),
+    ] {
+        let (status, content_type, body) = page(path.clone(), Some(&owner)).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(content_type.starts_with("text/html"), "{path}: a page, not JSON");
+        assert!(!body.contains("Globex"), "{path}: nothing of B's");
+    }
+    let (status, _, body) = page(format!("/accounts/{a}/invoices/{a_invoice}"), Some(&owner)).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Invoice "));
+    // A role without invoices: the same 403 the API answers, as a page, and no link to them.
+    let viewer = app.member(&admin, a, "member").await;
+    let api = app.request(Method::GET, &format!("/api/v1/accounts/{a}/invoices"), Some(&viewer)).send().await.unwrap();
+    let (status, content_type, _) = page(format!("/accounts/{a}/invoices"), Some(&viewer)).await;
+    assert_eq!(status, api.status().as_u16(), "the page and the API agree");
+    assert_eq!(status, 403);
+    assert!(content_type.starts_with("text/html"));
+    let (_, _, dashboard) = page(format!("/accounts/{a}"), Some(&viewer)).await;
+    assert!(!dashboard.contains("/invoices\""), "no link a member may not follow");
+    // Not signed in: to the sign-in page, to come back after.
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = no_redirects.get(format!("{}/accounts/{a}/invoices", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let next =
+        percent_encoding::utf8_percent_encode(&format!("/accounts/{a}/invoices"), percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    assert_eq!(response.headers()["location"], format!("/sign-in?next={next}"));
+    // Every page carries the security headers.
+    let response = app.request(Method::GET, "/sign-in", None).send().await.unwrap();
+    let csp = response.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline")
+    );
+    for header in ["x-content-type-options", "referrer-policy", "permissions-policy"] {
+        assert!(response.headers().contains_key(header), "{header}");
+    }
+}
