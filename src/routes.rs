@@ -65,10 +65,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Nothing here: a problem for the API's clients, a page for people.
+/// Nothing here: a page for a browser asking for one outside the API, a problem
+/// for everyone else.
 async fn not_found(request: axum::extract::Request) -> axum::response::Response {
     let path = request.uri().path();
-    if path.starts_with("/api/") || path.starts_with("/webhooks/") {
+    let wants_page = request
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if path.starts_with("/api/") || path.starts_with("/webhooks/") || !wants_page {
         return axum::response::IntoResponse::into_response(problem::route_not_found().await);
     }
     let accept = request.headers().get(axum::http::header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
