@@ -92,3 +92,56 @@ error-body-404 = Hier gibt es nichts, oder Sie haben keinen Zugang. Prüfen Sie 
 error-title-other = Etwas ist schiefgelaufen
 error-body-other = Versuchen Sie es gleich noch einmal. Wenn es weiter passiert, wenden Sie sich an den Support.
 error-home = Zur Übersicht
+
+nav-documents = Dokumente
+nav-tickets = Anfragen
+nav-tasks = Aufgaben
+col-subject = Betreff
+col-opened = Eröffnet
+col-name = Name
+col-modified = Geändert
+col-size = Größe
+
+tasks-title = Aufgaben
+tasks-empty = Nichts zu tun. Wenn { $business } etwas von Ihnen braucht, erscheint es hier.
+tasks-show-all = Auch erledigte Aufgaben zeigen
+tasks-show-open = Nur offene Aufgaben zeigen
+task-due = Fällig am { $date }
+task-complete = „{ $task }“ als erledigt markieren
+
+tickets-title = Anfragen
+tickets-empty = Noch keine Anfragen. Stellen Sie eine Frage oder melden Sie ein Problem und verfolgen Sie die Antworten hier.
+tickets-back = Alle Anfragen
+ticket-new = Neue Anfrage
+ticket-send = Anfrage senden
+ticket-messages = Nachrichten
+ticket-no-messages = Noch keine Nachrichten.
+ticket-comment-label = Nachricht hinzufügen
+ticket-comment-send = Nachricht senden
+ticket-close = Diese Anfrage schließen
+field-subject = Betreff
+field-description = Beschreibung
+field-description-hint = Was ist passiert, und was brauchen Sie? Optional.
+field-priority = Priorität
+priority-low = Niedrig
+priority-medium = Mittel
+priority-high = Hoch
+priority-urgent = Dringend
+
+documents-title = Dokumente
+documents-upload = Ein Dokument hochladen
+documents-file = Datei
+documents-limits = Bis zu { $limit }. Erlaubte Typen:
+documents-upload-button = Hochladen
+documents-folder = Ordner
+documents-all-folders = Alle Ordner
+documents-search = Name enthält
+documents-filter-apply = Dokumente anzeigen
+documents-empty = Noch keine Dokumente. Dateien, die { $business } mit Ihnen teilt, erscheinen hier.
+documents-empty-filtered = Kein Dokument passt. Versuchen Sie einen anderen Ordner oder Namen.
+
+status-completed = Erledigt
+status-closed = Geschlossen
+status-new = Neu
+status-pending = Ausstehend
+status-active = Aktiv

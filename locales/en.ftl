@@ -92,3 +92,56 @@ error-body-404 = There is nothing here, or you do not have access to it. Check t
 error-title-other = Something went wrong
 error-body-other = Try again in a moment. If it keeps happening, contact support.
 error-home = Go to your dashboard
+
+nav-documents = Documents
+nav-tickets = Requests
+nav-tasks = Tasks
+col-subject = Subject
+col-opened = Opened
+col-name = Name
+col-modified = Changed
+col-size = Size
+
+tasks-title = Tasks
+tasks-empty = Nothing to do. When { $business } asks something of you, it appears here.
+tasks-show-all = Show completed tasks too
+tasks-show-open = Show open tasks only
+task-due = Due { $date }
+task-complete = Mark “{ $task }” as done
+
+tickets-title = Requests
+tickets-empty = No requests yet. Ask a question or report a problem, and follow the answers here.
+tickets-back = All requests
+ticket-new = New request
+ticket-send = Send request
+ticket-messages = Messages
+ticket-no-messages = No messages yet.
+ticket-comment-label = Add a message
+ticket-comment-send = Send message
+ticket-close = Close this request
+field-subject = Subject
+field-description = Description
+field-description-hint = What happened, and what you need. Optional.
+field-priority = Priority
+priority-low = Low
+priority-medium = Medium
+priority-high = High
+priority-urgent = Urgent
+
+documents-title = Documents
+documents-upload = Upload a document
+documents-file = File
+documents-limits = Up to { $limit }. Accepted types:
+documents-upload-button = Upload
+documents-folder = Folder
+documents-all-folders = All folders
+documents-search = Name contains
+documents-filter-apply = Show documents
+documents-empty = No documents yet. Files { $business } shares with you appear here.
+documents-empty-filtered = No documents match. Try another folder or name.
+
+status-completed = Completed
+status-closed = Closed
+status-new = New
+status-pending = Pending
+status-active = Active

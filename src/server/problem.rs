@@ -256,6 +256,16 @@ impl ApiError {
         self.problem.code
     }
 
+    /// What went wrong, in a sentence for the person who asked.
+    pub fn detail(&self) -> &str {
+        &self.problem.detail
+    }
+
+    /// The fields a `validation_failed` problem is about.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.problem.errors
+    }
+
     /// The seconds a 429 asks the client to wait.
     pub fn retry_after_secs(&self) -> Option<u64> {
         self.headers

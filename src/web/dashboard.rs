@@ -97,9 +97,20 @@ pub async fn page(
         .iter()
         .map(|record| RecordLine {
             title: record.title.clone(),
-            // Only the collections with a page yet are links.
-            href: (record.record_type == "invoice" && access.holds(Permission::InvoicesView))
-                .then(|| format!("/accounts/{account_id}/invoices/{}", record.id)),
+            // Only the collections with a page of their own are links, for those who may open them.
+            href: match record.record_type.as_str() {
+                "invoice" if access.holds(Permission::InvoicesView) => {
+                    Some(format!("/accounts/{account_id}/invoices/{}", record.id))
+                }
+                "ticket" if access.holds(Permission::TicketsView) => {
+                    Some(format!("/accounts/{account_id}/tickets/{}", record.id))
+                }
+                "task" if access.holds(Permission::TasksView) => Some(format!("/accounts/{account_id}/tasks")),
+                "document" if access.holds(Permission::DocumentsView) => {
+                    Some(format!("/accounts/{account_id}/documents"))
+                }
+                _ => None,
+            },
             status: record.status.as_deref().map(|status| page.status_label(status)),
             freshness: page.freshness(record),
             pending: record.pending,

@@ -12,7 +12,9 @@
 //! - `assets.rs`: CSS and scripts embedded in the binary under content-hashed names;
 //! - `i18n.rs` and `format.rs`: interface strings from `locales/*.ftl`, and amounts
 //!   and dates in the reader's language and time zone;
-//! - one module per page group: `sign_in.rs`, `dashboard.rs`, `invoices.rs`.
+//! - `records.rs`: a record as a list line, and a refused form's messages;
+//! - one module per page group: `sign_in.rs`, `dashboard.rs`, `invoices.rs`,
+//!   `documents.rs`, `tickets.rs`, `tasks.rs`.
 //!
 //! A new page goes in a module here, takes `Page` and the same extractor as the
 //! API route it mirrors (`AccountAccess`), and gets a row in
@@ -20,13 +22,17 @@
 
 mod assets;
 mod dashboard;
+mod documents;
 pub mod errors;
 pub mod format;
 mod headers;
 pub mod i18n;
 mod invoices;
 mod page;
+mod records;
 mod sign_in;
+mod tasks;
+mod tickets;
 
 use axum::Router;
 use axum::middleware;
@@ -42,6 +48,14 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}", get(dashboard::page))
         .route("/accounts/{account_id}/invoices", get(invoices::list))
         .route("/accounts/{account_id}/invoices/{record_id}", get(invoices::detail))
+        .route("/accounts/{account_id}/documents", get(documents::list).post(documents::upload))
+        .route("/accounts/{account_id}/tickets", get(tickets::list).post(tickets::create))
+        .route("/accounts/{account_id}/tickets/new", get(tickets::new_form))
+        .route("/accounts/{account_id}/tickets/{record_id}", get(tickets::detail))
+        .route("/accounts/{account_id}/tickets/{record_id}/comments", post(tickets::comment))
+        .route("/accounts/{account_id}/tickets/{record_id}/close", post(tickets::close))
+        .route("/accounts/{account_id}/tasks", get(tasks::list))
+        .route("/accounts/{account_id}/tasks/{record_id}/complete", post(tasks::complete))
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(errors::html_errors))
         .layer(middleware::from_fn(headers::security_headers))

@@ -109,12 +109,16 @@ impl Page {
         self.account = self.accounts.iter().find(|account| account.id == account_id).cloned();
         let base = format!("/accounts/{account_id}");
         self.sections = vec![Section { id: "dashboard", href: base.clone(), label: self.t("nav-dashboard") }];
-        if access.holds(Permission::InvoicesView) {
-            self.sections.push(Section {
-                id: "invoices",
-                href: format!("{base}/invoices"),
-                label: self.t("nav-invoices"),
-            });
+        for (id, permission) in [
+            ("invoices", Permission::InvoicesView),
+            ("documents", Permission::DocumentsView),
+            ("tickets", Permission::TicketsView),
+            ("tasks", Permission::TasksView),
+        ] {
+            if access.holds(permission) {
+                let label = self.t(&format!("nav-{id}"));
+                self.sections.push(Section { id, href: format!("{base}/{id}"), label });
+            }
         }
         self
     }

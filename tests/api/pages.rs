@@ -21,15 +21,21 @@ struct Demo {
     _db: TestDatabase,
     address: String,
     password: String,
+    /// Every printed sign-in: (email, password).
+    logins: Vec<(String, String)>,
 }
 
 async fn demo() -> Demo {
     let db = TestDatabase::new().await;
     let mut process = PorticoProcess::start(portico_command(&db, &["serve", "--demo", "--listen", "127.0.0.1:0"]));
     let address = process.wait_for_listen_address();
-    let line = process.wait_for_line("owner@acme.demo.test", Duration::from_secs(10));
-    let password = line.split_whitespace().last().unwrap().to_owned();
-    Demo { _process: process, _db: db, address, password }
+    let mut logins = Vec::new();
+    for who in ["owner@acme.demo.test", "member@acme.demo.test", "viewer@acme.demo.test", "owner@globex.demo.test"] {
+        let line = process.wait_for_line(who, Duration::from_secs(10));
+        logins.push((who.to_owned(), line.split_whitespace().last().unwrap().to_owned()));
+    }
+    let password = logins[0].1.clone();
+    Demo { _process: process, _db: db, address, password, logins }
 }
 
 /// Fails with every serious or critical axe finding on the page.
@@ -318,4 +324,192 @@ async fn pages_answer_another_accounts_ids_and_missing_permissions_as_the_api_do
     for header in ["x-content-type-options", "referrer-policy", "permissions-policy"] {
         assert!(response.headers().contains_key(header), "{header}");
     }
+}
+
+/// Signs in and waits for the account's dashboard; its path.
+async fn signed_in_dashboard(browser: &Browser, demo: &Demo, email: &str) -> String {
+    let password = &demo.logins.iter().find(|(who, _)| who == email).expect("a printed sign-in").1;
+    sign_in(browser, &demo.address, email, password).await;
+    let started = std::time::Instant::now();
+    while !browser.path().await.starts_with("/accounts/") {
+        assert!(started.elapsed() < Duration::from_secs(10), "{email} signed in");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.path().await
+}
+
+/// Opens `path` and waits until `ready` (a CSS selector) is on it.
+async fn open(browser: &Browser, demo: &Demo, path: &str, ready: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        browser.goto(&format!("{}{path}", demo.address)).await;
+        if browser.client.find(Locator::Css(ready)).await.is_ok() {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{path} never showed {ready}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
+    let demo = demo().await;
+    for viewport in [Viewport::Phone, Viewport::Desktop] {
+        for email in ["owner@acme.demo.test", "member@acme.demo.test", "viewer@acme.demo.test"] {
+            let browser = Browser::start(viewport).await;
+            let who = format!("{email} ({viewport:?})");
+            let dashboard = signed_in_dashboard(&browser, &demo, email).await;
+            assert_accessible(&browser, &format!("dashboard as {who}")).await;
+            let sections: Vec<String> = {
+                let links = browser.client.find_all(Locator::Css("nav.sections a")).await.unwrap();
+                let mut hrefs = Vec::new();
+                for link in links {
+                    hrefs.push(link.attr("href").await.unwrap().unwrap());
+                }
+                hrefs
+            };
+            let is_owner = email.starts_with("owner");
+            assert_eq!(
+                sections.iter().any(|href| href.ends_with("/invoices")),
+                is_owner,
+                "{who}: invoices only for who may see them"
+            );
+            for section in &sections {
+                open(&browser, &demo, section, "main h1").await;
+                assert_accessible(&browser, &format!("{section} as {who}")).await;
+            }
+            // The first record of each list that has pages of its own.
+            for (list, link) in [("/invoices", "table.records tbody a"), ("/tickets", "table.records tbody a")] {
+                if !sections.iter().any(|href| href.ends_with(list)) {
+                    continue;
+                }
+                open(&browser, &demo, &format!("{dashboard}{list}"), link).await;
+                browser.click(link).await;
+                let started = std::time::Instant::now();
+                while browser.client.find(Locator::Css(".freshness")).await.is_err() {
+                    assert!(started.elapsed() < Duration::from_secs(10), "{who}: {list} detail opens");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                assert_accessible(&browser, &format!("{list} detail as {who}")).await;
+            }
+            if !email.starts_with("viewer") {
+                open(&browser, &demo, &format!("{dashboard}/tickets/new"), "#subject").await;
+                assert_accessible(&browser, &format!("new request as {who}")).await;
+                // A refused form: errors next to their fields, summarised at the top.
+                browser.click("form.form button[type=submit]").await;
+                browser.wait_for_path(&format!("{dashboard}/tickets")).await;
+                assert!(browser.client.find(Locator::Css(".error-summary")).await.is_ok(), "{who}");
+                assert_accessible(&browser, &format!("refused request form as {who}")).await;
+            }
+            browser.close().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
+    let demo = demo().await;
+    let browser = Browser::start(Viewport::Desktop).await;
+    let dashboard = signed_in_dashboard(&browser, &demo, "member@acme.demo.test").await;
+
+    // Upload: the limits are stated before anything is sent.
+    open(&browser, &demo, &format!("{dashboard}/documents"), "#file").await;
+    assert!(browser.text("#file-hint").await.contains("application/pdf"), "the accepted types are named");
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("Signed contract.pdf");
+    std::fs::write(&file, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").unwrap();
+    let input = browser.client.find(Locator::Css("#file")).await.unwrap();
+    input.send_keys(file.to_str().unwrap()).await.unwrap();
+    browser.click(".upload-form button[type=submit]").await;
+    browser.wait_for_path(&format!("{dashboard}/documents")).await;
+    eventually("the uploaded document listed", Duration::from_secs(20), || async {
+        browser.goto(&format!("{}{dashboard}/documents", demo.address)).await;
+        browser.text("#live").await.contains("Signed contract.pdf").then_some(())
+    })
+    .await;
+
+    // A file of a type not taken: refused with the reason, nothing stored.
+    let script = folder.path().join("run.sh");
+    std::fs::write(&script, b"#!/bin/sh\necho hi\n").unwrap();
+    let input = browser.client.find(Locator::Css("#file")).await.unwrap();
+    input.send_keys(script.to_str().unwrap()).await.unwrap();
+    browser.click(".upload-form button[type=submit]").await;
+    let started = std::time::Instant::now();
+    while browser.client.find(Locator::Css(".error-summary")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the refusal is shown");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(browser.text(".error-summary").await.contains("not accepted"));
+
+    // A task: marked done, pending, then completed by the business system.
+    open(&browser, &demo, &format!("{dashboard}/tasks"), ".task-list form button").await;
+    let title = browser.text(".task-list .task-title").await;
+    browser.click(".task-list form button").await;
+    browser.wait_for_path(&format!("{dashboard}/tasks")).await;
+    eventually("the task completed upstream", Duration::from_secs(30), || async {
+        browser.goto(&format!("{}{dashboard}/tasks?show=all", demo.address)).await;
+        let list = browser.text("#live").await;
+        list.lines().any(|line| line.contains(&title)).then_some(()).filter(|_| list.contains("Completed"))
+    })
+    .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_customer_opens_a_request_and_adds_a_message_in_the_browser() {
+    use portico_testkit::FakeHubSpot;
+    let hubspot = FakeHubSpot::start("pat-pages").await;
+    let company = hubspot.add_company("Acme");
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let settings = json!({"base_url": hubspot.base_url()});
+    let connector = crate::sync::create_connector(
+        &app,
+        &admin,
+        "hubspot",
+        settings,
+        json!({"access_token": "pat-pages"}),
+        json!({}),
+    )
+    .await;
+    map_account(&app, &admin, &connector, &company, account).await;
+    let member = app.member(&admin, account, "member").await;
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &member.email, &member.password).await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    browser.goto(&format!("{}/accounts/{account}/tickets/new", app.address)).await;
+    browser.fill("#subject", "Printer on fire").await;
+    browser.fill("#description", "Smoke from tray 2.").await;
+    browser.click("form.form button[type=submit]").await;
+    let started = std::time::Instant::now();
+    while !browser.path().await.starts_with(&format!("/accounts/{account}/tickets/0")) {
+        assert!(started.elapsed() < Duration::from_secs(10), "the new request opens (at {})", browser.path().await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(browser.text("h1").await.contains("Printer on fire"));
+    eventually("the request in HubSpot", Duration::from_secs(20), || async {
+        (hubspot.objects("tickets").len() == 1).then_some(())
+    })
+    .await;
+    // Once HubSpot has it, messages may be added.
+    let ticket_page = browser.path().await;
+    eventually("the request confirmed", Duration::from_secs(20), || async {
+        browser.goto(&format!("{}{ticket_page}", app.address)).await;
+        browser.client.find(Locator::Css("#body")).await.is_ok().then_some(())
+    })
+    .await;
+    browser.fill("#body", "Still smoking this morning.").await;
+    browser.click("form[action$='/comments'] button").await;
+    eventually("the message in the thread", Duration::from_secs(10), || async {
+        browser.text("#live").await.contains("Still smoking this morning.").then_some(())
+    })
+    .await;
+    assert_accessible(&browser, "a request with its thread (phone)").await;
+    eventually("the note in HubSpot", Duration::from_secs(20), || async {
+        (hubspot.objects("notes").len() == 1).then_some(())
+    })
+    .await;
+    browser.close().await;
 }
