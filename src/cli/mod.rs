@@ -167,7 +167,13 @@ pub fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return report(CliError::Config(error)),
     };
-    telemetry::init_logging(&settings.log);
+    let mut log = settings.log.clone();
+    if matches!(cli.command, Command::Serve { demo: true, .. }) && std::env::var_os("PORTICO_LOG__LEVEL").is_none() {
+        // The demo stays calm: its sign-ins stay on screen, routine syncs and
+        // requests log at debug; warnings and errors still show.
+        log.level = format!("{},portico::sync=warn,tower_http=warn", log.level);
+    }
+    telemetry::init_logging(&log);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
     match runtime.block_on(run(cli.command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -238,7 +244,7 @@ fn print_demo_logins(application: &Application, logins: &[crate::demo::DemoLogin
         "demo business ready (its own database: {}, recreated at each start)",
         application.settings().database_url
     );
-    println!("sign in as any of these (passwords are new at each start):");
+    println!("open http://{address}/ in your browser and sign in as any of these (passwords are new at each start):");
     for login in logins {
         println!("  {:<14} {:<26} {}", login.who, login.email, login.password);
     }

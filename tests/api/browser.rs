@@ -55,8 +55,42 @@ fn install_axe() {
     *installed = true;
 }
 
+/// Installs Debian's Chromium and ChromeDriver once per test process when this
+/// machine lacks them (as the S3 tests install moto), so `cargo test` needs no
+/// set-up of its own.
+fn install_chromium() {
+    static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut installed = INSTALLED.lock().unwrap();
+    let present = |program: &str| {
+        Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if *installed || (present("chromium") && present("chromedriver")) {
+        *installed = true;
+        return;
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    assert!(
+        apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "chromium", "chromium-driver"]),
+        "Chromium and ChromeDriver are needed for the page tests: apt-get install chromium chromium-driver"
+    );
+    *installed = true;
+}
+
 impl Browser {
     pub async fn start(viewport: Viewport) -> Self {
+        tokio::task::spawn_blocking(install_chromium).await.unwrap();
         install_axe();
         let port = free_port();
         let driver = Command::new("chromedriver")
@@ -192,13 +226,13 @@ impl Browser {
     }
 
     /// A PNG of the viewport, written to `target/screenshots/NAME.png` (and to
-    /// `docs/screenshots/` when `PORTICO_UPDATE_SCREENSHOTS=1`).
+    /// `docs/screenshots/` when `UPDATE_SCREENSHOTS=1`).
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(folder.join(format!("{name}.png")), &png).unwrap();
-        if std::env::var("PORTICO_UPDATE_SCREENSHOTS").is_ok_and(|value| value == "1") {
+        if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|value| value == "1") {
             let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
             std::fs::create_dir_all(&docs).unwrap();
             std::fs::write(docs.join(format!("{name}.png")), &png).unwrap();
