@@ -3,6 +3,7 @@
 //! text rule, paging) and the guard on request addresses. Nothing here knows a
 //! route: `auth`, `webhooks` and `events` import from here, never from a router.
 
+pub mod form;
 pub mod input;
 pub mod json;
 pub mod pagination;

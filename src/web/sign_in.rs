@@ -4,7 +4,6 @@
 //! the password) stays in the form.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,6 +16,7 @@ use crate::api::identity::auth::{PasswordSignIn, end_session, start_password_ses
 use crate::auth::session::{clearing_cookie, session_cookie, set_cookie_header};
 use crate::auth::{Caller, ClientInfo};
 use crate::server::AppState;
+use crate::server::form::Form;
 use crate::server::problem::{ApiError, ErrorCode};
 
 #[derive(Template)]

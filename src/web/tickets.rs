@@ -4,7 +4,6 @@
 //! a new ticket or message shows at once as pending, until its system confirms.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,6 +17,7 @@ use crate::api::portal::tickets::{self, NewCommentRequest, NewTicketRequest};
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
 use crate::server::AppState;
+use crate::server::form::Form;
 use crate::server::json::Json;
 use crate::server::problem::ApiError;
 

@@ -13,7 +13,7 @@ async fn body(response: reqwest::Response) -> Value {
 }
 
 /// What the user's authenticator app shows `offset_secs` from now.
-fn code(secret_base32: &str, offset_secs: i64) -> String {
+pub fn code(secret_base32: &str, offset_secs: i64) -> String {
     let totp = Builder::new()
         .with_algorithm(Algorithm::SHA1)
         .with_digits(6)
@@ -25,7 +25,7 @@ fn code(secret_base32: &str, offset_secs: i64) -> String {
 
 /// Turns MFA on for the session's user; returns the secret, the recovery codes,
 /// and the session under its new cookie (the old one stops working).
-async fn enroll(app: &TestApp, session: &Session) -> (String, Vec<String>, Session) {
+pub async fn enroll(app: &TestApp, session: &Session) -> (String, Vec<String>, Session) {
     let started = app.request(Method::POST, "/api/v1/me/mfa/totp", Some(session)).send().await.unwrap();
     assert_eq!(started.status(), 201);
     let started = body(started).await;

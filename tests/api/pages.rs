@@ -513,3 +513,52 @@ async fn a_customer_opens_a_request_and_adds_a_message_in_the_browser() {
     .await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_person_with_an_authenticator_signs_in_with_the_password_then_the_code() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let owner = app.member(&admin, account, "owner").await;
+    let (secret, recovery_codes, _) = crate::mfa::enroll(&app, &owner).await;
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &owner.email, &owner.password).await;
+    // The password was right: the page asks for the code, and only for what is missing.
+    let started = std::time::Instant::now();
+    while browser.client.find(Locator::Css("#code")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the code is asked for");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(browser.text(".error-summary").await.contains("authenticator app"));
+    assert_accessible(&browser, "sign-in, second step").await;
+
+    // A wrong code: said so, still on the second step.
+    browser.fill("#password", &owner.password).await;
+    browser.fill("#code", "000000").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/sign-in").await;
+    assert!(browser.text(".error-summary").await.contains("did not work"));
+    assert!(browser.client.find(Locator::Css("#code")).await.is_ok());
+
+    // The authenticator's next code (the enrolment used this one) signs in.
+    browser.fill("#password", &owner.password).await;
+    browser.fill("#code", &crate::mfa::code(&secret, 30)).await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    browser.close().await;
+
+    // A recovery code works in the same field.
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &owner.email, &owner.password).await;
+    let started = std::time::Instant::now();
+    while browser.client.find(Locator::Css("#code")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the code is asked for");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.fill("#password", &owner.password).await;
+    browser.fill("#code", &recovery_codes[0]).await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    browser.close().await;
+}
