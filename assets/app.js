@@ -52,9 +52,26 @@
     });
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", followChanges);
-  } else {
+  // An invitation link carries its token after "#" (never sent to a server): it
+  // goes into the form, and out of the address bar.
+  function takeInvitationToken() {
+    var field = document.getElementById("token");
+    var match = window.location.hash.match(/^#token=([A-Za-z0-9_-]+)$/);
+    if (!field || !match) return;
+    field.value = match[1];
+    var wrapper = field.closest(".js-token-field");
+    if (wrapper) wrapper.hidden = true;
+    window.history.replaceState(null, "", window.location.pathname);
+  }
+
+  function start() {
+    takeInvitationToken();
     followChanges();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();

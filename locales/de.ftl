@@ -145,3 +145,14 @@ status-closed = Geschlossen
 status-new = Neu
 status-pending = Ausstehend
 status-active = Aktiv
+
+invitation-title = Einladung annehmen
+invitation-intro = { $business } hat Sie in sein Kundenportal eingeladen. Wählen Sie Ihren Namen und ein Passwort, um zu beginnen.
+invitation-code = Einladungscode
+invitation-code-hint = Der Code am Ende des Links in Ihrer Einladungs-E-Mail, nach „token=“.
+invitation-accept = Annehmen und anmelden
+invitation-unknown = Diese Einladung ist unbekannt, bereits verwendet oder abgelaufen. Bitten Sie die Person, die Sie eingeladen hat, um eine neue.
+invitation-existing-user = Sie haben mit dieser E-Mail-Adresse bereits ein Konto. Melden Sie sich zuerst an und öffnen Sie dann den Einladungslink erneut.
+field-display-name = Ihr Name
+field-new-password = Passwort wählen
+field-new-password-hint = Mindestens { $count } Zeichen; einige zusammenhanglose Wörter sind stark und leicht zu merken.

@@ -145,3 +145,14 @@ status-closed = Closed
 status-new = New
 status-pending = Pending
 status-active = Active
+
+invitation-title = Accept your invitation
+invitation-intro = { $business } invited you to its customer portal. Choose your name and a password to start.
+invitation-code = Invitation code
+invitation-code-hint = The code at the end of the link in your invitation email, after “token=”.
+invitation-accept = Accept and sign in
+invitation-unknown = This invitation is unknown, already used or expired. Ask the person who invited you to send a new one.
+invitation-existing-user = You already have an account with this email address. Sign in first, then open the invitation link again.
+field-display-name = Your name
+field-new-password = Choose a password
+field-new-password-hint = At least { $count } characters; a few unrelated words are strong and easy to remember.

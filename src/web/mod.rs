@@ -13,7 +13,7 @@
 //! - `i18n.rs` and `format.rs`: interface strings from `locales/*.ftl`, and amounts
 //!   and dates in the reader's language and time zone;
 //! - `records.rs`: a record as a list line, and a refused form's messages;
-//! - one module per page group: `sign_in.rs`, `dashboard.rs`, `invoices.rs`,
+//! - one module per page group: `sign_in.rs`, `invitations.rs`, `dashboard.rs`, `invoices.rs`,
 //!   `documents.rs`, `tickets.rs`, `tasks.rs`.
 //!
 //! A new page goes in a module here, takes `Page` and the same extractor as the
@@ -27,6 +27,7 @@ pub mod errors;
 pub mod format;
 mod headers;
 pub mod i18n;
+mod invitations;
 mod invoices;
 mod page;
 mod records;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(dashboard::home))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/invitations/accept", get(invitations::form).post(invitations::accept))
         .route("/accounts/{account_id}", get(dashboard::page))
         .route("/accounts/{account_id}/invoices", get(invoices::list))
         .route("/accounts/{account_id}/invoices/{record_id}", get(invoices::detail))

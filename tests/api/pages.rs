@@ -562,3 +562,60 @@ async fn a_person_with_an_authenticator_signs_in_with_the_password_then_the_code
     browser.wait_for_path(&format!("/accounts/{account}")).await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_invited_person_accepts_in_the_browser_and_lands_in_the_account() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let response = app
+        .request(Method::POST, &format!("/api/v1/accounts/{account}/invitations"), Some(&admin))
+        .json(&json!({"email": "new.customer@example.com", "role": "member"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let invitation: Value = response.json().await.unwrap();
+    let link = invitation["accept_url"].as_str().unwrap();
+    let fragment = &link[link.find('#').expect("the token rides in the fragment")..];
+
+    let browser = Browser::start(Viewport::Phone).await;
+    browser.goto(&format!("{}/invitations/accept{fragment}", app.address)).await;
+    browser.wait_for_path("/invitations/accept").await;
+    let hidden: Value = browser
+        .client
+        .execute("return document.querySelector('.js-token-field').hidden && !location.hash", vec![])
+        .await
+        .unwrap();
+    assert_eq!(hidden, true, "the link's token is taken from the fragment, and the fragment from the address bar");
+    assert_accessible(&browser, "invitation").await;
+
+    browser.fill("#display_name", "Nova Customer").await;
+    browser.fill("#password", "short").await;
+    browser.click("form.form button[type=submit]").await;
+    let started = std::time::Instant::now();
+    while browser.client.find(Locator::Css("#password-error")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the password's problem is shown at the field");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_accessible(&browser, "invitation with an error").await;
+    let kept: Value = browser.client.execute("return document.getElementById('display_name').value", vec![]).await.unwrap();
+    assert_eq!(kept, "Nova Customer");
+
+    browser.fill("#password", "correct horse battery staple").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    assert!(browser.text("h1").await.contains("Acme"));
+    // The link works once.
+    browser.goto(&format!("{}/invitations/accept{fragment}", app.address)).await;
+    browser.fill("#display_name", "Someone Else").await;
+    browser.fill("#password", "another long passphrase here").await;
+    browser.click("form.form button[type=submit]").await;
+    let started = std::time::Instant::now();
+    while browser.client.find(Locator::Css(".error-summary")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "a used link is refused");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(browser.text(".error-summary").await.contains("already used"));
+    browser.close().await;
+}
