@@ -619,3 +619,44 @@ async fn an_invited_person_accepts_in_the_browser_and_lands_in_the_account() {
     assert!(browser.text(".error-summary").await.contains("already used"));
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_person_in_two_accounts_chooses_one_and_switches_to_the_other() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let (acme, globex) = (app.create_account(&admin, "Acme").await, app.create_account(&admin, "Globex").await);
+    let person = app.member(&admin, acme, "owner").await;
+    let response = app
+        .request(Method::POST, &format!("/api/v1/accounts/{globex}/invitations"), Some(&admin))
+        .json(&json!({"email": person.email, "role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    let token = response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let response = app
+        .request(Method::POST, "/api/v1/invitations/accept-as-me", Some(&person))
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &person.email, &person.password).await;
+    browser.wait_for_path("/").await;
+    assert!(browser.text("h1").await.contains("Choose an account"));
+    assert_accessible(&browser, "account choice").await;
+    browser.click_link("Globex").await;
+    browser.wait_for_path(&format!("/accounts/{globex}")).await;
+    assert_accessible(&browser, "dashboard with the account switcher").await;
+    // The switcher moves on selection (with script; a button does it without).
+    let select = browser.client.find(Locator::Css("#account-switch")).await.unwrap();
+    select.select_by_value(&format!("/accounts/{acme}")).await.unwrap();
+    browser.wait_for_path(&format!("/accounts/{acme}")).await;
+    assert!(browser.text("h1").await.contains("Acme"));
+    // What each account shows follows the role there: owner of Acme sees invoices, viewer of Globex not.
+    assert!(browser.client.find(Locator::Css("nav.sections a[href$='/invoices']")).await.is_ok());
+    browser.goto(&format!("{}/accounts/{globex}", app.address)).await;
+    assert!(browser.client.find(Locator::Css("nav.sections a[href$='/invoices']")).await.is_err());
+    browser.close().await;
+}
