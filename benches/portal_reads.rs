@@ -106,6 +106,19 @@ async fn drive(
     duration: Duration,
     with_token: bool,
 ) -> Figures {
+    drive_path(base, members, connections, duration, with_token, "/api/v1/accounts/{account}/invoices", false).await
+}
+
+/// As [`drive`], for any path of an account (`{account}` stands for its id).
+async fn drive_path(
+    base: String,
+    members: Arc<Vec<Member>>,
+    connections: u64,
+    duration: Duration,
+    with_token: bool,
+    path: &'static str,
+    gzip: bool,
+) -> Figures {
     let errors = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     let measure_from = Instant::now() + WARM_UP;
@@ -125,7 +138,12 @@ async fn drive(
                 state ^= state >> 7;
                 state ^= state << 17;
                 let member = &members[(state % members.len() as u64) as usize];
-                let mut request = client.get(format!("{base}/api/v1/accounts/{}/invoices", member.account_id));
+                let url = format!("{base}{}", path.replace("{account}", &member.account_id.to_string()));
+                let mut request = client.get(url);
+                if gzip {
+                    // As a browser asks: the server's compression is part of the cost.
+                    request = request.header("accept-encoding", "gzip");
+                }
                 if with_token {
                     request = request.bearer_auth(&member.token);
                 }
@@ -154,6 +172,13 @@ async fn drive(
         per_second: latencies.len() as f64 / duration.as_secs_f64(),
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
+    }
+}
+
+fn print_pages(pages: &[(&str, Figures)]) {
+    println!("  pages and the API answers they render, 16 connections:");
+    for (name, figures) in pages {
+        print(name, figures);
     }
 }
 
@@ -279,7 +304,19 @@ fn main() {
     let address = format!("127.0.0.1:{port}");
     wait_until_ready(&address, &mut server);
     let base = format!("http://{address}");
-    let portico_figures = runtime.block_on(drive(base, members.clone(), connections, duration, true));
+    let portico_figures = runtime.block_on(drive(base.clone(), members.clone(), connections, duration, true));
+    // The portal's pages beside the API answers they render, at 16 connections.
+    let page_secs = Duration::from_secs(env_number("BENCH_PAGE_SECS", 10));
+    let mut pages = Vec::new();
+    for (name, path) in [
+        ("api list", "/api/v1/accounts/{account}/invoices?limit=25"),
+        ("page list", "/accounts/{account}/invoices"),
+        ("api dash", "/api/v1/accounts/{account}/dashboard"),
+        ("page dash", "/accounts/{account}"),
+    ] {
+        let figures = runtime.block_on(drive_path(base.clone(), members.clone(), 16, page_secs, true, path, true));
+        pages.push((name, figures));
+    }
     let (peak_mb, current_mb) = memory_mb(server.id());
     let _ = server.kill();
     let _ = server.wait();
@@ -289,6 +326,7 @@ fn main() {
 
     print("portico", &portico_figures);
     print("ceiling", &ceiling_figures);
+    print_pages(&pages);
     println!(
         "  portico at {:.0}% of the ceiling's throughput; server memory: peak {peak_mb:.0} MB RSS, {current_mb:.0} MB at the end",
         100.0 * portico_figures.per_second / ceiling_figures.per_second.max(f64::MIN_POSITIVE)

@@ -599,7 +599,8 @@ async fn an_invited_person_accepts_in_the_browser_and_lands_in_the_account() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_accessible(&browser, "invitation with an error").await;
-    let kept: Value = browser.client.execute("return document.getElementById('display_name').value", vec![]).await.unwrap();
+    let kept: Value =
+        browser.client.execute("return document.getElementById('display_name').value", vec![]).await.unwrap();
     assert_eq!(kept, "Nova Customer");
 
     browser.fill("#password", "correct horse battery staple").await;
