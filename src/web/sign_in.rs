@@ -64,6 +64,13 @@ pub async fn submit(
     let page = Page::anonymous(&state, &headers, "sign-in");
     let next = safe_next(&form.next).unwrap_or("/").to_owned();
     let email = form.email.trim().to_lowercase();
+    // No address is longer (RFC 5321): answered like any wrong sign-in, and never
+    // stored by the throttle.
+    if email.chars().count() > 254 {
+        let message = page.t("sign-in-failed");
+        let again = SignInPage { page, email: String::new(), next, ask_code: false, error: Some(message) };
+        return page::render(StatusCode::UNAUTHORIZED, &again);
+    }
     let code = form.code.trim();
     // Six digits are an authenticator code; anything else typed there, a recovery code.
     let (totp, recovery_code) = match code {

@@ -304,6 +304,17 @@ async fn pages_answer_another_accounts_ids_and_missing_permissions_as_the_api_do
     assert_eq!(status, api.status().as_u16(), "the page and the API agree");
     assert_eq!(status, 403);
     assert!(content_type.starts_with("text/html"));
+    // An address longer than any can be, or a NUL in a form: a page, never a 500.
+    let long = format!("{}@example.com", "a".repeat(100_000));
+    let form = [("email", long.as_str()), ("password", "x"), ("next", "/")];
+    let response =
+        app.client.post(app.url("/sign-in")).header("sec-fetch-site", "same-origin").form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let form = [("email", "a\u{0}b@example.com"), ("password", "x")];
+    let response =
+        app.client.post(app.url("/sign-in")).header("sec-fetch-site", "same-origin").form(&form).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let (_, _, dashboard) = page(format!("/accounts/{a}"), Some(&viewer)).await;
     assert!(!dashboard.contains("/invoices\""), "no link a member may not follow");
     // Not signed in: to the sign-in page, to come back after.
@@ -355,6 +366,14 @@ async fn open(browser: &Browser, demo: &Demo, path: &str, ready: &str) {
 async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
     let demo = demo().await;
     for viewport in [Viewport::Phone, Viewport::Desktop] {
+        // The pages before signing in: an invitation, and a page that is not there.
+        let browser = Browser::start(viewport).await;
+        browser.goto(&format!("{}/invitations/accept", demo.address)).await;
+        assert_accessible(&browser, &format!("invitation ({viewport:?})")).await;
+        browser.goto(&format!("{}/no-such-page", demo.address)).await;
+        assert!(browser.text("h1").await.contains("Page not found"));
+        assert_accessible(&browser, &format!("not found ({viewport:?})")).await;
+        browser.close().await;
         for email in ["owner@acme.demo.test", "member@acme.demo.test", "viewer@acme.demo.test"] {
             let browser = Browser::start(viewport).await;
             let who = format!("{email} ({viewport:?})");
