@@ -51,6 +51,9 @@ struct HubSpotState {
     creations_to_lose: u32,
     /// `GET /crm/v3/pipelines/{type}` requests received.
     pipeline_reads: u64,
+    /// While `true`, object creations wait (as a slow upstream would) so that a
+    /// test can look at what a client shows before its write-back lands.
+    creations_held: tokio::sync::watch::Sender<bool>,
 }
 
 #[derive(Clone)]
@@ -100,6 +103,7 @@ impl FakeHubSpot {
             associations_left_out: false,
             creations_to_lose: 0,
             pipeline_reads: 0,
+            creations_held: tokio::sync::watch::Sender::new(false),
         }));
         let app = Router::new()
             .route("/crm/v3/objects/{object_type}", get(list).post(create))
@@ -141,6 +145,15 @@ impl FakeHubSpot {
     /// The next creation succeeds here but its answer never reaches the client.
     pub fn lose_next_creation_answer(&self) {
         self.state.lock().unwrap().creations_to_lose += 1;
+    }
+
+    /// From now on object creations wait until [`Self::release_creations`].
+    pub fn hold_creations(&self) {
+        self.state.lock().unwrap().creations_held.send_replace(true);
+    }
+
+    pub fn release_creations(&self) {
+        self.state.lock().unwrap().creations_held.send_replace(false);
     }
 
     /// How many times the pipelines were read.
@@ -513,6 +526,9 @@ async fn create(
     if let Err(response) = admit(&state, &headers).await {
         return response;
     }
+    let mut held = state.lock().unwrap().creations_held.subscribe();
+    // The sender lives as long as the state this handler holds.
+    let _ = held.wait_for(|held| !*held).await;
     let properties = body["properties"].as_object().cloned().unwrap_or_default();
     let mut state = state.lock().unwrap();
     if let Some(key) = properties.get(UNIQUE_PROPERTY) {

@@ -159,6 +159,8 @@ async fn customers_comment_on_and_close_their_tickets_in_hubspot() {
     let base = format!("/api/v1/accounts/{account}/tickets/{ticket_id}");
 
     // A comment shows in the thread at once (pending), then reaches HubSpot as a note.
+    // HubSpot holds the note's creation until the pending state has been seen.
+    hubspot.hold_creations();
     let response = app
         .request(Method::POST, &format!("{base}/comments"), Some(&member))
         .json(&json!({"body": "Still failing this morning."}))
@@ -172,6 +174,7 @@ async fn customers_comment_on_and_close_their_tickets_in_hubspot() {
     assert_eq!(messages.len(), 1, "{thread}");
     assert_eq!(messages[0]["pending"], true);
     assert_eq!(messages[0]["data"]["body"], "Still failing this morning.");
+    hubspot.release_creations();
     let outbox_id: Uuid = comment["outbox_id"].as_str().unwrap().parse().unwrap();
     eventually("the note in HubSpot", Duration::from_secs(20), || async {
         let outbox = app.store.outbox_item(outbox_id).await.unwrap().unwrap();
