@@ -81,7 +81,7 @@ pub(crate) fn template_of(path: &str) -> String {
 
 /// The concrete path for a row: {A} and {B} are the two accounts, {caller} a
 /// caller's user id, any other `{placeholder}` a fresh random id.
-fn concrete_path(path: &str, world: &World) -> String {
+pub(crate) fn concrete_path(path: &str, world: &World) -> String {
     path.split('/')
         .map(|segment| match segment {
             "{A}" => world.account_a.to_string(),
@@ -163,13 +163,13 @@ pub(crate) fn body_for(method: &Method, template: &str) -> Option<Value> {
     }
 }
 
-struct World {
-    sessions: HashMap<&'static str, Session>,
-    account_a: Uuid,
-    account_b: Uuid,
+pub(crate) struct World {
+    pub sessions: HashMap<&'static str, Session>,
+    pub account_a: Uuid,
+    pub account_b: Uuid,
 }
 
-async fn build_world(app: &TestApp) -> World {
+pub(crate) async fn build_world(app: &TestApp) -> World {
     let staff_admin = app.staff(StaffRole::Admin).await;
     let account_a = app.create_account(&staff_admin, "Alpha").await;
     let account_b = app.create_account(&staff_admin, "Beta").await;

@@ -23,6 +23,7 @@ mod notifications;
 mod operations;
 mod outbound;
 mod pages;
+mod pages_matrix;
 mod portal_lists;
 mod recovery;
 mod rest;
