@@ -12,18 +12,22 @@
     }
   });
 
-  // Live: the part of the page marked #live is fetched again (htmx swaps it in)
-  // when the change feed reports a change to a record of a type it shows, in the
-  // account on screen. Changes arriving together are refreshed once.
+  // Live: one stream of changes for the signed-in person. The part of the page
+  // marked #live is fetched again (htmx swaps it in) when a record of a type it
+  // shows changes in the account on screen; the bell's count is fetched again
+  // after any change (notifications are written just after the change, hence
+  // the short wait). Changes arriving together are refreshed once.
   function followChanges() {
+    var bell = document.getElementById("bell");
+    if (!bell || !window.EventSource || !window.htmx) return;
     var account = document.body.getAttribute("data-account");
     var live = document.getElementById("live");
-    if (!account || !live || !window.EventSource || !window.htmx) return;
-    var types = (live.getAttribute("data-live") || "").split(" ");
+    var types = live ? (live.getAttribute("data-live") || "").split(" ") : [];
     var announcer = document.getElementById("live-announcer");
-    var timer = null;
-    var refresh = function () {
-      timer = null;
+    var listTimer = null;
+    var bellTimer = null;
+    var refreshList = function () {
+      listTimer = null;
       window.htmx.ajax("GET", window.location.href, { target: "#live", select: "#live", swap: "outerHTML" }).then(function () {
         var fresh = document.getElementById("live");
         if (fresh) {
@@ -34,17 +38,25 @@
           announcer.textContent = "";
           announcer.textContent = announcer.getAttribute("data-message") || "";
         }
-        live = fresh || live;
       });
+    };
+    var refreshBell = function () {
+      bellTimer = null;
+      window.htmx.ajax("GET", "/notifications/bell", { target: "#bell", select: "#bell", swap: "outerHTML" });
+    };
+    var changed = function (change) {
+      if (live && (!change || (change.account_id === account && types.indexOf(change.type) >= 0))) {
+        if (!listTimer) listTimer = window.setTimeout(refreshList, 100);
+      }
+      if (!bellTimer) bellTimer = window.setTimeout(refreshBell, 1000);
     };
     var source = new EventSource("/api/v1/events");
     source.addEventListener("record", function (event) {
       var change;
       try { change = JSON.parse(event.data); } catch (error) { return; }
-      if (change.account_id !== account || types.indexOf(change.type) < 0) return;
-      if (!timer) timer = window.setTimeout(refresh, 100);
+      changed(change);
     });
-    source.addEventListener("reset", function () { if (!timer) timer = window.setTimeout(refresh, 100); });
+    source.addEventListener("reset", function () { changed(null); });
     // The session ended (signed out elsewhere, revoked): back to sign-in.
     source.addEventListener("revoked", function () {
       source.close();

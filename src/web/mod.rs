@@ -13,8 +13,11 @@
 //! - `i18n.rs` and `format.rs`: interface strings from `locales/*.ftl`, and amounts
 //!   and dates in the reader's language and time zone;
 //! - `records.rs`: a record as a list line, and a refused form's messages;
-//! - one module per page group: `sign_in.rs`, `invitations.rs`, `dashboard.rs`, `invoices.rs`,
-//!   `documents.rs`, `tickets.rs`, `tasks.rs`.
+//! - one module per page group: `sign_in.rs`, `recovery.rs` (the mailed links:
+//!   reset, verify, email change), `invitations.rs`, `dashboard.rs`, `invoices.rs`,
+//!   `documents.rs`, `tickets.rs`, `tasks.rs`, `profile.rs` (the person's own
+//!   details, password, authenticator app, sessions and API tokens),
+//!   `notifications.rs` (the bell and the list).
 //!
 //! A new page goes in a module here, takes `Page` and the same extractor as the
 //! API route it mirrors (`AccountAccess`), and gets a row in
@@ -29,8 +32,11 @@ mod headers;
 pub mod i18n;
 mod invitations;
 mod invoices;
+mod notifications;
 mod page;
+mod profile;
 mod records;
+mod recovery;
 mod sign_in;
 mod tasks;
 mod tickets;
@@ -46,6 +52,10 @@ pub fn router() -> Router<AppState> {
         .route("/", get(dashboard::home))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/forgot-password", get(recovery::forgot_form).post(recovery::forgot))
+        .route("/reset-password", get(recovery::reset_form).post(recovery::reset))
+        .route("/verify-email", get(recovery::verify_form).post(recovery::verify))
+        .route("/confirm-email-change", get(recovery::email_change_form).post(recovery::email_change))
         .route("/invitations/accept", get(invitations::form).post(invitations::accept))
         .route("/accounts/{account_id}", get(dashboard::page))
         .route("/accounts/{account_id}/invoices", get(invoices::list))
@@ -58,6 +68,19 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}/tickets/{record_id}/close", post(tickets::close))
         .route("/accounts/{account_id}/tasks", get(tasks::list))
         .route("/accounts/{account_id}/tasks/{record_id}/complete", post(tasks::complete))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/bell", get(notifications::bell))
+        .route("/notifications/read", post(notifications::mark_all_read))
+        .route("/notifications/{notification_id}/read", post(notifications::mark_read))
+        .route("/profile", get(profile::show).post(profile::save_details))
+        .route("/profile/confirm", post(profile::confirm))
+        .route("/profile/password", post(profile::change_password))
+        .route("/profile/mfa", post(profile::start_mfa))
+        .route("/profile/mfa/confirm", post(profile::confirm_mfa))
+        .route("/profile/mfa/disable", post(profile::disable_mfa))
+        .route("/profile/sessions/{session_id}/revoke", post(profile::revoke_session))
+        .route("/profile/tokens", post(profile::create_token))
+        .route("/profile/tokens/{token_id}/revoke", post(profile::revoke_token))
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(errors::html_errors))
         .layer(middleware::from_fn(headers::security_headers))

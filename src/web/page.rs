@@ -52,6 +52,8 @@ pub struct Page {
     /// The section the page belongs to (`dashboard`, `invoices`), marked in the navigation.
     pub section: &'static str,
     pub now: DateTime<Utc>,
+    /// The bell's count: unread notifications in the accounts open to this credential.
+    pub unread_notifications: i64,
 }
 
 impl Page {
@@ -73,6 +75,7 @@ impl Page {
             sections: Vec::new(),
             section,
             now: Utc::now(),
+            unread_notifications: 0,
         }
     }
 
@@ -94,8 +97,11 @@ impl Page {
         } else {
             caller.display_name.clone()
         });
-        page.accounts = access::member_accounts(&state.store, caller, &state.settings)
-            .await?
+        let accounts = access::member_accounts(&state.store, caller, &state.settings).await?;
+        let open: Vec<Uuid> =
+            accounts.iter().filter(|account| account.is_open()).map(|account| account.account_id()).collect();
+        page.unread_notifications = state.store.unread_notification_count(caller.user_id, &open).await?;
+        page.accounts = accounts
             .into_iter()
             .map(|account| AccountLink { id: account.membership.account_id, name: account.membership.account_name })
             .collect();
@@ -129,6 +135,15 @@ impl Page {
 
     pub fn t_with(&self, key: &str, name: &str, value: &str) -> String {
         message(self.lang, key, &[(name, FluentValue::from(value.to_owned()))])
+    }
+
+    /// The bell's words: how many notifications are unread (its plural chosen by
+    /// the language's rules), or just "Notifications".
+    pub fn bell_label(&self) -> String {
+        match self.unread_notifications {
+            0 => self.t("bell-none"),
+            count => message(self.lang, "bell-unread", &[("count", FluentValue::from(count))]),
+        }
     }
 
     pub fn title(&self, title: &str) -> String {

@@ -28,11 +28,15 @@ struct SignInPage {
     /// The second step: the password was right, a code is needed.
     ask_code: bool,
     error: Option<String>,
+    notice: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// What was just done elsewhere ("reset": a new password), said above the form.
+    #[serde(default)]
+    done: String,
 }
 
 pub async fn form(
@@ -42,7 +46,8 @@ pub async fn form(
 ) -> Result<Response, ApiError> {
     let next = query.next.as_deref().and_then(safe_next).unwrap_or("/").to_owned();
     let page = Page::anonymous(&state, &headers, "sign-in");
-    page::ok(&SignInPage { page, email: String::new(), next, ask_code: false, error: None })
+    let notice = (query.done == "reset").then(|| page.t("reset-done"));
+    page::ok(&SignInPage { page, email: String::new(), next, ask_code: false, error: None, notice })
 }
 
 #[derive(Deserialize)]
@@ -68,7 +73,8 @@ pub async fn submit(
     // stored by the throttle.
     if email.chars().count() > 254 {
         let message = page.t("sign-in-failed");
-        let again = SignInPage { page, email: String::new(), next, ask_code: false, error: Some(message) };
+        let again =
+            SignInPage { page, email: String::new(), next, ask_code: false, error: Some(message), notice: None };
         return page::render(StatusCode::UNAUTHORIZED, &again);
     }
     let code = form.code.trim();
@@ -104,7 +110,7 @@ pub async fn submit(
                 _ => return Err(error),
             };
             // The password is asked again with the code: it is never put back in the page.
-            page::render(status, &SignInPage { page, email, next, ask_code, error: Some(message) })
+            page::render(status, &SignInPage { page, email, next, ask_code, error: Some(message), notice: None })
         }
     }
 }

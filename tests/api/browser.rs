@@ -155,7 +155,7 @@ impl Browser {
 
     /// The width the page is laid out at (360 on the phone, 1280 on the desktop).
     pub async fn layout_width(&self) -> u64 {
-        let width: Value = self.client.execute("return window.innerWidth", vec![]).await.unwrap();
+        let width: Value = self.client.execute("return document.documentElement.clientWidth", vec![]).await.unwrap();
         width.as_u64().unwrap()
     }
 
@@ -202,7 +202,9 @@ impl Browser {
     pub async fn scrolls_sideways(&self) -> bool {
         let widths: Value = self
             .client
-            .execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![])
+            // Not innerWidth: a phone's browser widens its layout viewport to fit
+            // content that overflows, and innerWidth grows with it.
+            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![])
             .await
             .unwrap();
         widths[0].as_i64().unwrap() > widths[1].as_i64().unwrap()

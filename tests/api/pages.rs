@@ -226,8 +226,16 @@ async fn a_change_upstream_appears_on_the_open_page_without_a_reload() {
     let account = app.create_account(&admin, "Acme").await;
     let connector = create_stripe_connector(&app, &admin, &stripe, json!({})).await;
     map_account(&app, &admin, &connector, &acme, account).await;
-    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
     let owner = app.member(&admin, account, "owner").await;
+    sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    // The owner heard of the invoice when it came in, and has read it.
+    eventually("the issued invoice told", Duration::from_secs(15), || async {
+        let told: Value = app.get_json("/api/v1/me/notifications", Some(&owner)).await;
+        (told["unread_count"] == 1).then_some(())
+    })
+    .await;
+    let response = app.request(Method::POST, "/api/v1/me/notifications/read", Some(&owner)).send().await.unwrap();
+    assert_eq!(response.status(), 204);
 
     let browser = Browser::start(Viewport::Desktop).await;
     sign_in(&browser, &app.address, &owner.email, &owner.password).await;
@@ -250,7 +258,44 @@ async fn a_change_upstream_appears_on_the_open_page_without_a_reload() {
     let announced: Value =
         browser.client.execute("return document.getElementById('live-announcer').textContent", vec![]).await.unwrap();
     assert_eq!(announced, "This page was updated.", "screen readers hear of it");
+
+    // The bell counts the payment's notification, still without a reload.
+    eventually("the bell's count", Duration::from_secs(10), || async {
+        browser.text("#bell").await.contains("1 unread notification").then_some(())
+    })
+    .await;
+    let same_page: Value = browser.client.execute("return window.loadedOnce === true", vec![]).await.unwrap();
+    assert_eq!(same_page, true, "the bell came in without a reload");
+    browser.click("#bell").await;
+    browser.wait_for_path("/notifications").await;
+    assert_accessible(&browser, "notifications").await;
+    let list = browser.text(".notification-list").await;
+    assert!(list.contains("is paid"), "{list}");
+    browser.click(".notification-list form button").await;
+    browser.wait_for_path("/notifications").await;
+    assert_eq!(browser.text("#bell").await, "Notifications");
+    assert!(browser.client.find(Locator::Css(".notification-list li.unread")).await.is_err());
+    assert_eq!(
+        browser.client.find_all(Locator::Css(".notification-list li")).await.unwrap().len(),
+        2,
+        "read ones stay listed"
+    );
+    // The newest one's link leads to the invoice.
+    browser.click(".notification-list a").await;
+    browser
+        .wait_for_path(&format!("/accounts/{account}/invoices/{}", invoice_record(&app, &owner, account).await))
+        .await;
     browser.close().await;
+}
+
+/// The id of the account's only invoice, as the portal knows it.
+async fn invoice_record(
+    app: &crate::helpers::TestApp,
+    session: &crate::helpers::Session,
+    account: uuid::Uuid,
+) -> String {
+    let invoices: Value = app.get_json(&format!("/api/v1/accounts/{account}/invoices"), Some(session)).await;
+    invoices["items"][0]["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -411,6 +456,10 @@ async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
                 }
                 assert_accessible(&browser, &format!("{list} detail as {who}")).await;
             }
+            // Their own profile, reached from the name at the top.
+            browser.click("a.person").await;
+            browser.wait_for_path("/profile").await;
+            assert_accessible(&browser, &format!("profile as {who}")).await;
             if !email.starts_with("viewer") {
                 open(&browser, &demo, &format!("{dashboard}/tickets/new"), "#subject").await;
                 assert_accessible(&browser, &format!("new request as {who}")).await;
@@ -678,5 +727,174 @@ async fn a_person_in_two_accounts_chooses_one_and_switches_to_the_other() {
     assert!(browser.client.find(Locator::Css("nav.sections a[href$='/invoices']")).await.is_ok());
     browser.goto(&format!("{}/accounts/{globex}", app.address)).await;
     assert!(browser.client.find(Locator::Css("nav.sections a[href$='/invoices']")).await.is_err());
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_person_sets_up_an_authenticator_makes_a_token_and_ends_a_session_from_their_profile() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "member").await;
+    // The same person is signed in elsewhere too (another device).
+    let elsewhere = app.sign_in(&member.email, &member.password).await;
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &member.email, &member.password).await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    browser.click("a.person").await;
+    browser.wait_for_path("/profile").await;
+    assert_accessible(&browser, "profile").await;
+    // Signed in with the password moments ago: the security changes are open.
+    assert!(browser.client.find(Locator::Css("#current_password")).await.is_ok());
+
+    // The authenticator: a QR code drawn on the server, the key to type, a wrong
+    // first code refused at its field, the right one turns it on and shows the
+    // recovery codes once.
+    browser.click("form[action='/profile/mfa'] button").await;
+    browser.wait_for_path("/profile/mfa").await;
+    assert_accessible(&browser, "authenticator set-up").await;
+    let qr = browser.client.find(Locator::Css(".qr-frame svg[role=img]")).await.expect("a QR code as SVG");
+    assert!(qr.attr("aria-label").await.unwrap().unwrap().contains("authenticator"));
+    let secret = browser.text("code.secret").await;
+    browser.fill("#code", "000000").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/profile/mfa/confirm").await;
+    assert!(browser.text("#code-error").await.contains("not the current code"));
+    assert_eq!(browser.text("code.secret").await, secret, "the same key, tried again");
+    browser.fill("#code", &crate::mfa::code(&secret, 0)).await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/profile/mfa/confirm").await;
+    let codes = browser.client.find_all(Locator::Css(".codes code")).await.unwrap();
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+    assert!(browser.text(".notice").await.contains("from now on"));
+    assert_accessible(&browser, "recovery codes").await;
+
+    // A token for the account: shown once, works, then revoked from the page.
+    browser.goto(&format!("{}/profile", app.address)).await;
+    browser.fill("#name", "Accounting export").await;
+    browser.click("form[action='/profile/tokens'] button").await;
+    browser.wait_for_path("/profile/tokens").await;
+    let token = browser.client.find(Locator::Css("#new-token")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(token.starts_with("ptk_"), "{token}");
+    let with_token = |token: &str| {
+        app.client.get(app.url(&format!("/api/v1/accounts/{account}/dashboard"))).bearer_auth(token.to_owned()).send()
+    };
+    assert_eq!(with_token(&token).await.unwrap().status(), 200);
+    browser.goto(&format!("{}/profile", app.address)).await;
+    assert!(browser.text("#tokens-title + p + ul").await.contains("Accounting export"));
+    browser.click("form[action$='/revoke'][action^='/profile/tokens/'] button").await;
+    browser.wait_for_path("/profile").await;
+    assert_eq!(with_token(&token).await.unwrap().status(), 401);
+
+    // The other device's session is listed and ended from here.
+    let other_sessions =
+        browser.client.find_all(Locator::Css("form[action^='/profile/sessions/'] button")).await.unwrap();
+    assert!(other_sessions.len() >= 2, "this session and the other device's");
+    let mut ended = false;
+    for form in browser.client.find_all(Locator::Css("form[action^='/profile/sessions/']")).await.unwrap() {
+        let item = form.find(Locator::XPath("./ancestor::li")).await.unwrap();
+        if !item.text().await.unwrap().contains("This device") {
+            form.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended);
+    browser.wait_for_path("/profile").await;
+    let response = app.request(Method::GET, "/api/v1/me", Some(&elsewhere)).send().await.unwrap();
+    assert_eq!(response.status(), 401, "the other device is signed out");
+
+    // Language and time zone: the page speaks German at once; a bad zone is refused at its field.
+    browser.fill("#time_zone", "Mars/Olympus Mons").await;
+    browser.click("form[action='/profile'] button[type=submit]").await;
+    browser.wait_for_path("/profile").await;
+    assert!(browser.text("#time_zone-error").await.contains("time zone"));
+    browser.fill("#time_zone", "Europe/Zurich").await;
+    let language = browser.client.find(Locator::Css("#locale")).await.unwrap();
+    language.select_by_value("de").await.unwrap();
+    browser.click("form[action='/profile'] button[type=submit]").await;
+    browser.wait_for_path("/profile").await;
+    let lang: Value = browser.client.execute("return document.documentElement.lang", vec![]).await.unwrap();
+    assert_eq!(lang, "de");
+    assert!(browser.text(".notice").await.contains("gespeichert"));
+    assert_accessible(&browser, "profile in German").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_person_who_forgot_the_password_resets_it_and_confirms_an_address_from_mailed_links() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "member").await;
+
+    let browser = Browser::start(Viewport::Phone).await;
+    browser.goto(&format!("{}/sign-in", app.address)).await;
+    browser.click_link("Forgot your password?").await;
+    browser.wait_for_path("/forgot-password").await;
+    assert_accessible(&browser, "forgot password").await;
+    // Not an address: said at the field, nothing sent.
+    browser.fill("#email", "not an address").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/forgot-password").await;
+    assert!(browser.text("#email-error").await.contains("email address"));
+    browser.fill("#email", &member.email).await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/forgot-password").await;
+    assert!(browser.text(".notice").await.contains("a link is on its way"));
+    assert_accessible(&browser, "reset link sent").await;
+    let mail = eventually("the reset mail", Duration::from_secs(10), || async { app.mailbox().pop() }).await;
+    let token = crate::recovery::token_in(&mail);
+
+    // The link's token rides in the fragment: the page's script fills it in.
+    browser.goto(&format!("{}/reset-password#token={token}", app.address)).await;
+    assert_accessible(&browser, "choose a new password").await;
+    let hidden: Value =
+        browser.client.execute("return document.querySelector('.js-token-field').hidden", vec![]).await.unwrap();
+    assert_eq!(hidden, true, "the code field is filled in and out of the way");
+    browser.fill("#new_password", "short").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/reset-password").await;
+    assert!(browser.client.find(Locator::Css("#new_password-error")).await.is_ok(), "too weak, said at the field");
+    assert_accessible(&browser, "refused new password").await;
+    browser.fill("#new_password", "a brand new passphrase for acme").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/sign-in").await;
+    assert!(browser.text(".notice").await.contains("password is changed"));
+    browser.fill("#email", &member.email).await;
+    browser.fill("#password", "a brand new passphrase for acme").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+
+    // The used link says so, and offers a new one.
+    browser.goto(&format!("{}/reset-password#token={token}", app.address)).await;
+    browser.fill("#new_password", "yet another passphrase here").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/reset-password").await;
+    assert!(browser.text(".error-summary").await.contains("unknown, used or expired"));
+
+    // A new sign-in address takes effect when its link is opened.
+    // (Signing up through an invitation or a reset proves an address already, so
+    // the verification page is met here through its twin, the email change.)
+    let renewed = app.sign_in(&member.email, "a brand new passphrase for acme").await;
+    let response = app
+        .request(Method::POST, "/api/v1/me/email", Some(&renewed))
+        .json(&json!({"new_email": "moved@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let mail = eventually("the email-change mail", Duration::from_secs(10), || async {
+        app.mailbox().into_iter().find(|mail| mail.contains("/confirm-email-change#token="))
+    })
+    .await;
+    browser.goto(&format!("{}/confirm-email-change#token={}", app.address, crate::recovery::token_in(&mail))).await;
+    assert_accessible(&browser, "confirm a new address").await;
+    browser.click("form.form button[type=submit]").await;
+    browser.wait_for_path("/confirm-email-change").await;
+    assert!(browser.text(".notice").await.contains("address is changed"));
+    let response = app.login("moved@example.com", "a brand new passphrase for acme").await;
+    assert_eq!(response.status(), 200, "signs in with the new address");
     browser.close().await;
 }

@@ -69,9 +69,17 @@ fn declared_routes() -> BTreeSet<(String, String)> {
 fn form_for(shape: &str) -> Option<&'static str> {
     Some(match shape {
         "/sign-in" => "email=nobody%40example.com&password=wrong-password-here",
+        "/forgot-password" => "email=nobody%40example.com",
+        "/reset-password" => "token=not-a-token&new_password=a-long-new-passphrase-here",
+        "/verify-email" | "/confirm-email-change" => "token=not-a-token",
         "/invitations/accept" => "token=not-a-token&display_name=Matrix&password=correct-horse-battery-staple",
         "/accounts/{}/tickets" => "subject=Matrix&body=From+the+matrix",
         "/accounts/{}/tickets/{}/comments" => "body=From+the+matrix",
+        "/profile" => "display_name=Matrix+Person&locale=de&time_zone=Europe%2FZurich&invoices=on",
+        "/profile/confirm" => "confirm_password=not-my-password",
+        "/profile/password" => "current_password=not-my-password&new_password=a-long-new-passphrase-here",
+        "/profile/mfa/confirm" | "/profile/mfa/disable" => "code=000000",
+        "/profile/tokens" => "name=Matrix&account_id=&expires_in_days=30",
         _ => return None,
     })
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-fn token_in(message: &str) -> String {
+pub fn token_in(message: &str) -> String {
     let start = message.find("#token=").expect("a link with a token") + "#token=".len();
     message[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }

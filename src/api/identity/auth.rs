@@ -251,12 +251,23 @@ pub async fn reauthenticate(
     client: ClientInfo,
     Json(request): Json<Reauthentication>,
 ) -> Result<StatusCode, ApiError> {
+    prove_again(&state, &caller, &client, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The step-up behind the API and the profile page's "confirm your password".
+pub async fn prove_again(
+    state: &AppState,
+    caller: &Caller,
+    client: &ClientInfo,
+    request: Reauthentication,
+) -> Result<(), ApiError> {
     let Some(session_id) = caller.session_id() else {
         return Err(ApiError::new(ErrorCode::BadRequest, "API tokens cannot step up; sign in with your password."));
     };
     let second_factor = SecondFactor { totp: request.totp.as_deref(), recovery_code: request.recovery_code.as_ref() };
     let proof = Proof { email: &caller.email, password: request.password, second_factor };
-    let proven = prove(&state, &client, proof).await?;
+    let proven = prove(state, client, proof).await?;
     if proven.user.id != caller.user_id {
         // The address moved to someone else between resolving and proving: no proof.
         return Err(invalid_credentials());
@@ -267,7 +278,7 @@ pub async fn reauthenticate(
         .target("session", session_id)
         .details(serde_json::json!({ "second_factor": proven.second_factor }));
     audit::record(&state.store, event).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 struct SecondFactor<'a> {

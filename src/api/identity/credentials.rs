@@ -105,6 +105,21 @@ pub async fn change_password(
     caller: Caller,
     Json(request): Json<PasswordChange>,
 ) -> Result<Response, ApiError> {
+    let rotated_cookie = change_own_password(&state, &caller, request).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(cookie) = rotated_cookie {
+        session::set_cookie_header(response.headers_mut(), cookie);
+    }
+    Ok(response)
+}
+
+/// The password change behind the API and the profile page; answers the
+/// session's new cookie (a privilege change rotates it).
+pub async fn change_own_password(
+    state: &AppState,
+    caller: &Caller,
+    request: PasswordChange,
+) -> Result<Option<String>, ApiError> {
     caller.require_sign_in_change()?;
     let field_error =
         |field: &str, message: String| ApiError::validation(vec![FieldError { field: field.into(), message }]);
@@ -125,11 +140,7 @@ pub async fn change_password(
         "api_tokens_revoked": ended.api_tokens_revoked,
     }));
     audit::record(&state.store, event).await?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Some(cookie) = session::rotate(&state, &caller).await? {
-        session::set_cookie_header(response.headers_mut(), cookie);
-    }
-    Ok(response)
+    Ok(session::rotate(state, caller).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -169,6 +180,16 @@ pub async fn create_api_token(
     caller: Caller,
     Json(request): Json<ApiTokenRequest>,
 ) -> Result<Response, ApiError> {
+    let created = mint_api_token(&state, &caller, request).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Making a token, behind the API and the profile page.
+pub async fn mint_api_token(
+    state: &AppState,
+    caller: &Caller,
+    request: ApiTokenRequest,
+) -> Result<ApiTokenCreated, ApiError> {
     caller.require_recent_sign_in()?;
     let field_error = |field: &str, message: &str| {
         ApiError::validation(vec![FieldError { field: field.into(), message: message.into() }])
@@ -219,9 +240,7 @@ pub async fn create_api_token(
         event = event.account(account_id);
     }
     audit::record(&state.store, event).await?;
-    let created =
-        ApiTokenCreated { token_id, name, account_id: request.account_id, expires_at: new_token.expires_at, token };
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    Ok(ApiTokenCreated { token_id, name, account_id: request.account_id, expires_at: new_token.expires_at, token })
 }
 
 /// Your API tokens (never their secrets); a credential limited to one account

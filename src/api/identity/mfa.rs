@@ -41,6 +41,13 @@ pub struct TotpEnrollment {
         (status = 409, description = "Already on: turn it off first", body = crate::server::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn start_totp(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let enrollment = begin_totp(&state, &caller).await?;
+    Ok((StatusCode::CREATED, Json(enrollment)).into_response())
+}
+
+/// A new secret for the caller's authenticator app (behind the API and the
+/// profile page).
+pub async fn begin_totp(state: &AppState, caller: &Caller) -> Result<TotpEnrollment, ApiError> {
     caller.require_sign_in_change()?;
     let secret = totp::generate_secret();
     let sealed = state.cipher.seal(&secret, &totp_context(caller.user_id));
@@ -48,11 +55,10 @@ pub async fn start_totp(State(state): State<AppState>, caller: Caller) -> Result
         return Err(ApiError::new(ErrorCode::Conflict, "Multi-factor sign-in is already on; turn it off first."));
     }
     audit::record(&state.store, caller.audit_event("mfa.enrollment_started").target("user", caller.user_id)).await?;
-    let enrollment = TotpEnrollment {
+    Ok(TotpEnrollment {
         secret: totp::secret_base32(&secret),
         otpauth_url: totp::provisioning_url(&secret, &caller.email),
-    };
-    Ok((StatusCode::CREATED, Json(enrollment)).into_response())
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,6 +87,34 @@ pub async fn confirm_totp(
     caller: Caller,
     Json(request): Json<TotpConfirmation>,
 ) -> Result<Response, ApiError> {
+    let (codes, rotated_cookie) = finish_totp_enrollment(&state, &caller, &request.code).await?;
+    let mut response = Json(codes).into_response();
+    if let Some(cookie) = rotated_cookie {
+        session::set_cookie_header(response.headers_mut(), cookie);
+    }
+    Ok(response)
+}
+
+/// The enrolment begun and not yet confirmed, to show again after a wrong first code.
+pub async fn pending_enrollment(state: &AppState, caller: &Caller) -> Result<Option<TotpEnrollment>, ApiError> {
+    let mfa = state.store.mfa_state(caller.user_id).await?;
+    let (Some(sealed), None) = (mfa.mfa_secret_sealed, mfa.mfa_enabled_at) else {
+        return Ok(None);
+    };
+    let secret = state.cipher.open(&sealed, &totp_context(caller.user_id)).map_err(ApiError::internal)?;
+    Ok(Some(TotpEnrollment {
+        secret: totp::secret_base32(&secret),
+        otpauth_url: totp::provisioning_url(&secret, &caller.email),
+    }))
+}
+
+/// Turns the factor on with a first code: the recovery codes (shown once) and
+/// the session's rotated cookie.
+pub async fn finish_totp_enrollment(
+    state: &AppState,
+    caller: &Caller,
+    code: &str,
+) -> Result<(RecoveryCodes, Option<String>), ApiError> {
     caller.require_unscoped()?;
     let mfa = state.store.mfa_state(caller.user_id).await?;
     let (Some(sealed), None) = (mfa.mfa_secret_sealed, mfa.mfa_enabled_at) else {
@@ -88,7 +122,7 @@ pub async fn confirm_totp(
     };
     let secret = state.cipher.open(&sealed, &totp_context(caller.user_id)).map_err(ApiError::internal)?;
     let now = Utc::now();
-    let Some(step) = totp::verify(&secret, &request.code, now.timestamp() as u64) else {
+    let Some(step) = totp::verify(&secret, code, now.timestamp() as u64) else {
         return Err(ApiError::validation(vec![FieldError {
             field: "code".into(),
             message: "is not the current code".into(),
@@ -99,11 +133,7 @@ pub async fn confirm_totp(
         recovery_codes.iter().map(|code| hash_token(&totp::normalize_recovery_code(code))).collect();
     state.store.enable_totp(caller.user_id, step as i64, &hashes, caller.session_id(), now).await?;
     audit::record(&state.store, caller.audit_event("mfa.enabled").target("user", caller.user_id)).await?;
-    let mut response = Json(RecoveryCodes { recovery_codes }).into_response();
-    if let Some(cookie) = session::rotate(&state, &caller).await? {
-        session::set_cookie_header(response.headers_mut(), cookie);
-    }
-    Ok(response)
+    Ok((RecoveryCodes { recovery_codes }, session::rotate(state, caller).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -131,13 +161,23 @@ pub async fn disable_totp(
     caller: Caller,
     Json(request): Json<TotpRemoval>,
 ) -> Result<Response, ApiError> {
+    let rotated_cookie = turn_off_totp(&state, &caller, &request.code).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(cookie) = rotated_cookie {
+        session::set_cookie_header(response.headers_mut(), cookie);
+    }
+    Ok(response)
+}
+
+/// Turns the factor off for one who holds it; answers the rotated cookie.
+pub async fn turn_off_totp(state: &AppState, caller: &Caller, code: &str) -> Result<Option<String>, ApiError> {
     caller.require_sign_in_change()?;
     let mfa = state.store.mfa_state(caller.user_id).await?;
     let (Some(sealed), Some(_)) = (mfa.mfa_secret_sealed, mfa.mfa_enabled_at) else {
         return Err(ApiError::new(ErrorCode::Conflict, "Multi-factor sign-in is not on."));
     };
     let now = Utc::now();
-    if !factor_is_held(&state, &caller, &sealed, &request.code, now).await? {
+    if !factor_is_held(state, caller, &sealed, code, now).await? {
         return Err(ApiError::validation(vec![FieldError {
             field: "code".into(),
             message: "is neither the current code nor an unused recovery code".into(),
@@ -145,11 +185,7 @@ pub async fn disable_totp(
     }
     state.store.disable_totp(caller.user_id, now).await?;
     audit::record(&state.store, caller.audit_event("mfa.disabled").target("user", caller.user_id)).await?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Some(cookie) = session::rotate(&state, &caller).await? {
-        session::set_cookie_header(response.headers_mut(), cookie);
-    }
-    Ok(response)
+    Ok(session::rotate(state, caller).await?)
 }
 
 /// A current TOTP code (for a step not used before) or an unused recovery code

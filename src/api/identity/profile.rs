@@ -43,7 +43,7 @@ pub struct ProfileChange {
     pub notification_preferences: Option<Preferences>,
 }
 
-fn profile_of(row: ProfileRow) -> Profile {
+pub fn profile_of(row: ProfileRow) -> Profile {
     Profile {
         email: row.email,
         display_name: row.display_name,
@@ -78,6 +78,11 @@ pub async fn update_profile(
     caller: Caller,
     Json(change): Json<ProfileChange>,
 ) -> Result<Json<Profile>, ApiError> {
+    Ok(Json(change_profile(&state, &caller, change).await?))
+}
+
+/// The profile change behind the API and the profile page.
+pub async fn change_profile(state: &AppState, caller: &Caller, change: ProfileChange) -> Result<Profile, ApiError> {
     let mut row = state.store.user_profile(caller.user_id).await?.ok_or(StoreError::NotFound)?;
     let mut errors = Vec::new();
     let mut invalid = |field: &str, message: &str| {
@@ -111,7 +116,7 @@ pub async fn update_profile(
     }
     state.store.update_profile(caller.user_id, &row, Utc::now()).await?;
     audit::record(&state.store, caller.audit_event("profile.updated").target("user", caller.user_id)).await?;
-    Ok(Json(profile_of(row)))
+    Ok(profile_of(row))
 }
 
 /// A BCP 47 tag's shape: a 2–3 letter language, then 1–8 character subtags.
