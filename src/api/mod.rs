@@ -40,6 +40,7 @@ pub fn api_routes() -> (Router<AppState>, Router<AppState>, utoipa::openapi::Ope
         .merge(identity::credentials::router())
         .merge(identity::mfa::router())
         .merge(identity::recovery::router())
+        .merge(identity::email_codes::router())
         .merge(admin::staff::router())
         .merge(admin::erasure::router())
         .merge(identity::sso::router())

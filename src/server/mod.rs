@@ -52,6 +52,10 @@ pub struct AnonymousLimits {
     pub discovery: crate::auth::oidc::DiscoveryCache,
     pub sso_starts: crate::auth::rate::RateLimiter,
     pub password_resets: crate::auth::rate::RateLimiter,
+    /// Requests for mailed sign-in codes, per source address.
+    pub sign_in_codes: crate::auth::rate::RateLimiter,
+    /// Counting an address's recent codes and adding one happen one at a time.
+    pub code_mails: Arc<tokio::sync::Mutex<()>>,
     /// Counting a mailbox's recent links and adding one happen one at a time
     /// (in this process), so bursts cannot slip past the per-address limit.
     pub reset_links: Arc<tokio::sync::Mutex<()>>,
@@ -64,6 +68,8 @@ impl Default for AnonymousLimits {
             discovery: Default::default(),
             sso_starts: crate::auth::rate::RateLimiter::new(30, minute),
             password_resets: crate::auth::rate::RateLimiter::new(10, minute),
+            sign_in_codes: crate::auth::rate::RateLimiter::new(10, minute),
+            code_mails: Arc::default(),
             reset_links: Arc::default(),
         }
     }

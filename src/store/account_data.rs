@@ -36,6 +36,10 @@ impl AccountData {
         self.store.set_account_require_mfa(self.account_id, require_mfa).await
     }
 
+    pub async fn set_email_codes(&self, email_codes: &str) -> Result<()> {
+        self.store.set_account_email_codes(self.account_id, email_codes).await
+    }
+
     pub async fn members(&self) -> Result<Vec<MemberRecord>> {
         self.store.account_members(self.account_id).await
     }

@@ -23,6 +23,7 @@ pub use crate::auth::permissions::StaffRole;
 use crate::config::{ConfigError, Engine, Settings};
 
 pub use account_data::AccountData;
+pub use portable::sign_in_codes::{EmailCodePolicy, LiveSignInCode, MAX_CODE_ATTEMPTS};
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
     MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS,
@@ -227,6 +228,8 @@ pub enum SignInMethod {
     Sso,
     /// Accepting an invitation, which sets the password in the same request.
     Invitation,
+    /// A one-time code mailed to the address: proves the mailbox, not the password.
+    EmailCode,
 }
 
 impl SignInMethod {
@@ -235,6 +238,7 @@ impl SignInMethod {
             SignInMethod::Password => "password",
             SignInMethod::Sso => "sso",
             SignInMethod::Invitation => "invitation",
+            SignInMethod::EmailCode => "email_code",
         }
     }
 
@@ -314,6 +318,8 @@ pub struct Account {
     pub status: String,
     /// Members must sign in with a second factor to reach this account.
     pub require_mfa: bool,
+    /// Mailed one-time sign-in codes: `allowed`, `required` or `off`.
+    pub email_codes: String,
     pub created_at: DateTime<Utc>,
 }
 

@@ -13,11 +13,13 @@
 //! - `i18n.rs` and `format.rs`: interface strings from `locales/*.ftl`, and amounts
 //!   and dates in the reader's language and time zone;
 //! - `records.rs`: a record as a list line, and a refused form's messages;
-//! - one module per page group: `sign_in.rs`, `recovery.rs` (the mailed links:
+//! - one module per page group: `sign_in.rs`, `email_code.rs` (signing in with
+//!   a mailed code), `recovery.rs` (the mailed links:
 //!   reset, verify, email change), `invitations.rs`, `dashboard.rs`, `invoices.rs`,
 //!   `documents.rs`, `tickets.rs`, `tasks.rs`, `profile.rs` (the person's own
 //!   details, password, authenticator app, sessions and API tokens),
-//!   `notifications.rs` (the bell and the list).
+//!   `notifications.rs` (the bell and the list), `team.rs` (members
+//!   and invitations).
 //!
 //! A new page goes in a module here, takes `Page` and the same extractor as the
 //! API route it mirrors (`AccountAccess`), and gets a row in
@@ -26,6 +28,7 @@
 mod assets;
 mod dashboard;
 mod documents;
+mod email_code;
 pub mod errors;
 pub mod format;
 mod headers;
@@ -39,6 +42,7 @@ mod records;
 mod recovery;
 mod sign_in;
 mod tasks;
+mod team;
 mod tickets;
 
 use axum::Router;
@@ -51,6 +55,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::home))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-in/code", get(email_code::form).post(email_code::send))
+        .route("/sign-in/code/check", post(email_code::sign_in))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/forgot-password", get(recovery::forgot_form).post(recovery::forgot))
         .route("/reset-password", get(recovery::reset_form).post(recovery::reset))
@@ -66,6 +72,12 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}/tickets/{record_id}", get(tickets::detail))
         .route("/accounts/{account_id}/tickets/{record_id}/comments", post(tickets::comment))
         .route("/accounts/{account_id}/tickets/{record_id}/close", post(tickets::close))
+        .route("/accounts/{account_id}/team", get(team::show))
+        .route("/accounts/{account_id}/team/invitations", post(team::invite))
+        .route("/accounts/{account_id}/team/invitations/{invitation_id}/resend", post(team::resend))
+        .route("/accounts/{account_id}/team/invitations/{invitation_id}/revoke", post(team::revoke))
+        .route("/accounts/{account_id}/team/members/{user_id}/role", post(team::change_role))
+        .route("/accounts/{account_id}/team/members/{user_id}/remove", post(team::remove))
         .route("/accounts/{account_id}/tasks", get(tasks::list))
         .route("/accounts/{account_id}/tasks/{record_id}/complete", post(tasks::complete))
         .route("/notifications", get(notifications::list))

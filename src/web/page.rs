@@ -120,6 +120,7 @@ impl Page {
             ("documents", Permission::DocumentsView),
             ("tickets", Permission::TicketsView),
             ("tasks", Permission::TasksView),
+            ("team", Permission::TeamView),
         ] {
             if access.holds(permission) {
                 let label = self.t(&format!("nav-{id}"));

@@ -107,6 +107,8 @@ pub async fn submit(
                     let seconds = error.retry_after_secs().unwrap_or(60).to_string();
                     (StatusCode::TOO_MANY_REQUESTS, false, page.t_with("sign-in-throttled", "seconds", &seconds))
                 }
+                // The password was right, but this person's account signs in with mailed codes.
+                ErrorCode::Forbidden => (StatusCode::FORBIDDEN, false, page.t("email-code-required")),
                 _ => return Err(error),
             };
             // The password is asked again with the code: it is never put back in the page.

@@ -114,6 +114,10 @@ pub(crate) fn body_for(method: &Method, template: &str) -> Option<Value> {
             Some(json!({ "current_password": "not my passphrase", "new_password": "a perfectly strong passphrase" }))
         }
         ("POST", "/api/v1/me/tokens") => Some(json!({ "name": "matrix" })),
+        ("POST", "/api/v1/auth/email-code") => Some(json!({ "email": "nobody@example.com" })),
+        ("POST", "/api/v1/auth/email-code/sign-in") => {
+            Some(json!({ "email": "nobody@example.com", "code": "12345678" }))
+        }
         ("PUT", "/api/v1/accounts/{account_id}/sso") => Some(json!({
             "issuer": "http://127.0.0.1:1", "client_id": "c", "client_secret": "s", "default_role": "viewer"
         })),

@@ -185,6 +185,26 @@ impl Browser {
             .unwrap();
     }
 
+    /// Clicks `css` (a form's button, a link) and waits for the document it leads
+    /// to, even at the same address as the one before (a refused form).
+    pub async fn click_and_wait(&self, css: &str) {
+        self.client.execute("window.__leaving = true", vec![]).await.unwrap();
+        self.click(css).await;
+        let started = Instant::now();
+        loop {
+            let fresh = self
+                .client
+                .execute("return window.__leaving !== true && document.readyState === 'complete'", vec![])
+                .await
+                .unwrap_or(Value::Bool(false));
+            if fresh == Value::Bool(true) {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "clicking {css} led to no new page");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits for the page at `path` to have loaded.
     pub async fn wait_for_path(&self, path: &str) {
         let started = Instant::now();

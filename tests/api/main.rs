@@ -11,6 +11,7 @@ mod config;
 mod credentials;
 mod data_rights;
 mod demo;
+mod email_codes;
 mod errors;
 mod files;
 mod helpers;

@@ -74,7 +74,7 @@ async fn a_customer_signs_in_and_reads_an_invoice_on_a_phone_and_on_a_desktop() 
         assert_eq!(browser.layout_width().await, expected, "{size}: laid out at the device's width");
         browser.fill("#email", "owner@acme.demo.test").await;
         browser.fill("#password", "not the password").await;
-        browser.click("form.form button[type=submit]").await;
+        browser.click_and_wait("form.form button[type=submit]").await;
         browser.wait_for_path("/sign-in").await;
         assert!(browser.text(".error-summary").await.contains("Check both and try again"), "{size}");
         let kept: Value =
@@ -138,7 +138,7 @@ async fn a_customer_signs_in_and_reads_an_invoice_on_a_phone_and_on_a_desktop() 
         assert!(start.starts_with("%PDF"), "{size}: {start}");
 
         // Signing out ends the session: the dashboard asks to sign in again.
-        browser.click("form[action='/sign-out'] button").await;
+        browser.click_and_wait("form[action='/sign-out'] button").await;
         browser.wait_for_path("/sign-in").await;
         browser.goto(&format!("{}{dashboard}", demo.address)).await;
         browser.wait_for_path("/sign-in").await;
@@ -266,12 +266,12 @@ async fn a_change_upstream_appears_on_the_open_page_without_a_reload() {
     .await;
     let same_page: Value = browser.client.execute("return window.loadedOnce === true", vec![]).await.unwrap();
     assert_eq!(same_page, true, "the bell came in without a reload");
-    browser.click("#bell").await;
+    browser.click_and_wait("#bell").await;
     browser.wait_for_path("/notifications").await;
     assert_accessible(&browser, "notifications").await;
     let list = browser.text(".notification-list").await;
     assert!(list.contains("is paid"), "{list}");
-    browser.click(".notification-list form button").await;
+    browser.click_and_wait(".notification-list form button").await;
     browser.wait_for_path("/notifications").await;
     assert_eq!(browser.text("#bell").await, "Notifications");
     assert!(browser.client.find(Locator::Css(".notification-list li.unread")).await.is_err());
@@ -457,14 +457,14 @@ async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
                 assert_accessible(&browser, &format!("{list} detail as {who}")).await;
             }
             // Their own profile, reached from the name at the top.
-            browser.click("a.person").await;
+            browser.click_and_wait("a.person").await;
             browser.wait_for_path("/profile").await;
             assert_accessible(&browser, &format!("profile as {who}")).await;
             if !email.starts_with("viewer") {
                 open(&browser, &demo, &format!("{dashboard}/tickets/new"), "#subject").await;
                 assert_accessible(&browser, &format!("new request as {who}")).await;
                 // A refused form: errors next to their fields, summarised at the top.
-                browser.click("form.form button[type=submit]").await;
+                browser.click_and_wait("form.form button[type=submit]").await;
                 browser.wait_for_path(&format!("{dashboard}/tickets")).await;
                 assert!(browser.client.find(Locator::Css(".error-summary")).await.is_ok(), "{who}");
                 assert_accessible(&browser, &format!("refused request form as {who}")).await;
@@ -488,7 +488,7 @@ async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
     std::fs::write(&file, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").unwrap();
     let input = browser.client.find(Locator::Css("#file")).await.unwrap();
     input.send_keys(file.to_str().unwrap()).await.unwrap();
-    browser.click(".upload-form button[type=submit]").await;
+    browser.click_and_wait(".upload-form button[type=submit]").await;
     browser.wait_for_path(&format!("{dashboard}/documents")).await;
     eventually("the uploaded document listed", Duration::from_secs(20), || async {
         browser.goto(&format!("{}{dashboard}/documents", demo.address)).await;
@@ -512,7 +512,7 @@ async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
     // A task: marked done, pending, then completed by the business system.
     open(&browser, &demo, &format!("{dashboard}/tasks"), ".task-list form button").await;
     let title = browser.text(".task-list .task-title").await;
-    browser.click(".task-list form button").await;
+    browser.click_and_wait(".task-list form button").await;
     browser.wait_for_path(&format!("{dashboard}/tasks")).await;
     eventually("the task completed upstream", Duration::from_secs(30), || async {
         browser.goto(&format!("{}{dashboard}/tasks?show=all", demo.address)).await;
@@ -604,7 +604,7 @@ async fn a_person_with_an_authenticator_signs_in_with_the_password_then_the_code
     // A wrong code: said so, still on the second step.
     browser.fill("#password", &owner.password).await;
     browser.fill("#code", "000000").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path("/sign-in").await;
     assert!(browser.text(".error-summary").await.contains("did not work"));
     assert!(browser.client.find(Locator::Css("#code")).await.is_ok());
@@ -612,7 +612,7 @@ async fn a_person_with_an_authenticator_signs_in_with_the_password_then_the_code
     // The authenticator's next code (the enrolment used this one) signs in.
     browser.fill("#password", &owner.password).await;
     browser.fill("#code", &crate::mfa::code(&secret, 30)).await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path(&format!("/accounts/{account}")).await;
     browser.close().await;
 
@@ -626,7 +626,7 @@ async fn a_person_with_an_authenticator_signs_in_with_the_password_then_the_code
     }
     browser.fill("#password", &owner.password).await;
     browser.fill("#code", &recovery_codes[0]).await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path(&format!("/accounts/{account}")).await;
     browser.close().await;
 }
@@ -672,7 +672,7 @@ async fn an_invited_person_accepts_in_the_browser_and_lands_in_the_account() {
     assert_eq!(kept, "Nova Customer");
 
     browser.fill("#password", "correct horse battery staple").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path(&format!("/accounts/{account}")).await;
     assert!(browser.text("h1").await.contains("Acme"));
     // The link works once.
@@ -742,7 +742,7 @@ async fn a_person_sets_up_an_authenticator_makes_a_token_and_ends_a_session_from
     let browser = Browser::start(Viewport::Phone).await;
     sign_in(&browser, &app.address, &member.email, &member.password).await;
     browser.wait_for_path(&format!("/accounts/{account}")).await;
-    browser.click("a.person").await;
+    browser.click_and_wait("a.person").await;
     browser.wait_for_path("/profile").await;
     assert_accessible(&browser, "profile").await;
     // Signed in with the password moments ago: the security changes are open.
@@ -751,21 +751,25 @@ async fn a_person_sets_up_an_authenticator_makes_a_token_and_ends_a_session_from
     // The authenticator: a QR code drawn on the server, the key to type, a wrong
     // first code refused at its field, the right one turns it on and shows the
     // recovery codes once.
-    browser.click("form[action='/profile/mfa'] button").await;
+    browser.click_and_wait("form[action='/profile/mfa'] button").await;
     browser.wait_for_path("/profile/mfa").await;
     assert_accessible(&browser, "authenticator set-up").await;
     let qr = browser.client.find(Locator::Css(".qr-frame svg[role=img]")).await.expect("a QR code as SVG");
     assert!(qr.attr("aria-label").await.unwrap().unwrap().contains("authenticator"));
     let secret = browser.text("code.secret").await;
     browser.fill("#code", "000000").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path("/profile/mfa/confirm").await;
     assert!(browser.text("#code-error").await.contains("not the current code"));
     assert_eq!(browser.text("code.secret").await, secret, "the same key, tried again");
     browser.fill("#code", &crate::mfa::code(&secret, 0)).await;
     browser.click("form.form button[type=submit]").await;
-    browser.wait_for_path("/profile/mfa/confirm").await;
-    let codes = browser.client.find_all(Locator::Css(".codes code")).await.unwrap();
+    // The same address as the refused try: wait for the new page's content.
+    let codes = eventually("the recovery codes", Duration::from_secs(10), || async {
+        let codes = browser.client.find_all(Locator::Css(".codes code")).await.ok()?;
+        (!codes.is_empty()).then_some(codes)
+    })
+    .await;
     assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
     assert!(browser.text(".notice").await.contains("from now on"));
     assert_accessible(&browser, "recovery codes").await;
@@ -773,7 +777,7 @@ async fn a_person_sets_up_an_authenticator_makes_a_token_and_ends_a_session_from
     // A token for the account: shown once, works, then revoked from the page.
     browser.goto(&format!("{}/profile", app.address)).await;
     browser.fill("#name", "Accounting export").await;
-    browser.click("form[action='/profile/tokens'] button").await;
+    browser.click_and_wait("form[action='/profile/tokens'] button").await;
     browser.wait_for_path("/profile/tokens").await;
     let token = browser.client.find(Locator::Css("#new-token")).await.unwrap().prop("value").await.unwrap().unwrap();
     assert!(token.starts_with("ptk_"), "{token}");
@@ -783,7 +787,7 @@ async fn a_person_sets_up_an_authenticator_makes_a_token_and_ends_a_session_from
     assert_eq!(with_token(&token).await.unwrap().status(), 200);
     browser.goto(&format!("{}/profile", app.address)).await;
     assert!(browser.text("#tokens-title + p + ul").await.contains("Accounting export"));
-    browser.click("form[action$='/revoke'][action^='/profile/tokens/'] button").await;
+    browser.click_and_wait("form[action$='/revoke'][action^='/profile/tokens/'] button").await;
     browser.wait_for_path("/profile").await;
     assert_eq!(with_token(&token).await.unwrap().status(), 401);
 
@@ -807,13 +811,13 @@ async fn a_person_sets_up_an_authenticator_makes_a_token_and_ends_a_session_from
 
     // Language and time zone: the page speaks German at once; a bad zone is refused at its field.
     browser.fill("#time_zone", "Mars/Olympus Mons").await;
-    browser.click("form[action='/profile'] button[type=submit]").await;
+    browser.click_and_wait("form[action='/profile'] button[type=submit]").await;
     browser.wait_for_path("/profile").await;
     assert!(browser.text("#time_zone-error").await.contains("time zone"));
     browser.fill("#time_zone", "Europe/Zurich").await;
     let language = browser.client.find(Locator::Css("#locale")).await.unwrap();
     language.select_by_value("de").await.unwrap();
-    browser.click("form[action='/profile'] button[type=submit]").await;
+    browser.click_and_wait("form[action='/profile'] button[type=submit]").await;
     browser.wait_for_path("/profile").await;
     let lang: Value = browser.client.execute("return document.documentElement.lang", vec![]).await.unwrap();
     assert_eq!(lang, "de");
@@ -836,11 +840,11 @@ async fn a_person_who_forgot_the_password_resets_it_and_confirms_an_address_from
     assert_accessible(&browser, "forgot password").await;
     // Not an address: said at the field, nothing sent.
     browser.fill("#email", "not an address").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path("/forgot-password").await;
     assert!(browser.text("#email-error").await.contains("email address"));
     browser.fill("#email", &member.email).await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path("/forgot-password").await;
     assert!(browser.text(".notice").await.contains("a link is on its way"));
     assert_accessible(&browser, "reset link sent").await;
@@ -854,23 +858,23 @@ async fn a_person_who_forgot_the_password_resets_it_and_confirms_an_address_from
         browser.client.execute("return document.querySelector('.js-token-field').hidden", vec![]).await.unwrap();
     assert_eq!(hidden, true, "the code field is filled in and out of the way");
     browser.fill("#new_password", "short").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path("/reset-password").await;
     assert!(browser.client.find(Locator::Css("#new_password-error")).await.is_ok(), "too weak, said at the field");
     assert_accessible(&browser, "refused new password").await;
     browser.fill("#new_password", "a brand new passphrase for acme").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path("/sign-in").await;
     assert!(browser.text(".notice").await.contains("password is changed"));
     browser.fill("#email", &member.email).await;
     browser.fill("#password", "a brand new passphrase for acme").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path(&format!("/accounts/{account}")).await;
 
     // The used link says so, and offers a new one.
     browser.goto(&format!("{}/reset-password#token={token}", app.address)).await;
     browser.fill("#new_password", "yet another passphrase here").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path("/reset-password").await;
     assert!(browser.text(".error-summary").await.contains("unknown, used or expired"));
 
@@ -891,10 +895,130 @@ async fn a_person_who_forgot_the_password_resets_it_and_confirms_an_address_from
     .await;
     browser.goto(&format!("{}/confirm-email-change#token={}", app.address, crate::recovery::token_in(&mail))).await;
     assert_accessible(&browser, "confirm a new address").await;
-    browser.click("form.form button[type=submit]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path("/confirm-email-change").await;
     assert!(browser.text(".notice").await.contains("address is changed"));
     let response = app.login("moved@example.com", "a brand new passphrase for acme").await;
     assert_eq!(response.status(), 200, "signs in with the new address");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_owner_invites_changes_a_role_and_removes_a_member_on_the_team_page() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let owner = app.member(&admin, account, "owner").await;
+    let viewer = app.member(&admin, account, "viewer").await;
+    let leaving = app.member(&admin, account, "member").await;
+    let team = format!("/accounts/{account}/team");
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &owner.email, &owner.password).await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    browser.click_link("Team").await;
+    browser.wait_for_path(&team).await;
+    assert_accessible(&browser, "team").await;
+
+    // An address that is not one: said at the field, the address kept.
+    browser.fill("#email", "not-an-address").await;
+    browser.click_and_wait("form[action$='/team/invitations'] button").await;
+    browser.wait_for_path(&format!("{team}/invitations")).await;
+    assert!(browser.client.find(Locator::Css("#email-error")).await.is_ok());
+    assert_accessible(&browser, "refused invitation").await;
+
+    // An invitation: its link shown once, then listed as waiting; a resend makes a new link.
+    browser.fill("#email", "new.person@example.com").await;
+    browser.client.find(Locator::Css("#role")).await.unwrap().select_by_value("billing").await.unwrap();
+    browser.click_and_wait("form[action$='/team/invitations'] button").await;
+    browser.wait_for_path(&format!("{team}/invitations")).await;
+    let link =
+        browser.client.find(Locator::Css("#invitation-link")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(link.contains("/invitations/accept#token="), "{link}");
+    let waiting = browser.text(".invitation-list").await;
+    assert!(waiting.contains("new.person@example.com") && waiting.contains("Billing"), "{waiting}");
+    browser.click("form[action$='/resend'] button").await;
+    eventually("the resent link", Duration::from_secs(10), || async {
+        browser.path().await.ends_with("/resend").then_some(())
+    })
+    .await;
+    browser.wait_for_path(&browser.path().await).await;
+    let resent =
+        browser.client.find(Locator::Css("#invitation-link")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert_ne!(resent, link, "a new link; the old one stops working");
+    let pending: Value = app.get_json(&format!("/api/v1/accounts/{account}/invitations"), Some(&owner)).await;
+    assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
+    browser.goto(&format!("{}{team}", app.address)).await;
+    browser.click_and_wait("form[action$='/revoke'] button").await;
+    browser.wait_for_path(&team).await;
+    assert!(browser.text("#invitations-title + p").await.contains("No invitations"));
+
+    // A role changed, a member removed: the API sees both.
+    browser
+        .client
+        .find(Locator::Css(&format!("#role-{}", viewer.user_id)))
+        .await
+        .unwrap()
+        .select_by_value("member")
+        .await
+        .unwrap();
+    browser.click_and_wait(&format!("form[action$='/members/{}/role'] button", viewer.user_id)).await;
+    browser.wait_for_path(&team).await;
+    browser.click_and_wait(&format!("form[action$='/members/{}/remove'] button", leaving.user_id)).await;
+    browser.wait_for_path(&team).await;
+    let members: Value = app.get_json(&format!("/api/v1/accounts/{account}/members"), Some(&owner)).await;
+    let roles: Vec<(String, String)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|member| (member["email"].as_str().unwrap().to_owned(), member["role"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(roles.contains(&(viewer.email.clone(), "member".to_owned())), "{roles:?}");
+    assert!(!roles.iter().any(|(email, _)| *email == leaving.email), "{roles:?}");
+    browser.close().await;
+
+    // A member's role does not include the team: no link, and the page is refused.
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &viewer.email, &viewer.password).await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    assert!(browser.client.find(Locator::LinkText("Team")).await.is_err());
+    let (status, _, _) = browser.fetch(&team).await;
+    assert_eq!(status, 403);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_customer_signs_in_with_a_code_from_their_mail_on_a_phone() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "member").await;
+
+    let browser = Browser::start(Viewport::Phone).await;
+    browser.goto(&format!("{}/accounts/{account}/tickets", app.address)).await;
+    browser.wait_for_path("/sign-in").await;
+    browser.click_link("Sign in with a code sent by email").await;
+    browser.wait_for_path("/sign-in/code").await;
+    assert_accessible(&browser, "code sign-in, the address").await;
+    browser.fill("#email", &member.email).await;
+    browser.click_and_wait("form.form button[type=submit]").await;
+    browser.wait_for_path("/sign-in/code").await;
+    assert!(browser.text(".notice").await.contains("is on its way"));
+    assert_accessible(&browser, "code sign-in, the code").await;
+    let code = eventually("the code's mail", Duration::from_secs(10), || async {
+        let mail = app.mailbox().into_iter().find(|mail| mail.contains("sign-in code"))?;
+        mail.lines().find(|line| line.starts_with("    ")).map(|line| line.trim().to_owned())
+    })
+    .await;
+
+    // A mistyped code: said so, and the form is there to try again.
+    browser.fill("#code", "0000 0000").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
+    browser.wait_for_path("/sign-in/code/check").await;
+    assert!(browser.text(".error-summary").await.contains("did not work"));
+    assert_accessible(&browser, "code sign-in, refused").await;
+    browser.fill("#code", &code).await;
+    browser.click_and_wait("form.form button[type=submit]").await;
+    browser.wait_for_path(&format!("/accounts/{account}/tickets")).await;
     browser.close().await;
 }

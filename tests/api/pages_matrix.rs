@@ -69,12 +69,15 @@ fn declared_routes() -> BTreeSet<(String, String)> {
 fn form_for(shape: &str) -> Option<&'static str> {
     Some(match shape {
         "/sign-in" => "email=nobody%40example.com&password=wrong-password-here",
-        "/forgot-password" => "email=nobody%40example.com",
+        "/forgot-password" | "/sign-in/code" => "email=nobody%40example.com",
+        "/sign-in/code/check" => "email=nobody%40example.com&code=12345678",
         "/reset-password" => "token=not-a-token&new_password=a-long-new-passphrase-here",
         "/verify-email" | "/confirm-email-change" => "token=not-a-token",
         "/invitations/accept" => "token=not-a-token&display_name=Matrix&password=correct-horse-battery-staple",
         "/accounts/{}/tickets" => "subject=Matrix&body=From+the+matrix",
         "/accounts/{}/tickets/{}/comments" => "body=From+the+matrix",
+        "/accounts/{}/team/invitations" => "email=matrix-invitee%40example.com&role=member",
+        "/accounts/{}/team/members/{}/role" => "role=viewer",
         "/profile" => "display_name=Matrix+Person&locale=de&time_zone=Europe%2FZurich&invoices=on",
         "/profile/confirm" => "confirm_password=not-my-password",
         "/profile/password" => "current_password=not-my-password&new_password=a-long-new-passphrase-here",
@@ -113,6 +116,7 @@ fn api_twin(path: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
     match segments.as_slice() {
         ["", "accounts", _] => Some(format!("/api/v1{path}/dashboard")),
+        ["", "accounts", account, "team"] => Some(format!("/api/v1/accounts/{account}/members")),
         [.., "new"] => None,
         ["", "accounts", ..] => Some(format!("/api/v1{path}")),
         _ => None,

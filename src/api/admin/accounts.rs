@@ -103,6 +103,9 @@ pub async fn get_account(State(state): State<AppState>, access: AccountAccess) -
 pub struct AccountSettings {
     /// Demand multi-factor sign-in from every member.
     pub require_mfa: Option<bool>,
+    /// Mailed one-time sign-in codes for members: `allowed` (the default),
+    /// `required` (members sign in with a code, never a password) or `off`.
+    pub email_codes: Option<String>,
 }
 
 /// Changes the account's settings (`account.edit_settings`: owners). Requiring
@@ -122,6 +125,15 @@ pub async fn update_account_settings(
     Json(request): Json<AccountSettings>,
 ) -> Result<Json<Account>, ApiError> {
     let scope = access.require(Permission::AccountEditSettings, &state).await?;
+    // Everything is checked before anything changes.
+    if let Some(email_codes) = &request.email_codes
+        && !matches!(email_codes.as_str(), "allowed" | "required" | "off")
+    {
+        return Err(ApiError::validation(vec![crate::server::problem::FieldError {
+            field: "email_codes".into(),
+            message: "allowed, required or off".into(),
+        }]));
+    }
     if let Some(require_mfa) = request.require_mfa {
         if require_mfa && !access.caller.mfa_enabled {
             return Err(ApiError::new(
@@ -136,6 +148,16 @@ pub async fn update_account_settings(
             .account(scope.account_id())
             .target("account", scope.account_id())
             .details(serde_json::json!({ "require_mfa": require_mfa }));
+        audit::record(&state.store, event).await?;
+    }
+    if let Some(email_codes) = request.email_codes {
+        AccountData::of(&state.store, &scope).set_email_codes(&email_codes).await?;
+        let event = access
+            .caller
+            .audit_event("account.settings_changed")
+            .account(scope.account_id())
+            .target("account", scope.account_id())
+            .details(serde_json::json!({ "email_codes": email_codes }));
         audit::record(&state.store, event).await?;
     }
     let account = AccountData::of(&state.store, &scope).account().await?.ok_or(StoreError::NotFound)?;

@@ -191,18 +191,40 @@ pub(crate) async fn start_password_session(
     let second_factor = SecondFactor { totp: sign_in.totp, recovery_code: sign_in.recovery_code };
     let proof = Proof { email: sign_in.email, password: sign_in.password, second_factor };
     let Proven { user, second_factor } = prove(state, client, proof).await?;
+    // An account that signs its members in with mailed codes takes no password
+    // (staff keep theirs). Said only to someone who knew the password.
+    if state.store.staff_role_of(user.id).await?.is_none() && state.store.email_code_policy(user.id).await?.any_required
+    {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "This account signs in with a one-time code sent by email, not with a password.",
+        ));
+    }
+    let token = begin_session(state, client, headers, user.id, SignInMethod::Password, second_factor).await?;
+    Ok((user.id, token))
+}
 
+/// Starts a session for a proven sign-in: a new session id every time (a cookie
+/// planted before it is dropped: no fixation), audited with how it began. The
+/// new session's token, for the caller to set as the cookie.
+pub(crate) async fn begin_session(
+    state: &AppState,
+    client: &ClientInfo,
+    headers: &HeaderMap,
+    user_id: Uuid,
+    method: SignInMethod,
+    second_factor: bool,
+) -> Result<String, ApiError> {
     let now = Utc::now();
-    // A new session id at every sign-in: a cookie planted before it (fixation) is dropped.
     if let Some(previous_token) = token_from_headers(headers, &state.settings) {
         state.store.revoke_session_by_token(&hash_token(&previous_token), now).await?;
     }
     let (token, token_hash) = generate_token();
     let session = NewSession {
         token_hash,
-        user_id: user.id,
+        user_id,
         scoped_account_id: None,
-        method: SignInMethod::Password,
+        method,
         second_factor,
         user_agent: client.user_agent.clone(),
         ip_address: client.ip_address.clone(),
@@ -211,13 +233,13 @@ pub(crate) async fn start_password_session(
     };
     let session_id = state.store.create_session(&session).await?;
     let event = AuditEvent::new("auth.login.succeeded", ActorKind::User)
-        .actor(user.id)
+        .actor(user_id)
         .target("session", session_id)
         .ip_address(client.ip_address.clone())
         .user_agent(client.user_agent.clone())
-        .details(serde_json::json!({ "method": "password", "second_factor": second_factor }));
+        .details(serde_json::json!({ "method": method.as_str(), "second_factor": second_factor }));
     audit::record(&state.store, event).await?;
-    Ok((user.id, token))
+    Ok(token)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -281,20 +303,20 @@ pub async fn prove_again(
     Ok(())
 }
 
-struct SecondFactor<'a> {
-    totp: Option<&'a str>,
-    recovery_code: Option<&'a SecretString>,
+pub(crate) struct SecondFactor<'a> {
+    pub totp: Option<&'a str>,
+    pub recovery_code: Option<&'a SecretString>,
 }
 
 impl SecondFactor<'_> {
-    fn is_missing(&self) -> bool {
+    pub(crate) fn is_missing(&self) -> bool {
         self.totp.is_none() && self.recovery_code.is_none()
     }
 }
 
 /// A TOTP code for a step not used before, or an unused recovery code (which is
 /// then used up).
-async fn second_factor_holds(
+pub(crate) async fn second_factor_holds(
     state: &AppState,
     user: &crate::store::LoginUser,
     second_factor: &SecondFactor<'_>,

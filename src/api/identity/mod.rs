@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod credentials;
+pub mod email_codes;
 pub mod me;
 pub mod mfa;
 pub mod profile;

@@ -136,14 +136,24 @@ pub async fn create_invitation(
     access: AccountAccess,
     Json(request): Json<InvitationRequest>,
 ) -> Result<Response, ApiError> {
-    let scope = access.require(Permission::TeamInvite, &state).await?;
+    let created = invite_into_account(&state, &access, request).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Inviting someone into the account, behind the API and the team page.
+pub async fn invite_into_account(
+    state: &AppState,
+    access: &AccountAccess,
+    request: InvitationRequest,
+) -> Result<InvitationCreated, ApiError> {
+    let scope = access.require(Permission::TeamInvite, state).await?;
     // Inviting an owner hands over the account: owners (and staff admins) only.
     if request.role == AccountRole::Owner {
-        access.require(Permission::AccountEditSettings, &state).await?;
+        access.require(Permission::AccountEditSettings, state).await?;
         access.caller.require_recent_sign_in()?;
     }
     let issued = issue_invitation(
-        &state,
+        state,
         &access.caller,
         &request.email,
         Some(scope.account_id()),
@@ -151,7 +161,7 @@ pub async fn create_invitation(
         "invitation.created",
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(InvitationCreated::new(issued, request.role))).into_response())
+    Ok(InvitationCreated::new(issued, request.role))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

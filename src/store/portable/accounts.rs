@@ -11,6 +11,7 @@ portable_queries! {
             slug: slug.to_owned(),
             status: "active".into(),
             require_mfa: false,
+            email_codes: "allowed".into(),
             created_at: Utc::now(),
         };
         sqlx::query("INSERT INTO accounts (id, name, slug, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
@@ -28,7 +29,7 @@ portable_queries! {
     /// Every account, for staff, in creation order after `after` (keyset).
     pub(in crate::store) async fn list_accounts(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Account>> {
         let accounts = sqlx::query_as(
-            "SELECT id, name, slug, status, require_mfa, created_at FROM accounts WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+            "SELECT id, name, slug, status, require_mfa, email_codes, created_at FROM accounts WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
@@ -38,7 +39,7 @@ portable_queries! {
     }
 
     pub async fn account(&self, account_id: Uuid) -> Result<Option<Account>> {
-        let account = sqlx::query_as("SELECT id, name, slug, status, require_mfa, created_at FROM accounts WHERE id = $1")
+        let account = sqlx::query_as("SELECT id, name, slug, status, require_mfa, email_codes, created_at FROM accounts WHERE id = $1")
             .bind(account_id)
             .fetch_optional(&self.pool)
             .await?;

@@ -24,6 +24,7 @@ portable_queries! {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        sqlx::query("DELETE FROM sign_in_codes WHERE expires_at < $1").bind(failures_before).execute(&self.pool).await?;
         sqlx::query("DELETE FROM login_throttle_notices WHERE noticed_until < $1")
             .bind(failures_before)
             .execute(&self.pool)

@@ -62,6 +62,7 @@ mod records;
 mod roles;
 mod seed;
 mod sessions;
+pub mod sign_in_codes;
 mod sso;
 mod user_tokens;
 mod users;
