@@ -305,3 +305,25 @@ email-code-wrong = Dieser Code hat nicht funktioniert: vielleicht vertippt, scho
 email-code-again = Neuen Code senden
 email-code-password = Stattdessen mit Passwort anmelden
 email-code-required = Ihr Konto meldet sich mit einem Einmalcode per E-Mail an. Nutzen Sie unten „Mit einem Code per E-Mail anmelden“.
+
+nav-settings = Einstellungen
+settings-title = Kontoeinstellungen
+settings-saved = Die Einstellungen sind gespeichert.
+settings-mfa = Zweiter Faktor
+settings-require-mfa = Alle Mitglieder müssen sich mit einer Authenticator-App anmelden
+settings-require-mfa-hint = Mitglieder ohne App sehen dieses Konto wieder, sobald sie auf ihrer Profilseite eine einrichten. Richten Sie zuerst Ihre ein.
+settings-email-codes = Anmeldecodes per E-Mail
+settings-codes-allowed = Mitglieder melden sich mit einem Code an ihre Adresse oder mit ihrem Passwort an
+settings-codes-required = Mitglieder melden sich nur mit einem Code an ihre Adresse an, nie mit einem Passwort
+settings-codes-off = Mitglieder melden sich nur mit ihrem Passwort an
+
+greeting-title = Willkommen im Portal von { $business }
+greeting-intro = Hier können Sie:
+greeting-invoices = Ihre Rechnungen sehen, als PDF laden und offene bezahlen
+greeting-documents = Ihre Dokumente finden und laden und uns Dateien senden
+greeting-tickets = uns um Hilfe bitten und jede Anfrage verfolgen
+greeting-tasks = sehen, was wir von Ihnen brauchen, und es als erledigt markieren
+greeting-team = Kolleginnen und Kollegen einladen und festlegen, was jede Person sieht
+greeting-settings = festlegen, wie sich Ihr Team anmeldet
+greeting-live = Alles hier ist aktuell: Wenn sich etwas ändert, zeigt diese Seite es innerhalb von Sekunden. Die Glocke oben sagt Ihnen, was neu ist.
+greeting-dismiss = Verstanden

@@ -305,3 +305,25 @@ email-code-wrong = That code did not work: it may be mistyped, used or expired. 
 email-code-again = Send a new code
 email-code-password = Sign in with your password instead
 email-code-required = Your account signs in with a one-time code sent by email. Use "Sign in with a code sent by email" below.
+
+nav-settings = Settings
+settings-title = Account settings
+settings-saved = The settings are saved.
+settings-mfa = Second factor
+settings-require-mfa = Every member must sign in with an authenticator app
+settings-require-mfa-hint = Members without one see this account again once they set one up on their profile. Set up yours first.
+settings-email-codes = Sign-in codes by email
+settings-codes-allowed = Members may sign in with a code sent to their address, or with their password
+settings-codes-required = Members sign in with a code sent to their address only, never a password
+settings-codes-off = Members sign in with their password only
+
+greeting-title = Welcome to { $business }'s portal
+greeting-intro = Here you can:
+greeting-invoices = see your invoices, download them as PDF and pay open ones
+greeting-documents = find and download your documents, and send us files
+greeting-tickets = ask us for help and follow each request
+greeting-tasks = see what we need from you, and mark it done
+greeting-team = invite colleagues and choose what each may see
+greeting-settings = decide how your team signs in
+greeting-live = Everything here is up to date: when something changes, this page shows it within seconds. The bell at the top tells you what is new.
+greeting-dismiss = Got it

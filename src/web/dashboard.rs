@@ -68,6 +68,8 @@ struct DashboardPage {
     new_documents: Option<i64>,
     tasks_due: Option<i64>,
     recent: Vec<RecordLine>,
+    /// A first visit: what this person can do here, until they dismiss it.
+    greeting: Vec<String>,
 }
 
 pub async fn page(
@@ -117,7 +119,13 @@ pub async fn page(
         })
         .collect();
     let account_name = page.account.as_ref().map(|account| account.name.clone()).unwrap_or_default();
+    let greeting = if state.store.welcomed_at(access.caller.user_id).await?.is_none() {
+        page.sections.iter().skip(1).map(|section| page.t(&format!("greeting-{}", section.id))).collect()
+    } else {
+        Vec::new()
+    };
     page::ok(&DashboardPage {
+        greeting,
         account_name,
         invoices,
         invoices_href: format!("/accounts/{account_id}/invoices"),
@@ -127,4 +135,20 @@ pub async fn page(
         recent,
         page,
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Dismissal {
+    #[serde(default)]
+    next: String,
+}
+
+/// "Got it": the greeting is not shown again, on any device.
+pub async fn dismiss_greeting(
+    State(state): State<AppState>,
+    caller: Caller,
+    crate::server::form::Form(form): crate::server::form::Form<Dismissal>,
+) -> Result<Response, ApiError> {
+    state.store.mark_welcomed(caller.user_id, chrono::Utc::now()).await?;
+    Ok(Redirect::to(super::errors::safe_next(&form.next).unwrap_or("/")).into_response())
 }

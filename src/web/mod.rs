@@ -19,7 +19,7 @@
 //!   `documents.rs`, `tickets.rs`, `tasks.rs`, `profile.rs` (the person's own
 //!   details, password, authenticator app, sessions and API tokens),
 //!   `notifications.rs` (the bell and the list), `team.rs` (members
-//!   and invitations).
+//!   and invitations), `settings.rs` (the account's sign-in rules).
 //!
 //! A new page goes in a module here, takes `Page` and the same extractor as the
 //! API route it mirrors (`AccountAccess`), and gets a row in
@@ -40,6 +40,7 @@ mod page;
 mod profile;
 mod records;
 mod recovery;
+mod settings;
 mod sign_in;
 mod tasks;
 mod team;
@@ -54,6 +55,7 @@ use crate::server::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::home))
+        .route("/welcome", post(dashboard::dismiss_greeting))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-in/code", get(email_code::form).post(email_code::send))
         .route("/sign-in/code/check", post(email_code::sign_in))
@@ -72,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}/tickets/{record_id}", get(tickets::detail))
         .route("/accounts/{account_id}/tickets/{record_id}/comments", post(tickets::comment))
         .route("/accounts/{account_id}/tickets/{record_id}/close", post(tickets::close))
+        .route("/accounts/{account_id}/settings", get(settings::show).post(settings::save))
         .route("/accounts/{account_id}/team", get(team::show))
         .route("/accounts/{account_id}/team/invitations", post(team::invite))
         .route("/accounts/{account_id}/team/invitations/{invitation_id}/resend", post(team::resend))

@@ -121,6 +121,7 @@ impl Page {
             ("tickets", Permission::TicketsView),
             ("tasks", Permission::TasksView),
             ("team", Permission::TeamView),
+            ("settings", Permission::AccountEditSettings),
         ] {
             if access.holds(permission) {
                 let label = self.t(&format!("nav-{id}"));

@@ -142,15 +142,22 @@ impl Browser {
 
     /// The text of the first element matching `css`; tried again when the page
     /// swapped it (a live refresh) between finding and reading it.
+    /// Waits up to 5 seconds for the element (a page still loading).
     pub async fn text(&self, css: &str) -> String {
-        for _ in 0..5 {
-            let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css} on the page"));
-            if let Ok(text) = element.text().await {
-                return text;
+        let started = Instant::now();
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(element) => {
+                    if let Ok(text) = element.text().await {
+                        return text;
+                    }
+                }
+                Err(_) if started.elapsed() > Duration::from_secs(5) => panic!("{css} on the page"),
+                Err(_) => {}
             }
+            assert!(started.elapsed() < Duration::from_secs(10), "{css} kept changing under the reader");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{css} kept changing under the reader");
     }
 
     /// The width the page is laid out at (360 on the phone, 1280 on the desktop).

@@ -569,7 +569,7 @@ async fn a_customer_opens_a_request_and_adds_a_message_in_the_browser() {
     })
     .await;
     browser.fill("#body", "Still smoking this morning.").await;
-    browser.click("form[action$='/comments'] button").await;
+    browser.click_and_wait("form[action$='/comments'] button").await;
     eventually("the message in the thread", Duration::from_secs(10), || async {
         browser.text("#live").await.contains("Still smoking this morning.").then_some(())
     })
@@ -975,6 +975,18 @@ async fn an_owner_invites_changes_a_role_and_removes_a_member_on_the_team_page()
         .collect();
     assert!(roles.contains(&(viewer.email.clone(), "member".to_owned())), "{roles:?}");
     assert!(!roles.iter().any(|(email, _)| *email == leaving.email), "{roles:?}");
+
+    // The account's settings: members sign in with their password only from now on.
+    browser.click_link("Settings").await;
+    browser.wait_for_path(&format!("/accounts/{account}/settings")).await;
+    assert_accessible(&browser, "account settings").await;
+    browser.click("input[name=email_codes][value=off]").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
+    browser.wait_for_path(&format!("/accounts/{account}/settings")).await;
+    assert!(browser.text(".notice").await.contains("saved"));
+    let settings: Value = app.get_json(&format!("/api/v1/accounts/{account}"), Some(&owner)).await;
+    assert_eq!(settings["email_codes"], "off");
+    assert_eq!(settings["require_mfa"], false);
     browser.close().await;
 
     // A member's role does not include the team: no link, and the page is refused.
@@ -1020,5 +1032,18 @@ async fn a_customer_signs_in_with_a_code_from_their_mail_on_a_phone() {
     browser.fill("#code", &code).await;
     browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path(&format!("/accounts/{account}/tickets")).await;
+
+    // A first visit: the dashboard greets them with what their role lets them do,
+    // until they dismiss it (then on every device).
+    browser.goto(&format!("{}/accounts/{account}", app.address)).await;
+    let greeting = browser.text(".greeting").await;
+    assert!(greeting.contains("ask us for help"), "{greeting}");
+    assert!(!greeting.contains("invoices"), "a member does not see invoices: {greeting}");
+    assert_accessible(&browser, "the first visit's greeting").await;
+    browser.click_and_wait(".greeting button").await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    assert!(browser.client.find(Locator::Css(".greeting")).await.is_err());
     browser.close().await;
+    let response = app.request(Method::GET, &format!("/accounts/{account}"), Some(&member)).send().await.unwrap();
+    assert!(!response.text().await.unwrap().contains("class=\"card greeting\""), "remembered for the person");
 }

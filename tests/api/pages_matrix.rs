@@ -78,6 +78,8 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/accounts/{}/tickets/{}/comments" => "body=From+the+matrix",
         "/accounts/{}/team/invitations" => "email=matrix-invitee%40example.com&role=member",
         "/accounts/{}/team/members/{}/role" => "role=viewer",
+        "/accounts/{}/settings" => "email_codes=allowed",
+        "/welcome" => "next=%2F",
         "/profile" => "display_name=Matrix+Person&locale=de&time_zone=Europe%2FZurich&invoices=on",
         "/profile/confirm" => "confirm_password=not-my-password",
         "/profile/password" => "current_password=not-my-password&new_password=a-long-new-passphrase-here",
@@ -117,6 +119,8 @@ fn api_twin(path: &str) -> Option<String> {
     match segments.as_slice() {
         ["", "accounts", _] => Some(format!("/api/v1{path}/dashboard")),
         ["", "accounts", account, "team"] => Some(format!("/api/v1/accounts/{account}/members")),
+        // The settings page has no read of its own in the API (any member reads the account).
+        ["", "accounts", _, "settings"] => None,
         [.., "new"] => None,
         ["", "accounts", ..] => Some(format!("/api/v1{path}")),
         _ => None,

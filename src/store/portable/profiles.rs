@@ -41,3 +41,23 @@ portable_queries! {
         Ok(())
     }
 }
+
+portable_queries! {
+    /// When the person dismissed the first-visit greeting, if they have.
+    pub async fn welcomed_at(&self, user_id: Uuid) -> Result<Option<DateTime<Utc>>> {
+        let welcomed: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as("SELECT welcomed_at FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(welcomed.and_then(|(at,)| at))
+    }
+
+    pub async fn mark_welcomed(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE users SET welcomed_at = COALESCE(welcomed_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -21,3 +21,6 @@ ALTER TABLE accounts ADD COLUMN email_codes TEXT NOT NULL DEFAULT 'allowed'
 ALTER TABLE sessions DROP CONSTRAINT sessions_auth_method_check;
 ALTER TABLE sessions ADD CONSTRAINT sessions_auth_method_check
     CHECK (auth_method IN ('password', 'sso', 'invitation', 'email_code'));
+
+-- When the person dismissed the portal's first-visit greeting (NULL: not yet).
+ALTER TABLE users ADD COLUMN welcomed_at TIMESTAMPTZ;

@@ -55,3 +55,6 @@ BEGIN
     INSERT INTO change_feed (kind, user_id, changed_at)
     VALUES ('access', OLD.user_id, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'));
 END;
+
+-- When the person dismissed the portal's first-visit greeting (NULL: not yet).
+ALTER TABLE users ADD COLUMN welcomed_at TEXT;
