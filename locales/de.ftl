@@ -327,3 +327,17 @@ greeting-team = Kolleginnen und Kollegen einladen und festlegen, was jede Person
 greeting-settings = festlegen, wie sich Ihr Team anmeldet
 greeting-live = Alles hier ist aktuell: Wenn sich etwas ändert, zeigt diese Seite es innerhalb von Sekunden. Die Glocke oben sagt Ihnen, was neu ist.
 greeting-dismiss = Verstanden
+
+timeline-title = Verlauf
+timeline-first = Hier zuerst gesehen
+timeline-changed = Geändert: { $fields }
+timeline-removed = An der Quelle entfernt
+changed-amount_due_minor = offener Betrag
+changed-total_minor = Gesamtbetrag
+changed-due_at = Fälligkeit
+changed-due_date = Fälligkeit
+changed-line_items = Positionen
+changed-title = Titel
+changed-subject = Betreff
+changed-priority = Priorität
+changed-number = Nummer

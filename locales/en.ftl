@@ -327,3 +327,17 @@ greeting-team = invite colleagues and choose what each may see
 greeting-settings = decide how your team signs in
 greeting-live = Everything here is up to date: when something changes, this page shows it within seconds. The bell at the top tells you what is new.
 greeting-dismiss = Got it
+
+timeline-title = History
+timeline-first = First seen here
+timeline-changed = Changed: { $fields }
+timeline-removed = Removed at the source
+changed-amount_due_minor = amount due
+changed-total_minor = total
+changed-due_at = due date
+changed-due_date = due date
+changed-line_items = lines
+changed-title = title
+changed-subject = subject
+changed-priority = priority
+changed-number = number

@@ -11,10 +11,13 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::page::{self, Page};
+use super::records::{TimelineStep, timeline};
+use crate::api::portal::history::{HistoryPage, history};
 use crate::api::portal::records::{ListQuery, PortalRecord, record_detail, record_page};
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
 use crate::server::AppState;
+use crate::server::json::Json;
 use crate::server::problem::ApiError;
 
 /// An invoice in the list, ready to print.
@@ -138,6 +141,8 @@ struct InvoicePage {
     payments: Option<Vec<InvoiceRow>>,
     freshness: String,
     list_href: String,
+    /// The invoice's story, oldest first.
+    timeline: Vec<TimelineStep>,
 }
 
 pub async fn detail(
@@ -146,7 +151,10 @@ pub async fn detail(
     Path((account_id, record_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
     let detail = record_detail(&state, &access, Permission::InvoicesView, "invoice", record_id).await?;
+    let history_page = HistoryPage { limit: Some(50) };
+    let Json(history) = history(&state, &access, Permission::InvoicesView, "invoice", record_id, history_page).await?;
     let page = Page::for_caller(&state, &access.caller, "invoices").await?.in_account(&access);
+    let timeline = timeline(&page, &history);
     let record = &detail.record;
     let data = &record.data;
     let currency = record.currency.clone().unwrap_or_default();
@@ -180,6 +188,7 @@ pub async fn detail(
             .map(|payments| payments.iter().map(|payment| row(&page, account_id, payment)).collect()),
         freshness: page.freshness(record),
         list_href: format!("/accounts/{account_id}/invoices"),
+        timeline,
         page,
     })
 }

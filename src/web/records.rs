@@ -78,3 +78,60 @@ impl FormProblem {
         self.fields.contains_key(name)
     }
 }
+
+/// One step of a record's story, oldest first: when, the status it had, and what
+/// else changed.
+pub struct TimelineStep {
+    pub when: String,
+    pub status: String,
+    pub status_class: &'static str,
+    pub note: String,
+}
+
+/// A record's versions (newest first, as the API answers them) as a timeline,
+/// oldest first: a step where the status changed, or where a field a person
+/// cares about did.
+pub fn timeline(page: &Page, history: &crate::api::portal::history::RecordHistory) -> Vec<TimelineStep> {
+    let mut steps = Vec::new();
+    let mut previous_status: Option<String> = None;
+    for version in history.versions.iter().rev() {
+        let status = version.data["status"].as_str().map(str::to_owned);
+        let status_changed = status != previous_status;
+        let worded: Vec<String> = version
+            .changed_fields
+            .iter()
+            .filter(|field| field.as_str() != "status")
+            .filter_map(|field| {
+                let key = format!("changed-{field}");
+                let label = page.t(&key);
+                (label != key).then_some(label)
+            })
+            .collect();
+        let first = previous_status.is_none() && steps.is_empty();
+        if first || status_changed || !worded.is_empty() {
+            let note = if first {
+                page.t("timeline-first")
+            } else if worded.is_empty() {
+                String::new()
+            } else {
+                page.t_with("timeline-changed", "fields", &worded.join(", "))
+            };
+            steps.push(TimelineStep {
+                when: page.format.date_time(version.valid_from),
+                status: status.as_deref().map(|status| page.status_label(status)).unwrap_or_default(),
+                status_class: status_class(status.as_deref()),
+                note,
+            });
+        }
+        previous_status = status;
+    }
+    if history.deleted_at.is_some() {
+        steps.push(TimelineStep {
+            when: history.deleted_at.map(|at| page.format.date_time(at)).unwrap_or_default(),
+            status: page.t("timeline-removed"),
+            status_class: "neutral",
+            note: String::new(),
+        });
+    }
+    steps
+}

@@ -285,6 +285,12 @@ async fn a_change_upstream_appears_on_the_open_page_without_a_reload() {
     browser
         .wait_for_path(&format!("/accounts/{account}/invoices/{}", invoice_record(&app, &owner, account).await))
         .await;
+    // Its history: first seen open, then paid.
+    let history = browser.text(".timeline").await;
+    let (open, paid) = (history.find("Open"), history.find("Paid"));
+    assert!(open.is_some() && paid.is_some() && open < paid, "open, then paid: {history}");
+    assert!(history.contains("First seen here"), "{history}");
+    assert_accessible(&browser, "an invoice with its history").await;
     browser.close().await;
 }
 

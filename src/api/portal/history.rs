@@ -66,7 +66,7 @@ fn changed_fields(newer: &Value, older: &Value) -> Vec<String> {
 
 /// A record's versions, newest first; the endpoints are defined with the other
 /// per-collection reads in `records`.
-pub(super) async fn history(
+pub async fn history(
     state: &AppState,
     access: &AccountAccess,
     permission: Permission,
