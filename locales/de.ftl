@@ -341,3 +341,9 @@ changed-title = Titel
 changed-subject = Betreff
 changed-priority = Priorität
 changed-number = Nummer
+
+invitation-join-intro = Sie sind als { $email } angemeldet. Nehmen Sie die Einladung an, um dieses Konto zu Ihren hinzuzufügen.
+invitation-join = Einladung annehmen
+invitation-join-other = An einer anderen Adresse eingeladen? Melden Sie sich zuerst ab und öffnen Sie den Link erneut.
+invitation-not-yours = Diese Einladung ist unbekannt, schon benutzt, abgelaufen oder für eine andere Adresse. Fordern Sie eine neue an.
+invitation-already-member = Sie gehören diesem Konto bereits an.

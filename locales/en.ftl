@@ -341,3 +341,9 @@ changed-title = title
 changed-subject = subject
 changed-priority = priority
 changed-number = number
+
+invitation-join-intro = You are signed in as { $email }. Accept the invitation to add this account to the ones you can open.
+invitation-join = Accept the invitation
+invitation-join-other = Invited at another address? Sign out first, then open the link again.
+invitation-not-yours = This invitation is unknown, used, expired, or for another address. Ask for a new one.
+invitation-already-member = You already belong to this account.

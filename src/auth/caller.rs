@@ -189,6 +189,21 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// `Option<Caller>`: pages that anyone may open but that differ for someone
+/// signed in (an invitation: join as oneself). No credential, or one no longer
+/// live, is `None`; any other failure stays an error.
+impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        match <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(caller) => Ok(Some(caller)),
+            Err(error) if error.code() == ErrorCode::Unauthenticated => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
 impl Caller {
     /// Who the request's credential (API token, else session cookie) belongs to,
     /// if it is still live. Long-lived responses (the event stream) call it again

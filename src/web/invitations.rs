@@ -13,8 +13,10 @@ use serde::Deserialize;
 
 use super::page::{self, Page};
 use super::records::FormProblem;
-use crate::api::portal::invitations::{AcceptInvitation, accept_invitation};
-use crate::auth::ClientInfo;
+use crate::api::portal::invitations::{
+    AcceptInvitation, AcceptInvitationAsMe, accept_invitation, accept_invitation_as_me,
+};
+use crate::auth::{Caller, ClientInfo};
 use crate::core::password::MIN_PASSWORD_CHARS;
 use crate::server::AppState;
 use crate::server::form::Form;
@@ -31,7 +33,30 @@ struct InvitationPage {
     problem: FormProblem,
 }
 
-pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+#[derive(Template)]
+#[template(path = "invitation_join.html")]
+struct JoinPage {
+    page: Page,
+    email: String,
+    token: String,
+    problem: FormProblem,
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    // Someone signed in joins as themselves: no new name or password.
+    if let Some(caller) = caller {
+        let page = Page::for_caller(&state, &caller, "invitation").await?;
+        return page::ok(&JoinPage {
+            page,
+            email: caller.email,
+            token: String::new(),
+            problem: FormProblem::default(),
+        });
+    }
     let page = Page::anonymous(&state, &headers, "invitation");
     page::ok(&InvitationPage {
         page,
@@ -99,5 +124,37 @@ pub async fn accept(
             refused(problem, StatusCode::CONFLICT, page)
         }
         Err(error) => refused(FormProblem::from_error(error)?, StatusCode::UNPROCESSABLE_ENTITY, page),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct JoinForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// Joining the invited account as the person signed in (the invitation must be
+/// for their address): the API's own `accept_invitation_as_me`.
+pub async fn join(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(form): Form<JoinForm>,
+) -> Result<Response, ApiError> {
+    let request = AcceptInvitationAsMe { token: form.token.trim().to_owned() };
+    match accept_invitation_as_me(State(state.clone()), caller.clone(), Json(request)).await {
+        Ok(Json(accepted)) => {
+            let target = accepted.account_id.map(|id| format!("/accounts/{id}")).unwrap_or_else(|| "/".to_owned());
+            Ok(Redirect::to(&target).into_response())
+        }
+        Err(error) => {
+            let page = Page::for_caller(&state, &caller, "invitation").await?;
+            let (status, key) = match error.code() {
+                ErrorCode::NotFound => (StatusCode::NOT_FOUND, "invitation-not-yours"),
+                ErrorCode::Conflict => (StatusCode::CONFLICT, "invitation-already-member"),
+                _ => return Err(error),
+            };
+            let problem = FormProblem { summary: Some(page.t(key)), ..Default::default() };
+            page::render(status, &JoinPage { page, email: caller.email, token: form.token, problem })
+        }
     }
 }

@@ -65,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/verify-email", get(recovery::verify_form).post(recovery::verify))
         .route("/confirm-email-change", get(recovery::email_change_form).post(recovery::email_change))
         .route("/invitations/accept", get(invitations::form).post(invitations::accept))
+        .route("/invitations/join", post(invitations::join))
         .route("/accounts/{account_id}", get(dashboard::page))
         .route("/accounts/{account_id}/invoices", get(invoices::list))
         .route("/accounts/{account_id}/invoices/{record_id}", get(invoices::detail))

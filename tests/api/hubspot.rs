@@ -312,14 +312,15 @@ async fn a_signed_hubspot_notification_fetches_the_changed_objects_into_their_ac
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 
-    let contacts = eventually("the contact fetched", Duration::from_secs(10), || async {
+    // The two events may be applied in either order: wait for both.
+    let (contacts, orders) = eventually("the contact and the deal fetched", Duration::from_secs(10), || async {
         let contacts = cached_records(&app, &admin, &connector, "contact").await;
-        contacts.contains_key(&contact).then_some(contacts)
+        let orders = cached_records(&app, &admin, &connector, "order").await;
+        (contacts.contains_key(&contact) && orders.contains_key(&deal)).then_some((contacts, orders))
     })
     .await;
     assert_eq!(contacts[&contact]["data"]["email"], "ada.lovelace@acme.test");
     assert_eq!(contacts[&contact]["account_id"], json!(account), "its company association maps it");
-    let orders = cached_records(&app, &admin, &connector, "order").await;
     assert_eq!(orders[&deal]["account_id"], json!(account));
 
     // The same batch signed with another secret is refused.

@@ -681,7 +681,9 @@ async fn an_invited_person_accepts_in_the_browser_and_lands_in_the_account() {
     browser.click_and_wait("form.form button[type=submit]").await;
     browser.wait_for_path(&format!("/accounts/{account}")).await;
     assert!(browser.text("h1").await.contains("Acme"));
-    // The link works once.
+    // The link works once (tried by someone not signed in).
+    browser.close().await;
+    let browser = Browser::start(Viewport::Phone).await;
     browser.goto(&format!("{}/invitations/accept{fragment}", app.address)).await;
     browser.fill("#display_name", "Someone Else").await;
     browser.fill("#password", "another long passphrase here").await;
@@ -1052,4 +1054,51 @@ async fn a_customer_signs_in_with_a_code_from_their_mail_on_a_phone() {
     browser.close().await;
     let response = app.request(Method::GET, &format!("/accounts/{account}"), Some(&member)).send().await.unwrap();
     assert!(!response.text().await.unwrap().contains("class=\"card greeting\""), "remembered for the person");
+}
+
+#[tokio::test]
+async fn someone_signed_in_accepts_an_invitation_to_another_account_as_themselves() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let first = app.create_account(&admin, "Acme").await;
+    let second = app.create_account(&admin, "Globex").await;
+    let consultant = app.member(&admin, first, "member").await;
+    let invite = |email: String| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let response = app
+                .request(Method::POST, &format!("/api/v1/accounts/{second}/invitations"), Some(admin))
+                .json(&json!({"email": email, "role": "viewer"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            let invitation: Value = response.json().await.unwrap();
+            let link = invitation["accept_url"].as_str().unwrap().to_owned();
+            link[link.find('#').unwrap()..].to_owned()
+        }
+    };
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &consultant.email, &consultant.password).await;
+    browser.wait_for_path(&format!("/accounts/{first}")).await;
+
+    // An invitation for someone else's address: refused, nothing joined.
+    let fragment = invite("someone.else@example.com".to_owned()).await;
+    browser.goto(&format!("{}/invitations/accept{fragment}", app.address)).await;
+    assert!(browser.text("main").await.contains(&consultant.email), "joins as the person signed in");
+    browser.click_and_wait("form.form button[type=submit]").await;
+    browser.wait_for_path("/invitations/join").await;
+    assert!(browser.text(".error-summary").await.contains("another address"));
+
+    // Their own: one click, and the second account is theirs too.
+    let fragment = invite(consultant.email.clone()).await;
+    browser.goto(&format!("{}/invitations/accept{fragment}", app.address)).await;
+    assert_accessible(&browser, "joining as oneself").await;
+    browser.click_and_wait("form.form button[type=submit]").await;
+    browser.wait_for_path(&format!("/accounts/{second}")).await;
+    let me: Value = app.get_json("/api/v1/me", Some(&consultant)).await;
+    assert_eq!(me["accounts"].as_array().unwrap().len(), 2, "{me}");
+    browser.close().await;
 }

@@ -74,6 +74,7 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/reset-password" => "token=not-a-token&new_password=a-long-new-passphrase-here",
         "/verify-email" | "/confirm-email-change" => "token=not-a-token",
         "/invitations/accept" => "token=not-a-token&display_name=Matrix&password=correct-horse-battery-staple",
+        "/invitations/join" => "token=not-a-token",
         "/accounts/{}/tickets" => "subject=Matrix&body=From+the+matrix",
         "/accounts/{}/tickets/{}/comments" => "body=From+the+matrix",
         "/accounts/{}/team/invitations" => "email=matrix-invitee%40example.com&role=member",

@@ -149,6 +149,7 @@ async fn prove(state: &AppState, client: &ClientInfo, proof: Proof<'_>) -> Resul
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = SignedIn),
         (status = 401, description = "Wrong email or password, or the second factor is needed", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Right password, but the person's account signs members in with mailed codes only", body = crate::server::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "An email address longer than any can be", body = crate::server::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts", body = crate::server::problem::Problem, content_type = "application/problem+json"),
     ))]

@@ -84,15 +84,14 @@ enum SendError {
 
 /// The user `email` names, if they may sign in with a mailed code: active, not
 /// staff, in at least one account and in none that turned codes off.
+/// For an unknown address the same queries run against no one, so that the
+/// answer's timing does not tell known addresses from unknown ones.
 async fn code_user(state: &AppState, email: &str) -> Result<Option<LoginUser>, crate::store::StoreError> {
-    let Some(user) = state.store.find_login_user(email).await?.filter(|user| user.status == "active") else {
-        return Ok(None);
-    };
-    if state.store.staff_role_of(user.id).await?.is_some() {
-        return Ok(None);
-    }
-    let policy = state.store.email_code_policy(user.id).await?;
-    Ok((policy.accounts > 0 && !policy.any_off).then_some(user))
+    let user = state.store.find_login_user(email).await?.filter(|user| user.status == "active");
+    let user_id = user.as_ref().map(|user| user.id).unwrap_or(Uuid::nil());
+    let staff = state.store.staff_role_of(user_id).await?.is_some();
+    let policy = state.store.email_code_policy(user_id).await?;
+    Ok(user.filter(|_| !staff && policy.accounts > 0 && !policy.any_off))
 }
 
 /// What is stored of a code: bound to its user, so one code's hash says nothing
@@ -208,10 +207,8 @@ pub(crate) async fn start_code_session(
     };
     let typed: String = code.expose_secret().chars().filter(|c| !c.is_whitespace()).collect();
     let user = code_user(state, email).await?;
-    let live = match &user {
-        Some(user) => state.store.live_sign_in_code(user.id, now).await?,
-        None => None,
-    };
+    let user_id = user.as_ref().map(|user| user.id).unwrap_or(Uuid::nil());
+    let live = state.store.live_sign_in_code(user_id, now).await?;
     let matches = match (&user, &live) {
         (Some(user), Some(live)) => bool::from(code_hash(user.id, &typed).ct_eq(&live.code_hash)),
         _ => false,
