@@ -419,8 +419,17 @@ async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
     for viewport in [Viewport::Phone, Viewport::Desktop] {
         // The pages before signing in: an invitation, and a page that is not there.
         let browser = Browser::start(viewport).await;
-        browser.goto(&format!("{}/invitations/accept", demo.address)).await;
-        assert_accessible(&browser, &format!("invitation ({viewport:?})")).await;
+        for path in [
+            "/invitations/accept",
+            "/sign-in/code",
+            "/forgot-password",
+            "/reset-password",
+            "/verify-email",
+            "/confirm-email-change",
+        ] {
+            browser.goto(&format!("{}{path}", demo.address)).await;
+            assert_accessible(&browser, &format!("{path} ({viewport:?})")).await;
+        }
         browser.goto(&format!("{}/no-such-page", demo.address)).await;
         assert!(browser.text("h1").await.contains("Page not found"));
         assert_accessible(&browser, &format!("not found ({viewport:?})")).await;
@@ -466,6 +475,9 @@ async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
             browser.click_and_wait("a.person").await;
             browser.wait_for_path("/profile").await;
             assert_accessible(&browser, &format!("profile as {who}")).await;
+            browser.click_and_wait("#bell").await;
+            browser.wait_for_path("/notifications").await;
+            assert_accessible(&browser, &format!("notifications as {who}")).await;
             if !email.starts_with("viewer") {
                 open(&browser, &demo, &format!("{dashboard}/tickets/new"), "#subject").await;
                 assert_accessible(&browser, &format!("new request as {who}")).await;
