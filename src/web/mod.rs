@@ -16,6 +16,7 @@
 //! - one module per page group: `sign_in.rs`, `email_code.rs` (signing in with
 //!   a mailed code), `recovery.rs` (the mailed links:
 //!   reset, verify, email change), `invitations.rs`, `dashboard.rs`, `invoices.rs`,
+//!   `subscriptions.rs`, `orders.rs` (orders and projects with their stages),
 //!   `documents.rs`, `tickets.rs`, `tasks.rs`, `profile.rs` (the person's own
 //!   details, password, authenticator app, sessions and API tokens),
 //!   `notifications.rs` (the bell and the list), `team.rs` (members
@@ -36,12 +37,14 @@ pub mod i18n;
 mod invitations;
 mod invoices;
 mod notifications;
+mod orders;
 mod page;
 mod profile;
 mod records;
 mod recovery;
 mod settings;
 mod sign_in;
+mod subscriptions;
 mod tasks;
 mod team;
 mod tickets;
@@ -69,6 +72,9 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}", get(dashboard::page))
         .route("/accounts/{account_id}/invoices", get(invoices::list))
         .route("/accounts/{account_id}/invoices/{record_id}", get(invoices::detail))
+        .route("/accounts/{account_id}/subscriptions", get(subscriptions::list))
+        .route("/accounts/{account_id}/orders", get(orders::list))
+        .route("/accounts/{account_id}/orders/{record_id}", get(orders::detail))
         .route("/accounts/{account_id}/documents", get(documents::list).post(documents::upload))
         .route("/accounts/{account_id}/tickets", get(tickets::list).post(tickets::create))
         .route("/accounts/{account_id}/tickets/new", get(tickets::new_form))

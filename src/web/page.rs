@@ -117,6 +117,8 @@ impl Page {
         self.sections = vec![Section { id: "dashboard", href: base.clone(), label: self.t("nav-dashboard") }];
         for (id, permission) in [
             ("invoices", Permission::InvoicesView),
+            ("subscriptions", Permission::InvoicesView),
+            ("orders", Permission::OrdersView),
             ("documents", Permission::DocumentsView),
             ("tickets", Permission::TicketsView),
             ("tasks", Permission::TasksView),

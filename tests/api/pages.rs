@@ -137,6 +137,13 @@ async fn a_customer_signs_in_and_reads_an_invoice_on_a_phone_and_on_a_desktop() 
         assert_eq!((status, content_type.as_str()), (200, "application/pdf"), "{size}");
         assert!(start.starts_with("%PDF"), "{size}: {start}");
 
+        // What the account pays for, and when it renews.
+        browser.click_link("Subscriptions").await;
+        browser.wait_for_path(&format!("{dashboard}/subscriptions")).await;
+        let plans = browser.text("#live").await;
+        assert!(plans.contains("Pro plan") && plans.contains("€49.00 a month"), "{size}: {plans}");
+        assert!(plans.contains("Renews on"), "{size}: {plans}");
+
         // Signing out ends the session: the dashboard asks to sign in again.
         browser.click_and_wait("form[action='/sign-out'] button").await;
         browser.wait_for_path("/sign-in").await;
@@ -458,7 +465,11 @@ async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
                 assert_accessible(&browser, &format!("{section} as {who}")).await;
             }
             // The first record of each list that has pages of its own.
-            for (list, link) in [("/invoices", "table.records tbody a"), ("/tickets", "table.records tbody a")] {
+            for (list, link) in [
+                ("/invoices", "table.records tbody a"),
+                ("/tickets", "table.records tbody a"),
+                ("/orders", "table.records tbody a"),
+            ] {
                 if !sections.iter().any(|href| href.ends_with(list)) {
                     continue;
                 }
@@ -526,6 +537,19 @@ async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(browser.text(".error-summary").await.contains("not accepted"));
+
+    // Orders: each with its stage; one order's page tells its story.
+    open(&browser, &demo, &format!("{dashboard}/orders"), "table.records tbody a").await;
+    assert!(browser.text("table.records").await.contains("Order of"), "the account's orders are listed");
+    browser.click_and_wait("table.records tbody a").await;
+    let started = std::time::Instant::now();
+    while browser.client.find(Locator::Css("ol.timeline")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the order's page shows its history");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(browser.text("h1").await.starts_with("Order of"));
+    assert!(browser.text("ol.timeline").await.contains("First seen here"), "its story starts when it arrived");
+    assert!(browser.text(".freshness").await.contains("from Demo business system"));
 
     // A task: marked done, pending, then completed by the business system.
     open(&browser, &demo, &format!("{dashboard}/tasks"), ".task-list form button").await;
