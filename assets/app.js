@@ -76,8 +76,95 @@
     window.history.replaceState(null, "", window.location.pathname);
   }
 
+  // Uploading a document: a file dropped on the field is the one chosen; a file
+  // over the limit is refused before a byte is sent; the upload shows its
+  // progress. The server's answer is the page it would have shown without
+  // JavaScript: the list on success, the form with its error otherwise.
+  function enhanceUpload() {
+    var form = document.querySelector("form.upload-form");
+    if (!form || !window.XMLHttpRequest || !window.FormData) return;
+    var input = form.querySelector("input[type=file]");
+    var zone = form.querySelector(".drop-zone");
+    var progressBox = form.querySelector(".upload-progress");
+    var progress = form.querySelector("progress");
+    var status = form.querySelector(".upload-status");
+    var button = form.querySelector("button[type=submit]");
+    var limit = parseInt(form.getAttribute("data-max-bytes") || "0", 10);
+    var say = function (text) { status.textContent = text; };
+
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.add("dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        input.files = event.dataTransfer.files;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+    input.addEventListener("change", function () {
+      var file = input.files[0];
+      var tooLarge = file && limit > 0 && file.size > limit;
+      say(tooLarge ? form.getAttribute("data-too-large") : "");
+      input.setAttribute("aria-invalid", tooLarge ? "true" : "false");
+    });
+
+    form.addEventListener("submit", function (event) {
+      var file = input.files[0];
+      if (!file) return;
+      event.preventDefault();
+      if (limit > 0 && file.size > limit) {
+        say(form.getAttribute("data-too-large"));
+        input.focus();
+        return;
+      }
+      var request = new XMLHttpRequest();
+      request.open("POST", form.action);
+      request.upload.addEventListener("progress", function (progressEvent) {
+        if (progressEvent.lengthComputable) {
+          progress.value = Math.round((100 * progressEvent.loaded) / progressEvent.total);
+        }
+      });
+      request.addEventListener("load", function () {
+        progress.value = 100;
+        if (request.status >= 200 && request.status < 300) {
+          say(form.getAttribute("data-done"));
+          window.location.assign(request.responseURL || window.location.href);
+          return;
+        }
+        // The form again, with the server's reason next to it.
+        var answer = new DOMParser().parseFromString(request.responseText, "text/html");
+        var main = answer.querySelector("main");
+        if (main) {
+          document.querySelector("main").replaceWith(main);
+          main.focus();
+          enhanceUpload();
+        } else {
+          say(form.getAttribute("data-failed"));
+          button.disabled = false;
+        }
+      });
+      request.addEventListener("error", function () {
+        say(form.getAttribute("data-failed"));
+        button.disabled = false;
+        progressBox.hidden = true;
+      });
+      button.disabled = true;
+      progress.value = 0;
+      progressBox.hidden = false;
+      request.send(new FormData(form));
+    });
+  }
+
   function start() {
     takeInvitationToken();
+    enhanceUpload();
     followChanges();
   }
 

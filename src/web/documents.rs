@@ -1,31 +1,67 @@
-//! The account's documents: folders, search, download, and an upload form that
-//! says the limits (size, types) before anything is sent. The upload is the
-//! API's own (`upload_document`): checked by its bytes, stored at once as
-//! pending, written to the account's storage through the outbox.
+//! The account's documents: folders, tags, search, one document's page with a
+//! preview, download, and an upload form that says the limits (size, types)
+//! before anything is sent (with JavaScript: dropped files and a progress bar).
+//! The upload is the API's own (`upload_document`): checked by its bytes,
+//! stored at once as pending, written to the account's storage through the outbox.
+//!
+//! A preview is the file itself, served inline only for types a browser shows
+//! without running anything (PDF and raster images: never HTML or SVG), with a
+//! `sandbox` Content-Security-Policy of its own and `nosniff`, framed only by
+//! the portal's own page.
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::page::{self, Page};
 use super::records::{FormProblem, RecordRow, row};
-use crate::api::portal::documents::{self, UploadQuery};
-use crate::api::portal::records::{ListQuery, record_page};
+use crate::api::portal::documents::{self, UploadQuery, open_document};
+use crate::api::portal::records::{ListQuery, PortalRecord, record_detail, record_page};
 use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
 use crate::server::AppState;
-use crate::server::problem::ApiError;
+use crate::server::problem::{ApiError, ErrorCode};
 
-/// A document in the list.
+/// A document in the list, or on its page.
 pub struct DocumentRow {
     pub record: RecordRow,
     pub folder: String,
+    pub tags: Vec<String>,
     pub size: String,
+    pub content_type: String,
     pub download: Option<String>,
+}
+
+/// Types shown in the page (by the browser's own viewers, running nothing of
+/// the file): a PDF in a frame, an image as an image.
+const PREVIEWABLE: [&str; 5] = ["application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// The preview's own policy: a sandboxed document that loads nothing, framed by
+/// the portal's pages only.
+const PREVIEW_POLICY: &str = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; \
+    frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+
+fn document_row(page: &Page, account_id: Uuid, record: &PortalRecord, may_download: bool) -> DocumentRow {
+    let data = &record.data;
+    DocumentRow {
+        record: row(page, format!("/accounts/{account_id}/documents/{}", record.id), record),
+        folder: data["folder"].as_str().unwrap_or_default().to_owned(),
+        tags: data["tags"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|tag| tag.as_str().map(str::to_owned))
+            .collect(),
+        size: size(data["size_bytes"].as_i64().unwrap_or_default(), page),
+        content_type: data["content_type"].as_str().unwrap_or_default().to_owned(),
+        download: (may_download && !record.pending)
+            .then(|| format!("/api/v1/accounts/{account_id}/documents/{}/download", record.id)),
+    }
 }
 
 #[derive(Template)]
@@ -35,9 +71,12 @@ struct DocumentsPage {
     rows: Vec<DocumentRow>,
     folders: Vec<String>,
     folder: String,
+    tags: Vec<String>,
+    tag: String,
     q: String,
     upload_action: Option<String>,
     limit: String,
+    limit_bytes: usize,
     types: String,
     problem: FormProblem,
     filtered: bool,
@@ -47,6 +86,8 @@ struct DocumentsPage {
 pub struct DocumentFilter {
     #[serde(default)]
     folder: String,
+    #[serde(default)]
+    tag: String,
     #[serde(default)]
     q: String,
 }
@@ -74,6 +115,7 @@ async fn documents_page(
 ) -> Result<DocumentsPage, ApiError> {
     let query = ListQuery {
         folder: Some(filter.folder.clone()).filter(|folder| !folder.is_empty()),
+        tag: Some(filter.tag.clone()).filter(|tag| !tag.is_empty()),
         q: Some(filter.q.clone()).filter(|q| !q.trim().is_empty()),
         limit: Some(100),
         ..Default::default()
@@ -81,34 +123,29 @@ async fn documents_page(
     let records = record_page(state, access, Permission::DocumentsView, "document", query).await?;
     let page = Page::for_caller(state, &access.caller, "documents").await?.in_account(access);
     let may_download = access.holds(Permission::DocumentsDownload);
-    let mut folders: Vec<String> = Vec::new();
-    let rows = records
-        .items
-        .iter()
-        .map(|record| {
-            let folder = record.data["folder"].as_str().unwrap_or_default().to_owned();
-            if !folder.is_empty() && !folders.contains(&folder) {
-                folders.push(folder.clone());
-            }
-            DocumentRow {
-                record: row(&page, String::new(), record),
-                size: size(record.data["size_bytes"].as_i64().unwrap_or_default(), &page),
-                download: (may_download && !record.pending)
-                    .then(|| format!("/api/v1/accounts/{account_id}/documents/{}/download", record.id)),
-                folder,
-            }
-        })
-        .collect();
+    let rows: Vec<DocumentRow> =
+        records.items.iter().map(|record| document_row(&page, account_id, record, may_download)).collect();
+    // The choices offered are those of the documents listed (and the one chosen).
+    let mut folders: Vec<String> = rows.iter().map(|row| row.folder.clone()).filter(|f| !f.is_empty()).collect();
+    let mut tags: Vec<String> = rows.iter().flat_map(|row| row.tags.iter().cloned()).collect();
+    folders.extend([filter.folder.clone()].into_iter().filter(|folder| !folder.is_empty()));
+    tags.extend([filter.tag.clone()].into_iter().filter(|tag| !tag.is_empty()));
+    tags.sort();
+    tags.dedup();
     folders.sort();
+    folders.dedup();
     let settings = &state.settings;
     Ok(DocumentsPage {
         rows,
         folders,
-        filtered: !filter.folder.is_empty() || !filter.q.trim().is_empty(),
+        filtered: !filter.folder.is_empty() || !filter.tag.is_empty() || !filter.q.trim().is_empty(),
         folder: filter.folder,
+        tags,
+        tag: filter.tag,
         q: filter.q,
         upload_action: access.holds(Permission::DocumentsUpload).then(|| format!("/accounts/{account_id}/documents")),
         limit: size(settings.http.body_limit_bytes as i64, &page),
+        limit_bytes: settings.http.body_limit_bytes,
         types: settings.uploads.allowed_types.join(", "),
         problem,
         page,
@@ -143,4 +180,55 @@ pub async fn upload(
             page::render(if status.is_client_error() { status } else { StatusCode::UNPROCESSABLE_ENTITY }, &page)
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "document.html")]
+struct DocumentPage {
+    page: Page,
+    document: DocumentRow,
+    list_href: String,
+    /// Where the preview is read from, and whether it is an image (else a PDF).
+    preview: Option<(String, bool)>,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((account_id, record_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    let detail = record_detail(&state, &access, Permission::DocumentsView, "document", record_id).await?;
+    let page = Page::for_caller(&state, &access.caller, "documents").await?.in_account(&access);
+    let document = document_row(&page, account_id, &detail.record, access.holds(Permission::DocumentsDownload));
+    let preview = (document.download.is_some() && PREVIEWABLE.contains(&document.content_type.as_str())).then(|| {
+        (format!("/accounts/{account_id}/documents/{record_id}/preview"), document.content_type.starts_with("image/"))
+    });
+    page::ok(&DocumentPage { document, list_href: format!("/accounts/{account_id}/documents"), preview, page })
+}
+
+/// The file, inline, for the document's page to show: only previewable types,
+/// under the preview's own sandboxing policy (the security-headers layer keeps it).
+pub async fn preview(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((_account_id, record_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    let file = open_document(&state, &access, record_id).await?;
+    if !PREVIEWABLE.contains(&file.content_type.as_str()) {
+        return Err(ApiError::new(ErrorCode::NotFound, "This document has no preview; download it instead."));
+    }
+    let mut response = Response::new(file.body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&file.content_type).map_err(ApiError::internal)?);
+    if let Some(size) = file.size {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    }
+    let name = documents::attachment_name(&file.name);
+    if let Ok(disposition) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PREVIEW_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
 }

@@ -18,9 +18,12 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(headers, "content-security-policy", CONTENT_SECURITY_POLICY);
+    // A response with a policy of its own (a document's sandboxed preview) keeps it.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(headers, "content-security-policy", CONTENT_SECURITY_POLICY);
+        set(headers, "x-frame-options", "DENY");
+    }
     set(headers, "x-content-type-options", "nosniff");
-    set(headers, "x-frame-options", "DENY");
     set(headers, "referrer-policy", "same-origin");
     set(headers, "permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
     set(headers, "cross-origin-opener-policy", "same-origin");

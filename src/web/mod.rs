@@ -76,6 +76,8 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}/orders", get(orders::list))
         .route("/accounts/{account_id}/orders/{record_id}", get(orders::detail))
         .route("/accounts/{account_id}/documents", get(documents::list).post(documents::upload))
+        .route("/accounts/{account_id}/documents/{record_id}", get(documents::detail))
+        .route("/accounts/{account_id}/documents/{record_id}/preview", get(documents::preview))
         .route("/accounts/{account_id}/tickets", get(tickets::list).post(tickets::create))
         .route("/accounts/{account_id}/tickets/new", get(tickets::new_form))
         .route("/accounts/{account_id}/tickets/{record_id}", get(tickets::detail))

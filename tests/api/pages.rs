@@ -525,6 +525,83 @@ async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
     })
     .await;
 
+    // Tags filter the list; a document's page shows its file in the page, as a
+    // sandboxed inline preview that runs nothing of its own.
+    open(&browser, &demo, &format!("{dashboard}/documents"), "a.tag").await;
+    browser.click_and_wait("a.tag[href='?tag=contract']").await;
+    let tagged = browser.text("#live").await;
+    assert!(tagged.contains("Master services agreement.pdf"), "{tagged}");
+    assert!(!tagged.contains("Quarterly report"), "the tag filters: {tagged}");
+    assert!(!tagged.contains("Signed contract.pdf"), "the upload has no tags: {tagged}");
+    browser.click_and_wait("#live table.records tbody th a[href*='/documents/']").await;
+    let started = std::time::Instant::now();
+    while browser.client.find(Locator::Css("iframe.preview")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the document's page shows its preview");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(browser.text("h1").await.contains("Master services agreement.pdf"));
+    assert!(browser.text(".summary-list").await.contains("signed"), "its tags");
+    let preview =
+        browser.client.find(Locator::Css("iframe.preview")).await.unwrap().attr("src").await.unwrap().unwrap();
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0]).then(async response => {
+          const bytes = new Uint8Array(await response.arrayBuffer());
+          done([response.status, response.headers.get("content-type"), response.headers.get("content-security-policy"),
+                response.headers.get("content-disposition"), String.fromCharCode(...bytes.slice(0, 5))]);
+        }).catch(error => done([0, String(error)]));
+    "#;
+    let answer: Value = browser.client.execute_async(script, vec![json!(preview)]).await.unwrap();
+    assert_eq!((answer[0].as_u64(), answer[1].as_str()), (Some(200), Some("application/pdf")), "{answer}");
+    let policy = answer[2].as_str().unwrap();
+    assert!(policy.starts_with("sandbox;") && policy.contains("default-src 'none'"), "{policy}");
+    assert!(answer[3].as_str().unwrap().starts_with("inline;"), "{answer}");
+    assert_eq!(answer[4], "%PDF-");
+    assert_accessible(&browser, "a document with its preview").await;
+
+    // Dropping a file on the form: one over the limit is refused before a byte is
+    // sent; another is uploaded with a progress bar.
+    open(&browser, &demo, &format!("{dashboard}/documents"), "#file").await;
+    let drop = r#"
+        const [name, size] = arguments;
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(size).fill(37)], name, { type: "application/pdf" }));
+        document.querySelector(".drop-zone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        return document.getElementById("file").files[0].name;
+    "#;
+    let limit: Value = browser
+        .client
+        .execute("return parseInt(document.querySelector('form.upload-form').dataset.maxBytes, 10)", vec![])
+        .await
+        .unwrap();
+    let too_large = limit.as_u64().unwrap() + 1;
+    let chosen: Value = browser.client.execute(drop, vec![json!("Huge scan.pdf"), json!(too_large)]).await.unwrap();
+    assert_eq!(chosen, "Huge scan.pdf", "the dropped file is the one chosen");
+    assert!(browser.text(".upload-status").await.contains("larger than"), "refused at once");
+    browser.click(".upload-form button[type=submit]").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hidden: Value =
+        browser.client.execute("return document.querySelector('.upload-progress').hidden", vec![]).await.unwrap();
+    assert_eq!(hidden, true, "nothing was sent");
+    let pdf_size = 40_000;
+    let header = r#"
+        const [name, size] = arguments;
+        const bytes = new Uint8Array(size).fill(32);
+        bytes.set(new TextEncoder().encode("%PDF-1.4 "));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, { type: "application/pdf" }));
+        document.querySelector(".drop-zone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        return document.querySelector(".upload-status").textContent;
+    "#;
+    let status: Value = browser.client.execute(header, vec![json!("Dropped plan.pdf"), json!(pdf_size)]).await.unwrap();
+    assert_eq!(status, "", "a file within the limit is taken");
+    browser.click_and_wait(".upload-form button[type=submit]").await;
+    eventually("the dropped document listed", Duration::from_secs(20), || async {
+        browser.goto(&format!("{}{dashboard}/documents", demo.address)).await;
+        browser.text("#live").await.contains("Dropped plan.pdf").then_some(())
+    })
+    .await;
+
     // A file of a type not taken: refused with the reason, nothing stored.
     let script = folder.path().join("run.sh");
     std::fs::write(&script, b"#!/bin/sh\necho hi\n").unwrap();

@@ -123,6 +123,10 @@ fn api_twin(path: &str) -> Option<String> {
         // The settings page has no read of its own in the API (any member reads the account).
         ["", "accounts", _, "settings"] => None,
         [.., "new"] => None,
+        // A document's preview is its download, inline.
+        ["", "accounts", account, "documents", record, "preview"] => {
+            Some(format!("/api/v1/accounts/{account}/documents/{record}/download"))
+        }
         ["", "accounts", ..] => Some(format!("/api/v1{path}")),
         _ => None,
     }

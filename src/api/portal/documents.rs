@@ -213,7 +213,7 @@ fn sniffed_type(bytes: &[u8], name: &str) -> String {
 }
 
 /// A file name safe inside a quoted Content-Disposition parameter.
-pub(super) fn attachment_name(name: &str) -> String {
+pub(crate) fn attachment_name(name: &str) -> String {
     let safe: String =
         name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).take(200).collect();
     if safe.is_empty() { "document".to_owned() } else { safe }
@@ -234,7 +234,27 @@ pub async fn download_document(
     access: AccountAccess,
     Path((_account_id, record_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
-    let scope = access.require(Permission::DocumentsDownload, &state).await?;
+    let file = open_document(&state, &access, record_id).await?;
+    Ok(attachment_response(file.body, &file.content_type, &file.name, file.size))
+}
+
+/// A document's bytes as read from its source, with what the record says of them.
+pub struct OpenedDocument {
+    pub body: Body,
+    /// The type the record names (sniffed from the bytes on upload; the source's word otherwise).
+    pub content_type: String,
+    pub name: String,
+    pub size: Option<u64>,
+}
+
+/// Opens one of the account's documents for reading (`documents.download`), and
+/// audits it: the download and the page's preview both read through here.
+pub async fn open_document(
+    state: &AppState,
+    access: &AccountAccess,
+    record_id: Uuid,
+) -> Result<OpenedDocument, ApiError> {
+    let scope = access.require(Permission::DocumentsDownload, state).await?;
     let record =
         AccountData::of(&state.store, &scope).record("document", record_id).await?.ok_or(StoreError::NotFound)?;
     if record.deleted_at.is_some() {
@@ -258,10 +278,12 @@ pub async fn download_document(
         access.caller.audit_event("document.downloaded").account(scope.account_id()).target("record", record_id);
     audit::record(&state.store, event).await?;
 
-    let content_type = record.data.0["content_type"].as_str().unwrap_or("application/octet-stream");
-    let name = record.data.0["name"].as_str().unwrap_or("document");
-    let body = crate::server::streamed_body(download.stream.map_err(|error| std::io::Error::other(error.message)));
-    Ok(attachment_response(body, content_type, name, download.size))
+    Ok(OpenedDocument {
+        content_type: record.data.0["content_type"].as_str().unwrap_or("application/octet-stream").to_owned(),
+        name: record.data.0["name"].as_str().unwrap_or("document").to_owned(),
+        size: download.size,
+        body: crate::server::streamed_body(download.stream.map_err(|error| std::io::Error::other(error.message))),
+    })
 }
 
 /// A file as a download: its type (never sniffed by the browser), its name as an
