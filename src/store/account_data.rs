@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{
-    AccountRecordRow, CustomRoleRecord, InvitationSummary, MemberChange, MemberRecord, RecordListFilter, RecordRow,
-    Result, Store,
+    AccountRecordRow, AuditFilter, CustomRoleRecord, InvitationSummary, MemberChange, MemberRecord, RecordListFilter,
+    RecordRow, Result, Store,
 };
 use crate::audit::StoredAuditEvent;
 use crate::auth::AccountScope;
@@ -162,7 +162,12 @@ impl AccountData {
         self.store.recently_changed_records(self.account_id, record_types, limit).await
     }
 
-    pub async fn audit_events(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
-        self.store.list_audit_events(Some(self.account_id), before_id, limit).await
+    pub async fn audit_events(
+        &self,
+        filter: &AuditFilter,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredAuditEvent>> {
+        self.store.list_audit_events(Some(self.account_id), filter, before_id, limit).await
     }
 }

@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::{Account, OutboxRow, ParkedGroup, Result, Store, WebhookDeliveryDetail};
+use super::{Account, AuditFilter, OutboxRow, ParkedGroup, Result, Store, WebhookDeliveryDetail};
 use crate::audit::StoredAuditEvent;
 use crate::auth::StaffScope;
 
@@ -25,8 +25,13 @@ impl StaffData {
     }
 
     /// The whole audit log across accounts, newest first.
-    pub async fn audit_events(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
-        self.store.list_audit_events(None, before_id, limit).await
+    pub async fn audit_events(
+        &self,
+        filter: &AuditFilter,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredAuditEvent>> {
+        self.store.list_audit_events(None, filter, before_id, limit).await
     }
 
     /// A connector instance's records that map to no account, by upstream key.

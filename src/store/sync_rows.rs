@@ -334,6 +334,18 @@ pub(crate) const RECORD_UPSERT_TAIL: &str = " ON CONFLICT (source_instance_id, r
     last_seen_run_id = COALESCE(excluded.last_seen_run_id, records.last_seen_run_id),
     updated_at = excluded.updated_at, deleted_at = NULL";
 
+/// Which audit events to list (all of them by default).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Actions starting with this (`document.` for every document action).
+    pub action: Option<String>,
+    /// Only what this person did.
+    pub actor_user_id: Option<Uuid>,
+    /// Only events at or after `from` and before `until`.
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// Which of an account's records of one type to list.
 #[derive(Debug, Clone, Default)]
 pub struct RecordListFilter {

@@ -20,13 +20,15 @@
 //!   `documents.rs`, `tickets.rs`, `tasks.rs`, `profile.rs` (the person's own
 //!   details, password, authenticator app, sessions and API tokens),
 //!   `notifications.rs` (the bell and the list), `team.rs` (members
-//!   and invitations), `settings.rs` (the account's sign-in rules).
+//!   and invitations), `settings.rs` (the account's sign-in rules), `audit.rs`
+//!   (the account's activity log, filtered and exported).
 //!
 //! A new page goes in a module here, takes `Page` and the same extractor as the
 //! API route it mirrors (`AccountAccess`), and gets a row in
 //! `tests/api/pages_matrix.txt`.
 
 mod assets;
+mod audit;
 mod dashboard;
 mod documents;
 mod email_code;
@@ -90,6 +92,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}/team/invitations/{invitation_id}/revoke", post(team::revoke))
         .route("/accounts/{account_id}/team/members/{user_id}/role", post(team::change_role))
         .route("/accounts/{account_id}/team/members/{user_id}/remove", post(team::remove))
+        .route("/accounts/{account_id}/audit", get(audit::list))
         .route("/accounts/{account_id}/tasks", get(tasks::list))
         .route("/accounts/{account_id}/tasks/{record_id}/complete", post(tasks::complete))
         .route("/notifications", get(notifications::list))

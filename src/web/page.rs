@@ -123,6 +123,7 @@ impl Page {
             ("tickets", Permission::TicketsView),
             ("tasks", Permission::TasksView),
             ("team", Permission::TeamView),
+            ("audit", Permission::AuditView),
             ("settings", Permission::AccountEditSettings),
         ] {
             if access.holds(permission) {

@@ -248,6 +248,68 @@ async fn an_account_exports_its_own_audit_log_as_json_lines_and_csv() {
 }
 
 #[tokio::test]
+async fn an_accounts_audit_log_is_filtered_by_action_person_and_time_in_the_query() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let alpha = app.create_account(&admin, "Alpha").await;
+    let owner = app.member(&admin, alpha, "owner").await;
+    let member = app.member(&admin, alpha, "member").await;
+    let me = body(app.request(Method::GET, "/api/v1/me", Some(&member)).send().await.unwrap()).await;
+    let member_id = me["user_id"].as_str().unwrap().to_owned();
+    let events = |query: String| {
+        let request = app.request(Method::GET, &format!("/api/v1/accounts/{alpha}/audit-events?{query}"), Some(&owner));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let actions = |events: &Value| -> Vec<String> {
+        events.as_array().unwrap().iter().map(|event| event["action"].as_str().unwrap().to_owned()).collect()
+    };
+    let (status, all) = events(String::new()).await;
+    assert_eq!(status, 200);
+    assert!(actions(&all).iter().any(|action| action == "account.created"), "{all}");
+
+    // A prefix of actions: only those, and a wildcard in it is a plain character.
+    let (_, invitations) = events("action=invitation.".into()).await;
+    let found = actions(&invitations);
+    assert!(!found.is_empty() && found.iter().all(|action| action.starts_with("invitation.")), "{found:?}");
+    let (_, none) = events("action=%25".into()).await;
+    assert_eq!(none, json!([]), "% matches only a literal %");
+    // One person's doing: the member accepted their invitation.
+    let (_, theirs) = events(format!("actor={member_id}")).await;
+    assert!(!theirs.as_array().unwrap().is_empty());
+    assert!(theirs.as_array().unwrap().iter().all(|event| event["actor_user_id"] == member_id.as_str()), "{theirs}");
+    // A window of time: before the account existed, nothing.
+    let (_, old) = events("until=2020-01-01T00:00:00Z".into()).await;
+    assert_eq!(old, json!([]));
+    let (_, recent) = events("from=2020-01-01T00:00:00Z".into()).await;
+    assert_eq!(recent.as_array().unwrap().len(), all.as_array().unwrap().len());
+    // A range that is not one, or an action too long: 422, saying which field.
+    let (status, problem) = events("from=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z".into()).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "until");
+    let (status, _) = events(format!("action={}", "a".repeat(101))).await;
+    assert_eq!(status, 422);
+    // The export takes the same filters.
+    let csv = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/accounts/{alpha}/audit-events/export?format=csv&action=invitation."),
+            Some(&owner),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.lines().skip(1).all(|line| line.contains(",invitation.")), "{csv}");
+    assert!(csv.lines().count() > 1, "{csv}");
+}
+
+#[tokio::test]
 async fn people_keep_their_own_name_locale_time_zone_and_notification_choices() {
     let app = spawn_app().await;
     let admin = app.staff(StaffRole::Admin).await;

@@ -144,6 +144,33 @@ async fn a_customer_signs_in_and_reads_an_invoice_on_a_phone_and_on_a_desktop() 
         assert!(plans.contains("Pro plan") && plans.contains("€49.00 a month"), "{size}: {plans}");
         assert!(plans.contains("Renews on"), "{size}: {plans}");
 
+        // The activity log: the PDF just downloaded is in it, a kind of action
+        // narrows it, and the download of it takes the same filter.
+        browser.click_link("Activity log").await;
+        browser.wait_for_path(&format!("{dashboard}/audit")).await;
+        assert!(browser.text("table.audit-log").await.contains("Downloaded an invoice"), "{size}");
+        assert_accessible(&browser, &format!("activity log ({size})")).await;
+        browser.client.execute("document.getElementById('kind').value = 'invoice.'", vec![]).await.unwrap();
+        browser.click_and_wait("form.filters button[type=submit]").await;
+        let whats = browser.client.find_all(Locator::Css("table.audit-log tbody th")).await.unwrap();
+        assert!(!whats.is_empty(), "{size}");
+        for what in whats {
+            assert_eq!(what.text().await.unwrap(), "Downloaded an invoice", "{size}: only invoice actions");
+        }
+        let export = browser
+            .client
+            .find(Locator::LinkText("Download as CSV"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(export.contains("action=invoice%2E") && export.contains("format=csv"), "{export}");
+        let (status, content_type, start) = browser.fetch(&export).await;
+        assert_eq!((status, content_type.as_str()), (200, "text/csv; charset=utf-8"), "{size}");
+        assert!(start.starts_with("id,occur"), "{size}: {start}");
+
         // Signing out ends the session: the dashboard asks to sign in again.
         browser.click_and_wait("form[action='/sign-out'] button").await;
         browser.wait_for_path("/sign-in").await;

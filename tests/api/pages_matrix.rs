@@ -120,6 +120,7 @@ fn api_twin(path: &str) -> Option<String> {
     match segments.as_slice() {
         ["", "accounts", _] => Some(format!("/api/v1{path}/dashboard")),
         ["", "accounts", account, "team"] => Some(format!("/api/v1/accounts/{account}/members")),
+        ["", "accounts", account, "audit"] => Some(format!("/api/v1/accounts/{account}/audit-events")),
         // The settings page has no read of its own in the API (any member reads the account).
         ["", "accounts", _, "settings"] => None,
         [.., "new"] => None,

@@ -5,10 +5,12 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 use crate::audit::{self, StoredAuditEvent};
 use crate::auth::permissions::{Permission, StaffPermission};
@@ -17,7 +19,8 @@ use crate::server::AppState;
 use crate::server::json::Json;
 use crate::server::pagination::page_size;
 use crate::server::problem::ApiError;
-use crate::store::{AccountData, StaffData};
+use crate::server::problem::FieldError;
+use crate::store::{AccountData, AuditFilter, StaffData};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,9 +39,51 @@ pub struct AuditPage {
     pub limit: Option<i64>,
 }
 
+/// Which events: by action, by who did it, by when. Every filter narrows.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Actions starting with this, up to 100 characters (`document.` for every
+    /// document action, `auth.login` for sign-ins).
+    pub action: Option<String>,
+    /// Only what this user did.
+    pub actor: Option<Uuid>,
+    /// Only events at or after this time ...
+    pub from: Option<DateTime<Utc>>,
+    /// ... and before this one.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl AuditQuery {
+    /// The filter, checked: a bounded action, and a range that is one.
+    pub fn filter(&self) -> Result<AuditFilter, ApiError> {
+        let action = self.action.as_deref().map(str::trim).filter(|action| !action.is_empty());
+        if action.is_some_and(|action| action.chars().count() > 100 || action.contains('\0')) {
+            return Err(ApiError::validation(vec![FieldError {
+                field: "action".into(),
+                message: "Up to 100 characters.".into(),
+            }]));
+        }
+        if let (Some(from), Some(until)) = (self.from, self.until)
+            && from >= until
+        {
+            return Err(ApiError::validation(vec![FieldError {
+                field: "until".into(),
+                message: "Must be after `from`.".into(),
+            }]));
+        }
+        Ok(AuditFilter {
+            action: action.map(str::to_owned),
+            actor_user_id: self.actor,
+            from: self.from,
+            until: self.until,
+        })
+    }
+}
+
 /// The account's audit events, newest first (`audit.view`).
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/audit-events", extensions(("x-permission" = json!("audit.view"))), tag = "audit",
-    params(("account_id" = Uuid, Path), AuditPage),
+    params(("account_id" = Uuid, Path), AuditPage, AuditQuery),
     responses(
         (status = 200, description = "Events", body = Vec<StoredAuditEvent>),
         (status = 403, description = "Missing audit.view", body = crate::server::problem::Problem, content_type = "application/problem+json"),
@@ -48,13 +93,15 @@ pub async fn account_audit_events(
     State(state): State<AppState>,
     access: AccountAccess,
     Query(page): Query<AuditPage>,
+    Query(filter): Query<AuditQuery>,
 ) -> Result<Json<Vec<StoredAuditEvent>>, ApiError> {
     let scope = access.require(Permission::AuditView, &state).await?;
-    Ok(Json(AccountData::of(&state.store, &scope).audit_events(page.before, page_size(page.limit)?).await?))
+    let filter = filter.filter()?;
+    Ok(Json(AccountData::of(&state.store, &scope).audit_events(&filter, page.before, page_size(page.limit)?).await?))
 }
 
 /// Every audit event, newest first (staff with `audit.view_all`).
-#[utoipa::path(get, path = "/api/v1/audit-events", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(AuditPage),
+#[utoipa::path(get, path = "/api/v1/audit-events", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(AuditPage, AuditQuery),
     responses(
         (status = 200, description = "Events", body = Vec<StoredAuditEvent>),
         (status = 403, description = "Missing audit.view_all", body = crate::server::problem::Problem, content_type = "application/problem+json"),
@@ -63,9 +110,11 @@ pub async fn all_audit_events(
     State(state): State<AppState>,
     staff: StaffCaller,
     Query(page): Query<AuditPage>,
+    Query(filter): Query<AuditQuery>,
 ) -> Result<Json<Vec<StoredAuditEvent>>, ApiError> {
     let scope = staff.require(StaffPermission::AuditViewAll, &state).await?;
-    Ok(Json(StaffData::of(&state.store, &scope).audit_events(page.before, page_size(page.limit)?).await?))
+    let filter = filter.filter()?;
+    Ok(Json(StaffData::of(&state.store, &scope).audit_events(&filter, page.before, page_size(page.limit)?).await?))
 }
 
 /// Events fetched per page while exporting.
@@ -91,7 +140,7 @@ pub struct ExportQuery {
 
 /// The account's whole audit log as a download, newest first (`audit.view`).
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/audit-events/export", extensions(("x-permission" = json!("audit.view"))), tag = "audit",
-    params(("account_id" = uuid::Uuid, Path), ExportQuery),
+    params(("account_id" = uuid::Uuid, Path), ExportQuery, AuditQuery),
     responses(
         (status = 200, description = "JSON Lines or CSV, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 403, description = "Missing audit.view", body = crate::server::problem::Problem, content_type = "application/problem+json"),
@@ -101,18 +150,20 @@ pub async fn export_account_audit_events(
     State(state): State<AppState>,
     access: AccountAccess,
     Query(query): Query<ExportQuery>,
+    Query(filter): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
     let scope = access.require(Permission::AuditView, &state).await?;
     let format = query.format.unwrap_or_default();
+    let filter = filter.filter()?;
     let event = access.caller.audit_event("audit.exported").account(scope.account_id()).details(serde_json::json!({
         "format": format!("{format:?}").to_lowercase()
     }));
     audit::record(&state.store, event).await?;
-    Ok(export_response(AuditLog::Account(AccountData::of(&state.store, &scope)), format))
+    Ok(export_response(AuditLog::Account(AccountData::of(&state.store, &scope)), filter, format))
 }
 
 /// Every account's audit log as a download, newest first (staff with `audit.view_all`).
-#[utoipa::path(get, path = "/api/v1/audit-events/export", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(ExportQuery),
+#[utoipa::path(get, path = "/api/v1/audit-events/export", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(ExportQuery, AuditQuery),
     responses(
         (status = 200, description = "JSON Lines or CSV, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 403, description = "Missing audit.view_all", body = crate::server::problem::Problem, content_type = "application/problem+json"),
@@ -121,14 +172,16 @@ pub async fn export_all_audit_events(
     State(state): State<AppState>,
     staff: StaffCaller,
     Query(query): Query<ExportQuery>,
+    Query(filter): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
     let scope = staff.require(StaffPermission::AuditViewAll, &state).await?;
     let format = query.format.unwrap_or_default();
+    let filter = filter.filter()?;
     let event = staff.caller.audit_event("audit.exported").details(serde_json::json!({
         "format": format!("{format:?}").to_lowercase()
     }));
     audit::record(&state.store, event).await?;
-    Ok(export_response(AuditLog::Whole(StaffData::of(&state.store, &scope)), format))
+    Ok(export_response(AuditLog::Whole(StaffData::of(&state.store, &scope)), filter, format))
 }
 
 /// Which log an export reads: one account's (through its scope) or all of it (staff).
@@ -138,28 +191,34 @@ enum AuditLog {
 }
 
 impl AuditLog {
-    async fn page(&self, before: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>, crate::store::StoreError> {
+    async fn page(
+        &self,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredAuditEvent>, crate::store::StoreError> {
         match self {
-            AuditLog::Account(account) => account.audit_events(before, limit).await,
-            AuditLog::Whole(staff) => staff.audit_events(before, limit).await,
+            AuditLog::Account(account) => account.audit_events(filter, before, limit).await,
+            AuditLog::Whole(staff) => staff.audit_events(filter, before, limit).await,
         }
     }
 }
 
 /// Streams the log page by page, so memory stays flat however long it is.
-fn export_response(log: AuditLog, format: ExportFormat) -> Response {
+fn export_response(log: AuditLog, filter: AuditFilter, format: ExportFormat) -> Response {
     struct Cursor {
         log: AuditLog,
+        filter: AuditFilter,
         before: Option<i64>,
         first_page: bool,
         done: bool,
     }
-    let cursor = Cursor { log, before: None, first_page: true, done: false };
+    let cursor = Cursor { log, filter, before: None, first_page: true, done: false };
     let pages = futures::stream::unfold(cursor, move |mut cursor| async move {
         if cursor.done {
             return None;
         }
-        let page = match cursor.log.page(cursor.before, EXPORT_PAGE).await {
+        let page = match cursor.log.page(&cursor.filter, cursor.before, EXPORT_PAGE).await {
             Ok(page) => page,
             Err(error) => {
                 // Headers are sent; the truncated body is the only signal left, so log it.

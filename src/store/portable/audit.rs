@@ -1,7 +1,8 @@
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::audit::{AuditEvent, StoredAuditEvent, event_hash};
-use crate::store::Result;
+use crate::store::{AuditFilter, Result};
 
 portable_queries! {
     /// Appends under the engine's append lock, so two writers never chain onto the
@@ -51,19 +52,33 @@ portable_queries! {
     }
 
     /// Newest first; `account_id` None means every account (staff only).
-    pub(in crate::store) async fn list_audit_events(&self, account_id: Option<Uuid>, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
-        let events = sqlx::query_as(
+    pub(in crate::store) async fn list_audit_events(&self, account_id: Option<Uuid>, filter: &AuditFilter, before_id: Option<i64>, limit: i64) -> Result<Vec<StoredAuditEvent>> {
+        let mut query = QueryBuilder::new(
             "SELECT id, occurred_at, actor_user_id, actor_kind, account_id, action, target_type, target_id, ip_address, user_agent,
                     details, prev_hash, hash
-             FROM audit_events
-             WHERE ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR id < $2)
-             ORDER BY id DESC LIMIT $3",
-        )
-        .bind(account_id)
-        .bind(before_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(events)
+             FROM audit_events WHERE 1 = 1",
+        );
+        if let Some(account_id) = account_id {
+            query.push(" AND account_id = ").push_bind(account_id);
+        }
+        if let Some(before_id) = before_id {
+            query.push(" AND id < ").push_bind(before_id);
+        }
+        if let Some(action) = &filter.action {
+            // `document.` finds every document action; `document.downloaded` that one.
+            let escaped = action.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            query.push(" AND action LIKE ").push_bind(format!("{escaped}%")).push(" ESCAPE '\\'");
+        }
+        if let Some(actor) = filter.actor_user_id {
+            query.push(" AND actor_user_id = ").push_bind(actor);
+        }
+        if let Some(from) = filter.from {
+            query.push(" AND occurred_at >= ").push_bind(from);
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND occurred_at < ").push_bind(until);
+        }
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+        Ok(query.build_query_as().fetch_all(&self.pool).await?)
     }
 }
