@@ -162,10 +162,34 @@
     });
   }
 
+  // An export being prepared: its list is fetched again every two seconds
+  // until nothing in it is waiting or being prepared (without this, the page's
+  // "Check again" link does the same by hand). The announcer says it changed.
+  function followExport() {
+    if (!window.htmx || !document.getElementById("exports")) return;
+    var announcer = document.getElementById("live-announcer");
+    var poll = function () {
+      var list = document.getElementById("exports");
+      if (!list || !list.hasAttribute("data-building")) return;
+      window.setTimeout(function () {
+        window.htmx.ajax("GET", window.location.pathname, { target: "#exports", select: "#exports", swap: "outerHTML" }).then(function () {
+          var fresh = document.getElementById("exports");
+          if (fresh && !fresh.hasAttribute("data-building") && announcer) {
+            announcer.textContent = "";
+            announcer.textContent = announcer.getAttribute("data-message") || "";
+          }
+          poll();
+        });
+      }, 2000);
+    };
+    poll();
+  }
+
   function start() {
     takeInvitationToken();
     enhanceUpload();
     followChanges();
+    followExport();
   }
 
   if (document.readyState === "loading") {

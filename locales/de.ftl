@@ -454,3 +454,23 @@ audit-action-export-requested = Hat einen Datenexport angefordert
 audit-action-export-downloaded = Hat einen Datenexport heruntergeladen
 audit-action-audit-exported = Hat das Aktivitätsprotokoll heruntergeladen
 audit-action-permission-denied = Wurde der Zugriff verweigert
+
+## The account's data export
+exports-title = Die Daten des Kontos herunterladen
+exports-intro = Ein Archiv (.tar.gz) mit allem, was dieses Konto hier hat: jede Rechnung, jeder Auftrag, jede Anfrage, jede Aufgabe und jedes Dokument, mit dem Zeitpunkt, zu dem es zuletzt an seiner Quelle gesehen wurde. Die Vorbereitung dauert einige Minuten; Sie können die Seite verlassen und wiederkommen. Es kann 24 Stunden lang heruntergeladen werden, nur von Ihnen.
+exports-ask = Archiv vorbereiten
+exports-one-at-a-time = Ein Archiv wird vorbereitet; ein weiteres können Sie anfordern, sobald es fertig ist.
+exports-yours = Ihre angeforderten Archive
+exports-empty = Sie haben noch kein Archiv dieses Kontos angefordert.
+exports-asked = Angefordert am { $date }
+exports-queued = Wartet auf den Start
+exports-building = Wird vorbereitet
+exports-ready = Fertig
+exports-failed = Fehlgeschlagen
+exports-expired = Abgelaufen
+exports-ready-until = Herunterladbar bis { $date }
+exports-failed-detail = Es konnte nicht vorbereitet werden. Fordern Sie ein neues an; schlägt es wieder fehl, schreiben Sie dem Support.
+exports-download = Archiv herunterladen
+exports-check-again = Erneut prüfen
+settings-exports-hint = Ein Archiv von allem, was dieses Konto hier hat, für Ihre Unterlagen oder für einen Umzug.
+settings-exports-link = Zum Datenexport des Kontos

@@ -454,3 +454,23 @@ audit-action-export-requested = Asked for a data export
 audit-action-export-downloaded = Downloaded a data export
 audit-action-audit-exported = Downloaded the activity log
 audit-action-permission-denied = Was refused access
+
+## The account's data export
+exports-title = Download the account's data
+exports-intro = One archive (.tar.gz) of everything this account holds here: every invoice, order, request, task and document, with when each was last seen at its source. It takes a few minutes to prepare; you can leave this page and come back. It can be downloaded for 24 hours, by you only.
+exports-ask = Prepare an archive
+exports-one-at-a-time = An archive is being prepared; you can ask for another once it is ready.
+exports-yours = Archives you asked for
+exports-empty = You have not asked for an archive of this account yet.
+exports-asked = Asked on { $date }
+exports-queued = Waiting to start
+exports-building = Being prepared
+exports-ready = Ready
+exports-failed = Failed
+exports-expired = Expired
+exports-ready-until = To download until { $date }
+exports-failed-detail = It could not be prepared. Ask for a new one; if it fails again, write to support.
+exports-download = Download the archive
+exports-check-again = Check again
+settings-exports-hint = An archive of everything this account holds here, for your records or to move elsewhere.
+settings-exports-link = Go to the account's data export

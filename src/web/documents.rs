@@ -93,7 +93,7 @@ pub struct DocumentFilter {
 }
 
 /// `48213` → `47 KB`.
-fn size(bytes: i64, page: &Page) -> String {
+pub(crate) fn size(bytes: i64, page: &Page) -> String {
     let (value, unit) = match bytes {
         ..1_024 => (bytes as f64, "B"),
         1_024..1_048_576 => (bytes as f64 / 1_024.0, "KB"),

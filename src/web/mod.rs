@@ -20,7 +20,8 @@
 //!   `documents.rs`, `tickets.rs`, `tasks.rs`, `profile.rs` (the person's own
 //!   details, password, authenticator app, sessions and API tokens),
 //!   `notifications.rs` (the bell and the list), `team.rs` (members
-//!   and invitations), `settings.rs` (the account's sign-in rules), `audit.rs`
+//!   and invitations), `settings.rs` (the account's sign-in rules), `exports.rs` (the
+//!   account's data archive: ask, follow, download), `audit.rs`
 //!   (the account's activity log, filtered and exported).
 //!
 //! A new page goes in a module here, takes `Page` and the same extractor as the
@@ -33,6 +34,7 @@ mod dashboard;
 mod documents;
 mod email_code;
 pub mod errors;
+mod exports;
 pub mod format;
 mod headers;
 pub mod i18n;
@@ -86,6 +88,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}/tickets/{record_id}/comments", post(tickets::comment))
         .route("/accounts/{account_id}/tickets/{record_id}/close", post(tickets::close))
         .route("/accounts/{account_id}/settings", get(settings::show).post(settings::save))
+        .route("/accounts/{account_id}/exports", get(exports::show).post(exports::ask))
         .route("/accounts/{account_id}/team", get(team::show))
         .route("/accounts/{account_id}/team/invitations", post(team::invite))
         .route("/accounts/{account_id}/team/invitations/{invitation_id}/resend", post(team::resend))

@@ -24,6 +24,8 @@ use crate::server::problem::ApiError;
 struct SettingsPage {
     page: Page,
     action: String,
+    /// The account's data export page.
+    exports_href: String,
     require_mfa: bool,
     email_codes: String,
     saved: bool,
@@ -42,6 +44,7 @@ async fn settings_page(
     let page = Page::for_caller(state, &access.caller, "settings").await?.in_account(access);
     Ok(SettingsPage {
         action: format!("/accounts/{}/settings", account.id),
+        exports_href: format!("/accounts/{}/exports", account.id),
         require_mfa: account.require_mfa,
         email_codes: account.email_codes,
         saved,

@@ -160,6 +160,19 @@ impl Browser {
         }
     }
 
+    /// Waits up to `seconds` for the element matching `css` to contain `wanted`
+    /// (changed by the page's script, not by a reload); its last text otherwise.
+    pub async fn wait_for_text(&self, css: &str, wanted: &str, seconds: u64) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.text(css).await;
+            if text.contains(wanted) || started.elapsed() > Duration::from_secs(seconds) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The width the page is laid out at (360 on the phone, 1280 on the desktop).
     pub async fn layout_width(&self) -> u64 {
         let width: Value = self.client.execute("return document.documentElement.clientWidth", vec![]).await.unwrap();

@@ -491,6 +491,11 @@ async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
                 open(&browser, &demo, section, "main h1").await;
                 assert_accessible(&browser, &format!("{section} as {who}")).await;
             }
+            if is_owner {
+                // Reached from the settings, not the navigation.
+                open(&browser, &demo, &format!("{dashboard}/exports"), "main h1").await;
+                assert_accessible(&browser, &format!("data export as {who}")).await;
+            }
             // The first record of each list that has pages of its own.
             for (list, link) in [
                 ("/invoices", "table.records tbody a"),
@@ -1135,6 +1140,38 @@ async fn an_owner_invites_changes_a_role_and_removes_a_member_on_the_team_page()
     let settings: Value = app.get_json(&format!("/api/v1/accounts/{account}"), Some(&owner)).await;
     assert_eq!(settings["email_codes"], "off");
     assert_eq!(settings["require_mfa"], false);
+
+    // The account's data: asked for from the settings, followed on the page
+    // without reloading it (the page's marker survives only if no reload
+    // happened), downloaded once ready.
+    browser.click_link("Go to the account's data export").await;
+    browser.wait_for_path(&format!("/accounts/{account}/exports")).await;
+    assert!(browser.text("#exports").await.contains("not asked for an archive"));
+    assert_accessible(&browser, "data export").await;
+    browser.click_and_wait("#exports form button[type=submit]").await;
+    browser.wait_for_path(&format!("/accounts/{account}/exports")).await;
+    browser.client.execute("window.notReloaded = true", vec![]).await.unwrap();
+    let list = browser.wait_for_text("#exports", "Download the archive", 30).await;
+    assert!(list.contains("Ready"), "{list}");
+    let same_page: Value = browser.client.execute("return window.notReloaded === true", vec![]).await.unwrap();
+    assert_eq!(same_page, json!(true), "the list changed in place");
+    assert_accessible(&browser, "data export, ready").await;
+    let archive = browser
+        .client
+        .find(Locator::LinkText("Download the archive"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, content_type, start) = browser.fetch(&archive).await;
+    assert_eq!((status, content_type.as_str()), (200, "application/gzip"));
+    assert!(start.starts_with("\u{1f}\u{8b}"), "a gzip archive: {start:?}");
+    let log: Value =
+        app.get_json(&format!("/api/v1/accounts/{account}/audit-events?action=export."), Some(&owner)).await;
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|event| event["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"export.requested") && actions.contains(&"export.downloaded"), "{actions:?}");
     browser.close().await;
 
     // A member's role does not include the team: no link, and the page is refused.

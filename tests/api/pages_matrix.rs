@@ -123,6 +123,8 @@ fn api_twin(path: &str) -> Option<String> {
         ["", "accounts", account, "audit"] => Some(format!("/api/v1/accounts/{account}/audit-events")),
         // The settings page has no read of its own in the API (any member reads the account).
         ["", "accounts", _, "settings"] => None,
+        // Nor the export page (the API asks with POST and reads one export by its id).
+        ["", "accounts", _, "exports"] => None,
         [.., "new"] => None,
         // A document's preview is its download, inline.
         ["", "accounts", account, "documents", record, "preview"] => {

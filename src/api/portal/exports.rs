@@ -37,12 +37,18 @@ pub struct ExportStatus {
     pub download_url: Option<String>,
 }
 
-fn status_of(export: ExportRow) -> ExportStatus {
+pub(crate) fn status_of(export: ExportRow) -> ExportStatus {
     let download_url = (export.status == "ready").then(|| format!("/api/v1/exports/{}/download", export.id));
     ExportStatus { export, download_url }
 }
 
-async fn start(state: &AppState, caller: &Caller, account_id: Option<Uuid>) -> Result<ExportStatus, ApiError> {
+/// Queues an export (of the account, or of the caller when `None`) and audits
+/// the asking; the API's routes and the export page both ask through this.
+pub(crate) async fn start(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Option<Uuid>,
+) -> Result<ExportStatus, ApiError> {
     // One archive of an account at a time: each holds every record and document.
     if let Some(account_id) = account_id
         && state.store.has_unfinished_account_export(account_id).await?

@@ -69,6 +69,20 @@ portable_queries! {
         Ok(())
     }
 
+    /// The account's exports one person asked for, newest first (only whoever
+    /// asked may download one).
+    pub async fn account_exports_asked_by(&self, account_id: Uuid, requested_by: Uuid, limit: i64) -> Result<Vec<ExportRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EXPORT_COLUMNS} FROM data_exports WHERE account_id = $1 AND requested_by = $2
+             ORDER BY created_at DESC, id DESC LIMIT $3"
+        )))
+        .bind(account_id)
+        .bind(requested_by)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Whether the account has an export queued or being built (one at a time).
     pub async fn has_unfinished_account_export(&self, account_id: Uuid) -> Result<bool> {
         let count: i64 = sqlx::query_scalar(
