@@ -167,9 +167,10 @@ pub async fn list(
         encode(&form.from),
         encode(&form.until)
     );
-    let older_href = (events.len() as i64 == PAGE_SIZE)
-        .then(|| events.last().map(|event| format!("?{filters}&before={}", event.id)))
-        .flatten();
+    let older_href = events
+        .last()
+        .filter(|_| events.len() as i64 == PAGE_SIZE)
+        .map(|event| format!("?{filters}&before={}", event.id));
     let export_href = {
         let mut href = format!("/api/v1/accounts/{account_id}/audit-events/export?");
         if let Some(query) = &query {

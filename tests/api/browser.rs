@@ -205,6 +205,12 @@ impl Browser {
             .unwrap();
     }
 
+    /// Where the link with this text leads (its `href` as written).
+    pub async fn link_href(&self, text: &str) -> String {
+        let link = self.client.find(Locator::LinkText(text)).await.unwrap_or_else(|_| panic!("a link {text:?}"));
+        link.attr("href").await.unwrap().unwrap_or_else(|| panic!("the link {text:?} leads somewhere"))
+    }
+
     /// Clicks `css` (a form's button, a link) and waits for the document it leads
     /// to, even at the same address as the one before (a refused form).
     pub async fn click_and_wait(&self, css: &str) {

@@ -131,8 +131,7 @@ async fn a_customer_signs_in_and_reads_an_invoice_on_a_phone_and_on_a_desktop() 
         assert!(browser.text("table.records").await.contains("Support hours"), "{size}: its lines");
         assert_accessible(&browser, &format!("invoice ({size})")).await;
         browser.screenshot(&format!("invoice-{size}")).await;
-        let pdf =
-            browser.client.find(Locator::LinkText("Download PDF")).await.unwrap().attr("href").await.unwrap().unwrap();
+        let pdf = browser.link_href("Download PDF").await;
         let (status, content_type, start) = browser.fetch(&pdf).await;
         assert_eq!((status, content_type.as_str()), (200, "application/pdf"), "{size}");
         assert!(start.starts_with("%PDF"), "{size}: {start}");
@@ -157,15 +156,7 @@ async fn a_customer_signs_in_and_reads_an_invoice_on_a_phone_and_on_a_desktop() 
         for what in whats {
             assert_eq!(what.text().await.unwrap(), "Downloaded an invoice", "{size}: only invoice actions");
         }
-        let export = browser
-            .client
-            .find(Locator::LinkText("Download as CSV"))
-            .await
-            .unwrap()
-            .attr("href")
-            .await
-            .unwrap()
-            .unwrap();
+        let export = browser.link_href("Download as CSV").await;
         assert!(export.contains("action=invoice%2E") && export.contains("format=csv"), "{export}");
         let (status, content_type, start) = browser.fetch(&export).await;
         assert_eq!((status, content_type.as_str()), (200, "text/csv; charset=utf-8"), "{size}");
@@ -1156,15 +1147,7 @@ async fn an_owner_invites_changes_a_role_and_removes_a_member_on_the_team_page()
     let same_page: Value = browser.client.execute("return window.notReloaded === true", vec![]).await.unwrap();
     assert_eq!(same_page, json!(true), "the list changed in place");
     assert_accessible(&browser, "data export, ready").await;
-    let archive = browser
-        .client
-        .find(Locator::LinkText("Download the archive"))
-        .await
-        .unwrap()
-        .attr("href")
-        .await
-        .unwrap()
-        .unwrap();
+    let archive = browser.link_href("Download the archive").await;
     let (status, content_type, start) = browser.fetch(&archive).await;
     assert_eq!((status, content_type.as_str()), (200, "application/gzip"));
     assert!(start.starts_with("\u{1f}\u{8b}"), "a gzip archive: {start:?}");
