@@ -292,6 +292,9 @@ async fn an_accounts_audit_log_is_filtered_by_action_person_and_time_in_the_quer
     assert_eq!(problem["errors"][0]["field"], "until");
     let (status, _) = events(format!("action={}", "a".repeat(101))).await;
     assert_eq!(status, 422);
+    let (status, problem) = events("action=invoice.%00".into()).await;
+    // A NUL byte never reaches the filter: the shared layer refuses the address.
+    assert_eq!((status, &problem["code"]), (400, &json!("bad_request")), "a NUL byte: {problem}");
     // The export takes the same filters.
     let csv = app
         .request(
