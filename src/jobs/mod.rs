@@ -2,12 +2,14 @@
 //!
 //! - [`queue`]: the queue itself (setup, enqueue, depth), one backend per engine.
 //! - [`worker`]: runs a worker per job type until shutdown, with retries and metrics.
+//! - [`wake`]: when an idle worker looks for work again (a fix for apalis 1.0's interval).
 //! - one module per job type ([`probe`]), each naming its queue explicitly so that
 //!   renaming a Rust type never orphans jobs already queued.
 
 pub mod housekeeping;
 pub mod probe;
 pub mod queue;
+pub mod wake;
 pub mod worker;
 
 use serde::Serialize;

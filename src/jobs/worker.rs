@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::probe::{self, QueueProbe};
 use super::queue::{postgres_config, sqlite_config};
+use super::wake::EveryInterval;
 use super::{Job, JobError, JobQueue};
 use crate::config::{JobSettings, SyncSettings};
 use crate::exports::ExportJob;
@@ -110,16 +111,16 @@ macro_rules! register_workers {
     ($monitor:expr, $storage:ident, $config:ident, $pool:expr, $settings:expr, $context:expr) => {{
         let probes = $storage::<QueueProbe>::new(&$pool)
             .with_config($config::<QueueProbe>(&$settings))
-            .poll_with_interval($settings.poll_interval());
+            .poll_with_strategy(EveryInterval::new($settings.poll_interval()));
         let syncs = $storage::<SyncJob>::new(&$pool)
             .with_config($config::<SyncJob>(&$settings))
-            .poll_with_interval($settings.poll_interval());
+            .poll_with_strategy(EveryInterval::new($settings.poll_interval()));
         let pushes = $storage::<PushJob>::new(&$pool)
             .with_config($config::<PushJob>(&$settings))
-            .poll_with_interval($settings.poll_interval());
+            .poll_with_strategy(EveryInterval::new($settings.poll_interval()));
         let exports = $storage::<ExportJob>::new(&$pool)
             .with_config($config::<ExportJob>(&$settings))
-            .poll_with_interval($settings.poll_interval());
+            .poll_with_strategy(EveryInterval::new($settings.poll_interval()));
         let (probe_context, sync_context, push_context) = ($context.clone(), $context.clone(), $context.clone());
         let export_context = $context;
         $monitor
