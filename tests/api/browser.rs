@@ -214,7 +214,16 @@ impl Browser {
     /// Clicks `css` (a form's button, a link) and waits for the document it leads
     /// to, even at the same address as the one before (a refused form).
     pub async fn click_and_wait(&self, css: &str) {
-        self.client.execute("window.__leaving = true", vec![]).await.unwrap();
+        // `__submitted` tells a slow answer (the form went, the old page stays
+        // until the new one arrives) from a click that sent nothing.
+        self.client
+            .execute(
+                "window.__leaving = true; window.__submitted = false;
+                 document.addEventListener('submit', function () { window.__submitted = true; }, true);",
+                vec![],
+            )
+            .await
+            .unwrap();
         self.click(css).await;
         let started = Instant::now();
         loop {
@@ -226,7 +235,14 @@ impl Browser {
             if fresh == Value::Bool(true) {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(15), "clicking {css} led to no new page");
+            if started.elapsed() > Duration::from_secs(30) {
+                let state: Value = self
+                    .client
+                    .execute("return [window.__submitted === true, document.readyState, location.pathname]", vec![])
+                    .await
+                    .unwrap_or(Value::Null);
+                panic!("clicking {css} led to no new page after 30 s ([form submitted, readyState, path]: {state})");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
