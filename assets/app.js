@@ -185,7 +185,37 @@
     poll();
   }
 
+  // Signing in: once the address's domain is typed, the page asks which
+  // provider that domain signs in with (the domain only: the address never
+  // leaves the form) and shows the organisation's sign-in when there is one.
+  function offerSingleSignOn() {
+    var email = document.getElementById("email");
+    if (!email || !window.htmx || !document.getElementById("sso-offer")) return;
+    var asked = null;
+    var timer = null;
+    var ask = function () {
+      timer = null;
+      var at = email.value.lastIndexOf("@");
+      var domain = at > 0 ? email.value.slice(at + 1).trim().toLowerCase() : "";
+      if (domain === asked) return;
+      asked = domain;
+      if (domain.indexOf(".") < 1) {
+        var choice = document.getElementById("sso-choice");
+        if (choice) choice.innerHTML = "";
+        return;
+      }
+      window.htmx.ajax("GET", "/sign-in?domain=" + encodeURIComponent(domain), { target: "#sso-choice", select: "#sso-choice", swap: "outerHTML" });
+    };
+    email.addEventListener("input", function () {
+      if (timer) window.clearTimeout(timer);
+      timer = window.setTimeout(ask, 400);
+    });
+    email.addEventListener("change", ask);
+    if (email.value) ask();
+  }
+
   function start() {
+    offerSingleSignOn();
     takeInvitationToken();
     enhanceUpload();
     followChanges();

@@ -49,9 +49,53 @@ pub fn looks_like_email(candidate: &str) -> bool {
     }
 }
 
+/// The domain part of a normalized address (`ada@example.com` → `example.com`).
+pub fn domain_of(email: &str) -> Option<&str> {
+    email.rsplit_once('@').map(|(_, domain)| domain).filter(|domain| !domain.is_empty())
+}
+
+/// The most domains one sign-in connection may hold.
+pub const MAX_EMAIL_DOMAINS: usize = 20;
+
+/// An email domain as a sign-in connection holds it: trimmed, lower-cased,
+/// without a leading `@`, and shaped like a DNS name (RFC 1035's letters, digits
+/// and hyphens, two labels at least). International domains are written in their
+/// ASCII form (`xn--…`), as mail systems carry them.
+pub fn parse_email_domain(raw: &str) -> Result<String, String> {
+    let domain = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if domain.is_empty() || domain.len() > 253 || domain.split('.').count() < 2 || !domain.split('.').all(label_ok) {
+        return Err(format!(
+            "{:?} is not a domain like example.com (international domains in their xn-- form)",
+            raw.chars().take(64).collect::<String>()
+        ));
+    }
+    Ok(domain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_domains_are_dns_shaped_and_lower_cased() {
+        assert_eq!(parse_email_domain(" @Example.COM ").as_deref(), Ok("example.com"));
+        assert_eq!(parse_email_domain("xn--bcher-kva.example").as_deref(), Ok("xn--bcher-kva.example"));
+        for wrong in
+            ["", "example", "-a.example", "a-.example", "a..example", "bücher.example", "a b.example", "a@b.example"]
+        {
+            assert!(parse_email_domain(wrong).is_err(), "{wrong:?}");
+        }
+        assert!(parse_email_domain(&format!("{}.example", "a".repeat(64))).is_err());
+        assert_eq!(domain_of("ada@example.com"), Some("example.com"));
+        assert_eq!(domain_of("ada@"), None);
+        assert_eq!(domain_of("ada"), None);
+    }
 
     #[test]
     fn email_check_is_loose_but_not_empty() {

@@ -51,6 +51,8 @@ pub struct AppState {
 pub struct AnonymousLimits {
     pub discovery: crate::auth::oidc::DiscoveryCache,
     pub sso_starts: crate::auth::rate::RateLimiter,
+    /// Looking up which provider an email domain signs in with, per source address.
+    pub sso_lookups: crate::auth::rate::RateLimiter,
     pub password_resets: crate::auth::rate::RateLimiter,
     /// Requests for mailed sign-in codes, per source address.
     pub sign_in_codes: crate::auth::rate::RateLimiter,
@@ -67,6 +69,7 @@ impl Default for AnonymousLimits {
         Self {
             discovery: Default::default(),
             sso_starts: crate::auth::rate::RateLimiter::new(30, minute),
+            sso_lookups: crate::auth::rate::RateLimiter::new(60, minute),
             password_resets: crate::auth::rate::RateLimiter::new(10, minute),
             sign_in_codes: crate::auth::rate::RateLimiter::new(10, minute),
             code_mails: Arc::default(),

@@ -460,7 +460,17 @@ pub struct NewSsoConnection {
     pub client_id: String,
     pub client_secret_sealed: Vec<u8>,
     pub default_role: String,
+    /// Normalized, distinct domains (`example.com`) whose addresses are offered this provider.
+    pub email_domains: Vec<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A provider the sign-in page offers an address at one of its domains.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SsoOffer {
+    pub connection_id: Uuid,
+    /// The account whose provider it is (None: the staff's).
+    pub account_name: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -20,7 +20,8 @@
 //!   `documents.rs`, `tickets.rs`, `tasks.rs`, `profile.rs` (the person's own
 //!   details, password, authenticator app, sessions and API tokens),
 //!   `notifications.rs` (the bell and the list), `team.rs` (members
-//!   and invitations), `settings.rs` (the account's sign-in rules), `exports.rs` (the
+//!   and invitations), `settings.rs` (the account's sign-in rules and single
+//!   sign-on), `exports.rs` (the
 //!   account's data archive: ask, follow, download), `audit.rs`
 //!   (the account's activity log, filtered and exported).
 //!
@@ -88,6 +89,8 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{account_id}/tickets/{record_id}/comments", post(tickets::comment))
         .route("/accounts/{account_id}/tickets/{record_id}/close", post(tickets::close))
         .route("/accounts/{account_id}/settings", get(settings::show).post(settings::save))
+        .route("/accounts/{account_id}/settings/sso", post(settings::save_sso))
+        .route("/accounts/{account_id}/settings/sso/remove", post(settings::remove_sso))
         .route("/accounts/{account_id}/exports", get(exports::show).post(exports::ask))
         .route("/accounts/{account_id}/team", get(team::show))
         .route("/accounts/{account_id}/team/invitations", post(team::invite))

@@ -1,7 +1,9 @@
 //! Signing in and out in the browser: the same proof, throttle and session as
 //! `POST /api/v1/auth/login`, as a form that works without JavaScript. Errors
 //! say what to do and never which part was wrong; what the person typed (but
-//! the password) stays in the form.
+//! the password) stays in the form. An address at a domain that signs in with
+//! its organisation's identity provider is offered that provider: found by the
+//! domain alone, so the page says nothing about whether the address exists.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -13,8 +15,10 @@ use serde::Deserialize;
 use super::errors::safe_next;
 use super::page::{self, Page};
 use crate::api::identity::auth::{PasswordSignIn, end_session, start_password_session};
+use crate::api::identity::sso::sso_offer;
 use crate::auth::session::{clearing_cookie, session_cookie, set_cookie_header};
 use crate::auth::{Caller, ClientInfo};
+use crate::core::email::domain_of;
 use crate::server::AppState;
 use crate::server::form::Form;
 use crate::server::problem::{ApiError, ErrorCode};
@@ -29,6 +33,36 @@ struct SignInPage {
     ask_code: bool,
     error: Option<String>,
     notice: Option<String>,
+    sso: Option<SsoChoice>,
+}
+
+/// The organisation's sign-in, offered beside the password.
+struct SsoChoice {
+    /// Who signs in there, in a sentence.
+    says: String,
+    href: String,
+}
+
+/// The provider offered to addresses at `domain`, if any. A lookup refused for
+/// its rate offers nothing: the password form still works.
+async fn offer(
+    state: &AppState,
+    client: &ClientInfo,
+    page: &Page,
+    domain: &str,
+) -> Result<Option<SsoChoice>, ApiError> {
+    let offer = match sso_offer(state, client, domain).await {
+        Ok(offer) => offer,
+        Err(error) if matches!(error.code(), ErrorCode::RateLimited) => None,
+        Err(error) => return Err(error),
+    };
+    Ok(offer.map(|offer| SsoChoice {
+        says: match &offer.account_name {
+            Some(name) => page.t_with("sign-in-sso-account", "account", name),
+            None => page.t("sign-in-sso-staff"),
+        },
+        href: format!("/api/v1/auth/sso/{}/start", offer.connection_id),
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,17 +71,25 @@ pub struct NextQuery {
     /// What was just done elsewhere ("reset": a new password), said above the form.
     #[serde(default)]
     done: String,
+    /// The domain of the address being typed: the page's script asks which
+    /// provider it signs in with, and swaps in the offer.
+    domain: Option<String>,
 }
 
 pub async fn form(
     State(state): State<AppState>,
+    client: ClientInfo,
     headers: HeaderMap,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, ApiError> {
     let next = query.next.as_deref().and_then(safe_next).unwrap_or("/").to_owned();
     let page = Page::anonymous(&state, &headers, "sign-in");
     let notice = (query.done == "reset").then(|| page.t("reset-done"));
-    page::ok(&SignInPage { page, email: String::new(), next, ask_code: false, error: None, notice })
+    let sso = match &query.domain {
+        Some(domain) => offer(&state, &client, &page, domain).await?,
+        None => None,
+    };
+    page::ok(&SignInPage { page, email: String::new(), next, ask_code: false, error: None, notice, sso })
 }
 
 #[derive(Deserialize)]
@@ -73,9 +115,25 @@ pub async fn submit(
     // stored by the throttle.
     if email.chars().count() > 254 {
         let message = page.t("sign-in-failed");
-        let again =
-            SignInPage { page, email: String::new(), next, ask_code: false, error: Some(message), notice: None };
+        let again = SignInPage {
+            page,
+            email: String::new(),
+            next,
+            ask_code: false,
+            error: Some(message),
+            notice: None,
+            sso: None,
+        };
         return page::render(StatusCode::UNAUTHORIZED, &again);
+    }
+    let sso = match domain_of(&email) {
+        Some(domain) => offer(&state, &client, &page, domain).await?,
+        None => None,
+    };
+    // No password, and the address's organisation signs in elsewhere: the
+    // offer is the answer (without JavaScript, this is how the person finds it).
+    if form.password.is_empty() && form.code.trim().is_empty() && sso.is_some() {
+        return page::ok(&SignInPage { page, email, next, ask_code: false, error: None, notice: None, sso });
     }
     let code = form.code.trim();
     // Six digits are an authenticator code; anything else typed there, a recovery code.
@@ -112,7 +170,7 @@ pub async fn submit(
                 _ => return Err(error),
             };
             // The password is asked again with the code: it is never put back in the page.
-            page::render(status, &SignInPage { page, email, next, ask_code, error: Some(message), notice: None })
+            page::render(status, &SignInPage { page, email, next, ask_code, error: Some(message), notice: None, sso })
         }
     }
 }

@@ -140,7 +140,10 @@ pub async fn spawn_app_with_roles(roles: Roles, customize: impl FnOnce(&mut Sett
     // output, for chasing a failure; off by default, as the harness cannot tell
     // one test's server from another's.
     if let Ok(level) = std::env::var("PORTICO_TEST_LOG") {
-        portico::telemetry::init_logging(&portico::config::LogSettings { format: portico::config::LogFormat::Text, level });
+        portico::telemetry::init_logging(&portico::config::LogSettings {
+            format: portico::config::LogFormat::Text,
+            level,
+        });
     }
     let application = Application::build_with_roles(settings.clone(), roles).await.expect("application builds");
     let address = format!("http://{}", application.local_addr().expect("http is bound"));

@@ -1272,3 +1272,65 @@ async fn someone_signed_in_accepts_an_invitation_to_another_account_as_themselve
     assert_eq!(me["accounts"].as_array().unwrap().len(), 2, "{me}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_owner_connects_single_sign_on_and_people_at_its_domain_are_offered_it_when_signing_in() {
+    let app = crate::helpers::spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&staff, "Federated").await;
+    // The owner's confirmed address is at example.com.
+    let owner = app.member(&staff, account, "owner").await;
+    let (_provider, issuer) = crate::sso::start_provider("arrives@example.com");
+    let settings = format!("/accounts/{account}/settings");
+    let save = "form[action$='/settings/sso'] button[type=submit]";
+
+    // The owner connects the provider from the account's settings.
+    let owner_browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&owner_browser, &app.address, &owner.email, &owner.password).await;
+    owner_browser.wait_for_path(&format!("/accounts/{account}")).await;
+    owner_browser.goto(&format!("{}{settings}", app.address)).await;
+    assert!(owner_browser.text("main").await.contains("no identity provider yet"));
+    owner_browser.fill("#issuer", &issuer).await;
+    owner_browser.fill("#client_id", "portico").await;
+    owner_browser.fill("#client_secret", "portico-test-secret").await;
+    owner_browser.fill("#email_domains", "example.com").await;
+    owner_browser.click_and_wait(save).await;
+    owner_browser.wait_for_path(&settings).await;
+    assert!(owner_browser.text("main").await.contains("Single sign-on is saved"));
+    assert_accessible(&owner_browser, "account settings with single sign-on").await;
+    let connection: Value = app.get_json(&format!("/api/v1/accounts/{account}/sso"), Some(&owner)).await;
+    assert_eq!(connection["email_domains"], json!(["example.com"]));
+
+    // A domain that is not the owner's is refused at its field; the secret,
+    // left empty, would have been kept.
+    owner_browser.fill("#email_domains", "example.com, elsewhere.test").await;
+    owner_browser.click_and_wait(save).await;
+    assert!(owner_browser.text("#error-summary").await.contains("elsewhere.test"));
+    assert!(owner_browser.text("#email_domains-error").await.contains("not the domain of your verified address"));
+    assert_accessible(&owner_browser, "single sign-on refused").await;
+
+    // Someone at the domain, on a phone, is offered the provider as they type
+    // their address, and not once it is another domain's.
+    let browser = Browser::start(Viewport::Phone).await;
+    browser.goto(&format!("{}/sign-in", app.address)).await;
+    browser.fill("#email", "someone@example.com").await;
+    let offer = browser.wait_for_text("#sso-offer", "Federated", 10).await;
+    assert!(offer.contains("Federated signs in with its own identity provider"), "{offer}");
+    let start = format!("/api/v1/auth/sso/{}/start", connection["connection_id"].as_str().unwrap());
+    assert_eq!(browser.link_href("Continue with single sign-on").await, start);
+    assert_accessible(&browser, "sign-in with single sign-on offered").await;
+    browser.fill("#email", "someone@elsewhere.test").await;
+    let started = std::time::Instant::now();
+    while !browser.text("#sso-offer").await.is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the offer stays for another domain");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await;
+
+    // Removed from the settings: the domain signs in with passwords again.
+    owner_browser.goto(&format!("{}{settings}", app.address)).await;
+    owner_browser.click_and_wait("form[action$='/settings/sso/remove'] button[type=submit]").await;
+    assert!(owner_browser.text("main").await.contains("Single sign-on is removed"));
+    assert_eq!(app.get("/api/v1/auth/sso/discover?domain=example.com").await.status(), 404);
+    owner_browser.close().await;
+}

@@ -80,6 +80,7 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/accounts/{}/team/invitations" => "email=matrix-invitee%40example.com&role=member",
         "/accounts/{}/team/members/{}/role" => "role=viewer",
         "/accounts/{}/settings" => "email_codes=allowed",
+        "/accounts/{}/settings/sso" => "issuer=&client_id=&client_secret=&default_role=&email_domains=",
         "/welcome" => "next=%2F",
         "/profile" => "display_name=Matrix+Person&locale=de&time_zone=Europe%2FZurich&invoices=on",
         "/profile/confirm" => "confirm_password=not-my-password",

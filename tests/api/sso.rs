@@ -34,7 +34,7 @@ fn install_provider() {
 }
 
 /// Starts the provider for one test; it vouches for `email`.
-fn start_provider(email: &str) -> (PorticoProcess, String) {
+pub(crate) fn start_provider(email: &str) -> (PorticoProcess, String) {
     install_provider();
     let port = free_port();
     let mut command = Command::new("node");
@@ -232,4 +232,102 @@ async fn an_anonymous_start_costs_no_outbound_request_each_time_and_is_limited()
     }
     assert!(statuses.iter().take(29).all(|status| *status == 303), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429), "then the address is limited: {statuses:?}");
+}
+
+#[tokio::test]
+async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign_in_page() {
+    let app = spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
+    let staff = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&staff, "Federated").await;
+    // Members' addresses are at example.com, confirmed by accepting the invitation.
+    let owner = app.member(&staff, account, "owner").await;
+    let (_provider, issuer) = start_provider("Arrives@Example.com");
+    let connect = |session: &crate::helpers::Session, account: uuid::Uuid, domains: Value| {
+        app.request(Method::PUT, &format!("/api/v1/accounts/{account}/sso"), Some(session))
+            .json(&json!({ "issuer": issuer, "client_id": "portico", "client_secret": "portico-test-secret",
+                           "default_role": "member", "email_domains": domains }))
+            .send()
+    };
+
+    // An owner claims only their own address's domain, written like a DNS name.
+    for (domains, why) in [
+        (json!(["elsewhere.test"]), "not the owner's domain"),
+        (json!(["not a domain"]), "not a domain"),
+        (json!((0..21).map(|n| format!("d{n}.example")).collect::<Vec<_>>()), "too many"),
+    ] {
+        let refused = connect(&owner, account, domains).await.unwrap();
+        assert_eq!(refused.status(), 422, "{why}");
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "email_domains", "{why}: {problem}");
+    }
+    let connected = connect(&owner, account, json!(["Example.COM", "@example.com"])).await.unwrap();
+    assert_eq!(connected.status(), 200);
+    let connection: Value = connected.json().await.unwrap();
+    assert_eq!(connection["email_domains"], json!(["example.com"]), "normalized, once");
+    let connection_id = connection["connection_id"].as_str().unwrap().to_owned();
+    let shown: Value = app.get_json(&format!("/api/v1/accounts/{account}/sso"), Some(&owner)).await;
+    assert_eq!(shown["connection_id"], connection_id.as_str());
+    assert!(!shown.to_string().contains("portico-test-secret"), "the secret is never shown");
+
+    // A domain is one connection's: another account's owner at the same domain cannot take it.
+    let rival = app.create_account(&staff, "Rival").await;
+    let rival_owner = app.member(&staff, rival, "owner").await;
+    let taken = connect(&rival_owner, rival, json!(["example.com"])).await.unwrap();
+    assert_eq!(taken.status(), 422);
+    let problem: Value = taken.json().await.unwrap();
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("another connection"), "{problem}");
+
+    // Asked by domain (never by address): the provider and whose it is; other domains, nothing.
+    let found: Value = app.get_json("/api/v1/auth/sso/discover?domain=EXAMPLE.com", None).await;
+    assert_eq!(found["connection_id"], connection_id.as_str());
+    assert_eq!(found["account_name"], "Federated");
+    for domain in ["elsewhere.test", "not%20a%20domain", "example"] {
+        let missing = app.get(&format!("/api/v1/auth/sso/discover?domain={domain}")).await;
+        assert_eq!(missing.status(), 404, "{domain}");
+    }
+
+    // The sign-in page offers it: asked for by the page's script, or, without
+    // JavaScript, when the address is sent with no password.
+    let start = format!("/api/v1/auth/sso/{connection_id}/start");
+    let offered = app.get("/sign-in?domain=example.com").await.text().await.unwrap();
+    assert!(offered.contains("Federated signs in with its own identity provider"), "{offered}");
+    assert!(offered.contains(&format!("href=\"{start}\"")), "{offered}");
+    let plain = app.get("/sign-in?domain=elsewhere.test").await.text().await.unwrap();
+    assert!(!plain.contains("/api/v1/auth/sso/"), "no offer for other domains");
+    let sign_in = |email: &'static str| {
+        app.request(Method::POST, "/sign-in", None).form(&[("email", email), ("password", ""), ("next", "/")]).send()
+    };
+    let answered = sign_in("nobody.yet@example.com").await.unwrap();
+    assert_eq!(answered.status(), 200, "no error: the way on is the offer");
+    assert!(answered.text().await.unwrap().contains(&format!("href=\"{start}\"")));
+    let refused = sign_in("nobody@elsewhere.test").await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(!refused.text().await.unwrap().contains("/api/v1/auth/sso/"));
+
+    // Someone arrives through it; saving the settings again keeps the
+    // connection, so they are still themselves on their next sign-in.
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for _ in 0..2 {
+        let begun = no_redirects.get(app.url(&start)).send().await.unwrap();
+        let state_cookie = state_cookie_of(&begun);
+        let callback = sign_in_at_provider(begun.headers()["location"].to_str().unwrap()).await;
+        let landed = no_redirects.get(app.url(&callback)).header("cookie", &state_cookie).send().await.unwrap();
+        assert_eq!(landed.status(), 303);
+        let saved = connect(&owner, account, json!(["example.com"])).await.unwrap();
+        let saved: Value = saved.json().await.unwrap();
+        assert_eq!(saved["connection_id"], connection_id.as_str(), "the same connection");
+    }
+    let members: Value = app.get_json(&format!("/api/v1/accounts/{account}/members"), Some(&owner)).await;
+    assert_eq!(members.as_array().unwrap().len(), 2, "owner and one arrival, not two: {members}");
+
+    // Removed: the domain offers nothing, and the account shows no provider.
+    let removed = app.request(Method::DELETE, &format!("/api/v1/accounts/{account}/sso"), Some(&owner)).send().await;
+    assert_eq!(removed.unwrap().status(), 204);
+    assert_eq!(app.get("/api/v1/auth/sso/discover?domain=example.com").await.status(), 404);
+    let gone = app.request(Method::GET, &format!("/api/v1/accounts/{account}/sso"), Some(&owner)).send().await;
+    assert_eq!(gone.unwrap().status(), 404);
+    let log: Value = app.get_json(&format!("/api/v1/accounts/{account}/audit-events?action=sso."), Some(&owner)).await;
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|event| event["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"sso.configured") && actions.contains(&"sso.removed"), "{actions:?}");
 }

@@ -18,8 +18,8 @@ use crate::auth::oidc::{self, AuthorizationRequest, CodeExchange};
 use crate::auth::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
 use crate::auth::session::{session_cookie, set_cookie_header};
 use crate::auth::tokens::{generate_token, hash_token};
-use crate::auth::{AccountAccess, ClientInfo, StaffCaller};
-use crate::core::email::normalize_email;
+use crate::auth::{AccountAccess, Caller, ClientInfo, StaffCaller};
+use crate::core::email::{MAX_EMAIL_DOMAINS, domain_of, normalize_email, parse_email_domain};
 use crate::server::AppState;
 use crate::server::json::Json;
 use crate::server::problem::{ApiError, ErrorCode, FieldError};
@@ -27,7 +27,8 @@ use crate::store::{NewSession, NewSsoConnection, SignInMethod, SsoProvision, Sto
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(put_account_sso))
+        .routes(routes!(put_account_sso, get_account_sso, delete_account_sso))
+        .routes(routes!(discover_sso))
         .routes(routes!(put_staff_sso))
         .routes(routes!(start_sso))
         .routes(routes!(sso_callback))
@@ -47,6 +48,11 @@ pub struct SsoSettings<Role> {
     pub client_secret: SecretString,
     /// The role people get on their first sign-in.
     pub default_role: Role,
+    /// Email domains (`example.com`) whose people the sign-in page offers this
+    /// provider, at most 20. A domain belongs to one connection; an account's
+    /// owner claims only the domain of their own verified address.
+    #[serde(default)]
+    pub email_domains: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,49 +65,157 @@ pub struct SsoConnection {
     pub login_url: String,
     /// The redirect URI to register at the provider.
     pub redirect_uri: String,
+    /// Email domains whose people are offered this provider when signing in.
+    pub email_domains: Vec<String>,
 }
 
-fn redirect_uri(state: &AppState) -> String {
+/// What the sign-in page offers an address at a domain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SsoDiscovery {
+    pub connection_id: Uuid,
+    /// Where signing in with the provider starts.
+    pub login_url: String,
+    /// The account whose provider it is (absent: the business's own staff).
+    pub account_name: Option<String>,
+}
+
+pub(crate) fn redirect_uri(state: &AppState) -> String {
     format!("{}/api/v1/auth/sso/callback", state.settings.public_url.trim_end_matches('/'))
 }
 
 /// Checks the provider answers discovery, then stores the connection.
-async fn put_connection(
+/// A connection's settings as a request gives them, before they are checked.
+pub(crate) struct ConnectionRequest<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a SecretString,
+    pub default_role: &'a str,
+    pub email_domains: &'a [String],
+}
+
+/// Checks the settings and that the provider answers discovery, then stores the
+/// connection. `claimant` is whoever claims the email domains: an account's
+/// owner only the domain of their own verified address (a tenant cannot lure
+/// everyone at a domain it does not belong to); the staff any.
+pub(crate) async fn put_connection(
     state: &AppState,
-    scope: String,
+    claimant: &Caller,
     account_id: Option<Uuid>,
-    issuer: &str,
-    client_id: &str,
-    client_secret: &SecretString,
-    default_role: &str,
+    request: ConnectionRequest<'_>,
 ) -> Result<SsoConnection, ApiError> {
     let invalid =
         |field: &str, message: String| ApiError::validation(vec![FieldError { field: field.into(), message }]);
-    if client_id.trim().is_empty() || client_id.len() > 255 {
+    if request.client_id.trim().is_empty() || request.client_id.len() > 255 {
         return Err(invalid("client_id", "required, at most 255 bytes".into()));
     }
-    if issuer.len() > 2048 {
+    if request.issuer.len() > 2048 {
         return Err(invalid("issuer", "at most 2048 bytes".into()));
     }
-    oidc::discover(&state.outbound, issuer).await.map_err(|error| invalid("issuer", error.to_string()))?;
+    let email_domains = email_domains(state, claimant, account_id, request.email_domains).await?;
+    oidc::discover(&state.outbound, request.issuer).await.map_err(|error| invalid("issuer", error.to_string()))?;
     let connection = NewSsoConnection {
-        scope,
+        scope: scope_of(account_id),
         account_id,
-        issuer: issuer.trim_end_matches('/').to_owned(),
-        client_id: client_id.to_owned(),
-        client_secret_sealed: state.cipher.seal(client_secret.expose_secret().as_bytes(), &sealing_context(account_id)),
-        default_role: default_role.to_owned(),
+        issuer: request.issuer.trim_end_matches('/').to_owned(),
+        client_id: request.client_id.to_owned(),
+        client_secret_sealed: state
+            .cipher
+            .seal(request.client_secret.expose_secret().as_bytes(), &sealing_context(account_id)),
+        default_role: request.default_role.to_owned(),
+        email_domains,
         created_at: Utc::now(),
     };
-    let connection_id = state.store.put_sso_connection(&connection).await?;
-    Ok(SsoConnection {
+    let connection_id = state.store.put_sso_connection(&connection).await.map_err(|error| match error {
+        StoreError::Conflict(message) => invalid("email_domains", message.into()),
+        other => other.into(),
+    })?;
+    Ok(connection_view(
+        state,
         connection_id,
-        issuer: connection.issuer,
-        client_id: connection.client_id,
-        default_role: connection.default_role,
-        login_url: format!("{}/api/v1/auth/sso/{connection_id}/start", state.settings.public_url.trim_end_matches('/')),
+        connection.issuer,
+        connection.client_id,
+        connection.default_role,
+        connection.email_domains,
+    ))
+}
+
+/// The domains of a request, normalized and distinct, each one the claimant may claim.
+async fn email_domains(
+    state: &AppState,
+    claimant: &Caller,
+    account_id: Option<Uuid>,
+    raw: &[String],
+) -> Result<Vec<String>, ApiError> {
+    let invalid = |message: String| ApiError::validation(vec![FieldError { field: "email_domains".into(), message }]);
+    if raw.len() > MAX_EMAIL_DOMAINS {
+        return Err(invalid(format!("at most {MAX_EMAIL_DOMAINS} domains")));
+    }
+    let mut domains =
+        raw.iter().map(|domain| parse_email_domain(domain)).collect::<Result<Vec<_>, _>>().map_err(invalid)?;
+    domains.sort();
+    domains.dedup();
+    if account_id.is_some() && claimant.staff_role.is_none() && !domains.is_empty() {
+        let verified = state.store.email_verified_at(claimant.user_id).await?.is_some();
+        let own = domain_of(&claimant.email).filter(|_| verified);
+        if let Some(other) = domains.iter().find(|domain| Some(domain.as_str()) != own) {
+            return Err(invalid(format!(
+                "{other} is not the domain of your verified address; the business's staff can add it for you"
+            )));
+        }
+    }
+    let held = state.store.sso_domains_held_elsewhere(&scope_of(account_id), &domains).await?;
+    if !held.is_empty() {
+        return Err(invalid(format!("{} already signs in through another connection", held.join(", "))));
+    }
+    Ok(domains)
+}
+
+fn scope_of(account_id: Option<Uuid>) -> String {
+    account_id.map_or_else(|| "staff".to_owned(), |account_id| account_id.to_string())
+}
+
+fn login_url(state: &AppState, connection_id: Uuid) -> String {
+    format!("{}/api/v1/auth/sso/{connection_id}/start", state.settings.public_url.trim_end_matches('/'))
+}
+
+fn connection_view(
+    state: &AppState,
+    connection_id: Uuid,
+    issuer: String,
+    client_id: String,
+    default_role: String,
+    email_domains: Vec<String>,
+) -> SsoConnection {
+    SsoConnection {
+        connection_id,
+        issuer,
+        client_id,
+        default_role,
+        login_url: login_url(state, connection_id),
         redirect_uri: redirect_uri(state),
-    })
+        email_domains,
+    }
+}
+
+/// The account's provider as its settings show it (never its secret).
+pub(crate) async fn account_connection(state: &AppState, account_id: Uuid) -> Result<Option<SsoConnection>, ApiError> {
+    let connection = state.store.sso_connection_of_scope(&scope_of(Some(account_id))).await?;
+    Ok(connection.map(|(record, domains)| {
+        connection_view(state, record.id, record.issuer, record.client_id, record.default_role, domains)
+    }))
+}
+
+/// The account's stored client secret, for a settings form that leaves it unchanged.
+pub(crate) async fn stored_secret(state: &AppState, account_id: Uuid) -> Result<Option<SecretString>, ApiError> {
+    let Some((connection, _)) = state.store.sso_connection_of_scope(&scope_of(Some(account_id))).await? else {
+        return Ok(None);
+    };
+    let secret = state
+        .cipher
+        .open(&connection.client_secret_sealed, &sealing_context(Some(account_id)))
+        .map_err(ApiError::internal)?;
+    let secret = String::from_utf8(secret).map_err(ApiError::internal)?;
+    Ok(Some(SecretString::from(secret)))
 }
 
 fn sealing_context(account_id: Option<Uuid>) -> String {
@@ -131,24 +245,127 @@ pub async fn put_account_sso(
         let error = FieldError { field: "default_role".into(), message: "owners are made, not provisioned".into() };
         return Err(ApiError::validation(vec![error]));
     }
-    let connection = put_connection(
-        &state,
-        scope.account_id().to_string(),
-        Some(scope.account_id()),
-        &request.issuer,
-        &request.client_id,
-        &request.client_secret,
-        request.default_role.as_str(),
-    )
-    .await?;
-    let event = access
-        .caller
+    let settings = ConnectionRequest {
+        issuer: &request.issuer,
+        client_id: &request.client_id,
+        client_secret: &request.client_secret,
+        default_role: request.default_role.as_str(),
+        email_domains: &request.email_domains,
+    };
+    Ok(Json(configure_account_sso(&state, &access.caller, scope.account_id(), settings).await?))
+}
+
+/// Connects the account's provider and audits it: the API's and the settings page's one way.
+pub(crate) async fn configure_account_sso(
+    state: &AppState,
+    caller: &Caller,
+    account_id: Uuid,
+    settings: ConnectionRequest<'_>,
+) -> Result<SsoConnection, ApiError> {
+    let connection = put_connection(state, caller, Some(account_id), settings).await?;
+    let event = caller
         .audit_event("sso.configured")
-        .account(scope.account_id())
+        .account(account_id)
         .target("sso_connection", connection.connection_id)
-        .details(serde_json::json!({ "issuer": connection.issuer, "default_role": connection.default_role }));
+        .details(serde_json::json!({
+            "issuer": connection.issuer,
+            "default_role": connection.default_role,
+            "email_domains": connection.email_domains,
+        }));
     audit::record(&state.store, event).await?;
-    Ok(Json(connection))
+    Ok(connection)
+}
+
+/// The account's identity provider (`account.edit_settings`); 404 when it has none.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/sso", extensions(("x-permission" = json!("account.edit_settings"))), tag = "auth",
+    params(("account_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The connection (its secret is never shown)", body = SsoConnection),
+        (status = 403, description = "Missing account.edit_settings", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or it has no provider", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_account_sso(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path(_account_id): Path<Uuid>,
+) -> Result<Json<SsoConnection>, ApiError> {
+    let scope = access.require(Permission::AccountEditSettings, &state).await?;
+    let connection = account_connection(&state, scope.account_id()).await?;
+    Ok(Json(connection.ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?))
+}
+
+/// Removes the account's identity provider (`account.edit_settings`, signed in
+/// within 10 minutes): its people keep their accounts and sign in otherwise.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/sso", extensions(("x-permission" = json!("account.edit_settings, signed in within 10 minutes"))), tag = "auth",
+    params(("account_id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Missing account.edit_settings, or sign in again", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account, or it has no provider", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_account_sso(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path(_account_id): Path<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    let scope = access.require(Permission::AccountEditSettings, &state).await?;
+    access.caller.require_recent_sign_in()?;
+    remove_account_sso(&state, &access.caller, scope.account_id()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes the account's provider and audits it (404 when there is none).
+pub(crate) async fn remove_account_sso(state: &AppState, caller: &Caller, account_id: Uuid) -> Result<(), ApiError> {
+    if !state.store.delete_sso_connection(&scope_of(Some(account_id))).await? {
+        return Err(ApiError::from_code(ErrorCode::NotFound));
+    }
+    audit::record(&state.store, caller.audit_event("sso.removed").account(account_id)).await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DiscoverQuery {
+    /// The domain of the address being signed in (only the domain: the address
+    /// itself is never sent, so nothing here tells whether it exists).
+    pub domain: String,
+}
+
+/// The identity provider the sign-in page offers an address at `domain`; 404
+/// when it signs in with a password or a mailed code. Limited per source address.
+#[utoipa::path(get, path = "/api/v1/auth/sso/discover", extensions(("x-permission" = json!("public"))), tag = "auth",
+    params(DiscoverQuery),
+    responses(
+        (status = 200, description = "People at this domain may sign in with this provider", body = SsoDiscovery),
+        (status = 404, description = "No provider holds the domain", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many lookups from this address", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn discover_sso(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Query(query): Query<DiscoverQuery>,
+) -> Result<Json<SsoDiscovery>, ApiError> {
+    let offer = sso_offer(&state, &client, &query.domain).await?;
+    Ok(Json(offer.ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?))
+}
+
+/// The provider offered to addresses at `domain` (anything not shaped like a
+/// domain holds none), counted against the source address's lookups.
+pub(crate) async fn sso_offer(
+    state: &AppState,
+    client: &ClientInfo,
+    domain: &str,
+) -> Result<Option<SsoDiscovery>, ApiError> {
+    if let Err(wait) = state.anonymous.sso_lookups.check(client.ip_address.as_deref().unwrap_or_default()) {
+        return Err(ApiError::rate_limited(wait.as_secs().max(1)));
+    }
+    let Ok(domain) = parse_email_domain(domain) else { return Ok(None) };
+    let offer = state.store.sso_offer_for_domain(&domain).await?;
+    Ok(offer.map(|offer| SsoDiscovery {
+        connection_id: offer.connection_id,
+        login_url: login_url(state, offer.connection_id),
+        account_name: offer.account_name,
+    }))
 }
 
 /// Sets the staff's identity provider (`staff.manage`, signed in within 10 minutes).
@@ -166,21 +383,21 @@ pub async fn put_staff_sso(
 ) -> Result<Json<SsoConnection>, ApiError> {
     staff.require(StaffPermission::StaffManage, &state).await?;
     staff.caller.require_recent_sign_in()?;
-    let connection = put_connection(
-        &state,
-        "staff".into(),
-        None,
-        &request.issuer,
-        &request.client_id,
-        &request.client_secret,
-        request.default_role.as_str(),
-    )
-    .await?;
-    let event = staff
-        .caller
-        .audit_event("sso.configured")
-        .target("sso_connection", connection.connection_id)
-        .details(serde_json::json!({ "issuer": connection.issuer, "default_role": connection.default_role }));
+    let settings = ConnectionRequest {
+        issuer: &request.issuer,
+        client_id: &request.client_id,
+        client_secret: &request.client_secret,
+        default_role: request.default_role.as_str(),
+        email_domains: &request.email_domains,
+    };
+    let connection = put_connection(&state, &staff.caller, None, settings).await?;
+    let event = staff.caller.audit_event("sso.configured").target("sso_connection", connection.connection_id).details(
+        serde_json::json!({
+            "issuer": connection.issuer,
+            "default_role": connection.default_role,
+            "email_domains": connection.email_domains,
+        }),
+    );
     audit::record(&state.store, event).await?;
     Ok(Json(connection))
 }

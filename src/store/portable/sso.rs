@@ -2,32 +2,124 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::store::{
-    NewSsoConnection, PendingSsoLogin, Result, SsoConnectionRecord, SsoProvision, StoreError, is_unique_violation,
-    new_id,
+    NewSsoConnection, PendingSsoLogin, Result, SsoConnectionRecord, SsoOffer, SsoProvision, StoreError,
+    is_unique_violation, new_id,
 };
 
 portable_queries! {
-    /// Sets the scope's provider, replacing any earlier one.
+    /// Sets the scope's provider and the email domains that lead to it. The
+    /// connection keeps its id, and so the people linked to it, while the issuer
+    /// stays the same: a new client secret must not orphan every user. A new
+    /// issuer's subjects name other people, so it starts afresh. A domain another
+    /// connection holds is a conflict (the table's key decides a race).
     pub async fn put_sso_connection(&self, connection: &NewSsoConnection) -> Result<Uuid> {
-        let connection_id = new_id();
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("DELETE FROM sso_connections WHERE scope = $1").bind(&connection.scope).execute(&mut *transaction).await?;
-        sqlx::query(
-            "INSERT INTO sso_connections (id, scope, account_id, issuer, client_id, client_secret_sealed, default_role, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        let kept: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE sso_connections SET client_id = $3, client_secret_sealed = $4, default_role = $5
+             WHERE scope = $1 AND issuer = $2 RETURNING id",
         )
-        .bind(connection_id)
         .bind(&connection.scope)
-        .bind(connection.account_id)
         .bind(&connection.issuer)
         .bind(&connection.client_id)
         .bind(&connection.client_secret_sealed)
         .bind(&connection.default_role)
-        .bind(connection.created_at)
-        .execute(&mut *transaction)
+        .fetch_optional(&mut *transaction)
         .await?;
+        let connection_id = match kept {
+            Some(connection_id) => connection_id,
+            None => {
+                let connection_id = new_id();
+                sqlx::query("DELETE FROM sso_connections WHERE scope = $1").bind(&connection.scope).execute(&mut *transaction).await?;
+                sqlx::query(
+                    "INSERT INTO sso_connections (id, scope, account_id, issuer, client_id, client_secret_sealed, default_role, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(connection_id)
+                .bind(&connection.scope)
+                .bind(connection.account_id)
+                .bind(&connection.issuer)
+                .bind(&connection.client_id)
+                .bind(&connection.client_secret_sealed)
+                .bind(&connection.default_role)
+                .bind(connection.created_at)
+                .execute(&mut *transaction)
+                .await?;
+                connection_id
+            }
+        };
+        sqlx::query("DELETE FROM sso_email_domains WHERE connection_id = $1").bind(connection_id).execute(&mut *transaction).await?;
+        for domain in &connection.email_domains {
+            sqlx::query("INSERT INTO sso_email_domains (domain, connection_id) VALUES ($1, $2)")
+                .bind(domain)
+                .bind(connection_id)
+                .execute(&mut *transaction)
+                .await
+                .map_err(|error| {
+                    if is_unique_violation(&error) {
+                        StoreError::Conflict("an email domain belongs to another sign-in connection")
+                    } else {
+                        error.into()
+                    }
+                })?;
+        }
         transaction.commit().await?;
         Ok(connection_id)
+    }
+
+    /// The scope's provider, if it has one, with its email domains.
+    pub async fn sso_connection_of_scope(&self, scope: &str) -> Result<Option<(SsoConnectionRecord, Vec<String>)>> {
+        let connection: Option<SsoConnectionRecord> = sqlx::query_as(
+            "SELECT id, account_id, issuer, client_id, client_secret_sealed, default_role FROM sso_connections WHERE scope = $1",
+        )
+        .bind(scope)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(connection) = connection else { return Ok(None) };
+        let domains = sqlx::query_scalar("SELECT domain FROM sso_email_domains WHERE connection_id = $1 ORDER BY domain")
+            .bind(connection.id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Some((connection, domains)))
+    }
+
+    /// Removes the scope's provider: its people keep their accounts but sign in
+    /// otherwise from now on. Whether there was one.
+    pub async fn delete_sso_connection(&self, scope: &str) -> Result<bool> {
+        let deleted = sqlx::query("DELETE FROM sso_connections WHERE scope = $1").bind(scope).execute(&self.pool).await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Which of `domains` a connection of another scope holds.
+    pub async fn sso_domains_held_elsewhere(&self, scope: &str, domains: &[String]) -> Result<Vec<String>> {
+        let mut held = Vec::new();
+        for domain in domains {
+            let elsewhere: Option<String> = sqlx::query_scalar(
+                "SELECT d.domain FROM sso_email_domains d JOIN sso_connections c ON c.id = d.connection_id
+                 WHERE d.domain = $1 AND c.scope <> $2",
+            )
+            .bind(domain)
+            .bind(scope)
+            .fetch_optional(&self.pool)
+            .await?;
+            held.extend(elsewhere);
+        }
+        Ok(held)
+    }
+
+    /// The provider an address at `domain` is offered on the sign-in page: a
+    /// connection holding the domain, of an active account or of the staff.
+    pub async fn sso_offer_for_domain(&self, domain: &str) -> Result<Option<SsoOffer>> {
+        let offer = sqlx::query_as(
+            "SELECT c.id AS connection_id, a.name AS account_name
+               FROM sso_email_domains d
+               JOIN sso_connections c ON c.id = d.connection_id
+               LEFT JOIN accounts a ON a.id = c.account_id
+              WHERE d.domain = $1 AND (c.account_id IS NULL OR a.status = 'active')",
+        )
+        .bind(domain)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(offer)
     }
 
     pub async fn sso_connection(&self, connection_id: Uuid) -> Result<Option<SsoConnectionRecord>> {
