@@ -50,17 +50,34 @@
       }
       if (!bellTimer) bellTimer = window.setTimeout(refreshBell, 1000);
     };
-    var source = new EventSource("/api/v1/events");
-    source.addEventListener("record", function (event) {
-      var change;
-      try { change = JSON.parse(event.data); } catch (error) { return; }
-      changed(change);
+    var source = null;
+    var connect = function () {
+      source = new EventSource("/api/v1/events");
+      source.addEventListener("record", function (event) {
+        var change;
+        try { change = JSON.parse(event.data); } catch (error) { return; }
+        changed(change);
+      });
+      source.addEventListener("reset", function () { changed(null); });
+      // The session ended (signed out elsewhere, revoked): back to sign-in.
+      source.addEventListener("revoked", function () {
+        source.close();
+        window.location.assign("/sign-in?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+      });
+    };
+    connect();
+    // A page left behind (kept by the browser to come back to) lets go of its
+    // stream: a browser opens only six connections to a site, and each stream
+    // held by a page no one looks at is one fewer for the page in front.
+    window.addEventListener("pagehide", function () {
+      if (source) source.close();
+      source = null;
     });
-    source.addEventListener("reset", function () { changed(null); });
-    // The session ended (signed out elsewhere, revoked): back to sign-in.
-    source.addEventListener("revoked", function () {
-      source.close();
-      window.location.assign("/sign-in?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+    // Back on it: the stream again, and whatever changed meanwhile.
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted || source) return;
+      connect();
+      changed(null);
     });
   }
 
@@ -135,7 +152,15 @@
         progress.value = 100;
         if (request.status >= 200 && request.status < 300) {
           say(form.getAttribute("data-done"));
-          window.location.assign(request.responseURL || window.location.href);
+          // Where the server sent the form, loaded anew: when that is this very
+          // page (a request's files), assigning it would only move to an anchor.
+          var next = new URL(request.responseURL || window.location.href);
+          var here = new URL(window.location.href);
+          if (next.pathname + next.search === here.pathname + here.search) {
+            window.location.reload();
+          } else {
+            window.location.assign(next.href);
+          }
           return;
         }
         // The form again, with the server's reason next to it.

@@ -151,6 +151,11 @@ impl Page {
         }
     }
 
+    /// The count on the bell's badge ("99+" beyond that).
+    pub fn bell_count(&self) -> String {
+        if self.unread_notifications > 99 { "99+".to_owned() } else { self.unread_notifications.to_string() }
+    }
+
     pub fn title(&self, title: &str) -> String {
         format!("{title} · {}", self.business)
     }

@@ -238,10 +238,18 @@ impl Browser {
             if started.elapsed() > Duration::from_secs(30) {
                 let state: Value = self
                     .client
-                    .execute("return [window.__submitted === true, document.readyState, location.pathname]", vec![])
+                    .execute(
+                        "const main = document.querySelector('main');
+                         return [window.__submitted === true, document.readyState, location.pathname,
+                                 main ? main.innerText.slice(0, 400) : ''];",
+                        vec![],
+                    )
                     .await
                     .unwrap_or(Value::Null);
-                panic!("clicking {css} led to no new page after 30 s ([form submitted, readyState, path]: {state})");
+                self.screenshot("failed-click").await;
+                panic!(
+                    "clicking {css} led to no new page after 30 s ([form submitted, readyState, path, the page]: {state})"
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
