@@ -366,6 +366,10 @@ pub enum TaskStatus {
     Open,
     Completed,
     Cancelled,
+    /// An approval the customer approved.
+    Approved,
+    /// An approval the customer declined.
+    Declined,
 }
 
 impl TaskStatus {
@@ -374,15 +378,35 @@ impl TaskStatus {
             TaskStatus::Open => "open",
             TaskStatus::Completed => "completed",
             TaskStatus::Cancelled => "cancelled",
+            TaskStatus::Approved => "approved",
+            TaskStatus::Declined => "declined",
         }
     }
+}
+
+/// What a task asks of the customer: to do something, or to decide (approve a
+/// quote, sign off a deliverable).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    #[default]
+    Todo,
+    Approval,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub title: String,
     pub status: TaskStatus,
+    #[serde(default)]
+    pub kind: TaskKind,
+    /// What is asked, in the source's words (what an approval is about).
+    #[serde(default)]
+    pub description: Option<String>,
     pub assignee: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The comment given with a decision, as the source keeps it.
+    #[serde(default)]
+    pub decision_comment: Option<String>,
 }

@@ -85,11 +85,15 @@ impl Business {
                     now - Duration::days(n as i64),
                 );
             }
-            for (title, status) in [
-                ("Approve the new price list", "open"),
-                ("Upload the signed contract", "open"),
-                ("Confirm the delivery address", "completed"),
-            ] {
+            business.approval(
+                customer,
+                "Approve the new price list",
+                "From 1 January, list prices rise by 4 %. Volume discounts stay as they are.",
+                now + Duration::days(5),
+            );
+            for (title, status) in
+                [("Upload the signed contract", "open"), ("Confirm the delivery address", "completed")]
+            {
                 business.task(customer, title, status, now + Duration::days(5));
             }
         }
@@ -193,16 +197,31 @@ impl Business {
         );
     }
 
-    /// A customer completes a task from the portal (the manifest's `complete_task`).
-    fn complete_task(&mut self, id: &str) -> Option<Value> {
-        let task = self.collections.get_mut("tasks")?.iter_mut().find(|task| task["id"] == id)?;
-        if task["status"] != "completed" {
+    /// A customer completes a task, or decides on one that asks for a decision,
+    /// from the portal (the manifest's `complete_task`, `approve_task` and
+    /// `decline_task`): the status it now has, and the comment given with it.
+    fn update_task(&mut self, id: &str, change: &Value) -> Result<Value, StatusCode> {
+        let task = self
+            .collections
+            .get_mut("tasks")
+            .and_then(|tasks| tasks.iter_mut().find(|task| task["id"] == id))
+            .ok_or(StatusCode::NOT_FOUND)?;
+        let status = change["status"].as_str().unwrap_or_default();
+        let decision = matches!(status, "approved" | "declined");
+        if !matches!(status, "completed" | "approved" | "declined") || decision != (task["kind"] == "approval") {
+            return Err(StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        // Asked again (a retried request): answered with the task as it is.
+        if task["status"] == "open" {
             let now = stamp(Utc::now());
-            task["status"] = json!("completed");
+            task["status"] = json!(status);
             task["completed_at"] = json!(now);
             task["updated_at"] = json!(now);
+            if let Some(comment) = change["decision_comment"].as_str() {
+                task["decision_comment"] = json!(comment);
+            }
         }
-        Some(task.clone())
+        Ok(task.clone())
     }
 
     fn task(&mut self, customer: &str, title: &str, status: &str, due: DateTime<Utc>) {
@@ -213,6 +232,18 @@ impl Business {
                 "id": id, "customer": customer, "title": title, "status": status, "assignee": "You",
                 "due_at": stamp(due), "completed_at": (status == "completed").then(|| stamp(Utc::now())),
                 "updated_at": stamp(Utc::now()),
+            }),
+        );
+    }
+
+    /// A task that asks the customer for a decision.
+    fn approval(&mut self, customer: &str, title: &str, description: &str, due: DateTime<Utc>) {
+        let id = self.id("task");
+        self.push(
+            "tasks",
+            json!({
+                "id": id, "customer": customer, "title": title, "status": "open", "kind": "approval",
+                "description": description, "assignee": "You", "due_at": stamp(due), "updated_at": stamp(Utc::now()),
             }),
         );
     }
@@ -265,7 +296,9 @@ impl Business {
             }
             3 => {
                 let tasks = self.collections.entry("tasks").or_default();
-                if let Some(task) = tasks.iter_mut().find(|task| mine(task) && task["status"] == "open") {
+                // The business closes tasks on its own; decisions are the customer's.
+                let open = |task: &&mut Value| mine(task) && task["status"] == "open" && task["kind"] != "approval";
+                if let Some(task) = tasks.iter_mut().find(open) {
                     task["status"] = json!("completed");
                     task["completed_at"] = json!(stamp(now));
                     task["updated_at"] = json!(stamp(now));
@@ -307,14 +340,15 @@ async fn list(
     Ok(axum::Json(changed))
 }
 
-async fn complete_task(
+async fn update_task(
     State(business): State<Arc<Mutex<Business>>>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    axum::Json(change): axum::Json<Value>,
 ) -> Result<axum::Json<Value>, StatusCode> {
     let mut business = business.lock().expect("the demo business is never poisoned");
     business.authorize(&headers)?;
-    business.complete_task(&id).map(axum::Json).ok_or(StatusCode::NOT_FOUND)
+    business.update_task(&id, &change).map(axum::Json)
 }
 
 impl Business {
@@ -394,6 +428,6 @@ pub fn router(business: Arc<Mutex<Business>>) -> Router {
         .route("/v1/{collection}", get(list))
         .route("/v1/documents/{id}/content", get(document_content))
         .route("/v1/invoices/{id}/pdf", get(invoice_pdf))
-        .route("/v1/tasks/{id}", axum::routing::patch(complete_task))
+        .route("/v1/tasks/{id}", axum::routing::patch(update_task))
         .with_state(business)
 }

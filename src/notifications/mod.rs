@@ -87,6 +87,9 @@ pub fn describe(entry: &ChangeFeedRow) -> Option<(&'static str, String)> {
         "ticket_message" if is_new => Some(("tickets", format!("New message from {title}"))),
         "document" if is_new => Some(("documents", format!("New document: {title}"))),
         "task" if moved && status == "completed" => Some(("tasks", format!("Task done: {title}"))),
+        "task" if moved && matches!(status, "approved" | "declined") => {
+            Some(("tasks", format!("\u{201c}{title}\u{201d} is {status}")))
+        }
         "task" if is_new && status == "open" => Some(("tasks", format!("New task: {title}"))),
         _ => None,
     }
@@ -217,6 +220,10 @@ mod tests {
         assert_eq!(describe(&entry("order", Some("shipped"), Some("processing"))).unwrap().1, "INV-7: shipped");
         assert_eq!(describe(&entry("document", None, None)).unwrap().0, "documents");
         assert!(describe(&entry("contact", None, None)).is_none());
+        assert_eq!(
+            describe(&entry("task", Some("approved"), Some("open"))).unwrap().1,
+            "\u{201c}INV-7\u{201d} is approved"
+        );
         let mut deleted = entry("invoice", Some("open"), None);
         deleted.change = Some("deleted".into());
         assert!(describe(&deleted).is_none());

@@ -109,6 +109,12 @@ impl AccountData {
         self.store.account_records(self.account_id, record_type, filter).await
     }
 
+    /// The folders and tags the account's documents have (each once, sorted):
+    /// what its document list can be narrowed by, whatever page is shown.
+    pub async fn document_facets(&self) -> Result<(Vec<String>, Vec<String>)> {
+        self.store.account_document_facets(self.account_id).await
+    }
+
     pub async fn record_with_source(&self, record_type: &str, id: Uuid) -> Result<Option<AccountRecordRow>> {
         self.store.account_record_with_source(self.account_id, record_type, id).await
     }

@@ -24,8 +24,8 @@ use crate::store::AccountData;
 
 /// Kinds of action a person picks from, each the prefix its actions share.
 /// (Signing in is a person's, not an account's: it is in no account's log.)
-const KINDS: [&str; 8] =
-    ["document.", "invoice.", "ticket.", "task.", "membership.", "invitation.", "account.", "export."];
+const KINDS: [&str; 9] =
+    ["document.", "invoice.", "ticket.", "task.", "membership.", "invitation.", "account.", "sso.", "export."];
 
 const PAGE_SIZE: i64 = 50;
 

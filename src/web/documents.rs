@@ -25,6 +25,7 @@ use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
 use crate::server::AppState;
 use crate::server::problem::{ApiError, ErrorCode};
+use crate::store::AccountData;
 
 /// A document in the list, or on its page.
 pub struct DocumentRow {
@@ -45,7 +46,7 @@ const PREVIEWABLE: [&str; 5] = ["application/pdf", "image/png", "image/jpeg", "i
 const PREVIEW_POLICY: &str = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; \
     frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
 
-fn document_row(page: &Page, account_id: Uuid, record: &PortalRecord, may_download: bool) -> DocumentRow {
+pub(crate) fn document_row(page: &Page, account_id: Uuid, record: &PortalRecord, may_download: bool) -> DocumentRow {
     let data = &record.data;
     DocumentRow {
         record: row(page, format!("/accounts/{account_id}/documents/{}", record.id), record),
@@ -74,12 +75,41 @@ struct DocumentsPage {
     tags: Vec<String>,
     tag: String,
     q: String,
-    upload_action: Option<String>,
-    limit: String,
-    limit_bytes: usize,
-    types: String,
-    problem: FormProblem,
+    upload: Option<UploadForm>,
     filtered: bool,
+}
+
+/// An upload form as a page shows it (the documents; a request's files): where
+/// it goes, its words, the limits stated before a byte is sent, and the
+/// server's refusal when it refused.
+pub(crate) struct UploadForm {
+    pub action: String,
+    pub heading: String,
+    pub button: String,
+    /// Said while the page moves on after a success.
+    pub done: String,
+    pub limit: String,
+    pub limit_bytes: usize,
+    pub types: String,
+    pub problem: FormProblem,
+}
+
+impl UploadForm {
+    /// `words`: the message keys of the heading, the button and the success.
+    pub(crate) fn new(state: &AppState, page: &Page, action: String, words: [&str; 3], problem: FormProblem) -> Self {
+        let settings = &state.settings;
+        let [heading, button, done] = words.map(|key| page.t(key));
+        UploadForm {
+            action,
+            heading,
+            button,
+            done,
+            limit: size(settings.http.body_limit_bytes as i64, page),
+            limit_bytes: settings.http.body_limit_bytes,
+            types: settings.uploads.allowed_types.join(", "),
+            problem,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,16 +155,26 @@ async fn documents_page(
     let may_download = access.holds(Permission::DocumentsDownload);
     let rows: Vec<DocumentRow> =
         records.items.iter().map(|record| document_row(&page, account_id, record, may_download)).collect();
-    // The choices offered are those of the documents listed (and the one chosen).
-    let mut folders: Vec<String> = rows.iter().map(|row| row.folder.clone()).filter(|f| !f.is_empty()).collect();
-    let mut tags: Vec<String> = rows.iter().flat_map(|row| row.tags.iter().cloned()).collect();
-    folders.extend([filter.folder.clone()].into_iter().filter(|folder| !folder.is_empty()));
-    tags.extend([filter.tag.clone()].into_iter().filter(|tag| !tag.is_empty()));
-    tags.sort();
-    tags.dedup();
-    folders.sort();
-    folders.dedup();
-    let settings = &state.settings;
+    // The choices offered are every folder and tag of the account's documents,
+    // not only of those on this page (and the one chosen, even if none has it now).
+    let scope = access.require(Permission::DocumentsView, state).await?;
+    let (mut folders, mut tags) = AccountData::of(&state.store, &scope).document_facets().await?;
+    if !filter.folder.is_empty() && !folders.contains(&filter.folder) {
+        folders.push(filter.folder.clone());
+    }
+    if !filter.tag.is_empty() && !tags.iter().any(|tag| tag.eq_ignore_ascii_case(&filter.tag)) {
+        tags.push(filter.tag.clone());
+    }
+    let upload = access.holds(Permission::DocumentsUpload).then(|| {
+        let action = format!("/accounts/{account_id}/documents");
+        UploadForm::new(
+            state,
+            &page,
+            action,
+            ["documents-upload", "documents-upload-button", "documents-uploaded"],
+            problem,
+        )
+    });
     Ok(DocumentsPage {
         rows,
         folders,
@@ -143,11 +183,7 @@ async fn documents_page(
         tags,
         tag: filter.tag,
         q: filter.q,
-        upload_action: access.holds(Permission::DocumentsUpload).then(|| format!("/accounts/{account_id}/documents")),
-        limit: size(settings.http.body_limit_bytes as i64, &page),
-        limit_bytes: settings.http.body_limit_bytes,
-        types: settings.uploads.allowed_types.join(", "),
-        problem,
+        upload,
         page,
     })
 }

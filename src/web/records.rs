@@ -25,7 +25,7 @@ pub struct RecordRow {
 pub fn status_class(status: Option<&str>) -> &'static str {
     match status {
         Some("open" | "new" | "waiting") => "warning",
-        Some("paid" | "completed" | "closed" | "solved" | "delivered" | "shipped" | "active") => "success",
+        Some("paid" | "completed" | "approved" | "closed" | "solved" | "delivered" | "shipped" | "active") => "success",
         Some("overdue" | "failed" | "declined") => "danger",
         Some("pending" | "processing" | "in_progress") => "info",
         _ => "neutral",

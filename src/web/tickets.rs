@@ -1,17 +1,21 @@
 //! The account's tickets (requests): the list, a new one, and one with its
-//! thread, where a message can be added and the ticket closed. The same
-//! handlers as the API (`create_ticket`, `comment_on_ticket`, `close_ticket`):
-//! a new ticket or message shows at once as pending, until its system confirms.
+//! thread, where a message can be added, a file attached and the ticket closed.
+//! The same handlers as the API (`create_ticket`, `comment_on_ticket`,
+//! `attach_to_ticket`, `close_ticket`): a new ticket, message or file shows at
+//! once as pending, until its system confirms.
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::documents::{DocumentRow, UploadForm, document_row};
 use super::page::{self, Page};
 use super::records::{FormProblem, RecordRow, row};
+use crate::api::portal::documents::UploadQuery;
 use crate::api::portal::records::{ListQuery, record_detail, record_page};
 use crate::api::portal::tickets::{self, NewCommentRequest, NewTicketRequest};
 use crate::auth::AccountAccess;
@@ -142,6 +146,19 @@ struct TicketPage {
     list_href: String,
     comment: String,
     problem: FormProblem,
+    /// The files attached, for those who may see the account's documents.
+    attachments: Option<Vec<DocumentRow>>,
+    /// Attaching a file, for those who may write in the thread.
+    upload: Option<UploadForm>,
+}
+
+/// What the ticket's page shows after a refused form: the message as typed and
+/// why, or why a file was not attached.
+#[derive(Default)]
+struct Outcome {
+    comment: String,
+    problem: FormProblem,
+    upload_problem: FormProblem,
 }
 
 async fn ticket_page(
@@ -149,8 +166,7 @@ async fn ticket_page(
     access: &AccountAccess,
     account_id: Uuid,
     ticket_id: Uuid,
-    comment: String,
-    problem: FormProblem,
+    outcome: Outcome,
 ) -> Result<TicketPage, ApiError> {
     let detail = record_detail(state, access, Permission::TicketsView, "ticket", ticket_id).await?;
     let page = Page::for_caller(state, &access.caller, "tickets").await?.in_account(access);
@@ -167,18 +183,29 @@ async fn ticket_page(
         })
         .collect();
     let closed = matches!(detail.record.status.as_deref(), Some("closed" | "solved" | "Closed"));
+    let may_download = access.holds(Permission::DocumentsDownload);
+    let attachments = detail
+        .attachments
+        .as_ref()
+        .map(|files| files.iter().map(|file| document_row(&page, account_id, file, may_download)).collect::<Vec<_>>());
+    // A ticket still on its way to its system takes messages and files once it arrives.
+    let writable = access.holds(Permission::TicketsComment) && !detail.record.pending;
+    let upload = writable.then(|| {
+        let words = ["ticket-attach", "ticket-attach-button", "ticket-attached"];
+        UploadForm::new(state, &page, format!("{base}/attachments"), words, outcome.upload_problem)
+    });
     Ok(TicketPage {
         ticket: row(&page, base.clone(), &detail.record),
         description: detail.record.data["description"].as_str().unwrap_or_default().to_owned(),
         messages,
-        // A ticket still on its way to its system takes messages once it arrives.
-        comment_action: (access.holds(Permission::TicketsComment) && !detail.record.pending)
-            .then(|| format!("{base}/comments")),
+        comment_action: writable.then(|| format!("{base}/comments")),
         close_action: (access.holds(Permission::TicketsClose) && !closed && !detail.record.pending)
             .then(|| format!("{base}/close")),
         list_href: format!("/accounts/{account_id}/tickets"),
-        comment,
-        problem,
+        comment: outcome.comment,
+        problem: outcome.problem,
+        attachments,
+        upload,
         page,
     })
 }
@@ -188,7 +215,7 @@ pub async fn detail(
     access: AccountAccess,
     Path((account_id, ticket_id)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, ApiError> {
-    page::ok(&ticket_page(&state, &access, account_id, ticket_id, String::new(), FormProblem::default()).await?)
+    page::ok(&ticket_page(&state, &access, account_id, ticket_id, Outcome::default()).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,8 +237,33 @@ pub async fn comment(
         Err(error) => {
             let problem = FormProblem::from_error(error)?;
             let access = AccountAccess::resolve(&state, caller, account_id).await?;
-            let page = ticket_page(&state, &access, account_id, ticket_id, form.body, problem).await?;
+            let outcome = Outcome { comment: form.body, problem, ..Default::default() };
+            let page = ticket_page(&state, &access, account_id, ticket_id, outcome).await?;
             page::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+/// Attaches the file of the page's upload form (multipart, as a browser sends
+/// it without JavaScript; with it, the same request with a progress bar).
+pub async fn attach(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((account_id, ticket_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = access.caller.clone();
+    let path = Path((account_id, ticket_id));
+    let query = Query(UploadQuery { name: None });
+    match tickets::attach_to_ticket(State(state.clone()), access, path, query, headers, body).await {
+        Ok(_) => Ok(Redirect::to(&format!("/accounts/{account_id}/tickets/{ticket_id}#attachments")).into_response()),
+        Err(error) => {
+            let status = error.code().status();
+            let outcome = Outcome { upload_problem: FormProblem::from_error(error)?, ..Default::default() };
+            let access = AccountAccess::resolve(&state, caller, account_id).await?;
+            let page = ticket_page(&state, &access, account_id, ticket_id, outcome).await?;
+            page::render(if status.is_client_error() { status } else { StatusCode::UNPROCESSABLE_ENTITY }, &page)
         }
     }
 }

@@ -25,6 +25,8 @@ struct RestState {
     tasks: Vec<Value>,
     /// `PATCH /v1/tasks/{id}` requests received: (task id, Idempotency-Key).
     task_writes: Vec<(String, Option<String>)>,
+    /// Their bodies, in the same order: (task id, body).
+    task_write_bodies: Vec<(String, Value)>,
     tickets: Vec<Value>,
     clients: Vec<Value>,
     tokens: HashMap<String, Instant>,
@@ -90,6 +92,11 @@ impl FakeRest {
     /// The task writes received, in order: (task id, Idempotency-Key header).
     pub fn task_writes(&self) -> Vec<(String, Option<String>)> {
         self.state.lock().unwrap().task_writes.clone()
+    }
+
+    /// The bodies of the task writes received, in order: (task id, body).
+    pub fn task_write_bodies(&self) -> Vec<(String, Value)> {
+        self.state.lock().unwrap().task_write_bodies.clone()
     }
 
     pub fn add_task(&self, task: Value) {
@@ -226,6 +233,7 @@ async fn update_task(
     let mut state = state.lock().unwrap();
     let key = headers.get("idempotency-key").and_then(|value| value.to_str().ok()).map(str::to_owned);
     state.task_writes.push((id.clone(), key));
+    state.task_write_bodies.push((id.clone(), Value::Object(changes.clone())));
     let Some(task) = state.tasks.iter_mut().find(|task| task["id"].as_str() == Some(id.as_str())) else {
         return (StatusCode::NOT_FOUND, Json(json!({"error": "no such task"}))).into_response();
     };

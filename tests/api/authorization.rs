@@ -152,6 +152,9 @@ pub(crate) fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/accounts/{account_id}/tickets") => Some(json!({ "subject": "matrix" })),
         ("PATCH", "/api/v1/me/profile") => Some(json!({ "locale": "en" })),
         ("POST", "/api/v1/accounts/{account_id}/tickets/{record_id}/comments") => Some(json!({ "body": "matrix" })),
+        ("POST", "/api/v1/accounts/{account_id}/tasks/{record_id}/decision") => {
+            Some(json!({ "decision": "approve", "comment": "matrix" }))
+        }
         ("POST", "/api/v1/admin/connectors/{connector_id}/webhook-endpoints") => {
             Some(json!({ "name": "matrix", "scheme": "stripe" }))
         }

@@ -49,6 +49,13 @@ async fn assert_accessible(browser: &Browser, what: &str) {
     assert!(!sideways, "{what}: the page scrolls sideways (target/screenshots/failed-*.png)");
 }
 
+/// What the bell says to a screen reader (its count is a badge for the eyes).
+async fn bell_says(browser: &Browser) -> String {
+    let label: Value =
+        browser.client.execute("return document.querySelector('#bell .bell-label').textContent", vec![]).await.unwrap();
+    label.as_str().unwrap_or_default().trim().to_owned()
+}
+
 async fn sign_in(browser: &Browser, address: &str, email: &str, password: &str) {
     browser.goto(&format!("{address}/")).await;
     browser.wait_for_path("/sign-in").await;
@@ -286,9 +293,10 @@ async fn a_change_upstream_appears_on_the_open_page_without_a_reload() {
 
     // The bell counts the payment's notification, still without a reload.
     eventually("the bell's count", Duration::from_secs(10), || async {
-        browser.text("#bell").await.contains("1 unread notification").then_some(())
+        bell_says(&browser).await.contains("1 unread notification").then_some(())
     })
     .await;
+    assert_eq!(browser.text("#bell .bell-count").await, "1", "the badge counts it");
     let same_page: Value = browser.client.execute("return window.loadedOnce === true", vec![]).await.unwrap();
     assert_eq!(same_page, true, "the bell came in without a reload");
     browser.click_and_wait("#bell").await;
@@ -298,7 +306,8 @@ async fn a_change_upstream_appears_on_the_open_page_without_a_reload() {
     assert!(list.contains("is paid"), "{list}");
     browser.click_and_wait(".notification-list form button").await;
     browser.wait_for_path("/notifications").await;
-    assert_eq!(browser.text("#bell").await, "Notifications");
+    assert_eq!(bell_says(&browser).await, "Notifications");
+    assert!(browser.client.find(Locator::Css("#bell .bell-count")).await.is_err(), "no badge when all is read");
     assert!(browser.client.find(Locator::Css(".notification-list li.unread")).await.is_err());
     assert_eq!(
         browser.client.find_all(Locator::Css(".notification-list li")).await.unwrap().len(),
@@ -527,7 +536,7 @@ async fn every_page_type_passes_axe_at_both_sizes_for_each_role() {
 }
 
 #[tokio::test]
-async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
+async fn a_customer_uploads_a_document_decides_and_completes_tasks_in_the_browser() {
     let demo = demo().await;
     let browser = Browser::start(Viewport::Desktop).await;
     let dashboard = signed_in_dashboard(&browser, &demo, "member@acme.demo.test").await;
@@ -556,6 +565,10 @@ async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
     assert!(tagged.contains("Master services agreement.pdf"), "{tagged}");
     assert!(!tagged.contains("Quarterly report"), "the tag filters: {tagged}");
     assert!(!tagged.contains("Signed contract.pdf"), "the upload has no tags: {tagged}");
+    // The choices stay every folder and tag of the account's documents, not only
+    // of those the filter leaves on the page.
+    assert!(browser.text("#folder").await.contains("reports"), "other folders stay offered");
+    assert!(browser.text("#tag").await.contains("quarterly"), "other tags stay offered");
     browser.click_and_wait("#live table.records tbody th a[href*='/documents/']").await;
     let started = std::time::Instant::now();
     while browser.client.find(Locator::Css("iframe.preview")).await.is_err() {
@@ -638,6 +651,28 @@ async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
     }
     assert!(browser.text(".error-summary").await.contains("not accepted"));
 
+    // A file attached to a request, from the request's page: listed with it
+    // (pending until stored). After the pages above, this also checks that pages
+    // left behind let go of their live streams: they used to hold the browser's
+    // six connections to the site, and this upload never left.
+    open(&browser, &demo, &format!("{dashboard}/tickets"), "table.records tbody a").await;
+    browser.click_and_wait("table.records tbody a").await;
+    let request = browser.path().await;
+    let photo = folder.path().join("Tray 2 photo.png");
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89").unwrap();
+    assert!(browser.text("#upload-heading").await.contains("Attach a file"));
+    assert_accessible(&browser, "a request with its files and the attach form").await;
+    let input = browser.client.find(Locator::Css("#file")).await.unwrap();
+    input.send_keys(photo.to_str().unwrap()).await.unwrap();
+    browser.click_and_wait(".upload-form button[type=submit]").await;
+    browser.wait_for_path(&request).await;
+    eventually("the attached file listed with the request", Duration::from_secs(20), || async {
+        browser.goto(&format!("{}{request}", demo.address)).await;
+        let files = browser.text("#live").await;
+        files.contains("Tray 2 photo.png").then_some(())
+    })
+    .await;
+
     // Orders: each with its stage; one order's page tells its story.
     open(&browser, &demo, &format!("{dashboard}/orders"), "table.records tbody a").await;
     assert!(browser.text("table.records").await.contains("Order of"), "the account's orders are listed");
@@ -650,6 +685,20 @@ async fn a_customer_uploads_a_document_and_completes_a_task_in_the_browser() {
     assert!(browser.text("h1").await.starts_with("Order of"));
     assert!(browser.text("ol.timeline").await.contains("First seen here"), "its story starts when it arrived");
     assert!(browser.text(".freshness").await.contains("from Demo business system"));
+
+    // A decision: the price list approved with a comment, pending, then
+    // approved by the business system, which keeps the comment.
+    open(&browser, &demo, &format!("{dashboard}/tasks"), ".decision-list form.decision").await;
+    assert!(browser.text(".decision-list").await.contains("list prices rise by 4 %"), "what is to be decided");
+    assert_accessible(&browser, "tasks with a decision to make").await;
+    browser.fill(".decision-list textarea", "Agreed, thank you.").await;
+    browser.click_and_wait(".decision-list button[value=approve]").await;
+    eventually("the price list approved upstream", Duration::from_secs(30), || async {
+        browser.goto(&format!("{}{dashboard}/tasks?show=all", demo.address)).await;
+        let list = browser.text(".decision-list").await;
+        (list.contains("Approved") && list.contains("Agreed, thank you.")).then_some(())
+    })
+    .await;
 
     // A task: marked done, pending, then completed by the business system.
     open(&browser, &demo, &format!("{dashboard}/tasks"), ".task-list form button").await;

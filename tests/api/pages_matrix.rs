@@ -80,6 +80,7 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/accounts/{}/team/invitations" => "email=matrix-invitee%40example.com&role=member",
         "/accounts/{}/team/members/{}/role" => "role=viewer",
         "/accounts/{}/settings" => "email_codes=allowed",
+        "/accounts/{}/tasks/{}/decision" => "decision=approve&comment=From+the+matrix",
         "/accounts/{}/settings/sso" => "issuer=&client_id=&client_secret=&default_role=&email_domains=",
         "/welcome" => "next=%2F",
         "/profile" => "display_name=Matrix+Person&locale=de&time_zone=Europe%2FZurich&invoices=on",
@@ -108,7 +109,9 @@ async fn send(
     let shape = shape_of(&row.path);
     if let Some(form) = form_for(&shape) {
         request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form);
-    } else if shape == "/accounts/{}/documents" && row.method == Method::POST {
+    } else if matches!(shape.as_str(), "/accounts/{}/documents" | "/accounts/{}/tickets/{}/attachments")
+        && row.method == Method::POST
+    {
         request = request.header(CONTENT_TYPE, "text/plain").header("x-file-name", "matrix.txt").body("matrix");
     }
     request.send().await.unwrap()

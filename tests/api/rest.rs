@@ -316,6 +316,99 @@ async fn a_member_completes_a_task_in_the_system_it_lives_in() {
 }
 
 #[tokio::test]
+async fn a_member_approves_or_declines_a_task_that_asks_for_a_decision_with_a_comment() {
+    let source = FakeRest::start().await;
+    let approval = |id: &str, title: &str| {
+        json!({"id": id, "client_id": "c-1", "title": title, "state": "open", "kind": "approval",
+               "details": "Quote Q-17: 12 licences, 1,440 EUR a year"})
+    };
+    source.add_task(approval("q1", "Approve the quote"));
+    source.add_task(approval("q2", "Sign off the design"));
+    source.add_task(json!({"id": "t1", "client_id": "c-1", "title": "Send the logo", "state": "open"}));
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let manifest = PROJECTS.replace("https://projects.example.com/v1", &format!("{}/v1", source.base_url()));
+    let projects = connector(&app, &admin, &manifest, json!({"api_key": API_KEY})).await;
+    let account = app.create_account(&admin, "Client One").await;
+    crate::sync::map_account(&app, &admin, &projects, "c-1", account).await;
+    sync_to_end(&app, &admin, &projects, &["tasks"], "full").await;
+    let tasks = cached_records(&app, &admin, &projects, "task").await;
+    let id = |external: &str| tasks[external]["id"].as_str().unwrap().to_owned();
+    assert_eq!(tasks["q1"]["data"]["kind"], "approval");
+    assert_eq!(tasks["t1"]["data"]["kind"], "todo", "a task is something to do unless it says otherwise");
+    let member = app.member(&admin, account, "member").await;
+    let decide = |session: &Session, task: String, body: Value| {
+        app.request(Method::POST, &format!("/api/v1/accounts/{account}/tasks/{task}/decision"), Some(session))
+            .json(&body)
+            .send()
+    };
+
+    // Only a task that asks for a decision takes one; it is not merely "done";
+    // a viewer decides nothing; a comment has a limit.
+    let todo = decide(&member, id("t1"), json!({"decision": "approve"})).await.unwrap();
+    assert_eq!(todo.status(), 409);
+    let complete = format!("/api/v1/accounts/{account}/tasks/{}/complete", id("q1"));
+    assert_eq!(app.request(Method::POST, &complete, Some(&member)).send().await.unwrap().status(), 409);
+    let viewer = app.member(&admin, account, "viewer").await;
+    assert_eq!(decide(&viewer, id("q1"), json!({"decision": "approve"})).await.unwrap().status(), 403);
+    let long = decide(&member, id("q1"), json!({"decision": "approve", "comment": "x".repeat(2_001)})).await.unwrap();
+    assert_eq!(long.status(), 422);
+    assert_eq!(long.json::<Value>().await.unwrap()["errors"][0]["field"], "comment");
+    let unknown = decide(&member, id("q1"), json!({"decision": "maybe"})).await.unwrap();
+    assert_eq!(unknown.status(), 422);
+    assert!(source.task_writes().is_empty(), "nothing was sent");
+
+    // Approved with a comment, declined without: each goes upstream once, the
+    // comment where the manifest says, and the task shows the outcome.
+    let approved = decide(&member, id("q1"), json!({"decision": "approve", "comment": "  Fine by us.  "})).await;
+    assert_eq!(approved.unwrap().status(), 202);
+    let declined = decide(&member, id("q2"), json!({"decision": "decline"})).await.unwrap();
+    assert_eq!(declined.status(), 202);
+    for (task, status) in [("q1", "approved"), ("q2", "declined")] {
+        let detail = format!("/api/v1/accounts/{account}/tasks/{}", id(task));
+        crate::helpers::eventually(&format!("{task} {status}"), std::time::Duration::from_secs(10), || async {
+            let shown: Value = app.get_json(&detail, Some(&member)).await;
+            (shown["status"] == status).then_some(())
+        })
+        .await;
+    }
+    let mut bodies = source.task_write_bodies();
+    bodies.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        bodies,
+        vec![
+            ("q1".to_owned(), json!({"state": "approved", "decision": {"note": "Fine by us."}})),
+            ("q2".to_owned(), json!({"state": "declined"})),
+        ]
+    );
+    let shown: Value = app.get_json(&format!("/api/v1/accounts/{account}/tasks/{}", id("q1")), Some(&member)).await;
+    assert_eq!(shown["data"]["decision_comment"], "Fine by us.");
+
+    // Decided is decided; the task's history and the account's log keep it.
+    assert_eq!(decide(&member, id("q1"), json!({"decision": "decline"})).await.unwrap().status(), 409);
+    let history: Value =
+        app.get_json(&format!("/api/v1/accounts/{account}/tasks/{}/history", id("q1")), Some(&member)).await;
+    let statuses: Vec<&str> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|version| version["data"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.first(), Some(&"approved"), "newest first: {statuses:?}");
+    assert!(statuses.contains(&"open"), "{statuses:?}");
+    let owner = app.member(&admin, account, "owner").await;
+    let log: Value = app.get_json(&format!("/api/v1/accounts/{account}/audit-events?action=task."), Some(&owner)).await;
+    let decisions: Vec<(&str, &str)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| (event["action"].as_str().unwrap(), event["details"]["comment"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(decisions.contains(&("task.approved", "Fine by us.")), "{decisions:?}");
+    assert!(decisions.contains(&("task.declined", "")), "{decisions:?}");
+}
+
+#[tokio::test]
 async fn two_streams_claiming_one_record_type_and_id_never_overwrite_each_other() {
     let source = FakeRest::start().await;
     for n in 1..=5 {

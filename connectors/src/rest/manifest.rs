@@ -34,7 +34,8 @@ pub struct Manifest {
 }
 
 /// The write-back operations a manifest may declare, and the record type each changes.
-pub const ACTIONS: &[(&str, RecordType)] = &[("complete_task", RecordType::Task)];
+pub const ACTIONS: &[(&str, RecordType)] =
+    &[("complete_task", RecordType::Task), ("approve_task", RecordType::Task), ("decline_task", RecordType::Task)];
 
 /// One write-back: a request about one record of `stream`.
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +50,10 @@ pub struct Action {
     /// Sent as the JSON body, as given (`{state: done}`).
     #[serde(default)]
     pub body: Option<Value>,
+    /// Where in the body the person's comment goes (a decision's reason), as a
+    /// JSON Pointer (`/decision_note`); without it the comment stays here.
+    #[serde(default)]
+    pub comment_field: Option<String>,
     /// Pointer to the changed object in the answer (`""`: the whole body). Without
     /// it the answer is not read, and the change shows with the next sync.
     #[serde(default)]
@@ -385,6 +390,16 @@ impl Manifest {
         if let Some(selector) = &action.result_selector {
             check_pointer(&format!("{root}.result_selector"), selector)?;
         }
+        if let Some(field) = &action.comment_field {
+            let at = format!("{root}.comment_field");
+            check_pointer(&at, field)?;
+            if field.is_empty() {
+                return Err(SettingsError::new(at, "must name a field of the body, not the whole body"));
+            }
+            if action.body.as_ref().is_some_and(|body| !body.is_object()) {
+                return Err(SettingsError::new(format!("{root}.body"), "must be an object to carry the comment"));
+            }
+        }
         Ok(())
     }
 
@@ -470,7 +485,9 @@ fn model_fields(record_type: RecordType) -> &'static [&'static str] {
             "cancel_at_period_end",
             "canceled_at",
         ],
-        RecordType::Task => &["title", "status", "assignee", "due_at", "completed_at"],
+        RecordType::Task => {
+            &["title", "status", "kind", "description", "assignee", "due_at", "completed_at", "decision_comment"]
+        }
     }
 }
 
@@ -529,6 +546,12 @@ streams:
         let tasks = VALID.replace("record_type: order", "record_type: task").replace("name: orders", "name: tasks");
         let manifest = Manifest::parse("settings.manifest", &good.replace(VALID, &tasks)).unwrap();
         assert!(matches!(manifest.actions["complete_task"].method, ActionMethod::Patch), "PATCH by default");
+        let decisions = with(
+            "  approve_task: {stream: tasks, path: \"/tasks/{id}\", body: {state: approved}, comment_field: /note}\n  \
+             decline_task: {stream: tasks, path: \"/tasks/{id}\", body: {state: declined}, comment_field: /why/text}\n",
+        );
+        let manifest = Manifest::parse("settings.manifest", &decisions.replace(VALID, &tasks)).unwrap();
+        assert_eq!(manifest.actions["decline_task"].comment_field.as_deref(), Some("/why/text"));
         let cases = [
             (with("  launch_rocket: {stream: orders, path: \"/x/{id}\"}\n"), "settings.manifest.actions.launch_rocket"),
             // An order stream cannot complete tasks.
@@ -539,6 +562,17 @@ streams:
             (
                 good.replace(VALID, &tasks).replace("/tasks/{id}", "/tasks/done"),
                 "settings.manifest.actions.complete_task.path",
+            ),
+            // A comment goes into a field of an object body.
+            (
+                with("  approve_task: {stream: tasks, path: \"/tasks/{id}\", comment_field: note}\n")
+                    .replace(VALID, &tasks),
+                "settings.manifest.actions.approve_task.comment_field",
+            ),
+            (
+                with("  decline_task: {stream: tasks, path: \"/tasks/{id}\", body: [no], comment_field: /note}\n")
+                    .replace(VALID, &tasks),
+                "settings.manifest.actions.decline_task.body",
             ),
         ];
         for (yaml, path) in cases {

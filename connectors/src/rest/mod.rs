@@ -86,7 +86,7 @@ impl ConnectorKind for RestKind {
 
     /// What a manifest may declare; [`ConnectorKind::accepts`] says what one did.
     fn push_operations(&self) -> &'static [&'static str] {
-        &["complete_task"]
+        &["complete_task", "approve_task", "decline_task"]
     }
 
     fn accepts(&self, settings: &Value, operation: &str) -> bool {
@@ -301,6 +301,27 @@ impl Rest {
     }
 }
 
+/// An action's body with the person's comment at its `comment_field` (objects
+/// made on the way); as declared when there is no comment or no such field.
+fn body_with_comment(action: &manifest::Action, comment: Option<&str>) -> Option<Value> {
+    let (Some(field), Some(comment)) = (&action.comment_field, comment.filter(|comment| !comment.is_empty())) else {
+        return action.body.clone();
+    };
+    let mut body = action.body.clone().unwrap_or_else(|| json!({}));
+    let mut at = &mut body;
+    let tokens: Vec<String> =
+        field.split('/').skip(1).map(|token| token.replace("~1", "/").replace("~0", "~")).collect();
+    for (index, token) in tokens.iter().enumerate() {
+        let Value::Object(object) = at else { return action.body.clone() };
+        if index + 1 == tokens.len() {
+            object.insert(token.clone(), json!(comment));
+            break;
+        }
+        at = object.entry(token.clone()).or_insert_with(|| json!({}));
+    }
+    Some(body)
+}
+
 /// A path template with `{id}` filled: the id fills one path segment, encoded, so
 /// it cannot step to another path.
 fn with_id(template: &str, external_id: &str) -> String {
@@ -513,7 +534,8 @@ impl Connector for Rest {
             ActionMethod::Patch => Method::PATCH,
         };
         let url = self.path_url(&with_id(&action.path, external_id))?;
-        let (_, answer) = self.call(method, &url, &[], action.body.as_ref(), Some(&operation.idempotency_key)).await?;
+        let body = body_with_comment(action, operation.payload["comment"].as_str());
+        let (_, answer) = self.call(method, &url, &[], body.as_ref(), Some(&operation.idempotency_key)).await?;
         // The change is made: an answer that does not map must not fail the write
         // (a retry would repeat it); the next sync brings the record instead.
         let changed = match &action.result_selector {
@@ -645,6 +667,29 @@ fn greater(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comment_goes_where_the_action_says_and_nowhere_without_one() {
+        let action = |body: Option<Value>, field: Option<&str>| manifest::Action {
+            stream: "tasks".into(),
+            method: ActionMethod::Patch,
+            path: "/tasks/{id}".into(),
+            body,
+            comment_field: field.map(str::to_owned),
+            result_selector: None,
+        };
+        let approve = action(Some(json!({"state": "approved"})), Some("/decision/note"));
+        assert_eq!(
+            body_with_comment(&approve, Some("Fine by us")),
+            Some(json!({"state": "approved", "decision": {"note": "Fine by us"}}))
+        );
+        assert_eq!(body_with_comment(&approve, Some("")), Some(json!({"state": "approved"})), "no empty comment");
+        assert_eq!(body_with_comment(&approve, None), Some(json!({"state": "approved"})));
+        let bare = action(None, Some("/a~1b"));
+        assert_eq!(body_with_comment(&bare, Some("x")), Some(json!({"a/b": "x"})), "escaped pointer tokens");
+        let silent = action(Some(json!({"state": "declined"})), None);
+        assert_eq!(body_with_comment(&silent, Some("kept here")), Some(json!({"state": "declined"})));
+    }
 
     #[test]
     fn the_shipped_examples_are_valid() {

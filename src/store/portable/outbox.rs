@@ -132,6 +132,19 @@ portable_queries! {
             } else {
                 match delivered {
                     Some(record) => {
+                        // The record's history keeps the state the change replaced (a
+                        // task before its approval), as a sync's update would; a copy
+                        // still waiting to be created upstream has no state of its own.
+                        sqlx::query(
+                            "INSERT INTO record_versions (record_id, data, raw, content_hash, valid_from, superseded_at, change)
+                             SELECT id, data, raw, content_hash, updated_at, $2, 'updated' FROM records
+                              WHERE id = $1 AND content_hash <> $3 AND external_id NOT LIKE 'pending:%'",
+                        )
+                        .bind(record_id)
+                        .bind(now)
+                        .bind(record.content_hash.as_slice())
+                        .execute(&mut *transaction)
+                        .await?;
                         sqlx::query(
                             "UPDATE records SET external_id = $2, title = $3, status = $4, data = $5, raw = $6,
                                 content_hash = $7, source_updated_at = $8, updated_at = $9, due_at = $10

@@ -452,6 +452,43 @@ portable_queries! {
         Ok(query.build_query_as().fetch_all(&self.pool).await?)
     }
 
+    /// The distinct folders and tags of an account's live documents, sorted. Tags
+    /// are read as each distinct tag list (their JSON text, as stored) and split
+    /// here, which reads the same on both engines; at most 500 of each.
+    pub(in crate::store) async fn account_document_facets(&self, account_id: Uuid) -> Result<(Vec<String>, Vec<String>)> {
+        const MOST: i64 = 500;
+        let folders: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT r.data ->> 'folder' FROM records r
+              WHERE r.account_id = $1 AND r.record_type = 'document' AND r.deleted_at IS NULL
+                AND r.data ->> 'folder' <> ''
+              ORDER BY 1 LIMIT $2",
+        )
+        .bind(account_id)
+        .bind(MOST)
+        .fetch_all(&self.pool)
+        .await?;
+        let tag_lists: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT r.data ->> 'tags' FROM records r
+              WHERE r.account_id = $1 AND r.record_type = 'document' AND r.deleted_at IS NULL
+                AND r.data ->> 'tags' IS NOT NULL
+              LIMIT $2",
+        )
+        .bind(account_id)
+        .bind(MOST)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tags: Vec<String> = tag_lists
+            .iter()
+            .filter_map(|list| serde_json::from_str::<Vec<String>>(list).ok())
+            .flatten()
+            .filter(|tag| !tag.trim().is_empty())
+            .collect();
+        tags.sort_by_key(|tag| tag.to_lowercase());
+        tags.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        tags.truncate(MOST as usize);
+        Ok((folders, tags))
+    }
+
     /// One live record of an account, with its source.
     pub(in crate::store) async fn account_record_with_source(&self, account_id: Uuid, record_type: &str, id: Uuid) -> Result<Option<AccountRecordRow>> {
         let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
