@@ -27,6 +27,9 @@ struct Kind {
     stream: &'static str,
     settings: Box<dyn Fn(&str) -> Value + Send + Sync>,
     credentials: Value,
+    /// How long the proxy holds each upstream request: long enough that a run seen
+    /// with its first page committed is still under way when it is stopped.
+    upstream_delay: Duration,
 }
 
 async fn connector_at(app: &TestApp, admin: &Session, kind: &Kind, base_url: &str) -> Value {
@@ -75,7 +78,7 @@ async fn upstream_goes_quiet(proxy: &Proxy, what: &str) {
 
 async fn check_stopping_runs(app: &TestApp, admin: &Session, kind: &Kind, upstream: &str) {
     let name = kind.kind;
-    let proxy = Proxy::start(upstream, Mode::Delay(Duration::from_millis(250))).await;
+    let proxy = Proxy::start(upstream, Mode::Delay(kind.upstream_delay)).await;
 
     // An admin cancels: the run stops at its next page and says so.
     let connector = connector_at(app, admin, kind, &proxy.base_url()).await;
@@ -136,6 +139,7 @@ fn stripe() -> Kind {
         stream: "customers",
         settings: Box::new(|base| json!({"base_url": base})),
         credentials: json!({"api_key": "sk_compliance"}),
+        upstream_delay: Duration::from_millis(250),
     }
 }
 
@@ -145,6 +149,7 @@ fn hubspot() -> Kind {
         stream: "companies",
         settings: Box::new(|base| json!({"base_url": base})),
         credentials: json!({"access_token": "pat-compliance"}),
+        upstream_delay: Duration::from_millis(250),
     }
 }
 
@@ -157,6 +162,7 @@ fn rest_projects() -> Kind {
             json!({"manifest": manifest.replace("https://projects.example.com", base)})
         }),
         credentials: json!({"api_key": REST_API_KEY}),
+        upstream_delay: Duration::from_millis(250),
     }
 }
 
@@ -169,6 +175,7 @@ fn rest_helpdesk() -> Kind {
             json!({"manifest": manifest.replace("https://helpdesk.example.com", base)})
         }),
         credentials: json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}),
+        upstream_delay: Duration::from_millis(250),
     }
 }
 
@@ -180,6 +187,9 @@ fn s3_files() -> Kind {
             |base| json!({"store": {"type": "s3", "bucket": "runs", "region": REGION, "endpoint": base}, "prefix": "acme"}),
         ),
         credentials: json!({"access_key_id": ACCESS_KEY, "secret_access_key": SECRET_KEY}),
+        // 500 keys a page: the 600 files are two pages, so after the first only one
+        // request is left to catch the run in (at 250 ms a loaded CI machine missed it).
+        upstream_delay: Duration::from_millis(1_500),
     }
 }
 
