@@ -131,6 +131,7 @@ async fn control_characters_are_refused_alike_on_both_engines_naming_the_field()
     let staff = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&staff, "Acme").await;
     let member = app.member(&staff, account, "member").await;
+    let owner = app.member(&staff, account, "owner").await;
 
     let cases = [
         (None, "/api/v1/auth/login", json!({ "email": "a\u{0}@example.com", "password": "whatever it is" }), "/email"),
@@ -141,6 +142,13 @@ async fn control_characters_are_refused_alike_on_both_engines_naming_the_field()
             &*format!("/api/v1/accounts/{account}/tickets"),
             json!({ "subject": "ok", "description": "bell\u{7}" }),
             "/description",
+        ),
+        // Refused before the task is looked for: no task needs to exist.
+        (
+            Some(&member),
+            &*format!("/api/v1/accounts/{account}/tasks/{}/decision", uuid::Uuid::now_v7()),
+            json!({ "decision": "approve", "comment": "fine\u{0}" }),
+            "/comment",
         ),
     ];
     for (session, path, body, field) in cases {
@@ -158,6 +166,29 @@ async fn control_characters_are_refused_alike_on_both_engines_naming_the_field()
         .await
         .unwrap();
     assert_eq!(ticket.status(), 409, "{:?}", ticket.text().await);
+
+    // A NUL, or too long: named before any provider is asked.
+    let sso_settings = [
+        ("client_id", json!("portal\u{0}"), "/client_id"),
+        ("client_id", json!("c".repeat(256)), "client_id"),
+        ("issuer", json!(format!("https://{}.example.com", "i".repeat(2_048))), "issuer"),
+        ("client_secret", json!("s".repeat(1_025)), "client_secret"),
+    ];
+    for (name, value, field) in sso_settings {
+        let mut body = json!({
+            "issuer": "https://id.example.com", "client_id": "portal", "client_secret": "s", "default_role": "member"
+        });
+        body[name] = value;
+        let response = app
+            .request(Method::PUT, &format!("/api/v1/accounts/{account}/sso"), Some(&owner))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{field}");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
 
     for query in ["?q=abc%00def", "?folder=x%00y", "?q=%1B%5B0m"] {
         let path = format!("/api/v1/accounts/{account}/documents{query}");

@@ -400,6 +400,18 @@ async fn pages_answer_another_accounts_ids_and_missing_permissions_as_the_api_do
         app.client.post(app.url("/sign-in")).header("sec-fetch-site", "same-origin").form(&form).send().await.unwrap();
     assert_eq!(response.status(), 422);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    // The same for a signed-in person's forms (refused before the task is looked for).
+    for (path, form) in [
+        (
+            format!("/accounts/{a}/tasks/{}/decision", uuid::Uuid::now_v7()),
+            vec![("decision", "approve"), ("comment", "fine\u{0}")],
+        ),
+        (format!("/accounts/{a}/settings/sso"), vec![("issuer", "https://id.example.com"), ("client_id", "c\u{0}")]),
+    ] {
+        let response = app.request(Method::POST, &path, Some(&owner)).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 422, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+    }
     let (_, _, dashboard) = page(format!("/accounts/{a}"), Some(&viewer)).await;
     assert!(!dashboard.contains("/invoices\""), "no link a member may not follow");
     // Not signed in: to the sign-in page, to come back after.

@@ -111,6 +111,9 @@ pub(crate) async fn put_connection(
     if request.issuer.len() > 2048 {
         return Err(invalid("issuer", "at most 2048 bytes".into()));
     }
+    if request.client_secret.expose_secret().len() > 1024 {
+        return Err(invalid("client_secret", "at most 1024 bytes".into()));
+    }
     let email_domains = email_domains(state, claimant, account_id, request.email_domains).await?;
     oidc::discover(&state.outbound, request.issuer).await.map_err(|error| invalid("issuer", error.to_string()))?;
     let connection = NewSsoConnection {

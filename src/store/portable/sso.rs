@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::store::{
@@ -91,19 +92,19 @@ portable_queries! {
 
     /// Which of `domains` a connection of another scope holds.
     pub async fn sso_domains_held_elsewhere(&self, scope: &str, domains: &[String]) -> Result<Vec<String>> {
-        let mut held = Vec::new();
-        for domain in domains {
-            let elsewhere: Option<String> = sqlx::query_scalar(
-                "SELECT d.domain FROM sso_email_domains d JOIN sso_connections c ON c.id = d.connection_id
-                 WHERE d.domain = $1 AND c.scope <> $2",
-            )
-            .bind(domain)
-            .bind(scope)
-            .fetch_optional(&self.pool)
-            .await?;
-            held.extend(elsewhere);
+        if domains.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(held)
+        let mut query = QueryBuilder::new(
+            "SELECT d.domain FROM sso_email_domains d JOIN sso_connections c ON c.id = d.connection_id WHERE c.scope <> ",
+        );
+        query.push_bind(scope).push(" AND d.domain IN (");
+        let mut list = query.separated(", ");
+        for domain in domains {
+            list.push_bind(domain);
+        }
+        query.push(") ORDER BY d.domain");
+        Ok(query.build_query_scalar().fetch_all(&self.pool).await?)
     }
 
     /// The provider an address at `domain` is offered on the sign-in page: a
