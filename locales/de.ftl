@@ -150,6 +150,7 @@ documents-file = Datei
 documents-limits = Bis zu { $limit }. Erlaubte Typen:
 documents-upload-button = Hochladen
 documents-folder = Ordner
+documents-request-folder = Dateien einer Anfrage ({ $id })
 documents-all-folders = Alle Ordner
 documents-search = Name enthält
 documents-filter-apply = Dokumente anzeigen

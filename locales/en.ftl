@@ -150,6 +150,7 @@ documents-file = File
 documents-limits = Up to { $limit }. Accepted types:
 documents-upload-button = Upload
 documents-folder = Folder
+documents-request-folder = A request's files ({ $id })
 documents-all-folders = All folders
 documents-search = Name contains
 documents-filter-apply = Show documents

@@ -30,11 +30,34 @@ use crate::store::AccountData;
 /// A document in the list, or on its page.
 pub struct DocumentRow {
     pub record: RecordRow,
-    pub folder: String,
+    pub folder: Folder,
     pub tags: Vec<String>,
     pub size: String,
     pub content_type: String,
     pub download: Option<String>,
+}
+
+/// A folder as a person reads it. A request's attachments sit in
+/// `tickets/<its record id>` (see the ticket upload): shown as the request's
+/// files, with a link to it for those who may open requests, not as an id.
+pub struct Folder {
+    pub name: String,
+    pub label: String,
+    pub href: Option<String>,
+}
+
+pub(crate) fn folder(page: &Page, account_id: Uuid, name: &str) -> Folder {
+    let ticket = name.strip_prefix("tickets/").and_then(|id| id.parse::<Uuid>().ok());
+    let Some(ticket) = ticket else {
+        return Folder { name: name.to_owned(), label: name.to_owned(), href: None };
+    };
+    // The id's last characters: a v7 id starts with its time, alike for requests
+    // made within the same minute.
+    let simple = ticket.simple().to_string();
+    let label = page.t_with("documents-request-folder", "id", &simple[simple.len() - 6..]);
+    let may_open = page.sections.iter().any(|section| section.id == "tickets");
+    let href = may_open.then(|| format!("/accounts/{account_id}/tickets/{ticket}"));
+    Folder { name: name.to_owned(), label, href }
 }
 
 /// Types shown in the page (by the browser's own viewers, running nothing of
@@ -50,7 +73,7 @@ pub(crate) fn document_row(page: &Page, account_id: Uuid, record: &PortalRecord,
     let data = &record.data;
     DocumentRow {
         record: row(page, format!("/accounts/{account_id}/documents/{}", record.id), record),
-        folder: data["folder"].as_str().unwrap_or_default().to_owned(),
+        folder: folder(page, account_id, data["folder"].as_str().unwrap_or_default()),
         tags: data["tags"]
             .as_array()
             .map(Vec::as_slice)
@@ -70,7 +93,7 @@ pub(crate) fn document_row(page: &Page, account_id: Uuid, record: &PortalRecord,
 struct DocumentsPage {
     page: Page,
     rows: Vec<DocumentRow>,
-    folders: Vec<String>,
+    folders: Vec<Folder>,
     folder: String,
     tags: Vec<String>,
     tag: String,
@@ -175,6 +198,7 @@ async fn documents_page(
             problem,
         )
     });
+    let folders = folders.iter().map(|name| folder(&page, account_id, name)).collect();
     Ok(DocumentsPage {
         rows,
         folders,

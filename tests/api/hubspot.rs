@@ -394,6 +394,12 @@ async fn a_file_attached_to_a_ticket_is_stored_in_its_folder_listed_with_it_and_
     sync_to_end(&app, &admin, &files, &["documents"], "full").await;
     let detail: Value = app.get_json(&base, Some(&member)).await;
     assert_eq!(detail["attachments"].as_array().unwrap().len(), 1, "{detail}");
+    // The documents page names that folder as the request's files and links to it.
+    let page = app.request(Method::GET, &format!("/accounts/{account}/documents"), Some(&member)).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let link = format!("<a href=\"/accounts/{account}/tickets/{ticket_id}\">A request");
+    assert!(page.contains(&link), "{page}");
+    assert!(!page.contains(&format!(">tickets/{ticket_id}<")), "not as an id");
 
     // A viewer may not attach; nobody attaches to another account's ticket.
     let viewer = app.member(&admin, account, "viewer").await;
