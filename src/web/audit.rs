@@ -171,25 +171,9 @@ pub async fn list(
         .last()
         .filter(|_| events.len() as i64 == PAGE_SIZE)
         .map(|event| format!("?{filters}&before={}", event.id));
-    let export_href = {
-        let mut href = format!("/api/v1/accounts/{account_id}/audit-events/export?");
-        if let Some(query) = &query {
-            let mut parts = Vec::new();
-            if let Some(action) = &query.action {
-                parts.push(format!("action={}", encode(action)));
-            }
-            if let Some(actor) = query.actor {
-                parts.push(format!("actor={actor}"));
-            }
-            for (name, at) in [("from", query.from), ("until", query.until)] {
-                if let Some(at) = at {
-                    parts.push(format!("{name}={}", encode(&at.to_rfc3339())));
-                }
-            }
-            href.push_str(&parts.join("&"));
-        }
-        href
-    };
+    // The filters as the API reads them (unset ones left out).
+    let export_query = query.as_ref().map(serde_urlencoded::to_string).transpose().map_err(ApiError::internal)?;
+    let export_href = format!("/api/v1/accounts/{account_id}/audit-events/export?{}", export_query.unwrap_or_default());
     let kinds =
         KINDS.iter().map(|kind| (*kind, page.t(&format!("audit-kind-{}", kind.trim_end_matches('.'))))).collect();
     let people = members
