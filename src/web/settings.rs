@@ -171,13 +171,8 @@ pub async fn save_sso(
             let error = FieldError { field: "default_role".into(), message: "choose a role".into() };
             return Err(ApiError::validation(vec![error]));
         };
-        let client_secret = match form.client_secret.trim() {
-            "" => sso::stored_secret(&state, scope.account_id()).await?.ok_or_else(|| {
-                let error = FieldError { field: "client_secret".into(), message: "required".into() };
-                ApiError::validation(vec![error])
-            })?,
-            typed => SecretString::from(typed.to_owned()),
-        };
+        // Left empty, the stored secret is kept.
+        let client_secret = SecretString::from(form.client_secret.trim().to_owned());
         let email_domains: Vec<String> = form
             .email_domains
             .split(|c: char| c == ',' || c.is_whitespace())
@@ -187,9 +182,9 @@ pub async fn save_sso(
         let settings = ConnectionRequest {
             issuer: form.issuer.trim(),
             client_id: form.client_id.trim(),
-            client_secret: &client_secret,
+            client_secret: Some(&client_secret),
             default_role: role.as_str(),
-            email_domains: &email_domains,
+            email_domains: Some(&email_domains),
         };
         sso::configure_account_sso(&state, &access.caller, scope.account_id(), settings).await
     };

@@ -140,6 +140,12 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
+    /// The value of the form field matching `css` (what a person sees in it).
+    pub async fn value(&self, css: &str) -> String {
+        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css} on the page"));
+        field.prop("value").await.unwrap().unwrap_or_default()
+    }
+
     /// The text of the first element matching `css`; tried again when the page
     /// swapped it (a live refresh) between finding and reading it.
     /// Waits up to 5 seconds for the element (a page still loading).

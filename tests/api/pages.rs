@@ -1339,7 +1339,6 @@ async fn an_owner_connects_single_sign_on_and_people_at_its_domain_are_offered_i
     let app = crate::helpers::spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
     let staff = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&staff, "Federated").await;
-    // The owner's confirmed address is at example.com.
     let owner = app.member(&staff, account, "owner").await;
     let (_provider, issuer) = crate::sso::start_provider("arrives@example.com");
     let settings = format!("/accounts/{account}/settings");
@@ -1354,20 +1353,30 @@ async fn an_owner_connects_single_sign_on_and_people_at_its_domain_are_offered_i
     owner_browser.fill("#issuer", &issuer).await;
     owner_browser.fill("#client_id", "portico").await;
     owner_browser.fill("#client_secret", "portico-test-secret").await;
-    owner_browser.fill("#email_domains", "example.com").await;
     owner_browser.click_and_wait(save).await;
     owner_browser.wait_for_path(&settings).await;
     assert!(owner_browser.text("main").await.contains("Single sign-on is saved"));
-    assert_accessible(&owner_browser, "account settings with single sign-on").await;
-    let connection: Value = app.get_json(&format!("/api/v1/accounts/{account}/sso"), Some(&owner)).await;
-    assert_eq!(connection["email_domains"], json!(["example.com"]));
+    assert!(owner_browser.text("main").await.contains("None yet: share the sign-in link"), "no domain yet");
 
-    // A domain that is not the owner's is refused at its field; the secret,
-    // left empty, would have been kept.
+    // The business's staff give it the customer's domain; the owner sees it.
+    let sso = format!("/api/v1/accounts/{account}/sso");
+    let body =
+        json!({"issuer": issuer, "client_id": "portico", "default_role": "member", "email_domains": ["example.com"]});
+    let added = app.request(Method::PUT, &sso, Some(&staff)).json(&body).send().await.unwrap();
+    assert_eq!(added.status(), 200, "{:?}", added.text().await);
+    owner_browser.goto(&format!("{}{settings}", app.address)).await;
+    let shown = owner_browser.text("main").await;
+    assert!(!shown.contains("None yet: share the sign-in link"), "{shown}");
+    assert_eq!(owner_browser.value("#email_domains").await, "example.com");
+    assert_accessible(&owner_browser, "account settings with single sign-on").await;
+    let connection: Value = app.get_json(&sso, Some(&owner)).await;
+
+    // A domain the owner adds is refused at its field (the secret, left empty,
+    // would have been kept).
     owner_browser.fill("#email_domains", "example.com, elsewhere.test").await;
     owner_browser.click_and_wait(save).await;
     assert!(owner_browser.text("#error-summary").await.contains("elsewhere.test"));
-    assert!(owner_browser.text("#email_domains-error").await.contains("not the domain of your verified address"));
+    assert!(owner_browser.text("#email_domains-error").await.contains("only the business's staff can add"));
     assert_accessible(&owner_browser, "single sign-on refused").await;
 
     // Someone at the domain, on a phone, is offered the provider as they type

@@ -239,18 +239,24 @@ async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign
     let app = spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
     let staff = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&staff, "Federated").await;
-    // Members' addresses are at example.com, confirmed by accepting the invitation.
     let owner = app.member(&staff, account, "owner").await;
     let (_provider, issuer) = start_provider("Arrives@Example.com");
+    let put = |session: &crate::helpers::Session, account: uuid::Uuid, body: Value| {
+        app.request(Method::PUT, &format!("/api/v1/accounts/{account}/sso"), Some(session)).json(&body).send()
+    };
     let connect = |session: &crate::helpers::Session, account: uuid::Uuid, domains: Value| {
-        app.request(Method::PUT, &format!("/api/v1/accounts/{account}/sso"), Some(session))
-            .json(&json!({ "issuer": issuer, "client_id": "portico", "client_secret": "portico-test-secret",
-                           "default_role": "member", "email_domains": domains }))
-            .send()
+        put(
+            session,
+            account,
+            json!({ "issuer": issuer, "client_id": "portico", "client_secret": "portico-test-secret",
+                    "default_role": "member", "email_domains": domains }),
+        )
     };
 
-    // An owner claims only their own address's domain, written like a DNS name.
+    // An owner adds no domain, not even their own confirmed address's: one
+    // address at a domain does not make it theirs (think of gmail.com).
     for (domains, why) in [
+        (json!(["example.com"]), "the owner's own domain"),
         (json!(["elsewhere.test"]), "not the owner's domain"),
         (json!(["not a domain"]), "not a domain"),
         (json!((0..21).map(|n| format!("d{n}.example")).collect::<Vec<_>>()), "too many"),
@@ -260,19 +266,31 @@ async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign
         let problem: Value = refused.json().await.unwrap();
         assert_eq!(problem["errors"][0]["field"], "email_domains", "{why}: {problem}");
     }
-    let connected = connect(&owner, account, json!(["Example.COM", "@example.com"])).await.unwrap();
+    let connected = connect(&owner, account, json!([])).await.unwrap();
     assert_eq!(connected.status(), 200);
     let connection: Value = connected.json().await.unwrap();
-    assert_eq!(connection["email_domains"], json!(["example.com"]), "normalized, once");
     let connection_id = connection["connection_id"].as_str().unwrap().to_owned();
+    // The staff add it, changing nothing else (the secret left out is kept).
+    let body = json!({ "issuer": issuer, "client_id": "portico", "default_role": "member",
+                       "email_domains": ["Example.COM", "@example.com"] });
+    let added = put(&staff, account, body).await.unwrap();
+    assert_eq!(added.status(), 200);
+    let added: Value = added.json().await.unwrap();
+    assert_eq!(added["email_domains"], json!(["example.com"]), "normalized, once");
+    assert_eq!(added["connection_id"], connection_id.as_str(), "the same connection");
     let shown: Value = app.get_json(&format!("/api/v1/accounts/{account}/sso"), Some(&owner)).await;
     assert_eq!(shown["connection_id"], connection_id.as_str());
     assert!(!shown.to_string().contains("portico-test-secret"), "the secret is never shown");
+    // Another provider needs its own secret.
+    let body = json!({ "issuer": format!("{issuer}/other"), "client_id": "portico", "default_role": "member" });
+    let refused = put(&owner, account, body).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "client_secret", "{problem}");
 
-    // A domain is one connection's: another account's owner at the same domain cannot take it.
+    // A domain is one connection's: not even the staff give it to another account.
     let rival = app.create_account(&staff, "Rival").await;
-    let rival_owner = app.member(&staff, rival, "owner").await;
-    let taken = connect(&rival_owner, rival, json!(["example.com"])).await.unwrap();
+    let taken = connect(&staff, rival, json!(["example.com"])).await.unwrap();
     assert_eq!(taken.status(), 422);
     let problem: Value = taken.json().await.unwrap();
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("another connection"), "{problem}");
@@ -314,12 +332,23 @@ async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign
         let callback = sign_in_at_provider(begun.headers()["location"].to_str().unwrap()).await;
         let landed = no_redirects.get(app.url(&callback)).header("cookie", &state_cookie).send().await.unwrap();
         assert_eq!(landed.status(), 303);
+        // The owner saves what they were shown: kept, not added.
         let saved = connect(&owner, account, json!(["example.com"])).await.unwrap();
         let saved: Value = saved.json().await.unwrap();
         assert_eq!(saved["connection_id"], connection_id.as_str(), "the same connection");
+        assert_eq!(saved["email_domains"], json!(["example.com"]));
     }
     let members: Value = app.get_json(&format!("/api/v1/accounts/{account}/members"), Some(&owner)).await;
     assert_eq!(members.as_array().unwrap().len(), 2, "owner and one arrival, not two: {members}");
+
+    // The owner may take a domain away; only the staff give it back.
+    let dropped: Value = connect(&owner, account, json!([])).await.unwrap().json().await.unwrap();
+    assert_eq!(dropped["email_domains"], json!([]));
+    assert_eq!(app.get("/api/v1/auth/sso/discover?domain=example.com").await.status(), 404);
+    let body =
+        json!({ "issuer": issuer, "client_id": "portico", "default_role": "member", "email_domains": ["example.com"] });
+    assert_eq!(put(&staff, account, body).await.unwrap().status(), 200);
+    assert_eq!(app.get("/api/v1/auth/sso/discover?domain=example.com").await.status(), 200);
 
     // Removed: the domain offers nothing, and the account shows no provider.
     let removed = app.request(Method::DELETE, &format!("/api/v1/accounts/{account}/sso"), Some(&owner)).send().await;

@@ -19,7 +19,7 @@ use crate::auth::permissions::{AccountRole, Permission, StaffPermission, StaffRo
 use crate::auth::session::{session_cookie, set_cookie_header};
 use crate::auth::tokens::{generate_token, hash_token};
 use crate::auth::{AccountAccess, Caller, ClientInfo, StaffCaller};
-use crate::core::email::{MAX_EMAIL_DOMAINS, domain_of, normalize_email, parse_email_domain};
+use crate::core::email::{MAX_EMAIL_DOMAINS, normalize_email, parse_email_domain};
 use crate::server::AppState;
 use crate::server::json::Json;
 use crate::server::problem::{ApiError, ErrorCode, FieldError};
@@ -43,16 +43,19 @@ pub struct SsoSettings<Role> {
     /// The provider's issuer URL (discovery is at `{issuer}/.well-known/openid-configuration`).
     pub issuer: String,
     pub client_id: String,
-    /// Stored encrypted; never shown again.
-    #[schema(value_type = String, format = Password)]
-    pub client_secret: SecretString,
+    /// Stored encrypted; never shown again. Left out when changing a
+    /// connection: the stored one is kept.
+    #[schema(value_type = Option<String>, format = Password)]
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
     /// The role people get on their first sign-in.
     pub default_role: Role,
     /// Email domains (`example.com`) whose people the sign-in page offers this
-    /// provider, at most 20. A domain belongs to one connection; an account's
-    /// owner claims only the domain of their own verified address.
+    /// provider, at most 20. A domain belongs to one connection. Only the
+    /// business's staff add one; an account's owner may keep or remove them.
+    /// Left out, the connection's domains stay as they are.
     #[serde(default)]
-    pub email_domains: Vec<String>,
+    pub email_domains: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,15 +91,16 @@ pub(crate) fn redirect_uri(state: &AppState) -> String {
 pub(crate) struct ConnectionRequest<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
-    pub client_secret: &'a SecretString,
+    /// `None` keeps the stored secret.
+    pub client_secret: Option<&'a SecretString>,
     pub default_role: &'a str,
-    pub email_domains: &'a [String],
+    /// `None` keeps the connection's domains.
+    pub email_domains: Option<&'a [String]>,
 }
 
 /// Checks the settings and that the provider answers discovery, then stores the
-/// connection. `claimant` is whoever claims the email domains: an account's
-/// owner only the domain of their own verified address (a tenant cannot lure
-/// everyone at a domain it does not belong to); the staff any.
+/// connection. `claimant` is whoever sets the email domains: only the staff add
+/// one (see [`email_domains`]).
 pub(crate) async fn put_connection(
     state: &AppState,
     claimant: &Caller,
@@ -111,19 +115,31 @@ pub(crate) async fn put_connection(
     if request.issuer.len() > 2048 {
         return Err(invalid("issuer", "at most 2048 bytes".into()));
     }
-    if request.client_secret.expose_secret().len() > 1024 {
-        return Err(invalid("client_secret", "at most 1024 bytes".into()));
-    }
-    let email_domains = email_domains(state, claimant, account_id, request.email_domains).await?;
+    let stored = state.store.sso_connection_of_scope(&scope_of(account_id)).await?;
+    let client_secret = match (request.client_secret, &stored) {
+        (Some(secret), _) if secret.expose_secret().len() > 1024 => {
+            return Err(invalid("client_secret", "at most 1024 bytes".into()));
+        }
+        (Some(secret), _) if !secret.expose_secret().is_empty() => secret.clone(),
+        // A secret is the client's at one provider: kept only while it stays.
+        (_, Some((connection, _))) if connection.issuer == request.issuer.trim_end_matches('/') => {
+            open_secret(state, account_id, &connection.client_secret_sealed)?
+        }
+        (_, Some(_)) => return Err(invalid("client_secret", "required for a new provider".into())),
+        (_, None) => return Err(invalid("client_secret", "required".into())),
+    };
+    let current = stored.map(|(_, domains)| domains).unwrap_or_default();
+    let email_domains = match request.email_domains {
+        Some(raw) => email_domains(state, claimant, account_id, raw, &current).await?,
+        None => current,
+    };
     oidc::discover(&state.outbound, request.issuer).await.map_err(|error| invalid("issuer", error.to_string()))?;
     let connection = NewSsoConnection {
         scope: scope_of(account_id),
         account_id,
         issuer: request.issuer.trim_end_matches('/').to_owned(),
         client_id: request.client_id.to_owned(),
-        client_secret_sealed: state
-            .cipher
-            .seal(request.client_secret.expose_secret().as_bytes(), &sealing_context(account_id)),
+        client_secret_sealed: state.cipher.seal(client_secret.expose_secret().as_bytes(), &sealing_context(account_id)),
         default_role: request.default_role.to_owned(),
         email_domains,
         created_at: Utc::now(),
@@ -142,12 +158,18 @@ pub(crate) async fn put_connection(
     ))
 }
 
-/// The domains of a request, normalized and distinct, each one the claimant may claim.
+/// The domains of a request, normalized and distinct. Only the staff add a
+/// domain: a domain leads everyone at it to this provider, and one confirmed
+/// address at it proves nothing (an owner at gmail.com would otherwise claim
+/// gmail.com). Proving a domain takes its DNS, which Portico does not check
+/// yet; until it does, the business's staff, who know their customers, decide.
+/// An owner may keep or remove the domains they have.
 async fn email_domains(
     state: &AppState,
     claimant: &Caller,
     account_id: Option<Uuid>,
     raw: &[String],
+    current: &[String],
 ) -> Result<Vec<String>, ApiError> {
     let invalid = |message: String| ApiError::validation(vec![FieldError { field: "email_domains".into(), message }]);
     if raw.len() > MAX_EMAIL_DOMAINS {
@@ -157,14 +179,14 @@ async fn email_domains(
         raw.iter().map(|domain| parse_email_domain(domain)).collect::<Result<Vec<_>, _>>().map_err(invalid)?;
     domains.sort();
     domains.dedup();
-    if account_id.is_some() && claimant.staff_role.is_none() && !domains.is_empty() {
-        let verified = state.store.email_verified_at(claimant.user_id).await?.is_some();
-        let own = domain_of(&claimant.email).filter(|_| verified);
-        if let Some(other) = domains.iter().find(|domain| Some(domain.as_str()) != own) {
+    if account_id.is_some() && claimant.staff_role.is_none() {
+        if let Some(added) = domains.iter().find(|domain| !current.contains(domain)) {
             return Err(invalid(format!(
-                "{other} is not the domain of your verified address; the business's staff can add it for you"
+                "{added}: only the business's staff can add an email domain; ask them to add it for you"
             )));
         }
+        // Kept or removed: nothing new is claimed.
+        return Ok(domains);
     }
     let held = state.store.sso_domains_held_elsewhere(&scope_of(account_id), &domains).await?;
     if !held.is_empty() {
@@ -208,17 +230,9 @@ pub(crate) async fn account_connection(state: &AppState, account_id: Uuid) -> Re
     }))
 }
 
-/// The account's stored client secret, for a settings form that leaves it unchanged.
-pub(crate) async fn stored_secret(state: &AppState, account_id: Uuid) -> Result<Option<SecretString>, ApiError> {
-    let Some((connection, _)) = state.store.sso_connection_of_scope(&scope_of(Some(account_id))).await? else {
-        return Ok(None);
-    };
-    let secret = state
-        .cipher
-        .open(&connection.client_secret_sealed, &sealing_context(Some(account_id)))
-        .map_err(ApiError::internal)?;
-    let secret = String::from_utf8(secret).map_err(ApiError::internal)?;
-    Ok(Some(SecretString::from(secret)))
+fn open_secret(state: &AppState, account_id: Option<Uuid>, sealed: &[u8]) -> Result<SecretString, ApiError> {
+    let secret = state.cipher.open(sealed, &sealing_context(account_id)).map_err(ApiError::internal)?;
+    Ok(SecretString::from(String::from_utf8(secret).map_err(ApiError::internal)?))
 }
 
 fn sealing_context(account_id: Option<Uuid>) -> String {
@@ -251,9 +265,9 @@ pub async fn put_account_sso(
     let settings = ConnectionRequest {
         issuer: &request.issuer,
         client_id: &request.client_id,
-        client_secret: &request.client_secret,
+        client_secret: request.client_secret.as_ref(),
         default_role: request.default_role.as_str(),
-        email_domains: &request.email_domains,
+        email_domains: request.email_domains.as_deref(),
     };
     Ok(Json(configure_account_sso(&state, &access.caller, scope.account_id(), settings).await?))
 }
@@ -389,9 +403,9 @@ pub async fn put_staff_sso(
     let settings = ConnectionRequest {
         issuer: &request.issuer,
         client_id: &request.client_id,
-        client_secret: &request.client_secret,
+        client_secret: request.client_secret.as_ref(),
         default_role: request.default_role.as_str(),
-        email_domains: &request.email_domains,
+        email_domains: request.email_domains.as_deref(),
     };
     let connection = put_connection(&state, &staff.caller, None, settings).await?;
     let event = staff.caller.audit_event("sso.configured").target("sso_connection", connection.connection_id).details(
