@@ -257,11 +257,18 @@ async fn manifest_webhooks_carry_projects_and_name_tasks_to_fetch() {
     assert_eq!(problem["errors"][0]["field"], "settings.manifest.webhooks.events[3].stream", "{problem}");
 }
 
-#[tokio::test]
-async fn a_member_completes_a_task_in_the_system_it_lives_in() {
-    let source = FakeRest::start().await;
-    source.add_task(json!({"id": "t1", "client_id": "c-1", "title": "Sign the contract", "state": "open"}));
-    source.add_task(json!({"id": "t2", "client_id": "c-1", "title": "Send the logo", "state": "open"}));
+/// A Portico whose projects connector has synced `source`'s tasks into the
+/// account of client `c-1`.
+struct TasksSynced {
+    app: TestApp,
+    admin: Session,
+    manifest: String,
+    account: uuid::Uuid,
+    /// The cached tasks by their upstream id.
+    tasks: std::collections::BTreeMap<String, Value>,
+}
+
+async fn tasks_synced(source: &FakeRest) -> TasksSynced {
     let app = spawn_app().await;
     let admin = app.staff(StaffRole::Admin).await;
     let manifest = PROJECTS.replace("https://projects.example.com/v1", &format!("{}/v1", source.base_url()));
@@ -270,6 +277,15 @@ async fn a_member_completes_a_task_in_the_system_it_lives_in() {
     crate::sync::map_account(&app, &admin, &projects, "c-1", account).await;
     sync_to_end(&app, &admin, &projects, &["tasks"], "full").await;
     let tasks = cached_records(&app, &admin, &projects, "task").await;
+    TasksSynced { app, admin, manifest, account, tasks }
+}
+
+#[tokio::test]
+async fn a_member_completes_a_task_in_the_system_it_lives_in() {
+    let source = FakeRest::start().await;
+    source.add_task(json!({"id": "t1", "client_id": "c-1", "title": "Sign the contract", "state": "open"}));
+    source.add_task(json!({"id": "t2", "client_id": "c-1", "title": "Send the logo", "state": "open"}));
+    let TasksSynced { app, admin, manifest, account, tasks } = tasks_synced(&source).await;
     let task_id = tasks["t1"]["id"].as_str().unwrap().to_owned();
     let complete = format!("/api/v1/accounts/{account}/tasks/{task_id}/complete");
 
@@ -325,14 +341,7 @@ async fn a_member_approves_or_declines_a_task_that_asks_for_a_decision_with_a_co
     source.add_task(approval("q1", "Approve the quote"));
     source.add_task(approval("q2", "Sign off the design"));
     source.add_task(json!({"id": "t1", "client_id": "c-1", "title": "Send the logo", "state": "open"}));
-    let app = spawn_app().await;
-    let admin = app.staff(StaffRole::Admin).await;
-    let manifest = PROJECTS.replace("https://projects.example.com/v1", &format!("{}/v1", source.base_url()));
-    let projects = connector(&app, &admin, &manifest, json!({"api_key": API_KEY})).await;
-    let account = app.create_account(&admin, "Client One").await;
-    crate::sync::map_account(&app, &admin, &projects, "c-1", account).await;
-    sync_to_end(&app, &admin, &projects, &["tasks"], "full").await;
-    let tasks = cached_records(&app, &admin, &projects, "task").await;
+    let TasksSynced { app, admin, manifest, account, tasks } = tasks_synced(&source).await;
     let id = |external: &str| tasks[external]["id"].as_str().unwrap().to_owned();
     assert_eq!(tasks["q1"]["data"]["kind"], "approval");
     assert_eq!(tasks["t1"]["data"]["kind"], "todo", "a task is something to do unless it says otherwise");
