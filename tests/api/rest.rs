@@ -341,7 +341,7 @@ async fn a_member_approves_or_declines_a_task_that_asks_for_a_decision_with_a_co
     source.add_task(approval("q1", "Approve the quote"));
     source.add_task(approval("q2", "Sign off the design"));
     source.add_task(json!({"id": "t1", "client_id": "c-1", "title": "Send the logo", "state": "open"}));
-    let TasksSynced { app, admin, manifest, account, tasks } = tasks_synced(&source).await;
+    let TasksSynced { app, admin, account, tasks, .. } = tasks_synced(&source).await;
     let id = |external: &str| tasks[external]["id"].as_str().unwrap().to_owned();
     assert_eq!(tasks["q1"]["data"]["kind"], "approval");
     assert_eq!(tasks["t1"]["data"]["kind"], "todo", "a task is something to do unless it says otherwise");
