@@ -142,6 +142,9 @@ impl Application {
                 feed,
                 usage: crate::auth::usage::UsageRecorder::start(self.store.clone(), shutdown.clone(), &supervisor),
                 anonymous: Default::default(),
+                domain_proofs: crate::auth::domain_proof::DomainProofs::new(
+                    &self.settings.auth.domain_proof_nameservers,
+                ),
             };
             let grace = Duration::from_secs(self.settings.http.shutdown_grace_secs);
             // Ready before the first sign-in with an unknown email, which would otherwise

@@ -6,6 +6,7 @@ pub mod access;
 pub mod audience;
 pub mod caller;
 pub mod csrf;
+pub mod domain_proof;
 pub mod grants;
 pub mod oidc;
 pub mod permissions;

@@ -219,6 +219,9 @@ pub struct AuthSettings {
     pub password_reset_ttl_secs: u64,
     pub email_verification_ttl_secs: u64,
     pub require_staff_mfa: bool,
+    /// Nameservers asked for the TXT records that prove an email domain (UDP);
+    /// empty: the system's resolvers.
+    pub domain_proof_nameservers: Vec<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

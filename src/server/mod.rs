@@ -44,6 +44,8 @@ pub struct AppState {
     /// What anonymous sign-in steps may cost: cached provider discovery and a
     /// per-address limit on starting single sign-on and asking for resets.
     pub anonymous: AnonymousLimits,
+    /// DNS lookups proving an account holds an email domain.
+    pub domain_proofs: crate::auth::domain_proof::DomainProofs,
 }
 
 /// Bounds on what a caller without a credential can make Portico do.

@@ -3,9 +3,12 @@
 //! error objects, 429 with Retry-After), plus injectable faults: 500s, stalls past
 //! the client's timeout, and connections cut mid-response.
 //!
+//! A DNS server answers the TXT records that prove an email domain.
+//!
 //! Each server also keeps a log the tests assert on, above all whether any request
 //! arrived before a Retry-After it had sent had passed.
 
+pub mod dns;
 pub mod faults;
 pub mod hubspot;
 pub mod proxy;
@@ -15,6 +18,7 @@ pub mod signing;
 pub mod status;
 pub mod stripe;
 
+pub use dns::FakeDns;
 pub use faults::{FaultReport, Faults};
 pub use hubspot::FakeHubSpot;
 pub use proxy::Proxy;

@@ -1336,7 +1336,12 @@ async fn someone_signed_in_accepts_an_invitation_to_another_account_as_themselve
 
 #[tokio::test]
 async fn an_owner_connects_single_sign_on_and_people_at_its_domain_are_offered_it_when_signing_in() {
-    let app = crate::helpers::spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
+    let dns = portico_testkit::FakeDns::start().await;
+    let app = crate::helpers::spawn_app_with(|settings| {
+        settings.outbound.allow_private_addresses = true;
+        settings.auth.domain_proof_nameservers = vec![dns.address];
+    })
+    .await;
     let staff = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&staff, "Federated").await;
     let owner = app.member(&staff, account, "owner").await;
@@ -1344,7 +1349,8 @@ async fn an_owner_connects_single_sign_on_and_people_at_its_domain_are_offered_i
     let settings = format!("/accounts/{account}/settings");
     let save = "form[action$='/settings/sso'] button[type=submit]";
 
-    // The owner connects the provider from the account's settings.
+    // The owner connects the provider from the account's settings, with their
+    // domain: refused at its field until the domain's DNS holds the record named.
     let owner_browser = Browser::start(Viewport::Desktop).await;
     sign_in(&owner_browser, &app.address, &owner.email, &owner.password).await;
     owner_browser.wait_for_path(&format!("/accounts/{account}")).await;
@@ -1353,31 +1359,24 @@ async fn an_owner_connects_single_sign_on_and_people_at_its_domain_are_offered_i
     owner_browser.fill("#issuer", &issuer).await;
     owner_browser.fill("#client_id", "portico").await;
     owner_browser.fill("#client_secret", "portico-test-secret").await;
+    owner_browser.fill("#email_domains", "example.com").await;
+    owner_browser.click_and_wait(save).await;
+    assert!(owner_browser.text("#error-summary").await.contains("example.com"));
+    let refusal = owner_browser.text("#email_domains-error").await;
+    assert!(refusal.contains("TXT record named _portico-verification.example.com"), "{refusal}");
+    assert_accessible(&owner_browser, "single sign-on refused").await;
+    let value = refusal.split("with the value ").nth(1).unwrap().split(' ').next().unwrap();
+    dns.add_txt("_portico-verification.example.com", value);
+    assert_eq!(owner_browser.value("#email_domains").await, "example.com", "what they typed stays");
+    // The secret is never written back into the page: typed again.
+    owner_browser.fill("#client_secret", "portico-test-secret").await;
     owner_browser.click_and_wait(save).await;
     owner_browser.wait_for_path(&settings).await;
     assert!(owner_browser.text("main").await.contains("Single sign-on is saved"));
-    assert!(owner_browser.text("main").await.contains("None yet: share the sign-in link"), "no domain yet");
-
-    // The business's staff give it the customer's domain; the owner sees it.
-    let sso = format!("/api/v1/accounts/{account}/sso");
-    let body =
-        json!({"issuer": issuer, "client_id": "portico", "default_role": "member", "email_domains": ["example.com"]});
-    let added = app.request(Method::PUT, &sso, Some(&staff)).json(&body).send().await.unwrap();
-    assert_eq!(added.status(), 200, "{:?}", added.text().await);
-    owner_browser.goto(&format!("{}{settings}", app.address)).await;
-    let shown = owner_browser.text("main").await;
-    assert!(!shown.contains("None yet: share the sign-in link"), "{shown}");
     assert_eq!(owner_browser.value("#email_domains").await, "example.com");
     assert_accessible(&owner_browser, "account settings with single sign-on").await;
-    let connection: Value = app.get_json(&sso, Some(&owner)).await;
-
-    // A domain the owner adds is refused at its field (the secret, left empty,
-    // would have been kept).
-    owner_browser.fill("#email_domains", "example.com, elsewhere.test").await;
-    owner_browser.click_and_wait(save).await;
-    assert!(owner_browser.text("#error-summary").await.contains("elsewhere.test"));
-    assert!(owner_browser.text("#email_domains-error").await.contains("only the business's staff can add"));
-    assert_accessible(&owner_browser, "single sign-on refused").await;
+    let connection: Value = app.get_json(&format!("/api/v1/accounts/{account}/sso"), Some(&owner)).await;
+    assert_eq!(connection["email_domains"], json!(["example.com"]));
 
     // Someone at the domain, on a phone, is offered the provider as they type
     // their address, and not once it is another domain's.

@@ -236,7 +236,12 @@ async fn an_anonymous_start_costs_no_outbound_request_each_time_and_is_limited()
 
 #[tokio::test]
 async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign_in_page() {
-    let app = spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
+    let dns = portico_testkit::FakeDns::start().await;
+    let app = spawn_app_with(|settings| {
+        settings.outbound.allow_private_addresses = true;
+        settings.auth.domain_proof_nameservers = vec![dns.address];
+    })
+    .await;
     let staff = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&staff, "Federated").await;
     let owner = app.member(&staff, account, "owner").await;
@@ -252,12 +257,9 @@ async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign
                     "default_role": "member", "email_domains": domains }),
         )
     };
+    let refusal = |problem: &Value| problem["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
 
-    // An owner adds no domain, not even their own confirmed address's: one
-    // address at a domain does not make it theirs (think of gmail.com).
     for (domains, why) in [
-        (json!(["example.com"]), "the owner's own domain"),
-        (json!(["elsewhere.test"]), "not the owner's domain"),
         (json!(["not a domain"]), "not a domain"),
         (json!((0..21).map(|n| format!("d{n}.example")).collect::<Vec<_>>()), "too many"),
     ] {
@@ -266,21 +268,48 @@ async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign
         let problem: Value = refused.json().await.unwrap();
         assert_eq!(problem["errors"][0]["field"], "email_domains", "{why}: {problem}");
     }
-    let connected = connect(&owner, account, json!([])).await.unwrap();
+    // An owner's domain is theirs once its DNS says so, not because their own
+    // address is at it (think of gmail.com): the refusal names the record to add.
+    let refused = connect(&owner, account, json!(["Example.COM", "@example.com"])).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    let message = refusal(&problem);
+    assert!(message.contains("TXT record named _portico-verification.example.com"), "{message}");
+    let value = message.split("with the value ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    assert!(value.starts_with("portico-verification="), "{message}");
+    assert_eq!(dns.questions(), vec!["_portico-verification.example.com"], "asked the domain's DNS, once");
+    // Another account's record proves nothing here.
+    let rival = app.create_account(&staff, "Rival").await;
+    let rival_owner = app.member(&staff, rival, "owner").await;
+    let rival_refused: Value =
+        connect(&rival_owner, rival, json!(["example.com"])).await.unwrap().json().await.unwrap();
+    let rival_value =
+        refusal(&rival_refused).split("with the value ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    assert_ne!(rival_value, value, "each account has its own record");
+    dns.add_txt("_portico-verification.example.com", &rival_value);
+    let still: Value = connect(&owner, account, json!(["example.com"])).await.unwrap().json().await.unwrap();
+    assert!(refusal(&still).contains("add a TXT record"), "{still}");
+    // With its record in place, the same request is accepted, normalized, once.
+    dns.add_txt("_portico-verification.example.com", &value);
+    let connected = connect(&owner, account, json!(["Example.COM", "@example.com"])).await.unwrap();
     assert_eq!(connected.status(), 200);
     let connection: Value = connected.json().await.unwrap();
+    assert_eq!(connection["email_domains"], json!(["example.com"]), "normalized, once");
     let connection_id = connection["connection_id"].as_str().unwrap().to_owned();
-    // The staff add it, changing nothing else (the secret left out is kept).
-    let body = json!({ "issuer": issuer, "client_id": "portico", "default_role": "member",
-                       "email_domains": ["Example.COM", "@example.com"] });
-    let added = put(&staff, account, body).await.unwrap();
-    assert_eq!(added.status(), 200);
-    let added: Value = added.json().await.unwrap();
-    assert_eq!(added["email_domains"], json!(["example.com"]), "normalized, once");
-    assert_eq!(added["connection_id"], connection_id.as_str(), "the same connection");
     let shown: Value = app.get_json(&format!("/api/v1/accounts/{account}/sso"), Some(&owner)).await;
     assert_eq!(shown["connection_id"], connection_id.as_str());
     assert!(!shown.to_string().contains("portico-test-secret"), "the secret is never shown");
+    // The staff add a domain without asking DNS, changing nothing else (the
+    // secret left out is kept).
+    let asked = dns.questions().len();
+    let body = json!({ "issuer": issuer, "client_id": "portico", "default_role": "member",
+                       "email_domains": ["example.com", "example.org"] });
+    let added = put(&staff, account, body).await.unwrap();
+    assert_eq!(added.status(), 200);
+    let added: Value = added.json().await.unwrap();
+    assert_eq!(added["email_domains"], json!(["example.com", "example.org"]));
+    assert_eq!(added["connection_id"], connection_id.as_str(), "the same connection");
+    assert_eq!(dns.questions().len(), asked);
     // Another provider needs its own secret.
     let body = json!({ "issuer": format!("{issuer}/other"), "client_id": "portico", "default_role": "member" });
     let refused = put(&owner, account, body).await.unwrap();
@@ -288,12 +317,13 @@ async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign
     let problem: Value = refused.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "client_secret", "{problem}");
 
-    // A domain is one connection's: not even the staff give it to another account.
-    let rival = app.create_account(&staff, "Rival").await;
-    let taken = connect(&staff, rival, json!(["example.com"])).await.unwrap();
-    assert_eq!(taken.status(), 422);
-    let problem: Value = taken.json().await.unwrap();
-    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("another connection"), "{problem}");
+    // A domain is one connection's: proved or not, nobody gives it to another account.
+    for session in [&rival_owner, &staff] {
+        let taken = connect(session, rival, json!(["example.com"])).await.unwrap();
+        assert_eq!(taken.status(), 422);
+        let problem: Value = taken.json().await.unwrap();
+        assert!(refusal(&problem).contains("another connection"), "{problem}");
+    }
 
     // Asked by domain (never by address): the provider and whose it is; other domains, nothing.
     let found: Value = app.get_json("/api/v1/auth/sso/discover?domain=EXAMPLE.com", None).await;
@@ -341,13 +371,11 @@ async fn an_accounts_email_domains_lead_its_people_to_its_provider_from_the_sign
     let members: Value = app.get_json(&format!("/api/v1/accounts/{account}/members"), Some(&owner)).await;
     assert_eq!(members.as_array().unwrap().len(), 2, "owner and one arrival, not two: {members}");
 
-    // The owner may take a domain away; only the staff give it back.
+    // The owner may take a domain away, and give it back while its record stands.
     let dropped: Value = connect(&owner, account, json!([])).await.unwrap().json().await.unwrap();
     assert_eq!(dropped["email_domains"], json!([]));
     assert_eq!(app.get("/api/v1/auth/sso/discover?domain=example.com").await.status(), 404);
-    let body =
-        json!({ "issuer": issuer, "client_id": "portico", "default_role": "member", "email_domains": ["example.com"] });
-    assert_eq!(put(&staff, account, body).await.unwrap().status(), 200);
+    assert_eq!(connect(&owner, account, json!(["example.com"])).await.unwrap().status(), 200);
     assert_eq!(app.get("/api/v1/auth/sso/discover?domain=example.com").await.status(), 200);
 
     // Removed: the domain offers nothing, and the account shows no provider.

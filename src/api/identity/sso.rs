@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::audit::{self, ActorKind, AuditEvent};
+use crate::auth::domain_proof::ProofRecord;
 use crate::auth::oidc::{self, AuthorizationRequest, CodeExchange};
 use crate::auth::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
 use crate::auth::session::{session_cookie, set_cookie_header};
@@ -51,9 +52,9 @@ pub struct SsoSettings<Role> {
     /// The role people get on their first sign-in.
     pub default_role: Role,
     /// Email domains (`example.com`) whose people the sign-in page offers this
-    /// provider, at most 20. A domain belongs to one connection. Only the
-    /// business's staff add one; an account's owner may keep or remove them.
-    /// Left out, the connection's domains stay as they are.
+    /// provider, at most 20. A domain belongs to one connection. An account's
+    /// owner adds one by proving it with a TXT record (the refusal names it);
+    /// the business's staff add any. Left out, the connection's domains stay.
     #[serde(default)]
     pub email_domains: Option<Vec<String>>,
 }
@@ -99,8 +100,7 @@ pub(crate) struct ConnectionRequest<'a> {
 }
 
 /// Checks the settings and that the provider answers discovery, then stores the
-/// connection. `claimant` is whoever sets the email domains: only the staff add
-/// one (see [`email_domains`]).
+/// connection. `claimant` is whoever sets the email domains (see [`email_domains`]).
 pub(crate) async fn put_connection(
     state: &AppState,
     claimant: &Caller,
@@ -158,12 +158,11 @@ pub(crate) async fn put_connection(
     ))
 }
 
-/// The domains of a request, normalized and distinct. Only the staff add a
-/// domain: a domain leads everyone at it to this provider, and one confirmed
-/// address at it proves nothing (an owner at gmail.com would otherwise claim
-/// gmail.com). Proving a domain takes its DNS, which Portico does not check
-/// yet; until it does, the business's staff, who know their customers, decide.
-/// An owner may keep or remove the domains they have.
+/// The domains of a request, normalized and distinct. A domain leads everyone
+/// at it to this provider, so one confirmed address at it proves nothing (an
+/// owner at gmail.com would otherwise claim gmail.com): an account's owner adds
+/// a domain by proving it in its DNS ([`crate::auth::domain_proof`]); the business's staff,
+/// who know their customers, add any. Kept or removed domains need nothing.
 async fn email_domains(
     state: &AppState,
     claimant: &Caller,
@@ -179,14 +178,20 @@ async fn email_domains(
         raw.iter().map(|domain| parse_email_domain(domain)).collect::<Result<Vec<_>, _>>().map_err(invalid)?;
     domains.sort();
     domains.dedup();
-    if account_id.is_some() && claimant.staff_role.is_none() {
-        if let Some(added) = domains.iter().find(|domain| !current.contains(domain)) {
-            return Err(invalid(format!(
-                "{added}: only the business's staff can add an email domain; ask them to add it for you"
-            )));
+    if let Some(account_id) = account_id.filter(|_| claimant.staff_role.is_none()) {
+        for added in domains.iter().filter(|domain| !current.contains(domain)) {
+            let proved = state.domain_proofs.holds(account_id, added).await.map_err(|error| {
+                invalid(format!("{added}: {error}; try again in a moment, or ask the business's staff to add it"))
+            })?;
+            if !proved {
+                let record = ProofRecord::for_account(account_id, added);
+                return Err(invalid(format!(
+                    "{added}: to show it is yours, add a TXT record named {} with the value {} to its DNS, \
+                     then save again (or ask the business's staff to add it)",
+                    record.name, record.value
+                )));
+            }
         }
-        // Kept or removed: nothing new is claimed.
-        return Ok(domains);
     }
     let held = state.store.sso_domains_held_elsewhere(&scope_of(account_id), &domains).await?;
     if !held.is_empty() {
