@@ -192,29 +192,47 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|_| panic!("{css} on the page"))
-            .click()
-            .await
-            .unwrap();
+        self.click_located(Locator::Css(css), css).await;
     }
 
     pub async fn click_link(&self, text: &str) {
-        self.client
-            .find(Locator::LinkText(text))
-            .await
-            .unwrap_or_else(|_| panic!("a link {text:?}"))
-            .click()
-            .await
-            .unwrap();
+        self.click_located(Locator::LinkText(text), &format!("a link {text:?}")).await;
+    }
+
+    /// Finds and clicks; found again when a live refresh replaced the element
+    /// between finding and clicking it (the demo changes records every few seconds).
+    async fn click_located(&self, locator: Locator<'_>, what: &str) {
+        let started = Instant::now();
+        loop {
+            let element = self.client.find(locator).await.unwrap_or_else(|_| panic!("{what} on the page"));
+            match element.click().await {
+                Ok(()) => return,
+                Err(fantoccini::error::CmdError::Standard(error))
+                    if error.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && started.elapsed() < Duration::from_secs(10) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("clicking {what}: {error}"),
+            }
+        }
     }
 
     /// Where the link with this text leads (its `href` as written).
+    /// Read again when a live refresh replaced the link meanwhile.
     pub async fn link_href(&self, text: &str) -> String {
-        let link = self.client.find(Locator::LinkText(text)).await.unwrap_or_else(|_| panic!("a link {text:?}"));
-        link.attr("href").await.unwrap().unwrap_or_else(|| panic!("the link {text:?} leads somewhere"))
+        let started = Instant::now();
+        loop {
+            let link = self.client.find(Locator::LinkText(text)).await.unwrap_or_else(|_| panic!("a link {text:?}"));
+            match link.attr("href").await {
+                Ok(href) => return href.unwrap_or_else(|| panic!("the link {text:?} leads somewhere")),
+                Err(error) if started.elapsed() < Duration::from_secs(10) => {
+                    eprintln!("reading the link {text:?} again: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("the link {text:?}: {error}"),
+            }
+        }
     }
 
     /// Clicks `css` (a form's button, a link) and waits for the document it leads
