@@ -228,14 +228,15 @@ pub async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = access.caller.clone();
+    // The refused form's page is drawn with the same access (the handler takes its own).
+    let kept = access.clone();
     let query = Query(UploadQuery { name: None });
     match documents::upload_document(State(state.clone()), access, Path(account_id), query, headers, body).await {
         Ok(_) => Ok(Redirect::to(&format!("/accounts/{account_id}/documents")).into_response()),
         Err(error) => {
             let status = error.code().status();
             let problem = FormProblem::from_error(error)?;
-            let access = AccountAccess::resolve(&state, caller, account_id).await?;
+            let access = kept;
             let page = documents_page(&state, &access, account_id, DocumentFilter::default(), problem).await?;
             page::render(if status.is_client_error() { status } else { StatusCode::UNPROCESSABLE_ENTITY }, &page)
         }

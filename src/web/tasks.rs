@@ -126,7 +126,8 @@ pub async fn decide(
     Path((account_id, task_id)): Path<(Uuid, Uuid)>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, ApiError> {
-    let caller = access.caller.clone();
+    // The refused form's page is drawn with the same access (the handler takes its own).
+    let kept = access.clone();
     let decided = async {
         let decision = match form.decision.as_str() {
             "approve" => Decision::Approve,
@@ -144,7 +145,7 @@ pub async fn decide(
         Err(error) => {
             let status = error.code().status();
             let problem = FormProblem::from_error(error)?;
-            let access = AccountAccess::resolve(&state, caller, account_id).await?;
+            let access = kept;
             let refused = Some((task_id, form.comment, problem));
             let page = tasks_page(&state, &access, account_id, false, refused).await?;
             page::render(if status.is_client_error() { status } else { StatusCode::UNPROCESSABLE_ENTITY }, &page)

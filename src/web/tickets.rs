@@ -231,12 +231,13 @@ pub async fn comment(
     Form(form): Form<CommentForm>,
 ) -> Result<Response, ApiError> {
     let request = NewCommentRequest { body: form.body.clone() };
-    let caller = access.caller.clone();
+    // The refused form's page is drawn with the same access (the handler takes its own).
+    let kept = access.clone();
     match tickets::comment_on_ticket(State(state.clone()), access, Path((account_id, ticket_id)), Json(request)).await {
         Ok(_) => Ok(Redirect::to(&format!("/accounts/{account_id}/tickets/{ticket_id}#messages")).into_response()),
         Err(error) => {
             let problem = FormProblem::from_error(error)?;
-            let access = AccountAccess::resolve(&state, caller, account_id).await?;
+            let access = kept;
             let outcome = Outcome { comment: form.body, problem, ..Default::default() };
             let page = ticket_page(&state, &access, account_id, ticket_id, outcome).await?;
             page::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -253,7 +254,8 @@ pub async fn attach(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = access.caller.clone();
+    // The refused form's page is drawn with the same access (the handler takes its own).
+    let kept = access.clone();
     let path = Path((account_id, ticket_id));
     let query = Query(UploadQuery { name: None });
     match tickets::attach_to_ticket(State(state.clone()), access, path, query, headers, body).await {
@@ -261,7 +263,7 @@ pub async fn attach(
         Err(error) => {
             let status = error.code().status();
             let outcome = Outcome { upload_problem: FormProblem::from_error(error)?, ..Default::default() };
-            let access = AccountAccess::resolve(&state, caller, account_id).await?;
+            let access = kept;
             let page = ticket_page(&state, &access, account_id, ticket_id, outcome).await?;
             page::render(if status.is_client_error() { status } else { StatusCode::UNPROCESSABLE_ENTITY }, &page)
         }

@@ -254,7 +254,7 @@ fn sealing_context(account_id: Option<Uuid>) -> String {
     responses(
         (status = 200, description = "Connected", body = SsoConnection),
         (status = 403, description = "Missing account.edit_settings, or sign in again", body = crate::server::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The provider does not answer discovery, or owner as default", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The provider does not answer discovery, owner as default, a secret missing for a new provider, a field too long, or an email domain not proved by its TXT record or held by another connection", body = crate::server::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_account_sso(
     State(state): State<AppState>,
@@ -396,7 +396,7 @@ pub(crate) async fn sso_offer(
     responses(
         (status = 200, description = "Connected", body = SsoConnection),
         (status = 403, description = "Missing staff.manage, or sign in again", body = crate::server::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The provider does not answer discovery", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The provider does not answer discovery, a secret missing for a new provider, a field too long, or an email domain held by another connection", body = crate::server::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_staff_sso(
     State(state): State<AppState>,
