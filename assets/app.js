@@ -239,7 +239,28 @@
     if (email.value) ask();
   }
 
+  // A generated form's choice (an S3 bucket or a local folder): only the chosen
+  // variant's fieldset is shown, and only its fields are sent. Without this
+  // script every variant shows and the server reads the chosen one alone.
+  function showChosenVariants() {
+    var variants = document.querySelectorAll("fieldset.variant[data-choice]");
+    if (!variants.length) return;
+    var update = function () {
+      for (var i = 0; i < variants.length; i++) {
+        var choice = document.getElementById(variants[i].getAttribute("data-choice"));
+        var shown = !choice || choice.value === variants[i].getAttribute("data-value");
+        variants[i].hidden = !shown;
+        variants[i].disabled = !shown;
+      }
+    };
+    document.addEventListener("change", function (event) {
+      if (event.target.tagName === "SELECT") update();
+    });
+    update();
+  }
+
   function start() {
+    showChosenVariants();
     offerSingleSignOn();
     takeInvitationToken();
     enhanceUpload();

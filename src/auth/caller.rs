@@ -313,6 +313,14 @@ impl FromRequestParts<AppState> for StaffCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
+        StaffCaller::of(caller, state).await
+    }
+}
+
+impl StaffCaller {
+    /// The caller as staff: 403 (recorded) for anyone else, and for staff
+    /// without the second factor the configuration asks of them.
+    pub async fn of(caller: Caller, state: &AppState) -> Result<Self, ApiError> {
         match caller.staff_role {
             Some(_) if state.settings.auth.require_staff_mfa && !caller.second_factor_proven() => {
                 Err(mfa_enrollment_required())
@@ -320,6 +328,11 @@ impl FromRequestParts<AppState> for StaffCaller {
             Some(role) => Ok(StaffCaller { caller, role }),
             None => Err(deny(state, &caller, None, "staff").await),
         }
+    }
+
+    /// Whether this staff role holds `permission` (to offer a link or a form).
+    pub fn holds(&self, permission: StaffPermission) -> bool {
+        self.role.staff_permissions().contains(&permission)
     }
 }
 

@@ -26,7 +26,7 @@ pub use account_data::AccountData;
 pub use portable::sign_in_codes::{EmailCodePolicy, LiveSignInCode, MAX_CODE_ATTEMPTS};
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
-    MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS,
+    MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS, UserLabel,
     Recipient, SeedAccount, SeedBatch, SeedRecord,
 };
 pub use postgres::PostgresStore;

@@ -19,19 +19,20 @@ impl StaffData {
         Self { store: store.clone() }
     }
 
-    /// Every customer account, oldest first.
-    pub async fn accounts(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Account>> {
-        self.store.list_accounts(after, limit).await
+    /// Every customer account (or those whose name or slug holds `search`), oldest first.
+    pub async fn accounts(&self, after: Option<Uuid>, search: Option<&str>, limit: i64) -> Result<Vec<Account>> {
+        self.store.list_accounts(after, search, limit).await
     }
 
-    /// The whole audit log across accounts, newest first.
+    /// The whole audit log across accounts (or one account's part), newest first.
     pub async fn audit_events(
         &self,
         filter: &AuditFilter,
+        account_id: Option<Uuid>,
         before_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<StoredAuditEvent>> {
-        self.store.list_audit_events(None, filter, before_id, limit).await
+        self.store.list_audit_events(account_id, filter, before_id, limit).await
     }
 
     /// A connector instance's records that map to no account, by upstream key.

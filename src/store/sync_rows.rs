@@ -247,6 +247,8 @@ pub struct ParkedGroup {
     pub account_ref: Option<String>,
     pub records: i64,
     pub first_parked_at: DateTime<Utc>,
+    /// One of the group's records (the first by title), to recognise whose they are.
+    pub sample_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -38,6 +38,8 @@ pub async fn home(
     let page = Page::for_caller(&state, &caller, "dashboard").await?;
     match page.accounts.as_slice() {
         [only] => Ok(Redirect::to(&format!("/accounts/{}", only.id)).into_response()),
+        // The business's staff work in the console (a member of accounts too chooses).
+        [] if page.staff => Ok(Redirect::to("/console").into_response()),
         _ => page::ok(&ChooseAccount { page }),
     }
 }

@@ -25,12 +25,17 @@
 //!   account's data archive: ask, follow, download), `audit.rs`
 //!   (the account's activity log, filtered and exported).
 //!
+//! - `console/`: the staff console (connectors and their runs, account
+//!   mappings, accounts, the whole audit log), behind the staff permissions of
+//!   the admin API it calls.
+//!
 //! A new page goes in a module here, takes `Page` and the same extractor as the
 //! API route it mirrors (`AccountAccess`), and gets a row in
 //! `tests/api/pages_matrix.txt`.
 
 mod assets;
 mod audit;
+mod console;
 mod dashboard;
 mod documents;
 mod email_code;
@@ -116,6 +121,21 @@ pub fn router() -> Router<AppState> {
         .route("/profile/sessions/{session_id}/revoke", post(profile::revoke_session))
         .route("/profile/tokens", post(profile::create_token))
         .route("/profile/tokens/{token_id}/revoke", post(profile::revoke_token))
+        .route("/console", get(console::home))
+        .route("/console/connectors", get(console::connectors::list).post(console::connectors::create))
+        .route("/console/connectors/new", get(console::connectors::choose_kind))
+        .route("/console/connectors/new/{kind}", get(console::connectors::new_form))
+        .route("/console/connectors/{connector_id}", get(console::connectors::show).post(console::connectors::update))
+        .route("/console/connectors/{connector_id}/edit", get(console::connectors::edit_form))
+        .route("/console/connectors/{connector_id}/test", post(console::connectors::test))
+        .route("/console/connectors/{connector_id}/sync", post(console::connectors::sync))
+        .route("/console/connectors/{connector_id}/runs/{run_id}", get(console::runs::show))
+        .route("/console/connectors/{connector_id}/runs/{run_id}/cancel", post(console::runs::cancel))
+        .route("/console/connectors/{connector_id}/runs/{run_id}/confirm-deletions", post(console::runs::confirm))
+        .route("/console/connectors/{connector_id}/runs/{run_id}/discard-deletions", post(console::runs::discard))
+        .route("/console/connectors/{connector_id}/mapping", get(console::mapping::show).post(console::mapping::map))
+        .route("/console/accounts", get(console::accounts::list).post(console::accounts::create))
+        .route("/console/audit", get(console::audit::list))
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(errors::html_errors))
         .layer(middleware::from_fn(headers::security_headers))

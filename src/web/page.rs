@@ -54,6 +54,10 @@ pub struct Page {
     pub now: DateTime<Utc>,
     /// The bell's count: unread notifications in the accounts open to this credential.
     pub unread_notifications: i64,
+    /// The person is on the business's staff: the top bar links the console.
+    pub staff: bool,
+    /// A page of the staff console (its sections in the navigation).
+    pub in_console: bool,
 }
 
 impl Page {
@@ -76,6 +80,8 @@ impl Page {
             section,
             now: Utc::now(),
             unread_notifications: 0,
+            staff: false,
+            in_console: false,
         }
     }
 
@@ -97,6 +103,7 @@ impl Page {
         } else {
             caller.display_name.clone()
         });
+        page.staff = caller.staff_role.is_some();
         let accounts = access::member_accounts(&state.store, caller, &state.settings).await?;
         let open: Vec<Uuid> =
             accounts.iter().filter(|account| account.is_open()).map(|account| account.account_id()).collect();

@@ -51,6 +51,7 @@ pub struct HubSpotSettings {
     pub base_url: Url,
     /// Deals become `order` (default) or `project` records.
     #[serde(default = "default_deal_kind")]
+    #[schemars(extend("enum" = ["order", "project"]))]
     pub deal_kind: String,
     /// A unique ticket/note property Portico writes its idempotency key into, so a
     /// retried write-back finds what the first attempt created instead of repeating it.

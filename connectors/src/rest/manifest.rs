@@ -284,7 +284,12 @@ impl Manifest {
             let reason = error.inner().to_string();
             // serde_yaml_ng's message repeats the path and appends a position.
             let reason = reason.strip_prefix(&format!("{inner}: ")).unwrap_or(&reason);
-            let reason = reason.split(" at line ").next().unwrap_or(reason).to_owned();
+            let reason = reason.split(" at line ").next().unwrap_or(reason);
+            // The position, in words a person finds in the YAML they typed.
+            let reason = match error.inner().location() {
+                Some(location) => format!("line {}: {reason}", location.line()),
+                None => reason.to_owned(),
+            };
             SettingsError::new(path, reason)
         })?;
         manifest.check(root)?;
@@ -515,6 +520,13 @@ streams:
     fn a_valid_manifest_parses() {
         let manifest = Manifest::parse("settings.manifest", VALID).unwrap();
         assert_eq!(manifest.streams[0].record_type, RecordType::Order);
+    }
+
+    #[test]
+    fn a_mistake_in_the_yaml_names_its_line() {
+        // VALID starts with an empty line 1: the pagination is on line 9.
+        let error = Manifest::parse("settings.manifest", &VALID.replace("type: cursor", "type: scroll")).unwrap_err();
+        assert!(error.reason.starts_with("line 9: unknown variant `scroll`"), "{}", error.reason);
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 #[serde(deny_unknown_fields)]
 pub struct RestSettings {
     /// The manifest, as YAML (see connectors/README.md).
+    #[schemars(extend("contentMediaType" = "application/yaml"))]
     pub manifest: String,
 }
 

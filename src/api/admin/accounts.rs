@@ -72,6 +72,8 @@ pub struct Page {
     pub after: Option<Uuid>,
     /// At most this many items, 1 to 200 (default 50).
     pub limit: Option<i64>,
+    /// Only accounts whose name or slug contains this, case aside (1 to 200 characters).
+    pub q: Option<String>,
 }
 
 /// Every customer account (staff with `accounts.view`).
@@ -83,7 +85,12 @@ pub async fn list_accounts(
     Query(page): Query<Page>,
 ) -> Result<Json<Vec<Account>>, ApiError> {
     let scope = staff.require(StaffPermission::AccountsView, &state).await?;
-    Ok(Json(StaffData::of(&state.store, &scope).accounts(page.after, page_size(page.limit)?).await?))
+    let search = page.q.as_deref().map(str::trim).filter(|text| !text.is_empty());
+    if search.is_some_and(|text| text.chars().count() > 200) {
+        return Err(ApiError::validation(vec![FieldError { field: "q".into(), message: "must be at most 200 characters".into() }]));
+    }
+    let limit = page_size(page.limit)?;
+    Ok(Json(StaffData::of(&state.store, &scope).accounts(page.after, search, limit).await?))
 }
 
 /// One account, to anyone with any access to it.

@@ -282,7 +282,17 @@ pub async fn create_connector(
     staff: StaffCaller,
     Json(request): Json<NewConnector>,
 ) -> Result<Response, ApiError> {
-    staff.require(StaffPermission::ConnectorsManage, &state).await?;
+    let created = add_connector(&state, &staff, request).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Adds a connector instance for `staff` (the API's and the console's one way in).
+pub async fn add_connector(
+    state: &AppState,
+    staff: &StaffCaller,
+    request: NewConnector,
+) -> Result<ConnectorView, ApiError> {
+    staff.require(StaffPermission::ConnectorsManage, state).await?;
     let fields = ConnectorInstanceFields {
         name: request.name.trim().to_owned(),
         settings: request.settings,
@@ -310,8 +320,7 @@ pub async fn create_connector(
         "kind": request.kind, "name": fields.name,
     }));
     audit::record(&state.store, event).await?;
-    let created = find(&state, id).await?;
-    Ok((StatusCode::CREATED, Json(ConnectorView::from(created))).into_response())
+    Ok(find(state, id).await?.into())
 }
 
 /// Every connector instance.

@@ -54,6 +54,14 @@ pub struct AuditQuery {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// The whole log's extra filter (staff): one account's events.
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountFilter {
+    /// Only events in this account.
+    pub account: Option<Uuid>,
+}
+
 impl AuditQuery {
     /// The filter, checked: a bounded action, and a range that is one (a NUL
     /// never gets this far: the address layer refuses control characters).
@@ -102,7 +110,7 @@ pub async fn account_audit_events(
 }
 
 /// Every audit event, newest first (staff with `audit.view_all`).
-#[utoipa::path(get, path = "/api/v1/audit-events", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(AuditPage, AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit-events", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(AuditPage, AuditQuery, AccountFilter),
     responses(
         (status = 200, description = "Events", body = Vec<StoredAuditEvent>),
         (status = 403, description = "Missing audit.view_all", body = crate::server::problem::Problem, content_type = "application/problem+json"),
@@ -112,10 +120,12 @@ pub async fn all_audit_events(
     staff: StaffCaller,
     Query(page): Query<AuditPage>,
     Query(filter): Query<AuditQuery>,
+    Query(account): Query<AccountFilter>,
 ) -> Result<Json<Vec<StoredAuditEvent>>, ApiError> {
     let scope = staff.require(StaffPermission::AuditViewAll, &state).await?;
     let filter = filter.filter()?;
-    Ok(Json(StaffData::of(&state.store, &scope).audit_events(&filter, page.before, page_size(page.limit)?).await?))
+    let limit = page_size(page.limit)?;
+    Ok(Json(StaffData::of(&state.store, &scope).audit_events(&filter, account.account, page.before, limit).await?))
 }
 
 /// Events fetched per page while exporting.
@@ -164,7 +174,7 @@ pub async fn export_account_audit_events(
 }
 
 /// Every account's audit log as a download, newest first (staff with `audit.view_all`).
-#[utoipa::path(get, path = "/api/v1/audit-events/export", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(ExportQuery, AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit-events/export", extensions(("x-permission" = json!("staff: audit.view_all"))), tag = "audit", params(ExportQuery, AuditQuery, AccountFilter),
     responses(
         (status = 200, description = "JSON Lines or CSV, streamed", content((String = "application/x-ndjson"), (String = "text/csv"))),
         (status = 403, description = "Missing audit.view_all", body = crate::server::problem::Problem, content_type = "application/problem+json"),
@@ -174,6 +184,7 @@ pub async fn export_all_audit_events(
     staff: StaffCaller,
     Query(query): Query<ExportQuery>,
     Query(filter): Query<AuditQuery>,
+    Query(account): Query<AccountFilter>,
 ) -> Result<Response, ApiError> {
     let scope = staff.require(StaffPermission::AuditViewAll, &state).await?;
     let format = query.format.unwrap_or_default();
@@ -182,13 +193,14 @@ pub async fn export_all_audit_events(
         "format": format!("{format:?}").to_lowercase()
     }));
     audit::record(&state.store, event).await?;
-    Ok(export_response(AuditLog::Whole(StaffData::of(&state.store, &scope)), filter, format))
+    Ok(export_response(AuditLog::Whole(StaffData::of(&state.store, &scope), account.account), filter, format))
 }
 
-/// Which log an export reads: one account's (through its scope) or all of it (staff).
+/// Which log an export reads: one account's (through its scope) or all of it
+/// (staff), perhaps narrowed to one account.
 enum AuditLog {
     Account(AccountData),
-    Whole(StaffData),
+    Whole(StaffData, Option<Uuid>),
 }
 
 impl AuditLog {
@@ -200,7 +212,7 @@ impl AuditLog {
     ) -> Result<Vec<StoredAuditEvent>, crate::store::StoreError> {
         match self {
             AuditLog::Account(account) => account.audit_events(filter, before, limit).await,
-            AuditLog::Whole(staff) => staff.audit_events(filter, before, limit).await,
+            AuditLog::Whole(staff, account) => staff.audit_events(filter, *account, before, limit).await,
         }
     }
 }

@@ -26,13 +26,22 @@ portable_queries! {
         Ok(account)
     }
 
-    /// Every account, for staff, in creation order after `after` (keyset).
-    pub(in crate::store) async fn list_accounts(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<Account>> {
+    /// Every account, for staff, in creation order after `after` (keyset); with
+    /// `search`, those whose name or slug contains it (case aside).
+    pub(in crate::store) async fn list_accounts(&self, after: Option<Uuid>, search: Option<&str>, limit: i64) -> Result<Vec<Account>> {
+        let pattern = search.map(|text| {
+            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         let accounts = sqlx::query_as(
-            "SELECT id, name, slug, status, require_mfa, email_codes, created_at FROM accounts WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+            "SELECT id, name, slug, status, require_mfa, email_codes, created_at FROM accounts
+             WHERE ($1 IS NULL OR id > $1)
+               AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\' OR slug LIKE $3 ESCAPE '\\')
+             ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
+        .bind(pattern)
         .fetch_all(&self.pool)
         .await?;
         Ok(accounts)

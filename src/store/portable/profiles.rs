@@ -15,7 +15,38 @@ pub struct ProfileRow {
     pub notification_preferences: Json<serde_json::Value>,
 }
 
+/// Who a user is, in a few words (for logs that name people).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserLabel {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+}
+
 portable_queries! {
+    /// The users of `ids` that exist, named.
+    pub async fn user_labels(&self, ids: &[Uuid]) -> Result<Vec<UserLabel>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::new("SELECT id, email, display_name FROM users WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(")");
+        Ok(query.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    /// The user signing in with `email` (case aside).
+    pub async fn user_id_by_email(&self, email: &str) -> Result<Option<Uuid>> {
+        let row: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM users WHERE LOWER(email) = LOWER($1)")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
     pub async fn user_profile(&self, user_id: Uuid) -> Result<Option<ProfileRow>> {
         Ok(sqlx::query_as(
             "SELECT email, display_name, locale, time_zone, notification_preferences FROM users WHERE id = $1",

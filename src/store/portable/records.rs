@@ -25,6 +25,11 @@ macro_rules! record_columns {
     };
 }
 
+/// Records of a stream (`$1` instance, `$2` stream) that a full run (`$3`,
+/// started at `$4`) did not see and nothing touched since: what its sweep deletes.
+const UNSEEN_BY_RUN: &str = "WHERE source_instance_id = $1 AND stream = $2 AND deleted_at IS NULL
+    AND (last_seen_run_id IS NULL OR last_seen_run_id <> $3) AND updated_at < $4";
+
 /// A `RecordRow`'s columns (of `records r`), for queries across the store.
 pub const RECORD_COLUMNS: &str = record_columns!();
 
@@ -330,8 +335,7 @@ portable_queries! {
     /// `max_share` of `None` applies without the guard (an admin confirmed).
     pub async fn sweep_unseen(&self, instance_id: Uuid, stream: &str, run_id: Uuid, run_started_at: DateTime<Utc>, max_share: Option<f64>, now: DateTime<Utc>) -> Result<SweepOutcome> {
         let mut transaction = self.begin_write().await?;
-        let unseen = "WHERE source_instance_id = $1 AND stream = $2 AND deleted_at IS NULL
-            AND (last_seen_run_id IS NULL OR last_seen_run_id <> $3) AND updated_at < $4";
+        let unseen = UNSEEN_BY_RUN;
         let (candidates,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM records {unseen}")))
             .bind(instance_id)
             .bind(stream)
@@ -380,6 +384,21 @@ portable_queries! {
             .await?;
         transaction.commit().await?;
         Ok(SweepOutcome::Applied(deleted.rows_affected() as i64))
+    }
+
+    /// Up to `limit` of the records a held full run would delete: what an admin
+    /// sees before confirming (the same condition as the sweep's).
+    pub async fn held_deletion_sample(&self, instance_id: Uuid, stream: &str, run_id: Uuid, run_started_at: DateTime<Utc>, limit: i64) -> Result<Vec<RecordRow>> {
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM records r {UNSEEN_BY_RUN} ORDER BY r.title, r.id LIMIT $5");
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(instance_id)
+            .bind(stream)
+            .bind(run_id)
+            .bind(run_started_at)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows)
     }
 
     pub async fn record(&self, id: Uuid) -> Result<Option<RecordRow>> {
@@ -551,7 +570,7 @@ portable_queries! {
     /// Parked records of an instance, grouped by the upstream key that has no mapping.
     pub(in crate::store) async fn parked_records(&self, instance_id: Uuid) -> Result<Vec<ParkedGroup>> {
         let rows = sqlx::query_as(
-            "SELECT account_ref, COUNT(*) AS records, MIN(created_at) AS first_parked_at FROM records
+            "SELECT account_ref, COUNT(*) AS records, MIN(created_at) AS first_parked_at, MIN(title) AS sample_title FROM records
              WHERE source_instance_id = $1 AND account_id IS NULL AND deleted_at IS NULL
              GROUP BY account_ref ORDER BY account_ref",
         )
