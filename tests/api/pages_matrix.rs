@@ -88,6 +88,11 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/profile/password" => "current_password=not-my-password&new_password=a-long-new-passphrase-here",
         "/profile/mfa/confirm" | "/profile/mfa/disable" => "code=000000",
         "/profile/tokens" => "name=Matrix&account_id=&expires_in_days=30",
+        "/console/connectors" => "kind=rest&name=Matrix&settings.manifest=",
+        "/console/connectors/{}" => "name=Matrix",
+        "/console/connectors/{}/sync" => "stream=projects&mode=full",
+        "/console/connectors/{}/mapping" => "account_ref=matrix&account_id=",
+        "/console/accounts" => "name=Matrix&slug=Not+a+slug",
         _ => return None,
     })
 }
@@ -122,6 +127,21 @@ async fn send(
 fn api_twin(path: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
     match segments.as_slice() {
+        // The console's pages read the admin API (its answers to staff; customers
+        // get 404 from the console, 403 from the API, and are not compared).
+        ["", "console", "connectors"] => Some("/api/v1/admin/connectors".into()),
+        ["", "console", "connectors", "new"] => Some("/api/v1/admin/connector-kinds".into()),
+        ["", "console", "connectors", "new", _] => None,
+        ["", "console", "connectors", connector] | ["", "console", "connectors", connector, "edit"] => {
+            Some(format!("/api/v1/admin/connectors/{connector}"))
+        }
+        ["", "console", "connectors", connector, "mapping"] => Some(format!("/api/v1/admin/connectors/{connector}/parked")),
+        ["", "console", "connectors", connector, "runs", run] => {
+            Some(format!("/api/v1/admin/connectors/{connector}/runs/{run}"))
+        }
+        ["", "console", "accounts"] => Some("/api/v1/accounts".into()),
+        ["", "console", "audit"] => Some("/api/v1/audit-events".into()),
+        ["", "console", ..] => None,
         ["", "accounts", _] => Some(format!("/api/v1{path}/dashboard")),
         ["", "accounts", account, "team"] => Some(format!("/api/v1/accounts/{account}/members")),
         ["", "accounts", account, "audit"] => Some(format!("/api/v1/accounts/{account}/audit-events")),
@@ -175,6 +195,7 @@ async fn every_page_answers_every_caller_as_the_matrix_and_the_api_say() {
         // The API route the page mirrors answers the same caller alike.
         if row.method == Method::GET
             && let Some(api_path) = api_twin(&path)
+            && (!row.path.starts_with("/console") || row.caller.starts_with("staff_"))
         {
             let api = app.request(Method::GET, &api_path, session).send().await.unwrap();
             let api_status = match api.status().as_u16() {
