@@ -73,6 +73,11 @@ impl FakeRest {
         self.state.lock().unwrap().projects.push(project);
     }
 
+    /// Keeps the first `count` projects: the rest are gone upstream.
+    pub fn keep_projects(&self, count: usize) {
+        self.state.lock().unwrap().projects.truncate(count);
+    }
+
     /// Changes fields of a task (by its `id`); removes it when `changes` is null.
     pub fn update_task(&self, id: &str, changes: Value) {
         let mut state = self.state.lock().unwrap();

@@ -8,6 +8,7 @@ mod cli;
 mod compliance;
 mod compliance_runs;
 mod config;
+mod console;
 mod credentials;
 mod data_rights;
 mod demo;

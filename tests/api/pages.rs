@@ -39,7 +39,7 @@ async fn demo() -> Demo {
 }
 
 /// Fails with every serious or critical axe finding on the page.
-async fn assert_accessible(browser: &Browser, what: &str) {
+pub(crate) async fn assert_accessible(browser: &Browser, what: &str) {
     let violations = browser.accessibility_violations().await;
     let sideways = browser.scrolls_sideways().await;
     if !violations.is_empty() || sideways {
@@ -56,7 +56,7 @@ async fn bell_says(browser: &Browser) -> String {
     label.as_str().unwrap_or_default().trim().to_owned()
 }
 
-async fn sign_in(browser: &Browser, address: &str, email: &str, password: &str) {
+pub(crate) async fn sign_in(browser: &Browser, address: &str, email: &str, password: &str) {
     browser.goto(&format!("{address}/")).await;
     browser.wait_for_path("/sign-in").await;
     assert_accessible(browser, "sign-in").await;
