@@ -154,3 +154,159 @@ async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_h
     assert_eq!(orders_of(&app, &acme_owner, acme).await, 19, "c-1's deleted projects are gone for the owner");
     browser.close().await;
 }
+
+/// What a person fills in on a new form of each shipped kind, by field id.
+fn required_fields(kind: &str, base_url: &str) -> Vec<(&'static str, String)> {
+    match kind {
+        "stripe" => vec![("#settings-base-url", format!("{base_url}/")), ("#credentials-api-key", "sk_test_console".into())],
+        "hubspot" => vec![("#credentials-access-token", "pat-console".into())],
+        "files" => vec![
+            ("#settings-store-s3--bucket", "documents".into()),
+            ("#settings-prefix", "customers/".into()),
+            ("#credentials-access-key-id", "AKIACONSOLE".into()),
+            ("#credentials-secret-access-key", "console-secret".into()),
+        ],
+        "rest" => vec![("#settings-manifest", manifest(base_url)), ("#credentials-api-key", API_KEY.into())],
+        other => panic!("no fields for the shipped kind {other}: add them here"),
+    }
+}
+
+/// Every field of the page's form with what it holds (as a browser would send it).
+async fn form_values(browser: &Browser) -> Vec<(String, String)> {
+    let values: Value = browser
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('form.form [name]'))
+               .filter(e => e.type !== 'hidden' && e.type !== 'submit')
+               .map(e => [e.name, e.type === 'checkbox' ? String(e.checked) : e.value.replace(/\\r\\n/g, '\\n')]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(values).unwrap()
+}
+
+#[tokio::test]
+async fn the_form_of_every_shipped_kind_saves_what_it_shows_and_opens_it_again_without_secrets() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let kinds: Vec<Value> = app.get_json("/api/v1/admin/connector-kinds", Some(&admin)).await;
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &admin.email, &admin.password).await;
+    browser.wait_for_path("/console/connectors").await;
+    for kind in kinds.iter().map(|kind| kind["id"].as_str().unwrap()) {
+        browser.goto(&format!("{}/console/connectors/new/{kind}", app.address)).await;
+        assert_accessible(&browser, &format!("new {kind} connector (phone)")).await;
+        browser.fill("#name", &format!("The {kind} one")).await;
+        if kind == "files" {
+            let store = browser.client.find(Locator::Css("#settings-store-type")).await.unwrap();
+            store.select_by_value("s3").await.unwrap();
+        }
+        for (field, value) in required_fields(kind, "https://upstream.example.com") {
+            browser.fill(field, &value).await;
+        }
+        let submitted: Vec<(String, String)> =
+            form_values(&browser).await.into_iter().filter(|(name, _)| !name.starts_with("credentials.")).collect();
+        browser.click_and_wait("form.form button[type=submit]").await;
+        let path = browser.path().await;
+        assert!(
+            path.starts_with("/console/connectors/") && !path.contains("/new"),
+            "{kind}: the server took the form (at {path}: {})",
+            browser.text("main").await
+        );
+        let stored: Value = app.get_json(&format!("/api/v1/admin{}", path.trim_start_matches("/console")), Some(&admin)).await;
+        assert_eq!(stored["kind"], kind);
+
+        // Opened again: every value as it was submitted, secrets empty.
+        browser.goto(&format!("{}{path}/edit", app.address)).await;
+        let opened = form_values(&browser).await;
+        for (name, value) in &submitted {
+            let shown = opened.iter().find(|(field, _)| field == name).map(|(_, value)| value.as_str());
+            // Unchosen variants are not sent; a checkbox of the new form may differ (enabled).
+            if name.contains('[') && !name.contains("[s3]") || name == "enabled" {
+                continue;
+            }
+            assert_eq!(shown, Some(value.as_str()), "{kind}: {name} opens as it was saved");
+        }
+        for (name, value) in opened.iter().filter(|(name, _)| name.starts_with("credentials.")) {
+            assert_eq!(value, "", "{kind}: {name} is never shown");
+        }
+        if stored["has_credentials"] == true {
+            assert!(browser.text("main").await.contains("Stored: leave empty to keep it."), "{kind}");
+        }
+        assert_accessible(&browser, &format!("edit {kind} connector (phone)")).await;
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sections_only() {
+    let source = projects_source(30).await;
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let support = app.staff(StaffRole::Support).await;
+    let auditor = app.staff(StaffRole::Auditor).await;
+    let acme = app.create_account(&admin, "Acme").await;
+    let body = json!({
+        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest(&source.base_url())},
+        "credentials": {"api_key": API_KEY}, "allow_private_network": true,
+    });
+    let connector: Value = app
+        .request(reqwest::Method::POST, "/api/v1/admin/connectors", Some(&admin))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let runs = crate::sync::sync_to_end(&app, &admin, &connector, &["projects"], "full").await;
+    let id = connector["id"].as_str().unwrap();
+    let run = runs[0]["id"].as_str().unwrap();
+    let admin_pages = [
+        "/console/connectors".to_owned(),
+        "/console/connectors/new".to_owned(),
+        "/console/connectors/new/files".to_owned(),
+        format!("/console/connectors/{id}"),
+        format!("/console/connectors/{id}/edit"),
+        format!("/console/connectors/{id}/runs/{run}"),
+        format!("/console/connectors/{id}/mapping"),
+        "/console/accounts".to_owned(),
+        format!("/console/audit?account={acme}"),
+        "/console/audit?verify=1".to_owned(),
+    ];
+    for viewport in [Viewport::Desktop, Viewport::Phone] {
+        let browser = Browser::start(viewport).await;
+        sign_in(&browser, &app.address, &admin.email, &admin.password).await;
+        browser.wait_for_path("/console/connectors").await;
+        for path in &admin_pages {
+            browser.goto(&format!("{}{path}", app.address)).await;
+            assert_accessible(&browser, &format!("{path} ({viewport:?})")).await;
+        }
+        assert!(browser.text("#chain-verdict").await.starts_with("The chain is intact"), "the audit chain verified");
+        browser.close().await;
+    }
+
+    // Support: accounts and the audit log; connectors are refused as by the API.
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &support.email, &support.password).await;
+    browser.wait_for_path("/console/accounts").await;
+    let sections = browser.text("nav.sections").await;
+    assert!(sections.contains("Accounts") && sections.contains("Audit log") && !sections.contains("Connectors"));
+    assert_accessible(&browser, "support's accounts (phone)").await;
+    let (status, _, _) = browser.fetch(&format!("/console/connectors/{id}")).await;
+    assert_eq!(status, 403);
+    browser.close().await;
+
+    // An auditor: the audit log and nothing else.
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &auditor.email, &auditor.password).await;
+    browser.wait_for_path("/console/audit").await;
+    assert_eq!(browser.text("nav.sections").await.trim(), "Audit log");
+    assert_accessible(&browser, "auditor's audit log").await;
+    for path in ["/console/accounts", "/console/connectors"] {
+        let (status, _, _) = browser.fetch(path).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    browser.close().await;
+}

@@ -43,7 +43,7 @@ pub(crate) async fn assert_accessible(browser: &Browser, what: &str) {
     let violations = browser.accessibility_violations().await;
     let sideways = browser.scrolls_sideways().await;
     if !violations.is_empty() || sideways {
-        browser.screenshot(&format!("failed-{}", what.replace([' ', '(', ')'], "-"))).await;
+        browser.screenshot(&format!("failed-{}", what.replace(|c: char| !c.is_ascii_alphanumeric(), "-"))).await;
     }
     assert!(violations.is_empty(), "{what}: axe found\n{}", violations.join("\n"));
     assert!(!sideways, "{what}: the page scrolls sideways (target/screenshots/failed-*.png)");
