@@ -26,8 +26,8 @@ pub use account_data::AccountData;
 pub use portable::sign_in_codes::{EmailCodePolicy, LiveSignInCode, MAX_CODE_ATTEMPTS};
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
-    MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS, UserLabel,
-    Recipient, SeedAccount, SeedBatch, SeedRecord,
+    MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS,
+    Recipient, SeedAccount, SeedBatch, SeedRecord, UserLabel,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -89,7 +89,10 @@ async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_h
     let error = browser.text("#settings-manifest-error").await;
     assert!(error.starts_with("line 11: unknown variant `pages`"), "{error}");
     let marked = browser.text(".code-excerpt li.marked").await;
-    assert!(marked.trim_start().starts_with("type: pages") && marked.contains("the mistake is on this line"), "{marked}");
+    assert!(
+        marked.trim_start().starts_with("type: pages") && marked.contains("the mistake is on this line"),
+        "{marked}"
+    );
     assert_eq!(browser.value("#settings-manifest").await.replace("\r\n", "\n"), mistaken);
     assert_eq!(browser.value("#name").await, "Projects");
     assert_eq!(browser.value("#credentials-api-key").await, "", "a secret is never sent back");
@@ -158,7 +161,9 @@ async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_h
 /// What a person fills in on a new form of each shipped kind, by field id.
 fn required_fields(kind: &str, base_url: &str) -> Vec<(&'static str, String)> {
     match kind {
-        "stripe" => vec![("#settings-base-url", format!("{base_url}/")), ("#credentials-api-key", "sk_test_console".into())],
+        "stripe" => {
+            vec![("#settings-base-url", format!("{base_url}/")), ("#credentials-api-key", "sk_test_console".into())]
+        }
         "hubspot" => vec![("#credentials-access-token", "pat-console".into())],
         "files" => vec![
             ("#settings-store-s3--bucket", "documents".into()),
@@ -214,7 +219,8 @@ async fn the_form_of_every_shipped_kind_saves_what_it_shows_and_opens_it_again_w
             "{kind}: the server took the form (at {path}: {})",
             browser.text("main").await
         );
-        let stored: Value = app.get_json(&format!("/api/v1/admin{}", path.trim_start_matches("/console")), Some(&admin)).await;
+        let stored: Value =
+            app.get_json(&format!("/api/v1/admin{}", path.trim_start_matches("/console")), Some(&admin)).await;
         assert_eq!(stored["kind"], kind);
 
         // Opened again: every value as it was submitted, secrets empty.
@@ -308,5 +314,106 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
         let (status, _, _) = browser.fetch(path).await;
         assert_eq!(status, 403, "{path}");
     }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_makes_a_webhook_endpoint_sees_a_signed_delivery_processed_replays_it_and_rotates_the_secret() {
+    let stripe = portico_testkit::FakeStripe::start("sk_test_console").await;
+    let customer = stripe.add_customer("Acme", "billing@acme.test");
+    let invoice = stripe.add_invoice(&customer, &[1500]);
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let settings = json!({"base_url": stripe.base_url()});
+    let credentials = json!({"api_key": "sk_test_console"});
+    let connector = crate::sync::create_connector(&app, &admin, "stripe", settings, credentials, json!({})).await;
+    crate::sync::map_account(&app, &admin, &connector, &customer, account).await;
+    crate::sync::sync_to_end(&app, &admin, &connector, &["customers", "invoices"], "full").await;
+
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &admin.email, &admin.password).await;
+    browser.wait_for_path("/console/connectors").await;
+    browser.click_link(connector["name"].as_str().unwrap()).await;
+    browser.fill("#endpoint-name", "Stripe events").await;
+    assert_eq!(browser.value("#endpoint-scheme").await, "stripe", "the kind's own scheme is offered first");
+    browser.click_and_wait("form[action$='/webhooks'] button").await;
+    // The generated secret is shown on this answer, once.
+    let secret = browser.value("#generated-secret").await;
+    assert_eq!(secret.len(), 64, "{secret}");
+    let url = browser.text("#endpoint-url").await;
+    assert!(url.contains("/webhooks/"), "{url}");
+    assert!(browser.text("main").await.contains("Developers → Webhooks"), "Stripe's own steps");
+    assert_accessible(&browser, "console new webhook endpoint").await;
+    let endpoint_id = url.rsplit('/').next().unwrap().to_owned();
+    let endpoint_page = format!("/console/webhooks/{endpoint_id}");
+    browser.goto(&format!("{}{endpoint_page}", app.address)).await;
+    assert!(browser.client.find(Locator::Css("#generated-secret")).await.is_err(), "never shown again");
+
+    // Stripe posts a signed event: stored, processed, shown with its status.
+    let event = stripe.set_invoice_status(&invoice, "paid");
+    let body = serde_json::to_vec(&event).unwrap();
+    let post = |secret: String, body: Vec<u8>| {
+        let app = &app;
+        let endpoint_id = endpoint_id.clone();
+        async move {
+            let signature = portico_testkit::signing::stripe_signature(&secret, chrono::Utc::now().timestamp(), &body);
+            let response = app
+                .client
+                .post(app.url(&format!("/webhooks/{endpoint_id}")))
+                .header("content-type", "application/json")
+                .header("stripe-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        }
+    };
+    assert_eq!(post(secret.clone(), body.clone()).await, 200);
+    eventually("the delivery to be processed", Duration::from_secs(15), || async {
+        browser.goto(&format!("{}{endpoint_page}", app.address)).await;
+        browser.text("#delivery-list").await.contains("Processed").then_some(())
+    })
+    .await;
+    assert_accessible(&browser, "console webhook endpoint with a delivery").await;
+    let invoices: Value = app
+        .get_json(
+            &format!("/api/v1/admin/connectors/{}/records?record_type=invoice", connector["id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(invoices[0]["status"], "paid", "the delivery reached the cache");
+
+    // One delivery, masked; replayed through processing.
+    browser.click("#delivery-list tbody a").await;
+    browser.wait_for_text("#delivery-status", "Processed", 10).await;
+    let headers = browser.text("pre.payload").await;
+    let signature_line = headers.lines().find(|line| line.contains("stripe-signature")).unwrap_or_default().to_owned();
+    assert!(!signature_line.is_empty() && !signature_line.contains("v1="), "the signature is masked: {headers}");
+    assert_accessible(&browser, "console webhook delivery").await;
+    browser.click_and_wait("main form[action$='/replay'] button").await;
+    assert!(browser.text("main .notice").await.contains("put back through processing"));
+    eventually("the replayed delivery to be processed again", Duration::from_secs(15), || async {
+        let path = browser.path().await;
+        browser.goto(&format!("{}{path}", app.address)).await;
+        browser.text("#delivery-status").await.contains("Processed").then_some(())
+    })
+    .await;
+    let audit: Vec<Value> = app.get_json("/api/v1/audit-events?action=webhook_endpoint.replayed", Some(&admin)).await;
+    assert_eq!(audit.len(), 1, "the replay is audited");
+
+    // A new secret: shown once; the old one keeps working through the overlap.
+    browser.goto(&format!("{}{endpoint_page}", app.address)).await;
+    browser.click_and_wait("form[action$='/secrets'] button").await;
+    let rotated = browser.value("#generated-secret").await;
+    assert_ne!(rotated, secret);
+    let secrets = browser.text("main table.records").await;
+    assert!(secrets.contains("valid until"), "the old secret's overlap is shown: {secrets}");
+    let again = stripe.set_invoice_status(&invoice, "open");
+    assert_eq!(post(secret, serde_json::to_vec(&again).unwrap()).await, 200, "the old secret in its overlap");
+    let later = stripe.set_invoice_status(&invoice, "paid");
+    assert_eq!(post(rotated, serde_json::to_vec(&later).unwrap()).await, 200, "the new secret");
+    assert_eq!(post("not-the-secret".into(), body).await, 401);
     browser.close().await;
 }

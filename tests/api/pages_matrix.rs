@@ -93,6 +93,10 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/console/connectors/{}/sync" => "stream=projects&mode=full",
         "/console/connectors/{}/mapping" => "account_ref=matrix&account_id=",
         "/console/accounts" => "name=Matrix&slug=Not+a+slug",
+        "/console/connectors/{}/webhooks" => "name=Matrix&scheme=stripe&secret=matrix-secret",
+        "/console/webhooks/{}/secrets" => "secret=matrix-secret&grace_hours=1",
+        "/console/webhooks/{}/replay" => "from=2026-01-01T00%3A00&until=2026-01-02T00%3A00",
+        "/console/confirm" => "password=not-my-password&next=%2Fconsole%2Faudit",
         _ => return None,
     })
 }
@@ -135,11 +139,17 @@ fn api_twin(path: &str) -> Option<String> {
         ["", "console", "connectors", connector] | ["", "console", "connectors", connector, "edit"] => {
             Some(format!("/api/v1/admin/connectors/{connector}"))
         }
-        ["", "console", "connectors", connector, "mapping"] => Some(format!("/api/v1/admin/connectors/{connector}/parked")),
+        ["", "console", "connectors", connector, "mapping"] => {
+            Some(format!("/api/v1/admin/connectors/{connector}/parked"))
+        }
         ["", "console", "connectors", connector, "runs", run] => {
             Some(format!("/api/v1/admin/connectors/{connector}/runs/{run}"))
         }
         ["", "console", "accounts"] => Some("/api/v1/accounts".into()),
+        ["", "console", "webhooks", endpoint] => Some(format!("/api/v1/admin/webhook-endpoints/{endpoint}")),
+        ["", "console", "webhooks", endpoint, "deliveries", delivery] => {
+            Some(format!("/api/v1/admin/webhook-endpoints/{endpoint}/deliveries/{delivery}"))
+        }
         ["", "console", "audit"] => Some("/api/v1/audit-events".into()),
         ["", "console", ..] => None,
         ["", "accounts", _] => Some(format!("/api/v1{path}/dashboard")),

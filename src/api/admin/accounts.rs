@@ -87,7 +87,10 @@ pub async fn list_accounts(
     let scope = staff.require(StaffPermission::AccountsView, &state).await?;
     let search = page.q.as_deref().map(str::trim).filter(|text| !text.is_empty());
     if search.is_some_and(|text| text.chars().count() > 200) {
-        return Err(ApiError::validation(vec![FieldError { field: "q".into(), message: "must be at most 200 characters".into() }]));
+        return Err(ApiError::validation(vec![FieldError {
+            field: "q".into(),
+            message: "must be at most 200 characters".into(),
+        }]));
     }
     let limit = page_size(page.limit)?;
     Ok(Json(StaffData::of(&state.store, &scope).accounts(page.after, search, limit).await?))

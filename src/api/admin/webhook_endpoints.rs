@@ -232,7 +232,19 @@ pub async fn create_endpoint(
     Path(connector_id): Path<Uuid>,
     Json(request): Json<NewEndpoint>,
 ) -> Result<Response, ApiError> {
-    staff.require(StaffPermission::ConnectorsManage, &state).await?;
+    let created = add_endpoint(&state, &staff, connector_id, request).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Makes a webhook endpoint for `staff` (the API's and the console's one way in);
+/// a generated secret is in the answer, once.
+pub async fn add_endpoint(
+    state: &AppState,
+    staff: &StaffCaller,
+    connector_id: Uuid,
+    request: NewEndpoint,
+) -> Result<EndpointView, ApiError> {
+    staff.require(StaffPermission::ConnectorsManage, state).await?;
     let instance = state.store.connector_instance(connector_id).await?.ok_or(StoreError::NotFound)?;
     let takes_webhooks = state.connectors.build(&instance).is_ok_and(|connector| connector.webhooks().is_some());
     if !takes_webhooks {
@@ -250,7 +262,7 @@ pub async fn create_endpoint(
         allowed_sources: request.allowed_sources,
         enabled: request.enabled.unwrap_or(true),
     };
-    validate(&state, &fields)?;
+    validate(state, &fields)?;
     let (secret, generated) = given_or_generated(request.secret, &fields.scheme)?;
     let id = endpoint::create_endpoint(&state.store, &state.cipher, connector_id, &fields, secret).await?;
     let event = staff
@@ -259,8 +271,7 @@ pub async fn create_endpoint(
         .target("webhook_endpoint", id)
         .details(serde_json::json!({"connector_id": connector_id, "scheme": fields.scheme, "name": fields.name}));
     audit::record(&state.store, event).await?;
-    let created = view(&state, find(&state, id).await?, generated)?;
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+    view(state, find(state, id).await?, generated)
 }
 
 /// A connector's webhook endpoints.

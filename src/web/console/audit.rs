@@ -196,7 +196,9 @@ pub async fn list(
         None
     } else {
         Some(match verify_chain(&state.store, |_| {}).await? {
-            ChainVerdict::Intact { events } => (true, page.t_with("console-audit-intact", "count", &events.to_string())),
+            ChainVerdict::Intact { events } => {
+                (true, page.t_with("console-audit-intact", "count", &events.to_string()))
+            }
             ChainVerdict::Broken { event_id, .. } => {
                 (false, page.t_with("console-audit-broken", "event", &event_id.to_string()))
             }

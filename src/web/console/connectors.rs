@@ -19,9 +19,9 @@ use uuid::Uuid;
 use super::Console;
 use super::schema_form::{self, Item, SchemaForm};
 use crate::api::admin::connectors::{
-    self as api, ConnectionTest, ConnectorChanges, ConnectorDetail, ConnectorView, NewConnector, RunsPage,
-    SyncRequest,
+    self as api, ConnectionTest, ConnectorChanges, ConnectorDetail, ConnectorView, NewConnector, RunsPage, SyncRequest,
 };
+use crate::api::admin::webhook_endpoints as webhooks_api;
 use crate::auth::permissions::StaffPermission;
 use crate::server::AppState;
 use crate::server::form::Form;
@@ -150,7 +150,8 @@ impl CommonFields {
                 }
             }
         };
-        let schedule = number("schedule_minutes", &self.schedule_minutes).map(|minutes| (minutes * 60.0).round() as i64);
+        let schedule =
+            number("schedule_minutes", &self.schedule_minutes).map(|minutes| (minutes * 60.0).round() as i64);
         let timeout = number("request_timeout_secs", &self.request_timeout_secs).map(|secs| secs.round() as i64);
         let guard = number("delete_guard_percent", &self.delete_guard_percent).map(|percent| percent / 100.0);
         Parsed { schedule_interval_secs: schedule, request_timeout_secs: timeout, delete_guard_share: guard }
@@ -462,6 +463,20 @@ struct ShowPage {
     test: Option<TestOutcome>,
     parked: i64,
     problem: FormProblem,
+    /// The connector's kind takes webhooks: its endpoints, and a form to add one.
+    takes_webhooks: bool,
+    endpoints: Vec<EndpointLine>,
+    endpoint_name: String,
+    endpoint_scheme: String,
+    schemes: Vec<&'static str>,
+}
+
+/// A webhook endpoint in the connector's list.
+pub struct EndpointLine {
+    pub href: String,
+    pub name: String,
+    pub scheme: String,
+    pub enabled: bool,
 }
 
 /// A connection test's answer, in words.
@@ -512,6 +527,12 @@ async fn show_page(
     )
     .await?;
     let Json(parked) = api::list_parked(State(state.clone()), console.staff.clone(), Path(connector_id)).await?;
+    let Json(endpoints) =
+        webhooks_api::list_endpoints(State(state.clone()), console.staff.clone(), Path(connector_id)).await?;
+    let takes_webhooks = match state.store.connector_instance(connector_id).await? {
+        Some(instance) => state.connectors.build(&instance).is_ok_and(|built| built.webhooks().is_some()),
+        None => false,
+    };
     let page = console.page(state, "connectors").await?;
     let relative = |at: Option<DateTime<Utc>>| at.map(|at| page.format.relative(at, page.now));
     let streams = streams
@@ -525,7 +546,21 @@ async fn show_page(
         .collect();
     let live = runs.iter().any(|run| is_active(&run.status));
     let runs = runs.iter().map(|run| run_line(&page, connector_id, run)).collect();
+    let endpoints = endpoints
+        .into_iter()
+        .map(|endpoint| EndpointLine {
+            href: format!("/console/webhooks/{}", endpoint.id),
+            name: endpoint.name,
+            scheme: endpoint.scheme,
+            enabled: endpoint.enabled,
+        })
+        .collect();
     Ok(ShowPage {
+        endpoint_scheme: super::webhooks::scheme_for_kind(&connector.kind).to_owned(),
+        endpoint_name: String::new(),
+        schemes: super::webhooks::SCHEMES.to_vec(),
+        takes_webhooks,
+        endpoints,
         health_label: health_label(&page, connector.health),
         degraded_since: connector.degraded_since.map(|at| page.format.date_time(at)),
         test: test.map(|test| test_outcome(&page, test)),
@@ -549,6 +584,28 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let page = show_page(&state, &console, connector_id, saved.saved, None, FormProblem::default()).await?;
     page::ok(&page)
+}
+
+/// The connector's page again with the endpoint form as typed and why it was refused.
+pub async fn refused_endpoint(
+    state: &AppState,
+    console: &Console,
+    connector_id: Uuid,
+    name: String,
+    scheme: String,
+    problem: FormProblem,
+) -> Result<Response, ApiError> {
+    // The fields are named as the form's elements, for the summary's links.
+    let mut problem = problem;
+    problem.fields = problem
+        .fields
+        .into_iter()
+        .map(|(field, message)| (if field == "connector_id" { field } else { format!("endpoint-{field}") }, message))
+        .collect();
+    let mut page = show_page(state, console, connector_id, String::new(), None, problem).await?;
+    page.endpoint_name = name;
+    page.endpoint_scheme = scheme;
+    page::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 pub async fn edit_form(

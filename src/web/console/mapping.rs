@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use fluent_bundle::FluentValue;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use fluent_bundle::FluentValue;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -170,7 +170,8 @@ pub async fn map(
     Form(form): Form<MapForm>,
 ) -> Result<Response, ApiError> {
     let Ok(account_id) = Uuid::parse_str(form.account_id.trim()) else {
-        let page = mapping_page(&state, &console, connector_id, MappingQuery::default(), FormProblem::default()).await?;
+        let page =
+            mapping_page(&state, &console, connector_id, MappingQuery::default(), FormProblem::default()).await?;
         let problem = FormProblem { summary: Some(page.page.t("console-map-choose")), ..Default::default() };
         let page = MappingPage { problem, ..page };
         return page::render(StatusCode::UNPROCESSABLE_ENTITY, &page);

@@ -9,6 +9,8 @@
 //!   while it lasts, cancelling it, and the deletions a run held back;
 //! - `mapping.rs`: records no account claims yet, mapped to an account;
 //! - `accounts.rs`: customer accounts, found and created;
+//! - `webhooks.rs`: webhook endpoints, their secrets (step-up first) and
+//!   deliveries, replayed one by one or by time range;
 //! - `audit.rs`: the whole audit log, filtered, with the chain's verification.
 //!
 //! Customers never learn the console exists: every console route answers them
@@ -21,6 +23,7 @@ pub mod connectors;
 pub mod mapping;
 pub mod runs;
 pub mod schema_form;
+pub mod webhooks;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;

@@ -4,10 +4,10 @@
 //! would delete with the choice to confirm or discard them.
 
 use askama::Template;
-use fluent_bundle::FluentValue;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use fluent_bundle::FluentValue;
 use uuid::Uuid;
 
 use super::Console;

@@ -128,10 +128,18 @@ fn error_line(message: &str) -> Option<usize> {
 pub enum Item {
     Field(Field),
     /// A nested object.
-    GroupStart { legend: String, help: Option<String> },
+    GroupStart {
+        legend: String,
+        help: Option<String>,
+    },
     GroupEnd,
     /// The fields of one variant of a choice (shown when its tag is chosen).
-    VariantStart { choice_id: String, value: String, legend: String, help: Option<String> },
+    VariantStart {
+        choice_id: String,
+        value: String,
+        legend: String,
+        help: Option<String>,
+    },
     VariantEnd,
 }
 
@@ -210,9 +218,9 @@ fn variant_chosen(name: &str, submitted: &HashMap<String, String>) -> bool {
     let Some((before, after)) = name.rsplit_once('[') else { return true };
     let Some((variant, _)) = after.split_once(']') else { return true };
     let prefix = format!("{before}.");
-    submitted.iter().any(|(key, value)| {
-        key.strip_prefix(&prefix).is_some_and(|tag| !tag.contains(['.', '['])) && value == variant
-    })
+    submitted
+        .iter()
+        .any(|(key, value)| key.strip_prefix(&prefix).is_some_and(|tag| !tag.contains(['.', '['])) && value == variant)
 }
 
 struct Builder<'a> {
@@ -435,9 +443,7 @@ fn widget_of(root: &Value, schema: &Value) -> Widget {
         }
         return Widget::Text;
     }
-    if is_type(schema, "array")
-        && schema.get("items").is_some_and(|items| is_type(resolve(root, items), "string"))
-    {
+    if is_type(schema, "array") && schema.get("items").is_some_and(|items| is_type(resolve(root, items), "string")) {
         return Widget::Lines;
     }
     Widget::Json
@@ -593,7 +599,11 @@ fn decode_property(
             .ok_or_else(|| "must be a number".to_owned()),
         Widget::Select(options) if !options.contains(&text) => Err("not one of the choices".to_owned()),
         Widget::Lines => Ok(Value::Array(
-            text.lines().map(str::trim).filter(|line| !line.is_empty()).map(|line| Value::String(line.into())).collect(),
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(|line| Value::String(line.into()))
+                .collect(),
         )),
         Widget::Json => serde_json::from_str(&text).map_err(|error| format!("is not valid JSON: {error}")),
         _ => Ok(Value::String(text)),
@@ -618,7 +628,9 @@ mod tests {
     fn as_submitted(form: &SchemaForm) -> HashMap<String, String> {
         form.fields()
             .filter(|field| field.widget != Widget::Checkbox || field.checked())
-            .map(|field| (field.name.clone(), if field.widget == Widget::Checkbox { "on".into() } else { field.value.clone() }))
+            .map(|field| {
+                (field.name.clone(), if field.widget == Widget::Checkbox { "on".into() } else { field.value.clone() })
+            })
             .collect()
     }
 
@@ -757,7 +769,8 @@ mod tests {
             let form = SchemaForm::build(&schema, "settings", Some(&stored), false);
             let decoded = decode(&schema, "settings", &as_submitted(&form), false).unwrap();
             assert_eq!(decoded, Some(stored.clone()), "{}", kind.id());
-            let credentials = SchemaForm::build(&kind.credentials_schema(), "credentials", Some(&json!({"x": 1})), true);
+            let credentials =
+                SchemaForm::build(&kind.credentials_schema(), "credentials", Some(&json!({"x": 1})), true);
             assert!(credentials.fields().all(|field| field.secret && field.value.is_empty()), "{}", kind.id());
         }
         let files = SchemaForm::build(&registry.get("files").unwrap().settings_schema(), "settings", None, false);
