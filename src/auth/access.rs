@@ -167,6 +167,7 @@ mod tests {
             ip_address: None,
             user_agent: None,
             mfa_enabled,
+            viewing_as: None,
         }
     }
 

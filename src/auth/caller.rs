@@ -14,9 +14,10 @@ use uuid::Uuid;
 
 use super::access::{self, Refusal};
 use super::grants;
-use super::permissions::{Permission, StaffPermission, StaffRole};
+use super::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
 use super::session::token_from_headers;
 use super::tokens::hash_token;
+use super::view_as::{self, ViewingAs};
 use crate::audit::{self, ActorKind, AuditEvent};
 use crate::config::Settings;
 use crate::core::forwarded;
@@ -43,6 +44,8 @@ pub struct Caller {
     pub user_agent: Option<String>,
     /// Whether the user has multi-factor sign-in (TOTP) turned on.
     pub mfa_enabled: bool,
+    /// A staff member viewing an account as one of its roles (see [`crate::auth::view_as`]).
+    pub viewing_as: Option<ViewingAs>,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +253,8 @@ async fn caller_from_api_token(state: &AppState, token: &str, client: ClientInfo
         ip_address: client.ip_address,
         user_agent: client.user_agent,
         mfa_enabled: record.mfa_enabled,
+        // Viewing as a customer is for people in a browser, never for tokens.
+        viewing_as: None,
     })
 }
 
@@ -262,16 +267,19 @@ async fn caller_from_session(state: &AppState, headers: &HeaderMap, client: Clie
     if now - session.last_seen_at > Duration::seconds(TOUCH_INTERVAL_SECS) {
         state.usage.session_seen(session.session_id, now);
     }
+    // An account-scoped session never carries staff rights.
+    let staff_role =
+        session.staff_role.as_deref().and_then(StaffRole::parse).filter(|_| session.scoped_account_id.is_none());
+    // Only staff who may see accounts view one as a customer does.
+    let viewing_as = staff_role
+        .filter(|role| role.staff_permissions().contains(&StaffPermission::AccountsView))
+        .and_then(|_| view_as::from_headers(headers, &state.settings, &state.cipher, session.session_id, now));
     Ok(Caller {
         user_id: session.user_id,
         email: session.email,
         display_name: session.display_name,
-        // An account-scoped session never carries staff rights.
-        staff_role: session
-            .staff_role
-            .as_deref()
-            .and_then(StaffRole::parse)
-            .filter(|_| session.scoped_account_id.is_none()),
+        staff_role,
+        viewing_as,
         credential: Credential::Session {
             session_id: session.session_id,
             proved_at: session.proved_at,
@@ -350,6 +358,8 @@ pub struct AccountAccess {
     pub caller: Caller,
     account_id: Uuid,
     permissions: BTreeSet<Permission>,
+    /// A staff member viewing the account as this role (read-only, audited).
+    viewing_as: Option<String>,
 }
 
 impl FromRequestParts<AppState> for AccountAccess {
@@ -361,7 +371,25 @@ impl FromRequestParts<AppState> for AccountAccess {
         let Path(params) =
             Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| not_found())?;
         let account_id = params.get("account_id").and_then(|id| Uuid::parse_str(id).ok()).ok_or_else(not_found)?;
-        AccountAccess::resolve(state, caller, account_id).await
+        let access = AccountAccess::resolve(state, caller, account_id).await?;
+        if let Some(role) = &access.viewing_as {
+            // Viewing as a customer changes nothing, and every page seen is on record.
+            if !parts.method.is_safe() {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "Viewing an account as a customer is read-only; stop viewing to act as yourself.",
+                ));
+            }
+            if !parts.uri.path().starts_with("/api/") {
+                let event = access
+                    .caller
+                    .audit_event("staff.viewed_as_customer")
+                    .account(account_id)
+                    .details(serde_json::json!({"role": role, "page": parts.uri.path()}));
+                audit::record(&state.store, event).await?;
+            }
+        }
+        Ok(access)
     }
 }
 
@@ -392,7 +420,22 @@ impl AccountAccess {
             Err(Refusal::NoAccess) => return Err(not_found()),
             Err(Refusal::MfaRequired) => return Err(mfa_enrollment_required()),
         };
-        Ok(AccountAccess { caller, account_id, permissions })
+        // Staff viewing this account as one of its roles hold that role's reading
+        // rights and nothing of their own.
+        let viewing_as = caller.viewing_as.as_ref().filter(|viewing| viewing.account_id == account_id);
+        let (permissions, viewing_as) = match viewing_as.and_then(|viewing| AccountRole::parse(&viewing.role)) {
+            Some(role) => (
+                role.permissions().into_iter().filter(|permission| permission.is_read_only()).collect(),
+                Some(role.as_str().to_owned()),
+            ),
+            None => (permissions, None),
+        };
+        Ok(AccountAccess { caller, account_id, permissions, viewing_as })
+    }
+
+    /// The role a staff member is viewing this account as, if they are.
+    pub fn viewing_as(&self) -> Option<&str> {
+        self.viewing_as.as_deref()
     }
 
     /// Whether the caller holds `permission` here (to shape an answer; to act, use

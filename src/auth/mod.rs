@@ -15,5 +15,6 @@ pub mod session;
 pub mod throttle;
 pub mod tokens;
 pub mod usage;
+pub mod view_as;
 
 pub use caller::{AccountAccess, AccountScope, Caller, ClientInfo, Credential, StaffCaller, StaffScope};

@@ -58,6 +58,8 @@ pub struct Page {
     pub staff: bool,
     /// A page of the staff console (its sections in the navigation).
     pub in_console: bool,
+    /// A staff member viewing the account as a customer: the banner's words.
+    pub viewing_as: Option<String>,
 }
 
 impl Page {
@@ -82,6 +84,7 @@ impl Page {
             unread_notifications: 0,
             staff: false,
             in_console: false,
+            viewing_as: None,
         }
     }
 
@@ -120,6 +123,18 @@ impl Page {
     pub fn in_account(mut self, access: &AccountAccess) -> Self {
         let account_id = access.any_access().account_id();
         self.account = self.accounts.iter().find(|account| account.id == account_id).cloned();
+        if let (Some(role), Some(viewing)) = (access.viewing_as(), access.caller.viewing_as.as_ref()) {
+            let role_label = self.t(&format!("role-{role}"));
+            self.viewing_as = Some(message(
+                self.lang,
+                "view-as-banner",
+                &[
+                    ("account", FluentValue::from(viewing.account_name.clone())),
+                    ("role", FluentValue::from(role_label)),
+                ],
+            ));
+            self.account = Some(AccountLink { id: account_id, name: viewing.account_name.clone() });
+        }
         let base = format!("/accounts/{account_id}");
         self.sections = vec![Section { id: "dashboard", href: base.clone(), label: self.t("nav-dashboard") }];
         for (id, permission) in [

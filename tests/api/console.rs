@@ -417,3 +417,76 @@ async fn an_admin_makes_a_webhook_endpoint_sees_a_signed_delivery_processed_repl
     assert_eq!(post("not-the-secret".into(), body).await, 401);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn support_views_an_account_as_its_billing_role_read_only_and_the_owner_finds_it_in_the_activity_log() {
+    let stripe = portico_testkit::FakeStripe::start("sk_test_view_as").await;
+    let customer = stripe.add_customer("Acme", "billing@acme.test");
+    stripe.add_invoice(&customer, &[4200]);
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let support = app.staff(StaffRole::Support).await;
+    let acme = app.create_account(&admin, "Acme").await;
+    let owner = app.member(&admin, acme, "owner").await;
+    let settings = json!({"base_url": stripe.base_url()});
+    let credentials = json!({"api_key": "sk_test_view_as"});
+    let connector = crate::sync::create_connector(&app, &admin, "stripe", settings, credentials, json!({})).await;
+    crate::sync::map_account(&app, &admin, &connector, &customer, acme).await;
+    crate::sync::sync_to_end(&app, &admin, &connector, &["customers", "invoices"], "full").await;
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &support.email, &support.password).await;
+    browser.wait_for_path("/console/accounts").await;
+    let choice = browser.client.find(Locator::Css("form[action$='/view-as'] select")).await.unwrap();
+    choice.select_by_value("billing").await.unwrap();
+    browser.click_and_wait("form[action$='/view-as'] button").await;
+    browser.wait_for_path(&format!("/accounts/{acme}")).await;
+    let banner = browser.text("#view-as-banner").await;
+    assert!(banner.contains("Acme") && banner.contains("Billing") && banner.contains("Read-only"), "{banner}");
+    assert_accessible(&browser, "viewing as billing (phone)").await;
+    // What billing sees: invoices, not requests (tickets are not billing's).
+    let sections = browser.text("nav.sections").await;
+    assert!(sections.contains("Invoices") && !sections.contains("Requests"), "{sections}");
+    browser.click_link("Invoices").await;
+    browser.wait_for_path(&format!("/accounts/{acme}/invoices")).await;
+    assert!(browser.text("main").await.contains("42.00"), "the invoice as billing sees it");
+    // Nothing can be changed while viewing, not even what billing itself may do.
+    let (status, _, _) = browser.fetch(&format!("/accounts/{acme}/tickets/new")).await;
+    assert_eq!(status, 403, "a section the role lacks");
+    let refused: Value = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0], {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'email_codes=off'})
+               .then(response => done(response.status));",
+            vec![json!(format!("/accounts/{acme}/settings"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, 403, "read-only");
+
+    // Back as oneself: no banner, and the view is on the account's record.
+    browser.click_and_wait("#view-as-banner button").await;
+    browser.wait_for_path("/console/accounts").await;
+    assert!(browser.client.find(Locator::Css("#view-as-banner")).await.is_err());
+    browser.close().await;
+
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &owner.email, &owner.password).await;
+    browser.wait_for_path(&format!("/accounts/{acme}")).await;
+    browser.goto(&format!("{}/accounts/{acme}/audit", app.address)).await;
+    let log = browser.text("main").await;
+    assert!(log.contains("Staff viewed a page as one of your roles"), "{log}");
+    assert!(log.contains("Staff began viewing the portal as one of your roles"), "{log}");
+    let events: Vec<Value> = app
+        .get_json(&format!("/api/v1/accounts/{acme}/audit-events?action=staff.viewed_as_customer"), Some(&owner))
+        .await;
+    let pages: Vec<&str> = events.iter().filter_map(|event| event["details"]["page"].as_str()).collect();
+    assert!(pages.contains(&format!("/accounts/{acme}/invoices").as_str()), "{pages:?}");
+    assert!(
+        events
+            .iter()
+            .all(|event| event["details"]["role"] == "billing" && event["actor_user_id"] == json!(support.user_id))
+    );
+    browser.close().await;
+}

@@ -97,6 +97,7 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/console/webhooks/{}/secrets" => "secret=matrix-secret&grace_hours=1",
         "/console/webhooks/{}/replay" => "from=2026-01-01T00%3A00&until=2026-01-02T00%3A00",
         "/console/confirm" => "password=not-my-password&next=%2Fconsole%2Faudit",
+        "/console/accounts/{}/view-as" => "role=billing",
         _ => return None,
     })
 }

@@ -3,24 +3,31 @@
 //! see it, their part of the audit log one link away.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::Console;
 use crate::api::admin::accounts::{self as api, NewAccount, Page as AccountsPage};
-use crate::auth::permissions::StaffPermission;
+use crate::audit;
+use crate::auth::permissions::{AccountRole, StaffPermission};
+use crate::auth::session::set_cookie_header;
+use crate::auth::view_as::{self, ViewingAs};
 use crate::server::AppState;
 use crate::server::form::Form;
 use crate::server::json::Json;
-use crate::server::problem::ApiError;
+use crate::server::problem::{ApiError, ErrorCode, FieldError};
 use crate::web::page::{self, Page};
 use crate::web::records::FormProblem;
 
 const PAGE_SIZE: i64 = 50;
 
 pub struct AccountLine {
+    pub view_as_href: String,
+    pub field_id: String,
     pub name: String,
     pub slug: String,
     pub created: String,
@@ -36,6 +43,8 @@ struct AccountsListPage {
     accounts: Vec<AccountLine>,
     more_href: Option<String>,
     may_create: bool,
+    /// (value, label) of the roles an account may be viewed as.
+    roles: Vec<(&'static str, String)>,
     new_account: NewAccountForm,
     created: String,
     problem: FormProblem,
@@ -83,7 +92,10 @@ async fn accounts_page(
     });
     let accounts = found
         .into_iter()
-        .map(|account| AccountLine {
+        .enumerate()
+        .map(|(index, account)| AccountLine {
+            view_as_href: format!("/console/accounts/{}/view-as", account.id),
+            field_id: format!("view-as-{index}"),
             created: page.format.date(account.created_at),
             portal_href: format!("/accounts/{}", account.id),
             audit_href: format!("/console/audit?account={}", account.id),
@@ -91,7 +103,10 @@ async fn accounts_page(
             slug: account.slug,
         })
         .collect();
+    let roles =
+        AccountRole::ALL.iter().map(|role| (role.as_str(), page.t(&format!("role-{}", role.as_str())))).collect();
     Ok(AccountsListPage {
+        roles,
         may_create: console.staff.holds(StaffPermission::AccountsManage),
         created: query.created,
         search,
@@ -129,4 +144,50 @@ pub async fn create(
             page::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ViewAsForm {
+    #[serde(default)]
+    role: String,
+}
+
+/// Opens the account's portal as one of its roles sees it: read-only, with a
+/// banner, every page recorded in the account's audit log (see `auth::view_as`).
+pub async fn view_as(
+    State(state): State<AppState>,
+    console: Console,
+    Path(account_id): Path<Uuid>,
+    Form(form): Form<ViewAsForm>,
+) -> Result<Response, ApiError> {
+    console.staff.require(StaffPermission::AccountsView, &state).await?;
+    let account = state.store.account(account_id).await?.ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?;
+    let Some(role) = AccountRole::parse(&form.role) else {
+        return Err(ApiError::validation(vec![FieldError { field: "role".into(), message: "not a role".into() }]));
+    };
+    let Some(session_id) = console.staff.caller.session_id() else {
+        return Err(ApiError::new(ErrorCode::BadRequest, "Viewing as a customer needs a signed-in browser."));
+    };
+    let viewing = ViewingAs::new(session_id, account.id, account.name, role.as_str().to_owned(), Utc::now());
+    let event = console
+        .staff
+        .caller
+        .audit_event("staff.view_as_started")
+        .account(account_id)
+        .details(serde_json::json!({"role": role.as_str()}));
+    audit::record(&state.store, event).await?;
+    let mut response = Redirect::to(&format!("/accounts/{account_id}")).into_response();
+    set_cookie_header(response.headers_mut(), view_as::cookie(&state.settings, &state.cipher, &viewing));
+    Ok(response)
+}
+
+/// Back to the console as oneself.
+pub async fn stop_viewing(State(state): State<AppState>, console: Console) -> Result<Response, ApiError> {
+    if let Some(viewing) = &console.staff.caller.viewing_as {
+        let event = console.staff.caller.audit_event("staff.view_as_ended").account(viewing.account_id);
+        audit::record(&state.store, event).await?;
+    }
+    let mut response = Redirect::to("/console/accounts").into_response();
+    set_cookie_header(response.headers_mut(), view_as::clearing_cookie(&state.settings));
+    Ok(response)
 }
