@@ -606,7 +606,10 @@ console-sync-started = Der Abgleich hat begonnen. Sein Fortschritt steht unten.
 console-runs = Letzte Abgleiche
 console-runs-none = Noch keine Abgleiche.
 console-progress = Fortschritt
-console-figure-pages = Seiten
+console-figure-pages = { $count ->
+    [one] { $count } Seite
+   *[other] { $count } Seiten
+}
 console-figure-added = neu
 console-figure-updated = geändert
 console-figure-unchanged = unverändert
@@ -746,3 +749,4 @@ view-as-stop = Ansicht beenden
 audit-action-staff-view_as_started = Mitarbeitende haben begonnen, das Portal als eine Ihrer Rollen anzusehen
 audit-action-staff-viewed_as_customer = Mitarbeitende haben eine Seite als eine Ihrer Rollen angesehen
 audit-action-staff-view_as_ended = Mitarbeitende haben die Ansicht als eine Ihrer Rollen beendet
+console-figure-pages-label = Seiten

@@ -606,7 +606,10 @@ console-sync-started = The sync has started. Its progress shows below.
 console-runs = Recent runs
 console-runs-none = No runs yet.
 console-progress = Progress
-console-figure-pages = pages
+console-figure-pages = { $count ->
+    [one] { $count } page
+   *[other] { $count } pages
+}
 console-figure-added = added
 console-figure-updated = updated
 console-figure-unchanged = unchanged
@@ -746,3 +749,4 @@ view-as-stop = Stop viewing
 audit-action-staff-view_as_started = Staff began viewing the portal as one of your roles
 audit-action-staff-viewed_as_customer = Staff viewed a page as one of your roles
 audit-action-staff-view_as_ended = Staff stopped viewing the portal as one of your roles
+console-figure-pages-label = pages

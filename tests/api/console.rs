@@ -10,6 +10,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use portico::auth::permissions::StaffRole;
 use portico_testkit::FakeRest;
+use portico_testkit::proxy::{Mode, Proxy};
 use portico_testkit::rest::API_KEY;
 use serde_json::{Value, json};
 
@@ -62,6 +63,8 @@ async fn orders_of(app: &TestApp, member: &Session, account: uuid::Uuid) -> usiz
 #[tokio::test]
 async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_held_deletions() {
     let source = projects_source(120).await;
+    // Between Portico and the source: slowed down while a sync is watched.
+    let proxy = Proxy::start(&source.base_url(), Mode::Pass).await;
     let app = spawn_app().await;
     let admin = app.staff(StaffRole::Admin).await;
     let acme = app.create_account(&admin, "Acme").await;
@@ -80,7 +83,7 @@ async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_h
 
     // A mistake in the manifest: refused, named at its line, what was typed kept.
     browser.fill("#name", "Projects").await;
-    let mistaken = manifest(&source.base_url()).replace("type: page_number", "type: pages");
+    let mistaken = manifest(&proxy.base_url()).replace("type: page_number", "type: pages");
     browser.fill("#settings-manifest", &mistaken).await;
     browser.fill("#credentials-api-key", API_KEY).await;
     browser.click("#allow_private_network").await;
@@ -98,8 +101,9 @@ async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_h
     assert_eq!(browser.value("#credentials-api-key").await, "", "a secret is never sent back");
     assert_accessible(&browser, "console refused connector form").await;
 
-    browser.fill("#settings-manifest", &manifest(&source.base_url())).await;
+    browser.fill("#settings-manifest", &manifest(&proxy.base_url())).await;
     browser.fill("#credentials-api-key", API_KEY).await;
+    browser.screenshot("console-connector-form").await;
     browser.click_and_wait("form.form button[type=submit]").await;
     let connector_path = eventually("the new connector's page", Duration::from_secs(10), || async {
         let path = browser.path().await;
@@ -108,7 +112,7 @@ async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_h
     .await;
     let connector_id = connector_path.trim_start_matches("/console/connectors/").to_owned();
     let stored: Value = app.get_json(&format!("/api/v1/admin/connectors/{connector_id}"), Some(&admin)).await;
-    assert_eq!(stored["settings"]["manifest"], manifest(&source.base_url()));
+    assert_eq!(stored["settings"]["manifest"], manifest(&proxy.base_url()));
     assert_eq!(stored["has_credentials"], true);
     assert_accessible(&browser, "console connector page").await;
 
@@ -116,10 +120,19 @@ async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_h
     browser.click_and_wait("form[action$='/test'] button").await;
     assert!(browser.text("#test-result").await.starts_with("Connected"), "the test passed");
 
-    // A full sync, followed on the page to its end.
+    // A full sync, followed on the page as its pages come in, to its end.
+    proxy.set_mode(Mode::Delay(Duration::from_secs(2)));
     browser.click("input[name=mode][value=full]").await;
     browser.click_and_wait("#start-sync").await;
+    // Pages committed while it runs show without a reload (the runs refresh themselves).
+    eventually("the run's first pages on the open page", Duration::from_secs(30), || async {
+        let runs = browser.text("#runs").await;
+        (runs.contains("Running") && !runs.contains("Running 0 pages")).then_some(())
+    })
+    .await;
+    browser.screenshot("console-sync-in-progress").await;
     browser.wait_for_text("#runs", "Succeeded", 60).await;
+    proxy.set_mode(Mode::Pass);
     let runs = browser.text("#runs").await;
     assert!(runs.contains("120 added"), "{runs}");
     browser.click_link("projects").await;

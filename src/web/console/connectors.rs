@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
+use fluent_bundle::FluentValue;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -28,6 +29,7 @@ use crate::server::form::Form;
 use crate::server::json::Json;
 use crate::server::problem::{ApiError, ErrorCode};
 use crate::store::SyncRunRow;
+use crate::web::i18n::message;
 use crate::web::page::{self, Page};
 use crate::web::records::FormProblem;
 
@@ -413,7 +415,8 @@ pub fn run_status_label(page: &Page, status: &str) -> String {
 
 /// "12 pages · 1,200 added · 3 updated …" in the reader's words.
 pub fn run_figures(page: &Page, run: &SyncRunRow) -> String {
-    let mut parts = vec![format!("{} {}", run.pages, page.t("console-figure-pages"))];
+    let pages = message(page.lang, "console-figure-pages", &[("count", FluentValue::from(run.pages))]);
+    let mut parts = vec![pages];
     for (count, key) in [
         (run.added, "console-figure-added"),
         (run.updated, "console-figure-updated"),

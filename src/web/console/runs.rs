@@ -79,7 +79,7 @@ async fn run_page(
     };
     let page = console.page(state, "connectors").await?;
     let figures = [
-        ("console-figure-pages", run.pages),
+        ("console-figure-pages-label", run.pages),
         ("console-figure-added", run.added),
         ("console-figure-updated", run.updated),
         ("console-figure-unchanged", run.unchanged),
