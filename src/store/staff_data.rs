@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::{Account, AuditFilter, OutboxRow, ParkedGroup, Result, Store, WebhookDeliveryDetail};
+use super::{Account, AuditFilter, OutboxRow, ParkedGroup, RecordRow, Result, Store, WebhookDeliveryDetail};
 use crate::audit::StoredAuditEvent;
 use crate::auth::StaffScope;
 
@@ -17,6 +17,15 @@ pub struct StaffData {
 impl StaffData {
     pub fn of(store: &Store, _scope: &StaffScope) -> Self {
         Self { store: store.clone() }
+    }
+
+    /// One record a connector brought in, with the upstream's payload as received.
+    pub async fn instance_record(
+        &self,
+        instance_id: Uuid,
+        record_id: Uuid,
+    ) -> Result<Option<(RecordRow, sqlx::types::Json<serde_json::Value>)>> {
+        self.store.instance_record_with_raw(instance_id, record_id).await
     }
 
     /// Every customer account (or those whose name or slug holds `search`), oldest first.

@@ -282,6 +282,8 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
     let runs = crate::sync::sync_to_end(&app, &admin, &connector, &["projects"], "full").await;
     let id = connector["id"].as_str().unwrap();
     let run = runs[0]["id"].as_str().unwrap();
+    let records: Vec<Value> = app.get_json(&format!("/api/v1/admin/connectors/{id}/records"), Some(&admin)).await;
+    let record = records[0]["id"].as_str().unwrap();
     let admin_pages = [
         "/console/connectors".to_owned(),
         "/console/connectors/new".to_owned(),
@@ -290,6 +292,9 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
         format!("/console/connectors/{id}/edit"),
         format!("/console/connectors/{id}/runs/{run}"),
         format!("/console/connectors/{id}/mapping"),
+        format!("/console/connectors/{id}/records"),
+        format!("/console/connectors/{id}/records/{record}"),
+        "/console/outbox".to_owned(),
         "/console/accounts".to_owned(),
         format!("/console/audit?account={acme}"),
         "/console/audit?verify=1".to_owned(),

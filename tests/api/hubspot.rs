@@ -249,14 +249,18 @@ async fn a_write_back_that_keeps_failing_is_dead_lettered_and_an_admin_can_retry
     assert_eq!(dead[0]["attempts"], 2);
     assert!(dead[0]["last_error"].as_str().unwrap().contains("500"), "{}", dead[0]);
     assert!(hubspot.objects("tickets").is_empty());
+    // The console lists it with the upstream's answer, and retries it from there.
+    let console = app.request(Method::GET, "/console/outbox?status=dead", Some(&admin)).send().await.unwrap();
+    assert_eq!(console.status(), 200);
+    let listed = console.text().await.unwrap();
+    assert!(listed.contains("Dead-lettered") && listed.contains("500"), "{listed}");
+    assert!(listed.contains(&format!("/console/outbox/{outbox_id}/retry")), "a retry button");
 
     hubspot.set_faults(Faults::none());
-    let response = app
-        .request(Method::POST, &format!("/api/v1/admin/outbox/{outbox_id}/retry"), Some(&admin))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    let response =
+        app.request(Method::POST, &format!("/console/outbox/{outbox_id}/retry"), Some(&admin)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "followed to the outbox page");
+    assert!(response.url().as_str().ends_with("/console/outbox?done=retried"));
     eventually("the retried ticket in HubSpot", Duration::from_secs(20), || async {
         (hubspot.objects("tickets").len() == 1).then_some(())
     })

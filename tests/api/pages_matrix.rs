@@ -147,6 +147,11 @@ fn api_twin(path: &str) -> Option<String> {
             Some(format!("/api/v1/admin/connectors/{connector}/runs/{run}"))
         }
         ["", "console", "accounts"] => Some("/api/v1/accounts".into()),
+        ["", "console", "outbox"] => Some("/api/v1/admin/outbox".into()),
+        ["", "console", "connectors", connector, "records"] => {
+            Some(format!("/api/v1/admin/connectors/{connector}/records"))
+        }
+        ["", "console", "connectors", _, "records", _] => None,
         ["", "console", "webhooks", endpoint] => Some(format!("/api/v1/admin/webhook-endpoints/{endpoint}")),
         ["", "console", "webhooks", endpoint, "deliveries", delivery] => {
             Some(format!("/api/v1/admin/webhook-endpoints/{endpoint}/deliveries/{delivery}"))

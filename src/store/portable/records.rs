@@ -554,6 +554,24 @@ portable_queries! {
         Ok(rows)
     }
 
+    /// A record of one connector instance with the upstream's payload as received
+    /// (staff only, through `StaffData`).
+    pub(in crate::store) async fn instance_record_with_raw(&self, instance_id: Uuid, record_id: Uuid) -> Result<Option<(RecordRow, Json<serde_json::Value>)>> {
+        let record: Option<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RECORD_COLUMNS} FROM records r WHERE r.id = $1 AND r.source_instance_id = $2"
+        )))
+        .bind(record_id)
+        .bind(instance_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(record) = record else { return Ok(None) };
+        let (raw,): (Json<serde_json::Value>,) = sqlx::query_as("SELECT raw FROM records WHERE id = $1")
+            .bind(record_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some((record, raw)))
+    }
+
     /// Earlier versions of a record, newest first.
     pub async fn record_history(&self, record_id: Uuid, limit: i64) -> Result<Vec<RecordVersionRow>> {
         let rows = sqlx::query_as(

@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use fluent_bundle::FluentValue;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use fluent_bundle::FluentValue;
 use portico_connectors::{ErrorClass, SyncMode};
 use serde::Deserialize;
 use serde_json::Value;

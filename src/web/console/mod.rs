@@ -8,6 +8,8 @@
 //!   test the connection, start a sync) and `runs.rs`: a run's progress, live
 //!   while it lasts, cancelling it, and the deletions a run held back;
 //! - `mapping.rs`: records no account claims yet, mapped to an account;
+//! - `records.rs`: what a connector brought in, one record with its payload
+//!   and history; `outbox.rs`: write-backs waiting, delivered or dead, retried;
 //! - `accounts.rs`: customer accounts, found and created;
 //! - `webhooks.rs`: webhook endpoints, their secrets (step-up first) and
 //!   deliveries, replayed one by one or by time range;
@@ -21,6 +23,8 @@ pub mod accounts;
 pub mod audit;
 pub mod connectors;
 pub mod mapping;
+pub mod outbox;
+pub mod records;
 pub mod runs;
 pub mod schema_form;
 pub mod webhooks;
@@ -54,8 +58,9 @@ impl FromRequestParts<AppState> for Console {
 }
 
 /// The console's sections, each behind the staff permission its API asks.
-const SECTIONS: [(&str, StaffPermission); 3] = [
+const SECTIONS: [(&str, StaffPermission); 4] = [
     ("connectors", StaffPermission::ConnectorsManage),
+    ("outbox", StaffPermission::ConnectorsManage),
     ("accounts", StaffPermission::AccountsView),
     ("audit", StaffPermission::AuditViewAll),
 ];
