@@ -19,6 +19,12 @@ impl StaffData {
         Self { store: store.clone() }
     }
 
+    /// How many live records each connector brought into an account, by type:
+    /// (connector id, its name, record type, count).
+    pub async fn account_record_counts(&self, account_id: Uuid) -> Result<Vec<(Uuid, String, String, i64)>> {
+        self.store.account_record_counts(account_id).await
+    }
+
     /// One record a connector brought in, with the upstream's payload as received.
     pub async fn instance_record(
         &self,

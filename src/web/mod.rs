@@ -147,6 +147,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay", post(console::webhooks::replay))
         .route("/console/confirm", post(console::webhooks::confirm))
         .route("/console/accounts", get(console::accounts::list).post(console::accounts::create))
+        .route("/console/accounts/{account_id}", get(console::accounts::show))
         .route("/console/accounts/{account_id}/view-as", post(console::accounts::view_as))
         .route("/console/view-as/stop", post(console::accounts::stop_viewing))
         .route("/console/audit", get(console::audit::list))

@@ -296,6 +296,7 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
         format!("/console/connectors/{id}/records/{record}"),
         "/console/outbox".to_owned(),
         "/console/accounts".to_owned(),
+        format!("/console/accounts/{acme}"),
         format!("/console/audit?account={acme}"),
         "/console/audit?verify=1".to_owned(),
     ];

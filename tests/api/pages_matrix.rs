@@ -147,6 +147,7 @@ fn api_twin(path: &str) -> Option<String> {
             Some(format!("/api/v1/admin/connectors/{connector}/runs/{run}"))
         }
         ["", "console", "accounts"] => Some("/api/v1/accounts".into()),
+        ["", "console", "accounts", account] => Some(format!("/api/v1/accounts/{account}/members")),
         ["", "console", "outbox"] => Some("/api/v1/admin/outbox".into()),
         ["", "console", "connectors", connector, "records"] => {
             Some(format!("/api/v1/admin/connectors/{connector}/records"))

@@ -572,6 +572,21 @@ portable_queries! {
         Ok(Some((record, raw)))
     }
 
+    /// How many live records each connector brought into an account, by type
+    /// (staff only, through `StaffData`): (connector id, its name, type, count).
+    pub(in crate::store) async fn account_record_counts(&self, account_id: Uuid) -> Result<Vec<(Uuid, String, String, i64)>> {
+        let rows = sqlx::query_as(
+            "SELECT r.source_instance_id, ci.name, r.record_type, COUNT(*) FROM records r
+             JOIN connector_instances ci ON ci.id = r.source_instance_id
+             WHERE r.account_id = $1 AND r.deleted_at IS NULL
+             GROUP BY r.source_instance_id, ci.name, r.record_type ORDER BY ci.name, r.record_type",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     /// Earlier versions of a record, newest first.
     pub async fn record_history(&self, record_id: Uuid, limit: i64) -> Result<Vec<RecordVersionRow>> {
         let rows = sqlx::query_as(

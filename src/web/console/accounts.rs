@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use super::Console;
 use crate::api::admin::accounts::{self as api, NewAccount, Page as AccountsPage};
+use crate::api::portal::{invitations as invitations_api, members as members_api};
 use crate::audit;
+use crate::auth::AccountAccess;
 use crate::auth::permissions::{AccountRole, StaffPermission};
 use crate::auth::session::set_cookie_header;
 use crate::auth::view_as::{self, ViewingAs};
@@ -20,6 +22,7 @@ use crate::server::AppState;
 use crate::server::form::Form;
 use crate::server::json::Json;
 use crate::server::problem::{ApiError, ErrorCode, FieldError};
+use crate::store::StaffData;
 use crate::web::page::{self, Page};
 use crate::web::records::FormProblem;
 
@@ -97,7 +100,7 @@ async fn accounts_page(
             view_as_href: format!("/console/accounts/{}/view-as", account.id),
             field_id: format!("view-as-{index}"),
             created: page.format.date(account.created_at),
-            portal_href: format!("/accounts/{}", account.id),
+            portal_href: format!("/console/accounts/{}", account.id),
             audit_href: format!("/console/audit?account={}", account.id),
             name: account.name,
             slug: account.slug,
@@ -190,4 +193,90 @@ pub async fn stop_viewing(State(state): State<AppState>, console: Console) -> Re
     let mut response = Redirect::to("/console/accounts").into_response();
     set_cookie_header(response.headers_mut(), view_as::clearing_cookie(&state.settings));
     Ok(response)
+}
+
+pub struct MemberLine {
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub since: String,
+}
+
+pub struct CountLine {
+    pub connector: String,
+    pub connector_href: String,
+    pub record_type: String,
+    pub count: i64,
+}
+
+#[derive(Template)]
+#[template(path = "console/account.html")]
+struct AccountPage {
+    page: Page,
+    account: crate::store::Account,
+    members: Vec<MemberLine>,
+    invitations: Vec<MemberLine>,
+    counts: Vec<CountLine>,
+    team_href: String,
+    audit_href: String,
+    view_as_href: String,
+    roles: Vec<(&'static str, String)>,
+}
+
+/// One account: its members and invitations waiting, what each connector
+/// brought into it, and the ways to its team page, its audit log and viewing it
+/// as a customer.
+pub async fn show(
+    State(state): State<AppState>,
+    console: Console,
+    Path(account_id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let scope = console.staff.require(StaffPermission::AccountsView, &state).await?;
+    let access = AccountAccess::resolve(&state, console.staff.caller.clone(), account_id).await?;
+    let Json(account) = api::get_account(State(state.clone()), access.clone()).await?;
+    let Json(members) = members_api::list_members(State(state.clone()), access.clone()).await?;
+    let Json(invitations) = invitations_api::list_invitations(State(state.clone()), access).await?;
+    let counts = StaffData::of(&state.store, &scope).account_record_counts(account_id).await?;
+    let page = console.page(&state, "accounts").await?;
+    let role = |role: &str| page.t(&format!("role-{role}"));
+    let members = members
+        .into_iter()
+        .map(|member| MemberLine {
+            role: role(&member.role),
+            since: page.format.date(member.joined_at),
+            name: member.display_name,
+            email: member.email,
+        })
+        .collect();
+    let invitations = invitations
+        .into_iter()
+        .map(|invitation| MemberLine {
+            role: role(&invitation.role),
+            since: page.format.date(invitation.created_at),
+            name: String::new(),
+            email: invitation.email,
+        })
+        .collect();
+    let counts = counts
+        .into_iter()
+        .map(|(connector_id, connector, record_type, count)| CountLine {
+            connector_href: format!("/console/connectors/{connector_id}/records?record_type={record_type}"),
+            connector,
+            record_type,
+            count,
+        })
+        .collect();
+    let roles =
+        AccountRole::ALL.iter().map(|role| (role.as_str(), page.t(&format!("role-{}", role.as_str())))).collect();
+    page::ok(&AccountPage {
+        team_href: format!("/accounts/{account_id}/team"),
+        audit_href: format!("/console/audit?account={account_id}"),
+        view_as_href: format!("/console/accounts/{account_id}/view-as"),
+        account,
+        members,
+        invitations,
+        counts,
+        roles,
+        page,
+    })
 }
