@@ -50,10 +50,18 @@ pub fn init_logging(settings: &LogSettings) {
 }
 
 /// The process-wide Prometheus recorder (metrics are global by nature).
+/// When this process began recording metrics: the start of every counter.
+pub fn metrics_since() -> chrono::DateTime<chrono::Utc> {
+    *METRICS_SINCE.get_or_init(chrono::Utc::now)
+}
+
+static METRICS_SINCE: OnceLock<chrono::DateTime<chrono::Utc>> = OnceLock::new();
+
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
+            metrics_since();
             let seconds_buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds_buckets)

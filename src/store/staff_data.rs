@@ -64,4 +64,11 @@ impl StaffData {
     pub async fn delivery(&self, endpoint_id: Uuid, id: Uuid) -> Result<Option<WebhookDeliveryDetail>> {
         self.store.delivery(endpoint_id, id).await
     }
+
+    /// The newest webhook delivery whose processing failed: (endpoint, error, received).
+    pub async fn latest_delivery_failure(
+        &self,
+    ) -> Result<Option<(Uuid, Option<String>, chrono::DateTime<chrono::Utc>)>> {
+        self.store.latest_delivery_failure().await
+    }
 }

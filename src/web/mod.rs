@@ -137,6 +137,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/connectors/{connector_id}/records", get(console::records::list))
         .route("/console/connectors/{connector_id}/records/{record_id}", get(console::records::detail))
         .route("/console/outbox", get(console::outbox::list))
+        .route("/console/health", get(console::health::show))
         .route("/console/outbox/{outbox_id}/retry", post(console::outbox::retry))
         .route("/console/connectors/{connector_id}/webhooks", post(console::webhooks::create))
         .route("/console/webhooks/{endpoint_id}", get(console::webhooks::show))

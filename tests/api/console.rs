@@ -295,6 +295,7 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
         format!("/console/connectors/{id}/records"),
         format!("/console/connectors/{id}/records/{record}"),
         "/console/outbox".to_owned(),
+        "/console/health".to_owned(),
         "/console/accounts".to_owned(),
         format!("/console/accounts/{acme}"),
         format!("/console/audit?account={acme}"),
@@ -434,6 +435,16 @@ async fn an_admin_makes_a_webhook_endpoint_sees_a_signed_delivery_processed_repl
     let later = stripe.set_invoice_status(&invoice, "paid");
     assert_eq!(post(rotated, serde_json::to_vec(&later).unwrap()).await, 200, "the new secret");
     assert_eq!(post("not-the-secret".into(), body).await, 401);
+
+    // The health page counts them from the same figures as /metrics (this test
+    // process's counters: other tests' deliveries add to them).
+    browser.goto(&format!("{}/console/health", app.address)).await;
+    let figures = browser.text("#webhook-figures").await;
+    let accepted: u64 = figures.lines().skip_while(|line| *line != "Accepted").nth(1).unwrap().parse().unwrap();
+    assert!(accepted >= 3, "{figures}");
+    assert!(browser.text("main").await.contains("bad_signature"), "the refusal's reason");
+    assert!(browser.text("#queues").await.contains("sync"), "the queues");
+    assert_accessible(&browser, "console health").await;
     browser.close().await;
 }
 

@@ -285,6 +285,17 @@ portable_queries! {
         Ok(query.build_query_as().fetch_all(&self.pool).await?)
     }
 
+    /// The newest delivery whose processing failed (retrying or given up), across
+    /// every endpoint: (endpoint, its error, when it arrived).
+    pub(in crate::store) async fn latest_delivery_failure(&self) -> Result<Option<(Uuid, Option<String>, DateTime<Utc>)>> {
+        Ok(sqlx::query_as(
+            "SELECT endpoint_id, last_error, received_at FROM webhook_inbox
+             WHERE status IN ('failed', 'dead') ORDER BY received_at DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     pub(in crate::store) async fn delivery(&self, endpoint_id: Uuid, id: Uuid) -> Result<Option<WebhookDeliveryDetail>> {
         let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS}, headers, body FROM webhook_inbox WHERE endpoint_id = $1 AND id = $2"

@@ -13,6 +13,8 @@
 //! - `accounts.rs`: customer accounts, found and created;
 //! - `webhooks.rs`: webhook endpoints, their secrets (step-up first) and
 //!   deliveries, replayed one by one or by time range;
+//! - `health.rs`: queues, degraded connectors, the webhook gateway's figures
+//!   and the last error of each part, from the figures `/metrics` serves;
 //! - `audit.rs`: the whole audit log, filtered, with the chain's verification.
 //!
 //! Customers never learn the console exists: every console route answers them
@@ -22,6 +24,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod connectors;
+pub mod health;
 pub mod mapping;
 pub mod outbox;
 pub mod records;
@@ -58,9 +61,10 @@ impl FromRequestParts<AppState> for Console {
 }
 
 /// The console's sections, each behind the staff permission its API asks.
-const SECTIONS: [(&str, StaffPermission); 4] = [
+const SECTIONS: [(&str, StaffPermission); 5] = [
     ("connectors", StaffPermission::ConnectorsManage),
     ("outbox", StaffPermission::ConnectorsManage),
+    ("health", StaffPermission::ConnectorsManage),
     ("accounts", StaffPermission::AccountsView),
     ("audit", StaffPermission::AuditViewAll),
 ];
