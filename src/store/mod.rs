@@ -27,7 +27,7 @@ pub use portable::sign_in_codes::{EmailCodePolicy, LiveSignInCode, MAX_CODE_ATTE
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure, ExportRow, LoginFailureCounts,
     MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged, ProfileRow, RECORD_COLUMNS,
-    Recipient, SeedAccount, SeedBatch, SeedRecord, UserLabel,
+    Recipient, SeedAccount, SeedBatch, SeedRecord, StaffMember, StaffRoleChange, UserLabel,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -54,7 +54,7 @@ pub(crate) fn template_of(path: &str) -> String {
             }
             match segments[index - 1] {
                 "accounts" => "{account_id}",
-                "members" | "users" => "{user_id}",
+                "members" | "users" | "staff" => "{user_id}",
                 "invitations" => "{invitation_id}",
                 "sessions" => "{session_id}",
                 "tokens" => "{token_id}",
@@ -127,6 +127,7 @@ pub(crate) fn body_for(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/accounts/{account_id}/roles") => {
             Some(json!({ "name": format!("Readers {unique}"), "permissions": ["documents.view"] }))
         }
+        ("PATCH", "/api/v1/staff/{user_id}") => Some(json!({ "role": "support" })),
         ("POST", "/api/v1/staff/invitations") => {
             Some(json!({ "email": format!("staff-{unique}@example.com"), "role": "auditor" }))
         }

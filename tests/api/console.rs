@@ -296,6 +296,7 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
         format!("/console/connectors/{id}/records/{record}"),
         "/console/outbox".to_owned(),
         "/console/health".to_owned(),
+        "/console/staff".to_owned(),
         "/console/accounts".to_owned(),
         format!("/console/accounts/{acme}"),
         format!("/console/audit?account={acme}"),
@@ -518,5 +519,61 @@ async fn support_views_an_account_as_its_billing_role_read_only_and_the_owner_fi
             .iter()
             .all(|event| event["details"]["role"] == "billing" && event["actor_user_id"] == json!(support.user_id))
     );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_invites_staff_changes_a_role_removes_one_and_never_the_last_admin() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let auditor = app.staff(StaffRole::Auditor).await;
+    let leaving = app.staff(StaffRole::Support).await;
+
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &admin.email, &admin.password).await;
+    browser.wait_for_path("/console/connectors").await;
+    browser.click_link("Staff").await;
+    browser.wait_for_path("/console/staff").await;
+    assert_accessible(&browser, "console staff").await;
+
+    // An invitation: its link shown once.
+    browser.fill("#email", "new.support@example.com").await;
+    browser.client.find(Locator::Css("#role")).await.unwrap().select_by_value("support").await.unwrap();
+    browser.click_and_wait("form[action='/console/staff/invitations'] button").await;
+    let link = browser.value("#invitation-link").await;
+    assert!(link.contains("/invitations/accept#token="), "{link}");
+
+    // The auditor becomes support: from their very next request.
+    let row = format!("tr:has(form[action='/console/staff/{}/role'])", auditor.user_id);
+    browser
+        .client
+        .find(Locator::Css(&format!("{row} select")))
+        .await
+        .unwrap()
+        .select_by_value("support")
+        .await
+        .unwrap();
+    browser.click_and_wait(&format!("{row} form[action$='/role'] button")).await;
+    assert!(browser.text("main .notice").await.contains("The role was changed"));
+    let response = app.request(reqwest::Method::GET, "/api/v1/accounts", Some(&auditor)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "support sees accounts");
+
+    // The last admin stays an admin.
+    let row = format!("tr:has(form[action='/console/staff/{}/role'])", admin.user_id);
+    browser.click_and_wait(&format!("{row} form[action$='/remove'] button")).await;
+    assert!(browser.text("#error-summary").await.contains("at least one staff admin"));
+    assert_accessible(&browser, "console staff refused").await;
+
+    // Someone removed loses the staff's rights with their next request.
+    let row = format!("tr:has(form[action='/console/staff/{}/role'])", leaving.user_id);
+    browser.click_and_wait(&format!("{row} form[action$='/remove'] button")).await;
+    assert!(browser.text("main .notice").await.contains("no longer staff"));
+    let response = app.request(reqwest::Method::GET, "/api/v1/accounts", Some(&leaving)).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let staff: Vec<Value> = app.get_json("/api/v1/staff", Some(&admin)).await;
+    assert_eq!(staff.len(), 2, "{staff:?}");
+    let audit: Vec<Value> = app.get_json("/api/v1/audit-events?action=staff.", Some(&admin)).await;
+    let actions: Vec<&str> = audit.iter().filter_map(|event| event["action"].as_str()).collect();
+    assert!(actions.contains(&"staff.removed") && actions.contains(&"staff.role_changed"), "{actions:?}");
     browser.close().await;
 }

@@ -98,6 +98,8 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/console/webhooks/{}/replay" => "from=2026-01-01T00%3A00&until=2026-01-02T00%3A00",
         "/console/confirm" => "password=not-my-password&next=%2Fconsole%2Faudit",
         "/console/accounts/{}/view-as" => "role=billing",
+        "/console/staff/invitations" => "email=not-an-address&role=support",
+        "/console/staff/{}/role" => "role=support",
         _ => return None,
     })
 }
@@ -149,6 +151,7 @@ fn api_twin(path: &str) -> Option<String> {
         ["", "console", "accounts"] => Some("/api/v1/accounts".into()),
         ["", "console", "accounts", account] => Some(format!("/api/v1/accounts/{account}/members")),
         ["", "console", "outbox"] => Some("/api/v1/admin/outbox".into()),
+        ["", "console", "staff"] => Some("/api/v1/staff".into()),
         ["", "console", "connectors", connector, "records"] => {
             Some(format!("/api/v1/admin/connectors/{connector}/records"))
         }

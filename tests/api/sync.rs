@@ -163,7 +163,10 @@ async fn stripe_invoices_sync_into_accounts_with_history_and_unmapped_ones_are_p
     let parked: Vec<Value> = app.get_json(&path, Some(&admin)).await;
     assert_eq!(
         parked,
-        vec![json!({"account_ref": globex, "records": 2, "first_parked_at": parked[0]["first_parked_at"]})]
+        vec![json!({
+            "account_ref": globex, "records": 2, "first_parked_at": parked[0]["first_parked_at"],
+            "sample_title": "Globex",
+        })]
     );
     let other = app.create_account(&admin, "Globex").await;
     assert_eq!(map_account(&app, &admin, &connector, &globex, other).await["records_claimed"], 2);

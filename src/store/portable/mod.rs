@@ -80,3 +80,4 @@ pub use records::RECORD_COLUMNS;
 pub use seed::{SeedAccount, SeedBatch, SeedRecord};
 pub use sessions::{LoginFailureCounts, PasswordChanged};
 pub use user_tokens::EmailChanged;
+pub use users::{StaffMember, StaffRoleChange};

@@ -15,6 +15,7 @@
 //!   deliveries, replayed one by one or by time range;
 //! - `health.rs`: queues, degraded connectors, the webhook gateway's figures
 //!   and the last error of each part, from the figures `/metrics` serves;
+//! - `staff.rs`: the business's staff, their roles and invitations;
 //! - `audit.rs`: the whole audit log, filtered, with the chain's verification.
 //!
 //! Customers never learn the console exists: every console route answers them
@@ -30,6 +31,7 @@ pub mod outbox;
 pub mod records;
 pub mod runs;
 pub mod schema_form;
+pub mod staff;
 pub mod webhooks;
 
 use axum::extract::{FromRequestParts, State};
@@ -61,11 +63,12 @@ impl FromRequestParts<AppState> for Console {
 }
 
 /// The console's sections, each behind the staff permission its API asks.
-const SECTIONS: [(&str, StaffPermission); 5] = [
+const SECTIONS: [(&str, StaffPermission); 6] = [
     ("connectors", StaffPermission::ConnectorsManage),
     ("outbox", StaffPermission::ConnectorsManage),
     ("health", StaffPermission::ConnectorsManage),
     ("accounts", StaffPermission::AccountsView),
+    ("staff", StaffPermission::StaffManage),
     ("audit", StaffPermission::AuditViewAll),
 ];
 
