@@ -19,6 +19,18 @@ impl StaffData {
         Self { store: store.clone() }
     }
 
+    /// Each account's adoption of the portal and its members' activity in
+    /// `[from, until)` (active: signed in since `active_since`), by name.
+    pub async fn adoption_report(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+        active_since: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<Vec<super::AdoptionRow>> {
+        self.store.adoption_report(from, until, active_since, limit).await
+    }
+
     /// How many live records each connector brought into an account, by type:
     /// (connector id, its name, record type, count).
     pub async fn account_record_counts(&self, account_id: Uuid) -> Result<Vec<(Uuid, String, String, i64)>> {

@@ -5,7 +5,8 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -18,7 +19,7 @@ use crate::auth::AccountAccess;
 use crate::auth::permissions::Permission;
 use crate::server::AppState;
 use crate::server::json::Json;
-use crate::server::problem::ApiError;
+use crate::server::problem::{ApiError, ErrorCode};
 
 /// An invoice in the list, ready to print.
 pub struct InvoiceRow {
@@ -149,6 +150,7 @@ pub async fn detail(
     State(state): State<AppState>,
     access: AccountAccess,
     Path((account_id, record_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let detail = record_detail(&state, &access, Permission::InvoicesView, "invoice", record_id).await?;
     let history_page = HistoryPage { limit: Some(50) };
@@ -171,8 +173,11 @@ pub async fn detail(
         })
         .collect();
     let open = record.status.as_deref() == Some("open");
-    // Only a link to the source's own payment page over https is offered.
-    let pay_url = data["hosted_url"].as_str().filter(|url| open && url.starts_with("https://")).map(str::to_owned);
+    let pay_url = payment_page(record).map(|_| format!("/accounts/{account_id}/invoices/{record_id}/pay"));
+    // A live refresh of the open page (htmx) is not another look.
+    if !headers.contains_key("hx-request") {
+        record_customer_activity(&state, &access, "invoice.viewed", record_id).await?;
+    }
     let pdf_href = (data["pdf_url"].is_string() && access.holds(Permission::InvoicesDownload))
         .then(|| format!("/api/v1/accounts/{account_id}/invoices/{record_id}/pdf"));
     page::ok(&InvoicePage {
@@ -191,4 +196,43 @@ pub async fn detail(
         timeline,
         page,
     })
+}
+
+/// The source's own payment page for an open invoice, over https only.
+fn payment_page(record: &PortalRecord) -> Option<&str> {
+    let open = record.status.as_deref() == Some("open");
+    record.data["hosted_url"].as_str().filter(|url| open && url.starts_with("https://"))
+}
+
+/// A customer's own use of the portal, for the business's adoption report (the
+/// account's activity log shows it too). Staff looking, or viewing as a
+/// customer, are not the customer's use.
+async fn record_customer_activity(
+    state: &AppState,
+    access: &AccountAccess,
+    action: &'static str,
+    record_id: Uuid,
+) -> Result<(), ApiError> {
+    if access.caller.staff_role.is_some() || access.viewing_as().is_some() {
+        return Ok(());
+    }
+    let account_id = access.any_access().account_id();
+    let event = access.caller.audit_event(action).account(account_id).target("invoice", record_id);
+    Ok(crate::audit::record(&state.store, event).await?)
+}
+
+/// "Pay this invoice": on to the source's payment page, counted as a payment
+/// begun through the portal.
+pub async fn pay(
+    State(state): State<AppState>,
+    access: AccountAccess,
+    Path((_account_id, record_id)): Path<(Uuid, Uuid)>,
+) -> Result<Response, ApiError> {
+    let detail = record_detail(&state, &access, Permission::InvoicesView, "invoice", record_id).await?;
+    let Some(url) = payment_page(&detail.record) else {
+        return Err(ApiError::new(ErrorCode::Conflict, "This invoice cannot be paid online now."));
+    };
+    let url = url.to_owned();
+    record_customer_activity(&state, &access, "invoice.pay_started", record_id).await?;
+    Ok(Redirect::to(&url).into_response())
 }

@@ -12,6 +12,7 @@ use portico::auth::permissions::StaffRole;
 use portico_testkit::FakeRest;
 use portico_testkit::proxy::{Mode, Proxy};
 use portico_testkit::rest::API_KEY;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Viewport};
@@ -297,6 +298,7 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
         "/console/outbox".to_owned(),
         "/console/health".to_owned(),
         "/console/staff".to_owned(),
+        "/console/reports?days=90".to_owned(),
         "/console/accounts".to_owned(),
         format!("/console/accounts/{acme}"),
         format!("/console/audit?account={acme}"),
@@ -520,6 +522,32 @@ async fn support_views_an_account_as_its_billing_role_read_only_and_the_owner_fi
             .all(|event| event["details"]["role"] == "billing" && event["actor_user_id"] == json!(support.user_id))
     );
     browser.close().await;
+
+    // The owner looks at the invoice and goes to pay it: the business sees that use
+    // in its report, and none of the support member's looking.
+    let invoices: Value = app.get_json(&format!("/api/v1/accounts/{acme}/invoices"), Some(&owner)).await;
+    let invoice = invoices["items"][0]["id"].as_str().unwrap().to_owned();
+    let page =
+        app.request(Method::GET, &format!("/accounts/{acme}/invoices/{invoice}"), Some(&owner)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let pay = no_redirects
+        .get(app.url(&format!("/accounts/{acme}/invoices/{invoice}/pay")))
+        .header("cookie", &owner.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pay.status(), 303);
+    assert!(pay.headers()["location"].to_str().unwrap().starts_with("https://"), "on to the source's payment page");
+    let csv = app.request(Method::GET, "/console/reports/export?days=30", Some(&admin)).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let acme_line = csv.lines().find(|line| line.contains("\"Acme\"")).unwrap_or_else(|| panic!("{csv}"));
+    // members, invited (the owner was), signed in ever, active, sign-ins (two: the test's and the
+    // browser's), documents, invoices viewed (the owner's only), payments begun, requests
+    assert!(acme_line.ends_with(",1,1,1,1,2,0,1,1,0"), "{acme_line}");
+    let report = app.request(Method::GET, "/console/reports", Some(&admin)).send().await.unwrap().text().await.unwrap();
+    assert!(report.contains("Acme"), "the report page lists the account");
 }
 
 #[tokio::test]

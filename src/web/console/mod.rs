@@ -15,6 +15,7 @@
 //!   deliveries, replayed one by one or by time range;
 //! - `health.rs`: queues, degraded connectors, the webhook gateway's figures
 //!   and the last error of each part, from the figures `/metrics` serves;
+//! - `reports.rs`: whether customers use the portal, per account and month;
 //! - `staff.rs`: the business's staff, their roles and invitations;
 //! - `audit.rs`: the whole audit log, filtered, with the chain's verification.
 //!
@@ -29,6 +30,7 @@ pub mod health;
 pub mod mapping;
 pub mod outbox;
 pub mod records;
+pub mod reports;
 pub mod runs;
 pub mod schema_form;
 pub mod staff;
@@ -63,11 +65,12 @@ impl FromRequestParts<AppState> for Console {
 }
 
 /// The console's sections, each behind the staff permission its API asks.
-const SECTIONS: [(&str, StaffPermission); 6] = [
+const SECTIONS: [(&str, StaffPermission); 7] = [
     ("connectors", StaffPermission::ConnectorsManage),
     ("outbox", StaffPermission::ConnectorsManage),
     ("health", StaffPermission::ConnectorsManage),
     ("accounts", StaffPermission::AccountsView),
+    ("reports", StaffPermission::AccountsView),
     ("staff", StaffPermission::StaffManage),
     ("audit", StaffPermission::AuditViewAll),
 ];
