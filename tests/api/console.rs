@@ -497,6 +497,8 @@ async fn support_views_an_account_as_its_billing_role_read_only_and_the_owner_fi
         .await
         .unwrap();
     assert_eq!(refused, 403, "read-only");
+    let (status, _, _) = browser.fetch(&format!("/console/accounts/{acme}")).await;
+    assert_eq!(status, 200, "in the console, support is themselves again");
 
     // Back as oneself: no banner, and the view is on the account's record.
     browser.click_and_wait("#view-as-banner button").await;

@@ -232,7 +232,10 @@ pub async fn show(
     Path(account_id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let scope = console.staff.require(StaffPermission::AccountsView, &state).await?;
-    let access = AccountAccess::resolve(&state, console.staff.caller.clone(), account_id).await?;
+    // In the console staff act as themselves, even while viewing this account as a customer.
+    let mut caller = console.staff.caller.clone();
+    caller.viewing_as = None;
+    let access = AccountAccess::resolve(&state, caller, account_id).await?;
     let Json(account) = api::get_account(State(state.clone()), access.clone()).await?;
     let Json(members) = members_api::list_members(State(state.clone()), access.clone()).await?;
     let Json(invitations) = invitations_api::list_invitations(State(state.clone()), access).await?;
