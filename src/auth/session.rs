@@ -28,28 +28,28 @@ pub fn token_from_headers(headers: &HeaderMap, settings: &Settings) -> Option<St
         .map(|cookie| cookie.value().to_owned())
 }
 
-/// `Set-Cookie` for a new session token, living as long as the session may.
-pub fn session_cookie(settings: &Settings, token: &str) -> String {
-    Cookie::build((cookie_name(settings), token.to_owned()))
+/// `Set-Cookie` for one of Portico's own cookies: HttpOnly, SameSite=Lax, the
+/// whole site, Secure on https; `max_age` zero removes it.
+pub fn own_cookie(settings: &Settings, name: &'static str, value: String, max_age: cookie::time::Duration) -> String {
+    Cookie::build((name, value))
         .http_only(true)
         .secure(settings.uses_https())
         .same_site(SameSite::Lax)
         .path("/")
-        .max_age(cookie::time::Duration::seconds(settings.auth.session_absolute_timeout_secs as i64))
+        .max_age(max_age)
         .build()
         .to_string()
 }
 
+/// `Set-Cookie` for a new session token, living as long as the session may.
+pub fn session_cookie(settings: &Settings, token: &str) -> String {
+    let lifetime = cookie::time::Duration::seconds(settings.auth.session_absolute_timeout_secs as i64);
+    own_cookie(settings, cookie_name(settings), token.to_owned(), lifetime)
+}
+
 /// `Set-Cookie` that removes the session cookie from the browser.
 pub fn clearing_cookie(settings: &Settings) -> String {
-    Cookie::build((cookie_name(settings), ""))
-        .http_only(true)
-        .secure(settings.uses_https())
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
-        .build()
-        .to_string()
+    own_cookie(settings, cookie_name(settings), String::new(), cookie::time::Duration::ZERO)
 }
 
 /// After a privilege change (multi-factor sign-in turned on or off, a new

@@ -16,10 +16,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use cookie::{Cookie, SameSite};
+use cookie::Cookie;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::session::own_cookie;
 use crate::config::Settings;
 use crate::core::crypto::SecretCipher;
 
@@ -53,26 +54,12 @@ pub fn cookie_name(settings: &Settings) -> &'static str {
 pub fn cookie(settings: &Settings, cipher: &SecretCipher, viewing: &ViewingAs) -> String {
     let json = serde_json::to_vec(viewing).expect("serializes");
     let value = URL_SAFE_NO_PAD.encode(cipher.seal(&json, CONTEXT));
-    Cookie::build((cookie_name(settings), value))
-        .http_only(true)
-        .secure(settings.uses_https())
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(cookie::time::Duration::minutes(LIFETIME_MINUTES))
-        .build()
-        .to_string()
+    own_cookie(settings, cookie_name(settings), value, cookie::time::Duration::minutes(LIFETIME_MINUTES))
 }
 
 /// `Set-Cookie` that ends viewing.
 pub fn clearing_cookie(settings: &Settings) -> String {
-    Cookie::build((cookie_name(settings), ""))
-        .http_only(true)
-        .secure(settings.uses_https())
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
-        .build()
-        .to_string()
+    own_cookie(settings, cookie_name(settings), String::new(), cookie::time::Duration::ZERO)
 }
 
 /// What the request's cookie says, if it opens, belongs to `session_id` and has

@@ -274,7 +274,7 @@ const CSV_COLUMNS: [&str; 11] = [
 /// A cell a spreadsheet will not run: text that begins like a formula (`=`, `+`,
 /// `-`, `@`, or a tab or carriage return before one) gets a leading apostrophe,
 /// as OWASP advises for CSV exports. User agents and targets are caller-chosen.
-fn spreadsheet_safe(cell: String) -> String {
+pub(crate) fn spreadsheet_safe(cell: String) -> String {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
         _ => cell,

@@ -12,6 +12,7 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::Console;
+use crate::api::portal::audit::spreadsheet_safe;
 use crate::auth::permissions::StaffPermission;
 use crate::server::AppState;
 use crate::server::problem::ApiError;
@@ -124,8 +125,7 @@ pub async fn export(
         "account_id,account,members,invited,signed_in_ever,active_30_days,sign_ins,documents_downloaded,invoices_viewed,payments_started,tickets_opened\n",
     );
     for row in &rows {
-        let name = row.account_name.replace('"', "\"\"");
-        let name = if name.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{name}") } else { name };
+        let name = spreadsheet_safe(row.account_name.clone()).replace('"', "\"\"");
         csv.push_str(&format!(
             "{},\"{name}\",{},{},{},{},{},{},{},{},{}\n",
             row.account_id,
