@@ -54,6 +54,7 @@ mod records;
 mod recovery;
 mod settings;
 mod sign_in;
+mod sso_form;
 mod subscriptions;
 mod tasks;
 mod team;
@@ -158,6 +159,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/staff/invitations", post(console::staff::invite))
         .route("/console/staff/{user_id}/role", post(console::staff::change_role))
         .route("/console/staff/{user_id}/remove", post(console::staff::remove))
+        .route("/console/staff/sso", post(console::staff::save_sso))
+        .route("/console/staff/sso/remove", post(console::staff::remove_sso))
         .route("/console/audit", get(console::audit::list))
         .route("/assets/{name}", get(assets::serve))
         .layer(middleware::from_fn(errors::html_errors))

@@ -14,14 +14,14 @@ use uuid::Uuid;
 use super::page::{self, Page};
 use super::records::FormProblem;
 use crate::api::admin::accounts::{self, AccountSettings};
-use crate::api::identity::sso::{self, ConnectionRequest, SsoConnection};
+use crate::api::identity::sso;
 use crate::auth::AccountAccess;
 use crate::auth::permissions::{AccountRole, Permission};
 use crate::server::AppState;
 use crate::server::form::Form;
 use crate::server::json::Json;
-use crate::server::problem::{ApiError, ErrorCode, FieldError};
-use secrecy::SecretString;
+use crate::server::problem::{ApiError, ErrorCode};
+use crate::web::sso_form::{SsoForm, SsoSection, chosen_role};
 
 #[derive(Template)]
 #[template(path = "settings.html")]
@@ -35,21 +35,13 @@ struct SettingsPage {
     /// What was just saved: "settings", "sso" or "sso-removed".
     saved: String,
     problem: FormProblem,
-    sso: Option<SsoConnection>,
-    /// The role names people arriving through the provider may get (not owner).
-    sso_roles: Vec<(String, String)>,
-    /// What the single sign-on form shows: as saved, or as typed when refused.
-    sso_form: SsoForm,
-    /// The redirect URI to register at the provider.
-    redirect_uri: String,
+    sso: SsoSection,
 }
 
-impl SettingsPage {
-    fn role_label(&self, role: &str) -> String {
-        let key = format!("role-{role}");
-        let label = self.page.t(&key);
-        if label == key { role.to_owned() } else { label }
-    }
+fn role_label(page: &Page, role: &str) -> String {
+    let key = format!("role-{role}");
+    let label = page.t(&key);
+    if label == key { role.to_owned() } else { label }
 }
 
 async fn settings_page(
@@ -64,26 +56,24 @@ async fn settings_page(
     let Json(account) = accounts::get_account(State(state.clone()), access.clone()).await?;
     let sso = sso::account_connection(state, scope.account_id()).await?;
     let page = Page::for_caller(state, &access.caller, "settings").await?.in_account(access);
-    let sso_form = typed.unwrap_or_else(|| SsoForm::showing(sso.as_ref()));
-    let mut settings = SettingsPage {
-        action: format!("/accounts/{}/settings", account.id),
+    let form = typed.unwrap_or_else(|| SsoForm::showing(sso.as_ref(), AccountRole::Member.as_str()));
+    let roles = AccountRole::ALL
+        .iter()
+        .filter(|role| **role != AccountRole::Owner)
+        .map(|role| (role.as_str().to_owned(), role_label(&page, role.as_str())))
+        .collect();
+    let action = format!("/accounts/{}/settings", account.id);
+    let words = ["settings-sso-intro", "settings-sso-none", "settings-sso-domains-hint"];
+    Ok(SettingsPage {
+        sso: SsoSection::new(state, &page, sso, form, roles, format!("{action}/sso"), words),
+        action,
         exports_href: format!("/accounts/{}/exports", account.id),
         require_mfa: account.require_mfa,
         email_codes: account.email_codes,
         saved,
         problem,
-        sso,
-        sso_roles: Vec::new(),
-        sso_form,
-        redirect_uri: sso::redirect_uri(state),
         page,
-    };
-    settings.sso_roles = AccountRole::ALL
-        .iter()
-        .filter(|role| **role != AccountRole::Owner)
-        .map(|role| (role.as_str().to_owned(), settings.role_label(role.as_str())))
-        .collect();
-    Ok(settings)
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,38 +94,6 @@ pub async fn show(
         _ => "",
     };
     page::ok(&settings_page(&state, &access, saved.to_owned(), FormProblem::default(), None).await?)
-}
-
-/// The single sign-on form as sent (and as shown again when refused: all but the
-/// secret). No Debug: it may hold the client secret.
-#[derive(Default, Deserialize)]
-pub struct SsoForm {
-    #[serde(default)]
-    issuer: String,
-    #[serde(default)]
-    client_id: String,
-    #[serde(default)]
-    client_secret: String,
-    #[serde(default)]
-    default_role: String,
-    /// Separated by commas, spaces or lines.
-    #[serde(default)]
-    email_domains: String,
-}
-
-impl SsoForm {
-    fn showing(connection: Option<&SsoConnection>) -> Self {
-        match connection {
-            Some(connection) => SsoForm {
-                issuer: connection.issuer.clone(),
-                client_id: connection.client_id.clone(),
-                client_secret: String::new(),
-                default_role: connection.default_role.clone(),
-                email_domains: connection.email_domains.join(", "),
-            },
-            None => SsoForm { default_role: AccountRole::Member.as_str().to_owned(), ..Default::default() },
-        }
-    }
 }
 
 /// The page again with a refusal the person can act on; anything else stays an error.
@@ -167,30 +125,16 @@ pub async fn save_sso(
     let saved = async {
         let scope = access.require(Permission::AccountEditSettings, &state).await?;
         access.caller.require_recent_sign_in()?;
-        let Some(role) = AccountRole::parse(form.default_role.trim()).filter(|role| *role != AccountRole::Owner) else {
-            let error = FieldError { field: "default_role".into(), message: "choose a role".into() };
-            return Err(ApiError::validation(vec![error]));
-        };
-        // Left empty, the stored secret is kept.
-        let client_secret = SecretString::from(form.client_secret.trim().to_owned());
-        let email_domains: Vec<String> = form
-            .email_domains
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|domain| !domain.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let settings = ConnectionRequest {
-            issuer: form.issuer.trim(),
-            client_id: form.client_id.trim(),
-            client_secret: Some(&client_secret),
-            default_role: role.as_str(),
-            email_domains: Some(&email_domains),
-        };
+        let role = chosen_role(&form.default_role, |text| {
+            AccountRole::parse(text).filter(|role| *role != AccountRole::Owner)
+        })?;
+        let (secret, domains) = (form.secret(), form.domains());
+        let settings = form.request(role.as_str(), &secret, &domains);
         sso::configure_account_sso(&state, &access.caller, scope.account_id(), settings).await
     };
     match saved.await {
         Ok(_) => Ok(Redirect::to(&format!("/accounts/{account_id}/settings?saved=sso#sso")).into_response()),
-        Err(error) => sso_refused(&state, &access, error, Some(SsoForm { client_secret: String::new(), ..form })).await,
+        Err(error) => sso_refused(&state, &access, error, Some(form.refilled())).await,
     }
 }
 

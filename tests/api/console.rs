@@ -607,3 +607,55 @@ async fn an_admin_invites_staff_changes_a_role_removes_one_and_never_the_last_ad
     assert!(actions.contains(&"staff.removed") && actions.contains(&"staff.role_changed"), "{actions:?}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_admin_connects_the_staffs_single_sign_on_and_staff_at_its_domain_are_offered_it() {
+    let app = crate::helpers::spawn_app_with(|settings| settings.outbound.allow_private_addresses = true).await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let (_provider, issuer) = crate::sso::start_provider("arrives@staff.example");
+    let save = "form[action='/console/staff/sso'] button[type=submit]";
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &admin.email, &admin.password).await;
+    browser.wait_for_path("/console/connectors").await;
+    browser.goto(&format!("{}/console/staff", app.address)).await;
+    assert!(browser.text("main").await.contains("The staff have no identity provider yet"));
+    assert_eq!(app.request(Method::GET, "/api/v1/staff/sso", Some(&admin)).send().await.unwrap().status(), 404);
+
+    // A role nobody offered, or no secret for a new provider: refused at the field, what was typed kept.
+    browser.fill("#issuer", &issuer).await;
+    browser.fill("#client_id", "portico-staff").await;
+    browser.fill("#email_domains", "staff.example").await;
+    browser.click_and_wait(save).await;
+    assert!(browser.text("#client_secret-error").await.contains("required"));
+    assert_eq!(browser.value("#issuer").await, issuer);
+    assert_accessible(&browser, "staff single sign-on refused (phone)").await;
+
+    browser.fill("#client_secret", "portico-test-secret").await;
+    browser.client.find(Locator::Css("#default_role")).await.unwrap().select_by_value("support").await.unwrap();
+    browser.click_and_wait(save).await;
+    browser.wait_for_path("/console/staff").await;
+    assert!(browser.text("main").await.contains("Single sign-on is saved"));
+    assert_eq!(browser.value("#email_domains").await, "staff.example");
+    assert_eq!(browser.value("#client_secret").await, "", "the secret is never shown again");
+    assert_accessible(&browser, "staff single sign-on connected (phone)").await;
+    let connection: Value = app.get_json("/api/v1/staff/sso", Some(&admin)).await;
+    assert_eq!(
+        (connection["default_role"].as_str(), connection["client_id"].as_str()),
+        (Some("support"), Some("portico-staff"))
+    );
+    assert_eq!(connection["email_domains"], json!(["staff.example"]));
+    let offer: Value = app.get("/api/v1/auth/sso/discover?domain=staff.example").await.json().await.unwrap();
+    assert_eq!(offer["connection_id"], connection["connection_id"]);
+    assert!(offer["account_name"].is_null(), "the staff's own provider: {offer}");
+    let audit: Vec<Value> = app.get_json("/api/v1/audit-events?action=sso.", Some(&admin)).await;
+    assert!(audit.iter().any(|event| event["action"] == "sso.configured"), "{audit:?}");
+
+    // Removed: the domain signs in with passwords again, and the removal is audited.
+    browser.click_and_wait("form[action='/console/staff/sso/remove'] button[type=submit]").await;
+    assert!(browser.text("main").await.contains("Single sign-on is removed"));
+    assert_eq!(app.get("/api/v1/auth/sso/discover?domain=staff.example").await.status(), 404);
+    let audit: Vec<Value> = app.get_json("/api/v1/audit-events?action=sso.removed", Some(&admin)).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    browser.close().await;
+}

@@ -100,6 +100,7 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/console/accounts/{}/view-as" => "role=billing",
         "/console/staff/invitations" => "email=not-an-address&role=support",
         "/console/staff/{}/role" => "role=support",
+        "/console/staff/sso" => "issuer=&client_id=&default_role=",
         _ => return None,
     })
 }

@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(put_account_sso, get_account_sso, delete_account_sso))
         .routes(routes!(discover_sso))
-        .routes(routes!(put_staff_sso))
+        .routes(routes!(put_staff_sso, get_staff_sso, delete_staff_sso))
         .routes(routes!(start_sso))
         .routes(routes!(sso_callback))
 }
@@ -229,7 +229,12 @@ fn connection_view(
 
 /// The account's provider as its settings show it (never its secret).
 pub(crate) async fn account_connection(state: &AppState, account_id: Uuid) -> Result<Option<SsoConnection>, ApiError> {
-    let connection = state.store.sso_connection_of_scope(&scope_of(Some(account_id))).await?;
+    connection_of(state, Some(account_id)).await
+}
+
+/// The provider of an account, or of the staff (`None`), never with its secret.
+async fn connection_of(state: &AppState, account_id: Option<Uuid>) -> Result<Option<SsoConnection>, ApiError> {
+    let connection = state.store.sso_connection_of_scope(&scope_of(account_id)).await?;
     Ok(connection.map(|(record, domains)| {
         connection_view(state, record.id, record.issuer, record.client_id, record.default_role, domains)
     }))
@@ -338,10 +343,20 @@ pub async fn delete_account_sso(
 
 /// Removes the account's provider and audits it (404 when there is none).
 pub(crate) async fn remove_account_sso(state: &AppState, caller: &Caller, account_id: Uuid) -> Result<(), ApiError> {
-    if !state.store.delete_sso_connection(&scope_of(Some(account_id))).await? {
+    remove_connection(state, caller, Some(account_id)).await
+}
+
+/// Removes the provider of an account, or of the staff (`None`), and audits it
+/// (404 when there is none).
+async fn remove_connection(state: &AppState, caller: &Caller, account_id: Option<Uuid>) -> Result<(), ApiError> {
+    if !state.store.delete_sso_connection(&scope_of(account_id)).await? {
         return Err(ApiError::from_code(ErrorCode::NotFound));
     }
-    audit::record(&state.store, caller.audit_event("sso.removed").account(account_id)).await?;
+    let mut event = caller.audit_event("sso.removed");
+    if let Some(account_id) = account_id {
+        event = event.account(account_id);
+    }
+    audit::record(&state.store, event).await?;
     Ok(())
 }
 
@@ -412,8 +427,17 @@ pub async fn put_staff_sso(
         default_role: request.default_role.as_str(),
         email_domains: request.email_domains.as_deref(),
     };
-    let connection = put_connection(&state, &staff.caller, None, settings).await?;
-    let event = staff.caller.audit_event("sso.configured").target("sso_connection", connection.connection_id).details(
+    Ok(Json(configure_staff_sso(&state, &staff.caller, settings).await?))
+}
+
+/// Connects the staff's provider and audits it: the API's and the console's one way.
+pub(crate) async fn configure_staff_sso(
+    state: &AppState,
+    caller: &Caller,
+    settings: ConnectionRequest<'_>,
+) -> Result<SsoConnection, ApiError> {
+    let connection = put_connection(state, caller, None, settings).await?;
+    let event = caller.audit_event("sso.configured").target("sso_connection", connection.connection_id).details(
         serde_json::json!({
             "issuer": connection.issuer,
             "default_role": connection.default_role,
@@ -421,7 +445,44 @@ pub async fn put_staff_sso(
         }),
     );
     audit::record(&state.store, event).await?;
-    Ok(Json(connection))
+    Ok(connection)
+}
+
+/// The staff's identity provider (`staff.manage`); 404 when there is none.
+#[utoipa::path(get, path = "/api/v1/staff/sso", extensions(("x-permission" = json!("staff: staff.manage"))), tag = "auth",
+    responses(
+        (status = 200, description = "The connection (its secret is never shown)", body = SsoConnection),
+        (status = 403, description = "Missing staff.manage", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The staff have no provider", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_staff_sso(State(state): State<AppState>, staff: StaffCaller) -> Result<Json<SsoConnection>, ApiError> {
+    staff.require(StaffPermission::StaffManage, &state).await?;
+    Ok(Json(staff_connection(&state).await?.ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?))
+}
+
+/// The staff's provider as the console shows it (never its secret).
+pub(crate) async fn staff_connection(state: &AppState) -> Result<Option<SsoConnection>, ApiError> {
+    connection_of(state, None).await
+}
+
+/// Removes the staff's identity provider (`staff.manage`, signed in within 10
+/// minutes): staff who joined through it keep their role and sign in otherwise.
+#[utoipa::path(delete, path = "/api/v1/staff/sso", extensions(("x-permission" = json!("staff: staff.manage, signed in within 10 minutes"))), tag = "auth",
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Missing staff.manage, or sign in again", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The staff have no provider", body = crate::server::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_staff_sso(State(state): State<AppState>, staff: StaffCaller) -> Result<StatusCode, ApiError> {
+    staff.require(StaffPermission::StaffManage, &state).await?;
+    staff.caller.require_recent_sign_in()?;
+    remove_staff_sso(&state, &staff.caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes the staff's provider and audits it (404 when there is none).
+pub(crate) async fn remove_staff_sso(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    remove_connection(state, caller, None).await
 }
 
 fn see_other(location: &str) -> Response {

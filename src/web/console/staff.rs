@@ -1,7 +1,9 @@
 //! The business's own staff (`staff.manage`: admins): who they are and their
 //! roles, a role changed or taken away (never the last admin's), and a new
-//! member invited with a role (the link shown once, to pass on). Each change
-//! needs the password confirmed in the last ten minutes, as in the API.
+//! member invited with a role (the link shown once, to pass on); and the
+//! staff's single sign-on, connected, changed and removed by the API's own
+//! functions. Each change needs the password confirmed in the last ten
+//! minutes, as in the API.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -11,13 +13,15 @@ use uuid::Uuid;
 
 use super::Console;
 use crate::api::admin::staff::{self as api, StaffInvitationRequest, StaffRoleRequest};
-use crate::auth::permissions::StaffRole;
+use crate::api::identity::sso;
+use crate::auth::permissions::{StaffPermission, StaffRole};
 use crate::server::AppState;
 use crate::server::form::Form;
 use crate::server::json::Json;
 use crate::server::problem::{ApiError, ErrorCode, FieldError};
 use crate::web::page::{self, Page};
 use crate::web::records::FormProblem;
+use crate::web::sso_form::{SsoForm, SsoSection, chosen_role};
 
 const ROLES: [StaffRole; 3] = [StaffRole::Admin, StaffRole::Support, StaffRole::Auditor];
 
@@ -43,6 +47,15 @@ struct StaffPage {
     invite_email: String,
     notice: Option<String>,
     problem: FormProblem,
+    sso: SsoSection,
+}
+
+/// What a page shows besides the list: a new invitation's link, or a form as typed.
+#[derive(Default)]
+struct Shown {
+    invitation_link: Option<String>,
+    invite_email: String,
+    sso_form: Option<SsoForm>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,8 +68,7 @@ async fn staff_page(
     state: &AppState,
     console: &Console,
     done: &str,
-    invitation_link: Option<String>,
-    invite_email: String,
+    shown: Shown,
     problem: FormProblem,
 ) -> Result<StaffPage, ApiError> {
     let Json(members) = api::list_staff(State(state.clone()), console.staff.clone()).await?;
@@ -77,17 +89,28 @@ async fn staff_page(
     let notice = match done {
         "changed" => Some(page.t("console-staff-changed")),
         "removed" => Some(page.t("console-staff-removed")),
+        "sso" => Some(page.t("settings-sso-saved")),
+        "sso-removed" => Some(page.t("settings-sso-removed")),
         "confirm-failed" => Some(page.t("console-confirm-failed")),
         _ => None,
     };
+    let roles: Vec<(&'static str, String)> =
+        ROLES.iter().map(|role| (role.as_str(), page.t(&format!("staff-role-{}", role.as_str())))).collect();
+    let connection = sso::staff_connection(state).await?;
+    // Someone arriving through the provider for the first time gets the least by default.
+    let sso_form = shown.sso_form.unwrap_or_else(|| SsoForm::showing(connection.as_ref(), StaffRole::Auditor.as_str()));
+    let sso_roles = roles.iter().map(|(value, label)| ((*value).to_owned(), label.clone())).collect();
+    let words = ["console-staff-sso-intro", "console-staff-sso-none", "console-staff-sso-domains-hint"];
+    let sso = SsoSection::new(state, &page, connection, sso_form, sso_roles, "/console/staff/sso".into(), words);
     Ok(StaffPage {
-        roles: ROLES.iter().map(|role| (role.as_str(), page.t(&format!("staff-role-{}", role.as_str())))).collect(),
+        roles,
         needs_step_up: console.staff.caller.require_recent_sign_in().is_err(),
         members,
-        invitation_link,
-        invite_email,
+        invitation_link: shown.invitation_link,
+        invite_email: shown.invite_email,
         notice,
         problem,
+        sso,
         page,
     })
 }
@@ -97,16 +120,11 @@ pub async fn show(
     console: Console,
     Query(query): Query<StaffQuery>,
 ) -> Result<Response, ApiError> {
-    page::ok(&staff_page(&state, &console, &query.done, None, String::new(), FormProblem::default()).await?)
+    page::ok(&staff_page(&state, &console, &query.done, Shown::default(), FormProblem::default()).await?)
 }
 
 /// A refusal the person can act on (step-up, the last admin, input), as the page.
-async fn refused(
-    state: &AppState,
-    console: &Console,
-    error: ApiError,
-    invite_email: String,
-) -> Result<Response, ApiError> {
+async fn refused(state: &AppState, console: &Console, error: ApiError, shown: Shown) -> Result<Response, ApiError> {
     let status = error.code().status();
     let problem = match error.code() {
         ErrorCode::ReauthenticationRequired | ErrorCode::Conflict => {
@@ -114,7 +132,7 @@ async fn refused(
         }
         _ => FormProblem::from_error(error)?,
     };
-    page::render(status, &staff_page(state, console, "", None, invite_email, problem).await?)
+    page::render(status, &staff_page(state, console, "", shown, problem).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,12 +162,10 @@ pub async fn invite(
     };
     match invited {
         Ok(created) => {
-            let page =
-                staff_page(&state, &console, "", Some(created.accept_url), String::new(), FormProblem::default())
-                    .await?;
-            page::ok(&page)
+            let shown = Shown { invitation_link: Some(created.accept_url), ..Default::default() };
+            page::ok(&staff_page(&state, &console, "", shown, FormProblem::default()).await?)
         }
-        Err(error) => refused(&state, &console, error, form.email).await,
+        Err(error) => refused(&state, &console, error, Shown { invite_email: form.email, ..Default::default() }).await,
     }
 }
 
@@ -168,7 +184,7 @@ pub async fn change_role(
     };
     match changed {
         Ok(_) => Ok(Redirect::to("/console/staff?done=changed").into_response()),
-        Err(error) => refused(&state, &console, error, String::new()).await,
+        Err(error) => refused(&state, &console, error, Shown::default()).await,
     }
 }
 
@@ -180,6 +196,38 @@ pub async fn remove(
     match api::remove_staff(State(state.clone()), console.staff.clone(), Path(user_id)).await {
         Ok(_) => Ok(Redirect::to("/console/staff?done=removed").into_response()),
         Err(error) if error.code() == ErrorCode::NotFound => Err(error),
-        Err(error) => refused(&state, &console, error, String::new()).await,
+        Err(error) => refused(&state, &console, error, Shown::default()).await,
+    }
+}
+
+/// Connects or changes the staff's provider. The secret is asked once: left
+/// empty, the one already stored is kept.
+pub async fn save_sso(
+    State(state): State<AppState>,
+    console: Console,
+    Form(form): Form<SsoForm>,
+) -> Result<Response, ApiError> {
+    let saved = async {
+        console.staff.require(StaffPermission::StaffManage, &state).await?;
+        console.staff.caller.require_recent_sign_in()?;
+        let role = chosen_role(&form.default_role, StaffRole::parse)?;
+        let (secret, domains) = (form.secret(), form.domains());
+        sso::configure_staff_sso(&state, &console.staff.caller, form.request(role.as_str(), &secret, &domains)).await
+    };
+    match saved.await {
+        Ok(_) => Ok(Redirect::to("/console/staff?done=sso#sso").into_response()),
+        Err(error) => {
+            let shown = Shown { sso_form: Some(form.refilled()), ..Default::default() };
+            refused(&state, &console, error, shown).await
+        }
+    }
+}
+
+/// Removes the staff's provider: who joined through it keeps their role.
+pub async fn remove_sso(State(state): State<AppState>, console: Console) -> Result<Response, ApiError> {
+    match sso::delete_staff_sso(State(state.clone()), console.staff.clone()).await {
+        Ok(_) => Ok(Redirect::to("/console/staff?done=sso-removed#sso").into_response()),
+        Err(error) if error.code() == ErrorCode::NotFound => Err(error),
+        Err(error) => refused(&state, &console, error, Shown::default()).await,
     }
 }
