@@ -142,7 +142,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/health", get(console::health::show))
         .route("/console/outbox/{outbox_id}/retry", post(console::outbox::retry))
         .route("/console/connectors/{connector_id}/webhooks", post(console::webhooks::create))
-        .route("/console/webhooks/{endpoint_id}", get(console::webhooks::show))
+        .route("/console/webhooks/{endpoint_id}", get(console::webhooks::show).post(console::endpoint_settings::update))
         .route("/console/webhooks/{endpoint_id}/secrets", post(console::webhooks::rotate))
         .route("/console/webhooks/{endpoint_id}/secrets/{secret_id}/revoke", post(console::webhooks::revoke))
         .route("/console/webhooks/{endpoint_id}/replay", post(console::webhooks::replay_range))

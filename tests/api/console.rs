@@ -166,6 +166,13 @@ async fn an_admin_adds_a_rest_connector_syncs_it_maps_its_records_and_confirms_h
     assert!(held.contains("100 records"), "{held}");
     assert!(browser.text("section.card table").await.contains("Project"), "a sample of what would go");
     assert_accessible(&browser, "console held run").await;
+    let phone = Browser::start(Viewport::Phone).await;
+    sign_in(&phone, &app.address, &admin.email, &admin.password).await;
+    phone.wait_for_path("/console/connectors").await;
+    phone.goto(&format!("{}{}", app.address, browser.path().await)).await;
+    phone.wait_for_text("#run-status", "Held", 10).await;
+    assert_accessible(&phone, "console held run (phone)").await;
+    phone.close().await;
     browser.click_and_wait("form[action$='/confirm-deletions'] button").await;
     browser.wait_for_text("#run-status", "Succeeded", 10).await;
     assert_eq!(orders_of(&app, &acme_owner, acme).await, 19, "c-1's deleted projects are gone for the owner");
@@ -268,7 +275,7 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
     let auditor = app.staff(StaffRole::Auditor).await;
     let acme = app.create_account(&admin, "Acme").await;
     let body = json!({
-        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest(&source.base_url())},
+        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest_with_webhooks(&source.base_url())},
         "credentials": {"api_key": API_KEY}, "allow_private_network": true,
     });
     let connector: Value = app
@@ -285,10 +292,42 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
     let run = runs[0]["id"].as_str().unwrap();
     let records: Vec<Value> = app.get_json(&format!("/api/v1/admin/connectors/{id}/records"), Some(&admin)).await;
     let record = records[0]["id"].as_str().unwrap();
+    // A webhook endpoint with one delivery, for its page and the delivery's.
+    let endpoint: Value = app
+        .request(Method::POST, &format!("/api/v1/admin/connectors/{id}/webhook-endpoints"), Some(&admin))
+        .json(&json!({"name": "Projects events", "scheme": "standard-webhooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let event = json!({"event": "project.updated", "project": {"id": 1, "client_id": "c-1", "name": "Renamed", "phase": "build", "updated": 1_800_000_000}}).to_string();
+    let headers = portico_testkit::signing::standard_webhooks_headers(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_axe",
+        chrono::Utc::now().timestamp(),
+        event.as_bytes(),
+    );
+    let mut delivery =
+        app.client.post(app.url(&format!("/webhooks/{endpoint}"))).header("content-type", "application/json");
+    for (name, value) in headers {
+        delivery = delivery.header(name, value);
+    }
+    assert_eq!(delivery.body(event).send().await.unwrap().status(), 200);
+    let deliveries: Value =
+        app.get_json(&format!("/api/v1/admin/webhook-endpoints/{endpoint}/deliveries"), Some(&admin)).await;
+    let delivery = deliveries["deliveries"][0]["id"].as_str().unwrap().to_owned();
     let admin_pages = [
         "/console/connectors".to_owned(),
         "/console/connectors/new".to_owned(),
         "/console/connectors/new/files".to_owned(),
+        "/console/connectors/new/rest".to_owned(),
+        "/console/connectors/new/stripe".to_owned(),
+        "/console/connectors/new/hubspot".to_owned(),
+        format!("/console/webhooks/{endpoint}"),
+        format!("/console/webhooks/{endpoint}/deliveries/{delivery}"),
         format!("/console/connectors/{id}"),
         format!("/console/connectors/{id}/edit"),
         format!("/console/connectors/{id}/runs/{run}"),
@@ -313,6 +352,14 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
             assert_accessible(&browser, &format!("{path} ({viewport:?})")).await;
         }
         assert!(browser.text("#chain-verdict").await.starts_with("The chain is intact"), "the audit chain verified");
+        // Viewing the account as one of its roles: the portal with the banner.
+        browser.goto(&format!("{}/console/accounts/{acme}", app.address)).await;
+        let choice = browser.client.find(Locator::Css("form[action$='/view-as'] select")).await.unwrap();
+        choice.select_by_value("admin").await.unwrap();
+        browser.click_and_wait("form[action$='/view-as'] button").await;
+        browser.wait_for_path(&format!("/accounts/{acme}")).await;
+        assert_accessible(&browser, &format!("viewing as admin ({viewport:?})")).await;
+        browser.click_and_wait("#view-as-banner button").await;
         browser.close().await;
     }
 
@@ -656,6 +703,129 @@ async fn an_admin_connects_the_staffs_single_sign_on_and_staff_at_its_domain_are
     assert!(browser.text("main").await.contains("Single sign-on is removed"));
     assert_eq!(app.get("/api/v1/auth/sso/discover?domain=staff.example").await.status(), 404);
     let audit: Vec<Value> = app.get_json("/api/v1/audit-events?action=sso.removed", Some(&admin)).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    browser.close().await;
+}
+
+/// The projects manifest with webhooks: a `project.updated` event carries the project.
+fn manifest_with_webhooks(base_url: &str) -> String {
+    manifest(base_url)
+        + "webhooks:
+  events:
+    - when: {pointer: /event, equals: project.updated}
+      stream: projects
+      record: /project
+"
+}
+
+#[tokio::test]
+async fn an_admin_describes_a_providers_own_hmac_signature_and_limits_where_deliveries_come_from() {
+    let source = projects_source(2).await;
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let body = json!({
+        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest_with_webhooks(&source.base_url())},
+        "credentials": {"api_key": API_KEY}, "allow_private_network": true,
+    });
+    let connector: Value = app
+        .request(Method::POST, "/api/v1/admin/connectors", Some(&admin))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let connector_page = format!("/console/connectors/{}", connector["id"].as_str().unwrap());
+
+    let browser = Browser::start(Viewport::Phone).await;
+    sign_in(&browser, &app.address, &admin.email, &admin.password).await;
+    browser.wait_for_path("/console/connectors").await;
+    browser.goto(&format!("{}{connector_page}", app.address)).await;
+    // The signature's settings show only once the hmac scheme is chosen.
+    assert!(!browser.client.find(Locator::Css("#hmac-header")).await.unwrap().is_displayed().await.unwrap());
+    browser.fill("#endpoint-name", "Projects events").await;
+    browser.client.find(Locator::Css("#endpoint-scheme")).await.unwrap().select_by_value("hmac").await.unwrap();
+    assert!(browser.client.find(Locator::Css("#hmac-header")).await.unwrap().is_displayed().await.unwrap());
+    browser.fill("#hmac-header", "X-Projects-Signature").await;
+    browser.fill("#hmac-prefix", "sha256=").await;
+    browser.fill("#hmac-template", "{timestamp}.{body}").await;
+    browser.fill("#endpoint-secret", "projects-signing-secret").await;
+    // A template naming the time without saying where the time comes from: refused at the fieldset.
+    browser.click_and_wait("form[action$='/webhooks'] button").await;
+    assert!(browser.text("#endpoint-hmac-error").await.contains("timestamp_header"));
+    assert_eq!(browser.value("#hmac-header").await, "X-Projects-Signature", "what was typed stays");
+    assert_eq!(browser.value("#endpoint-secret").await, "", "the secret is never written back");
+    assert_accessible(&browser, "console hmac endpoint refused (phone)").await;
+    browser.fill("#hmac-timestamp-header", "X-Projects-Time").await;
+    browser.fill("#endpoint-secret", "projects-signing-secret").await;
+    browser.click_and_wait("form[action$='/webhooks'] button").await;
+    let url = browser.text("#endpoint-url").await;
+    let endpoint_id = url.rsplit('/').next().unwrap().to_owned();
+    assert_accessible(&browser, "console hmac endpoint (phone)").await;
+
+    // The provider signs as described: accepted and processed into the project.
+    let post = |signature: String, sent_at: i64| {
+        let (app, endpoint_id) = (&app, endpoint_id.clone());
+        async move {
+            let body = json!({"event": "project.updated", "project": {"id": 1, "client_id": "c-1", "name": "Renamed by webhook", "phase": "build", "updated": 1_800_000_000}}).to_string();
+            let signature = if signature.is_empty() {
+                let signed = portico_testkit::signing::hmac_sha256_hex(
+                    b"projects-signing-secret",
+                    &[sent_at.to_string().as_bytes(), b".", body.as_bytes()],
+                );
+                format!("sha256={signed}")
+            } else {
+                signature
+            };
+            let response = app
+                .client
+                .post(app.url(&format!("/webhooks/{endpoint_id}")))
+                .header("content-type", "application/json")
+                .header("x-projects-signature", signature)
+                .header("x-projects-time", sent_at.to_string())
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(post(String::new(), now).await, 200);
+    assert_eq!(post("sha256=00".into(), now).await, 401, "a wrong signature");
+    assert_eq!(post(String::new(), now - 3600).await, 401, "outside the tolerance");
+    let endpoint_page = format!("/console/webhooks/{endpoint_id}");
+    eventually("the delivery to be processed", Duration::from_secs(15), || async {
+        browser.goto(&format!("{}{endpoint_page}", app.address)).await;
+        browser.text("#delivery-list").await.contains("Processed").then_some(())
+    })
+    .await;
+
+    // The endpoint's settings: a mistake is refused at its field; then only the
+    // provider's published range may deliver, and the change is audited.
+    assert_eq!(browser.value("#hmac-timestamp-header").await, "X-Projects-Time", "the stored settings are shown");
+    browser.fill("#endpoint-tolerance_secs", "five minutes").await;
+    browser.fill("#endpoint-allowed_sources", "203.0.113.0/24").await;
+    let save = "#endpoint-settings button";
+    browser.click_and_wait(save).await;
+    assert!(browser.text("#endpoint-tolerance_secs-error").await.contains("whole number"));
+    assert_eq!(browser.value("#endpoint-allowed_sources").await, "203.0.113.0/24", "what was typed stays");
+    assert_accessible(&browser, "console endpoint settings refused (phone)").await;
+    browser.fill("#endpoint-tolerance_secs", "600").await;
+    browser.click_and_wait(save).await;
+    assert!(browser.text("main .notice").await.contains("settings are saved"));
+    let stored: Value = app.get_json(&format!("/api/v1/admin/webhook-endpoints/{endpoint_id}"), Some(&admin)).await;
+    assert_eq!(
+        (stored["tolerance_secs"].as_i64(), &stored["allowed_sources"]),
+        (Some(600), &json!(["203.0.113.0/24"]))
+    );
+    assert_eq!(stored["hmac"]["timestamp_header"], "X-Projects-Time", "the signature's settings kept");
+    eventually("deliveries from elsewhere to be refused", Duration::from_secs(10), || async {
+        (post(String::new(), chrono::Utc::now().timestamp()).await == 403).then_some(())
+    })
+    .await;
+    let audit: Vec<Value> = app.get_json("/api/v1/audit-events?action=webhook_endpoint.updated", Some(&admin)).await;
     assert_eq!(audit.len(), 1, "{audit:?}");
     browser.close().await;
 }

@@ -47,6 +47,8 @@ pub(crate) async fn assert_accessible(browser: &Browser, what: &str) {
     }
     assert!(violations.is_empty(), "{what}: axe found\n{}", violations.join("\n"));
     assert!(!sideways, "{what}: the page scrolls sideways (target/screenshots/failed-*.png)");
+    // Counted for the record (`--nocapture`): which pages axe passed.
+    eprintln!("axe passed: {what}");
 }
 
 /// What the bell says to a screen reader (its count is a badge for the eyes).

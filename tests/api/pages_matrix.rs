@@ -94,6 +94,7 @@ fn form_for(shape: &str) -> Option<&'static str> {
         "/console/connectors/{}/mapping" => "account_ref=matrix&account_id=",
         "/console/accounts" => "name=Matrix&slug=Not+a+slug",
         "/console/connectors/{}/webhooks" => "name=Matrix&scheme=stripe&secret=matrix-secret",
+        "/console/webhooks/{}" => "name=Matrix&tolerance_secs=300&body_limit_bytes=1000",
         "/console/webhooks/{}/secrets" => "secret=matrix-secret&grace_hours=1",
         "/console/webhooks/{}/replay" => "from=2026-01-01T00%3A00&until=2026-01-02T00%3A00",
         "/console/confirm" => "password=not-my-password&next=%2Fconsole%2Faudit",

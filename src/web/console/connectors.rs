@@ -18,6 +18,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Console;
+use super::endpoint_settings::HmacFields;
 use super::schema_form::{self, Item, SchemaForm};
 use crate::api::admin::connectors::{
     self as api, ConnectionTest, ConnectorChanges, ConnectorDetail, ConnectorView, NewConnector, RunsPage, SyncRequest,
@@ -471,6 +472,8 @@ struct ShowPage {
     endpoints: Vec<EndpointLine>,
     endpoint_name: String,
     endpoint_scheme: String,
+    /// The `hmac` scheme's settings, shown when that scheme is chosen.
+    hmac: HmacFields,
     schemes: Vec<&'static str>,
 }
 
@@ -561,6 +564,7 @@ async fn show_page(
     Ok(ShowPage {
         endpoint_scheme: super::webhooks::scheme_for_kind(&connector.kind).to_owned(),
         endpoint_name: String::new(),
+        hmac: HmacFields::default(),
         schemes: super::webhooks::SCHEMES.to_vec(),
         takes_webhooks,
         endpoints,
@@ -590,12 +594,12 @@ pub async fn show(
 }
 
 /// The connector's page again with the endpoint form as typed and why it was refused.
+/// The connector's page with the endpoint form refused, showing what was typed (never the secret).
 pub async fn refused_endpoint(
     state: &AppState,
     console: &Console,
     connector_id: Uuid,
-    name: String,
-    scheme: String,
+    typed: (String, String, HmacFields),
     problem: FormProblem,
 ) -> Result<Response, ApiError> {
     // The fields are named as the form's elements, for the summary's links.
@@ -606,8 +610,7 @@ pub async fn refused_endpoint(
         .map(|(field, message)| (if field == "connector_id" { field } else { format!("endpoint-{field}") }, message))
         .collect();
     let mut page = show_page(state, console, connector_id, String::new(), None, problem).await?;
-    page.endpoint_name = name;
-    page.endpoint_scheme = scheme;
+    (page.endpoint_name, page.endpoint_scheme, page.hmac) = typed;
     page::render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 

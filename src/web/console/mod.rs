@@ -26,6 +26,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod connectors;
+pub mod endpoint_settings;
 pub mod health;
 pub mod mapping;
 pub mod outbox;

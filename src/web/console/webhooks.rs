@@ -17,6 +17,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::Console;
+use super::endpoint_settings::{HmacFields, SettingsShown};
 use crate::api::admin::connectors as connectors_api;
 use crate::api::admin::webhook_endpoints::{
     self as api, DeliveryDetail, DeliveryQuery, EndpointView, NewEndpoint, ReplayRange, SecretRotation,
@@ -84,6 +85,8 @@ struct EndpointPage {
     mfa_enabled: bool,
     notice: Option<String>,
     problem: FormProblem,
+    /// The settings form: as stored, or as typed when refused.
+    settings: SettingsShown,
 }
 
 /// A delivery's status as a label's colour (its words beside it).
@@ -143,19 +146,29 @@ pub struct EndpointQuery {
     count: Option<u64>,
 }
 
-struct Shown {
-    generated_secret: Option<String>,
-    problem: FormProblem,
-    status: StatusCode,
+/// What an endpoint's page shows besides what is stored: a secret just
+/// generated, a refused form's problem and what was typed in it.
+pub(super) struct Shown {
+    pub generated_secret: Option<String>,
+    pub problem: FormProblem,
+    pub status: StatusCode,
+    /// The settings form as typed, when it was refused.
+    pub settings: Option<SettingsShown>,
 }
 
 impl Default for Shown {
     fn default() -> Self {
-        Self { generated_secret: None, problem: FormProblem::default(), status: StatusCode::OK }
+        Self { generated_secret: None, problem: FormProblem::default(), status: StatusCode::OK, settings: None }
     }
 }
 
-async fn endpoint_page(
+impl Shown {
+    pub fn refused(problem: FormProblem) -> Self {
+        Shown { problem, status: StatusCode::UNPROCESSABLE_ENTITY, ..Default::default() }
+    }
+}
+
+pub(super) async fn endpoint_page(
     state: &AppState,
     console: &Console,
     endpoint_id: Uuid,
@@ -184,10 +197,12 @@ async fn endpoint_page(
         "replayed" => Some(page.t_with("console-replayed", "count", &query.count.unwrap_or_default().to_string())),
         "revoked" => Some(page.t("console-secret-revoked")),
         "created" => Some(page.t("console-endpoint-created")),
+        "saved" => Some(page.t("console-endpoint-saved")),
         "confirm-failed" => Some(page.t("console-confirm-failed")),
         _ => None,
     };
     let template = EndpointPage {
+        settings: shown.settings.unwrap_or_else(|| SettingsShown::of(&endpoint)),
         instructions: page.t(&format!("console-scheme-help-{}", endpoint.scheme)),
         secrets: endpoint
             .secrets
@@ -234,6 +249,8 @@ pub struct NewEndpointForm {
     scheme: String,
     #[serde(default)]
     secret: String,
+    #[serde(flatten)]
+    hmac: HmacFields,
 }
 
 /// The refusal of a form about secrets: step-up and invalid input become the
@@ -252,23 +269,24 @@ pub async fn create(
     Form(form): Form<NewEndpointForm>,
 ) -> Result<Response, ApiError> {
     let secret = Some(form.secret.trim().to_owned()).filter(|secret| !secret.is_empty());
-    let request = NewEndpoint {
-        name: form.name.clone(),
-        scheme: form.scheme.clone(),
-        hmac: None,
-        secret: secret.clone(),
-        tolerance_secs: None,
-        body_limit_bytes: None,
-        allowed_sources: None,
-        enabled: Some(true),
+    let created = async {
+        let request = NewEndpoint {
+            name: form.name.clone(),
+            scheme: form.scheme.clone(),
+            hmac: form.hmac.for_scheme(&form.scheme)?,
+            secret: secret.clone(),
+            tolerance_secs: None,
+            body_limit_bytes: None,
+            allowed_sources: None,
+            enabled: Some(true),
+        };
+        // A secret Portico generates is revealed: that needs a recent password.
+        if secret.is_none() {
+            console.staff.caller.require_recent_sign_in()?;
+        }
+        api::add_endpoint(&state, &console.staff, connector_id, request).await
     };
-    // A secret Portico generates is revealed: that needs a recent password.
-    let stepped_up = if secret.is_none() { console.staff.caller.require_recent_sign_in() } else { Ok(()) };
-    let created = match stepped_up {
-        Ok(()) => api::add_endpoint(&state, &console.staff, connector_id, request).await,
-        Err(error) => Err(error),
-    };
-    match created {
+    match created.await {
         Ok(endpoint) => {
             let shown = Shown { generated_secret: endpoint.generated_secret, ..Default::default() };
             let query = EndpointQuery { done: "created".into(), ..Default::default() };
@@ -276,7 +294,8 @@ pub async fn create(
         }
         Err(error) => {
             let problem = secret_problem(error)?;
-            super::connectors::refused_endpoint(&state, &console, connector_id, form.name, form.scheme, problem).await
+            let typed = (form.name, form.scheme, form.hmac);
+            super::connectors::refused_endpoint(&state, &console, connector_id, typed, problem).await
         }
     }
 }
@@ -304,7 +323,7 @@ pub async fn rotate(
                     summary: Some(console.page(&state, "connectors").await?.t("console-grace-invalid")),
                     fields: [("grace_hours".to_owned(), "must be a number of hours".to_owned())].into(),
                 };
-                let shown = Shown { problem, status: StatusCode::UNPROCESSABLE_ENTITY, ..Default::default() };
+                let shown = Shown::refused(problem);
                 return endpoint_page(&state, &console, endpoint_id, EndpointQuery::default(), shown).await;
             }
         },
@@ -319,9 +338,7 @@ pub async fn rotate(
     };
     let shown = match rotated {
         Ok(Json(endpoint)) => Shown { generated_secret: endpoint.generated_secret, ..Default::default() },
-        Err(error) => {
-            Shown { problem: secret_problem(error)?, status: StatusCode::UNPROCESSABLE_ENTITY, ..Default::default() }
-        }
+        Err(error) => Shown::refused(secret_problem(error)?),
     };
     endpoint_page(&state, &console, endpoint_id, EndpointQuery::default(), shown).await
 }
@@ -468,7 +485,7 @@ pub async fn replay_range(
             if let Some(message) = problem.fields.remove("received_until") {
                 problem.fields.insert("until".into(), message);
             }
-            let shown = Shown { problem, status: StatusCode::UNPROCESSABLE_ENTITY, ..Default::default() };
+            let shown = Shown::refused(problem);
             endpoint_page(&state, &console, endpoint_id, EndpointQuery::default(), shown).await
         }
     }
