@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::access::{self, Refusal};
 use super::grants;
-use super::permissions::{AccountRole, Permission, StaffPermission, StaffRole};
+use super::permissions::{Grant, Permission, StaffPermission, StaffRole};
 use super::session::token_from_headers;
 use super::tokens::hash_token;
-use super::view_as::{self, ViewingAs};
+use super::view_as::{self, ViewedRole, ViewingAs};
 use crate::audit::{self, ActorKind, AuditEvent};
 use crate::config::Settings;
 use crate::core::forwarded;
@@ -359,7 +359,7 @@ pub struct AccountAccess {
     account_id: Uuid,
     permissions: BTreeSet<Permission>,
     /// A staff member viewing the account as this role (read-only, audited).
-    viewing_as: Option<String>,
+    viewing_as: Option<ViewedRole>,
 }
 
 impl FromRequestParts<AppState> for AccountAccess {
@@ -385,7 +385,7 @@ impl FromRequestParts<AppState> for AccountAccess {
                     .caller
                     .audit_event("staff.viewed_as_customer")
                     .account(account_id)
-                    .details(serde_json::json!({"role": role, "page": parts.uri.path()}));
+                    .details(serde_json::json!({"role": role.audit_name(), "page": parts.uri.path()}));
                 audit::record(&state.store, event).await?;
             }
         }
@@ -423,19 +423,43 @@ impl AccountAccess {
         // Staff viewing this account as one of its roles hold that role's reading
         // rights and nothing of their own.
         let viewing_as = caller.viewing_as.as_ref().filter(|viewing| viewing.account_id == account_id);
-        let (permissions, viewing_as) = match viewing_as.and_then(|viewing| AccountRole::parse(&viewing.role)) {
-            Some(role) => (
-                role.permissions().into_iter().filter(|permission| permission.is_read_only()).collect(),
-                Some(role.as_str().to_owned()),
-            ),
+        let (permissions, viewing_as) = match viewing_as {
+            Some(viewing) => {
+                let held = Self::viewed_permissions(state, account_id, &viewing.role).await?;
+                (held.into_iter().filter(|permission| permission.is_read_only()).collect(), Some(viewing.role.clone()))
+            }
             None => (permissions, None),
         };
         Ok(AccountAccess { caller, account_id, permissions, viewing_as })
     }
 
+    /// What a member holding `role` holds in the account. A custom role is read
+    /// now (a role deleted since viewing began holds nothing).
+    async fn viewed_permissions(
+        state: &AppState,
+        account_id: Uuid,
+        role: &ViewedRole,
+    ) -> Result<BTreeSet<Permission>, ApiError> {
+        let grant = match role {
+            ViewedRole::Role { role } => Some(Grant::Role(*role)),
+            ViewedRole::Partner { record_type } => {
+                Some(Grant::Partner { record_types: [*record_type].into_iter().collect() })
+            }
+            ViewedRole::Custom { role_id, name } => {
+                let permissions = state.store.custom_role_permissions(account_id, *role_id).await?;
+                permissions.and_then(|names| grants::parse_names(&names)).map(|permissions| Grant::Custom {
+                    role_id: *role_id,
+                    name: name.clone(),
+                    permissions,
+                })
+            }
+        };
+        Ok(grant.map(|grant| grant.permissions()).unwrap_or_default())
+    }
+
     /// The role a staff member is viewing this account as, if they are.
-    pub fn viewing_as(&self) -> Option<&str> {
-        self.viewing_as.as_deref()
+    pub fn viewing_as(&self) -> Option<&ViewedRole> {
+        self.viewing_as.as_ref()
     }
 
     /// Whether the caller holds `permission` here (to shape an answer; to act, use

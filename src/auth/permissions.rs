@@ -275,6 +275,15 @@ pub enum RecordType {
 }
 
 impl RecordType {
+    pub const ALL: &'static [RecordType] = &[
+        RecordType::Invoices,
+        RecordType::Payments,
+        RecordType::Documents,
+        RecordType::Tickets,
+        RecordType::Orders,
+        RecordType::Tasks,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordType::Invoices => "invoices",

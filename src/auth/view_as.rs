@@ -20,13 +20,14 @@ use cookie::Cookie;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::permissions::{AccountRole, RecordType};
 use super::session::own_cookie;
 use crate::config::Settings;
 use crate::core::crypto::SecretCipher;
 
 const PLAIN_NAME: &str = "portico_view_as";
 const HOST_PREFIXED_NAME: &str = "__Host-portico_view_as";
-const CONTEXT: &str = "portico view-as v1";
+const CONTEXT: &str = "portico view-as v2";
 pub const LIFETIME_MINUTES: i64 = 30;
 
 /// Whom a staff member is viewing an account as.
@@ -34,16 +35,69 @@ pub const LIFETIME_MINUTES: i64 = 30;
 pub struct ViewingAs {
     pub account_id: Uuid,
     pub account_name: String,
-    /// A built-in role's name (`billing`).
-    pub role: String,
+    pub role: ViewedRole,
     session_id: Uuid,
     expires_at: DateTime<Utc>,
 }
 
 impl ViewingAs {
-    pub fn new(session_id: Uuid, account_id: Uuid, account_name: String, role: String, now: DateTime<Utc>) -> Self {
+    pub fn new(session_id: Uuid, account_id: Uuid, account_name: String, role: ViewedRole, now: DateTime<Utc>) -> Self {
         Self { account_id, account_name, role, session_id, expires_at: now + Duration::minutes(LIFETIME_MINUTES) }
     }
+}
+
+/// The role an account is viewed as: any a member of it may hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ViewedRole {
+    /// A built-in role.
+    Role { role: AccountRole },
+    /// One of the account's own roles. Its permissions are read on each
+    /// request, so a change to the role shows at once; a deleted one opens nothing.
+    Custom { role_id: Uuid, name: String },
+    /// An outside party limited to one kind of record.
+    Partner { record_type: RecordType },
+}
+
+impl ViewedRole {
+    /// The role a console form chose: `billing`, `custom:{id}` (named by the
+    /// caller, who looked it up in the account) or `partner:{record type}`.
+    pub fn parse(choice: &str) -> Option<ChosenRole> {
+        match choice.split_once(':') {
+            Some(("custom", id)) => Uuid::parse_str(id).ok().map(ChosenRole::Custom),
+            Some(("partner", record_type)) => {
+                let record_type = serde_json::from_value(serde_json::Value::String(record_type.into())).ok()?;
+                Some(ChosenRole::Ready(ViewedRole::Partner { record_type }))
+            }
+            Some(_) => None,
+            None => AccountRole::parse(choice).map(|role| ChosenRole::Ready(ViewedRole::Role { role })),
+        }
+    }
+
+    /// What the console's form sends for this role.
+    pub fn form_value(&self) -> String {
+        match self {
+            ViewedRole::Role { role } => role.as_str().to_owned(),
+            ViewedRole::Custom { role_id, .. } => format!("custom:{role_id}"),
+            ViewedRole::Partner { record_type } => format!("partner:{}", record_type.as_str()),
+        }
+    }
+
+    /// How the audit log names it (`billing`, `custom:Accounts payable`, `partner:tickets`).
+    pub fn audit_name(&self) -> String {
+        match self {
+            ViewedRole::Role { role } => role.as_str().to_owned(),
+            ViewedRole::Custom { name, .. } => format!("custom:{name}"),
+            ViewedRole::Partner { record_type } => format!("partner:{}", record_type.as_str()),
+        }
+    }
+}
+
+/// A role as the form chose it: ready, or a custom role still to be found in the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChosenRole {
+    Ready(ViewedRole),
+    Custom(Uuid),
 }
 
 pub fn cookie_name(settings: &Settings) -> &'static str {
@@ -107,7 +161,8 @@ mod tests {
         let cipher = SecretCipher::new(&MasterKey::generate());
         let (session, other_session, account) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let now = Utc::now();
-        let viewing = ViewingAs::new(session, account, "Acme".into(), "billing".into(), now);
+        let billing = ViewedRole::Role { role: AccountRole::Billing };
+        let viewing = ViewingAs::new(session, account, "Acme".into(), billing, now);
         let set_cookie = cookie(&settings, &cipher, &viewing);
         assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
         let headers = headers_with(&set_cookie);
@@ -117,5 +172,21 @@ mod tests {
         assert_eq!(from_headers(&headers, &settings, &cipher, session, later), None, "expired");
         let other_key = SecretCipher::new(&MasterKey::generate());
         assert_eq!(from_headers(&headers, &settings, &other_key, session, now), None, "forged");
+    }
+
+    #[test]
+    fn a_chosen_role_round_trips_through_the_form_and_nothing_else_parses() {
+        let custom = Uuid::new_v4();
+        let roles =
+            [ViewedRole::Role { role: AccountRole::Billing }, ViewedRole::Partner { record_type: RecordType::Tickets }];
+        for role in roles {
+            assert_eq!(ViewedRole::parse(&role.form_value()), Some(ChosenRole::Ready(role)));
+        }
+        let named = ViewedRole::Custom { role_id: custom, name: "Accounts payable".into() };
+        assert_eq!(ViewedRole::parse(&named.form_value()), Some(ChosenRole::Custom(custom)));
+        assert_eq!(named.audit_name(), "custom:Accounts payable");
+        for refused in ["", "superuser", "custom:", "custom:not-an-id", "partner:everything", "staff:admin"] {
+            assert_eq!(ViewedRole::parse(refused), None, "{refused}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use super::format::Formatter;
 use super::i18n::{Lang, message};
 use crate::api::portal::records::PortalRecord;
 use crate::auth::permissions::Permission;
+use crate::auth::view_as::ViewedRole;
 use crate::auth::{AccountAccess, Caller, access};
 use crate::server::AppState;
 use crate::server::problem::ApiError;
@@ -118,13 +119,22 @@ impl Page {
         Ok(page)
     }
 
+    /// A role an account may be viewed as, in words (a custom role by its name).
+    pub fn viewed_role_label(&self, role: &ViewedRole) -> String {
+        match role {
+            ViewedRole::Role { role } => self.t(&format!("role-{}", role.as_str())),
+            ViewedRole::Custom { name, .. } => name.clone(),
+            ViewedRole::Partner { record_type } => self.t(&format!("view-as-partner-{}", record_type.as_str())),
+        }
+    }
+
     /// The same page inside one of the person's accounts, with the sections their
     /// access there opens.
     pub fn in_account(mut self, access: &AccountAccess) -> Self {
         let account_id = access.any_access().account_id();
         self.account = self.accounts.iter().find(|account| account.id == account_id).cloned();
         if let (Some(role), Some(viewing)) = (access.viewing_as(), access.caller.viewing_as.as_ref()) {
-            let role_label = self.t(&format!("role-{role}"));
+            let role_label = self.viewed_role_label(role);
             self.viewing_as = Some(message(
                 self.lang,
                 "view-as-banner",

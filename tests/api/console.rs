@@ -829,3 +829,83 @@ async fn an_admin_describes_a_providers_own_hmac_signature_and_limits_where_deli
     assert_eq!(audit.len(), 1, "{audit:?}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn support_views_an_account_as_one_of_its_own_roles_and_as_a_partner() {
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let support = app.staff(StaffRole::Support).await;
+    let acme = app.create_account(&admin, "Acme").await;
+    let owner = app.member(&admin, acme, "owner").await;
+    let created: Value = app
+        .request(Method::POST, &format!("/api/v1/accounts/{acme}/roles"), Some(&owner))
+        .json(&json!({"name": "Accounts payable", "permissions": ["invoices.view", "invoices.download"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let role_id = created["role_id"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &support.email, &support.password).await;
+    browser.wait_for_path("/console/accounts").await;
+    let view_as = |choice: String| {
+        let (browser, app) = (&browser, &app);
+        async move {
+            browser.goto(&format!("{}/console/accounts/{acme}", app.address)).await;
+            let select = browser.client.find(Locator::Css("#view-as-role")).await.unwrap();
+            select.select_by_value(&choice).await.unwrap();
+            browser.click_and_wait("form[action$='/view-as'] button").await;
+            browser.wait_for_path(&format!("/accounts/{acme}")).await;
+        }
+    };
+
+    // The account's own role: its name on the banner, exactly its sections.
+    view_as(format!("custom:{role_id}")).await;
+    assert!(browser.text("#view-as-banner").await.contains("Accounts payable"));
+    let sections = browser.text("nav.sections").await;
+    assert!(
+        sections.contains("Invoices") && !sections.contains("Documents") && !sections.contains("Team"),
+        "{sections}"
+    );
+    assert_accessible(&browser, "viewing as a custom role").await;
+    let (status, _, _) = browser.fetch(&format!("/accounts/{acme}/invoices")).await;
+    assert_eq!(status, 200);
+    // The owner deletes the role: the very next page holds nothing (read afresh, not from the cookie).
+    let deleted = app
+        .request(Method::DELETE, &format!("/api/v1/accounts/{acme}/roles/{role_id}"), Some(&owner))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let (status, _, _) = browser.fetch(&format!("/accounts/{acme}/invoices")).await;
+    assert_eq!(status, 403, "a role that is gone opens nothing");
+
+    // A partner limited to requests.
+    view_as("partner:tickets".into()).await;
+    assert!(browser.text("#view-as-banner").await.contains("Partner (requests only)"));
+    let sections = browser.text("nav.sections").await;
+    assert!(sections.contains("Requests") && !sections.contains("Invoices"), "{sections}");
+    assert_accessible(&browser, "viewing as a partner").await;
+    // Nothing else is a role: refused as input.
+    let refused: Value = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0], {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'role=custom%3A00000000-0000-0000-0000-000000000000'})
+               .then(response => done(response.status));",
+            vec![json!(format!("/console/accounts/{acme}/view-as"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, 422, "a custom role the account does not have");
+    browser.click_and_wait("#view-as-banner button").await;
+    browser.close().await;
+
+    let events: Vec<Value> =
+        app.get_json(&format!("/api/v1/accounts/{acme}/audit-events?action=staff.view"), Some(&owner)).await;
+    let roles: Vec<&str> = events.iter().filter_map(|event| event["details"]["role"].as_str()).collect();
+    assert!(roles.contains(&"custom:Accounts payable") && roles.contains(&"partner:tickets"), "{roles:?}");
+}

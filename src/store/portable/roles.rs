@@ -82,6 +82,12 @@ portable_queries! {
         Ok(roles)
     }
 
+    /// A custom role's permission names, for deciding access only (staff viewing
+    /// an account as that role): everything else reads roles through `AccountData`.
+    pub async fn custom_role_permissions(&self, account_id: Uuid, role_id: Uuid) -> Result<Option<Vec<String>>> {
+        Ok(self.custom_role(account_id, role_id).await?.map(|role| role.permissions.0))
+    }
+
     pub(in crate::store) async fn custom_role(&self, account_id: Uuid, role_id: Uuid) -> Result<Option<CustomRoleRecord>> {
         let role = sqlx::query_as(
             "SELECT id AS role_id, name, permissions, created_at FROM custom_roles WHERE account_id = $1 AND id = $2",

@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::Console;
 use crate::api::admin::accounts::{self as api, NewAccount, Page as AccountsPage};
-use crate::api::portal::{invitations as invitations_api, members as members_api};
+use crate::api::portal::{invitations as invitations_api, members as members_api, roles as roles_api};
 use crate::audit;
 use crate::auth::AccountAccess;
-use crate::auth::permissions::{AccountRole, StaffPermission};
+use crate::auth::permissions::{AccountRole, RecordType, StaffPermission};
 use crate::auth::session::set_cookie_header;
-use crate::auth::view_as::{self, ViewingAs};
+use crate::auth::view_as::{self, ChosenRole, ViewedRole, ViewingAs};
 use crate::server::AppState;
 use crate::server::form::Form;
 use crate::server::json::Json;
@@ -47,7 +47,7 @@ struct AccountsListPage {
     more_href: Option<String>,
     may_create: bool,
     /// (value, label) of the roles an account may be viewed as.
-    roles: Vec<(&'static str, String)>,
+    roles: Vec<(String, String)>,
     new_account: NewAccountForm,
     created: String,
     problem: FormProblem,
@@ -106,8 +106,7 @@ async fn accounts_page(
             slug: account.slug,
         })
         .collect();
-    let roles =
-        AccountRole::ALL.iter().map(|role| (role.as_str(), page.t(&format!("role-{}", role.as_str())))).collect();
+    let roles = builtin_roles().iter().map(|role| (role.form_value(), page.viewed_role_label(role))).collect();
     Ok(AccountsListPage {
         roles,
         may_create: console.staff.holds(StaffPermission::AccountsManage),
@@ -165,19 +164,26 @@ pub async fn view_as(
 ) -> Result<Response, ApiError> {
     console.staff.require(StaffPermission::AccountsView, &state).await?;
     let account = state.store.account(account_id).await?.ok_or_else(|| ApiError::from_code(ErrorCode::NotFound))?;
-    let Some(role) = AccountRole::parse(&form.role) else {
-        return Err(ApiError::validation(vec![FieldError { field: "role".into(), message: "not a role".into() }]));
+    let not_a_role = || ApiError::validation(vec![FieldError { field: "role".into(), message: "not a role".into() }]);
+    let role = match ViewedRole::parse(&form.role).ok_or_else(not_a_role)? {
+        ChosenRole::Ready(role) => role,
+        ChosenRole::Custom(role_id) => {
+            let custom =
+                custom_roles(&state, &console, account_id).await?.into_iter().find(|role| role.role_id == role_id);
+            let custom = custom.ok_or_else(not_a_role)?;
+            ViewedRole::Custom { role_id, name: custom.name }
+        }
     };
     let Some(session_id) = console.staff.caller.session_id() else {
         return Err(ApiError::new(ErrorCode::BadRequest, "Viewing as a customer needs a signed-in browser."));
     };
-    let viewing = ViewingAs::new(session_id, account.id, account.name, role.as_str().to_owned(), Utc::now());
     let event = console
         .staff
         .caller
         .audit_event("staff.view_as_started")
         .account(account_id)
-        .details(serde_json::json!({"role": role.as_str()}));
+        .details(serde_json::json!({"role": role.audit_name()}));
+    let viewing = ViewingAs::new(session_id, account.id, account.name, role, Utc::now());
     audit::record(&state.store, event).await?;
     let mut response = Redirect::to(&format!("/accounts/{account_id}")).into_response();
     set_cookie_header(response.headers_mut(), view_as::cookie(&state.settings, &state.cipher, &viewing));
@@ -220,7 +226,30 @@ struct AccountPage {
     team_href: String,
     audit_href: String,
     view_as_href: String,
-    roles: Vec<(&'static str, String)>,
+    /// The roles it may be viewed as, grouped: (group, [(value, label)]).
+    role_groups: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// The built-in roles an account may be viewed as.
+fn builtin_roles() -> Vec<ViewedRole> {
+    AccountRole::ALL.iter().map(|role| ViewedRole::Role { role: *role }).collect()
+}
+
+/// The account as the staff member themselves (in the console staff act as
+/// themselves, even while viewing this account as a customer).
+async fn as_staff(state: &AppState, console: &Console, account_id: Uuid) -> Result<AccountAccess, ApiError> {
+    let mut caller = console.staff.caller.clone();
+    caller.viewing_as = None;
+    AccountAccess::resolve(state, caller, account_id).await
+}
+
+async fn custom_roles(
+    state: &AppState,
+    console: &Console,
+    account_id: Uuid,
+) -> Result<Vec<crate::store::CustomRoleRecord>, ApiError> {
+    let access = as_staff(state, console, account_id).await?;
+    Ok(roles_api::list_roles(State(state.clone()), access).await?.0)
 }
 
 /// One account: its members and invitations waiting, what each connector
@@ -232,10 +261,8 @@ pub async fn show(
     Path(account_id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let scope = console.staff.require(StaffPermission::AccountsView, &state).await?;
-    // In the console staff act as themselves, even while viewing this account as a customer.
-    let mut caller = console.staff.caller.clone();
-    caller.viewing_as = None;
-    let access = AccountAccess::resolve(&state, caller, account_id).await?;
+    let access = as_staff(&state, &console, account_id).await?;
+    let Json(custom) = roles_api::list_roles(State(state.clone()), access.clone()).await?;
     let Json(account) = api::get_account(State(state.clone()), access.clone()).await?;
     let Json(members) = members_api::list_members(State(state.clone()), access.clone()).await?;
     let Json(invitations) = invitations_api::list_invitations(State(state.clone()), access).await?;
@@ -269,8 +296,27 @@ pub async fn show(
             count,
         })
         .collect();
-    let roles =
-        AccountRole::ALL.iter().map(|role| (role.as_str(), page.t(&format!("role-{}", role.as_str())))).collect();
+    let options = |roles: Vec<ViewedRole>| -> Vec<(String, String)> {
+        roles.iter().map(|role| (role.form_value(), page.viewed_role_label(role))).collect()
+    };
+    let role_groups = vec![
+        (page.t("view-as-builtin-roles"), options(builtin_roles())),
+        (
+            page.t("view-as-custom-roles"),
+            options(
+                custom.into_iter().map(|role| ViewedRole::Custom { role_id: role.role_id, name: role.name }).collect(),
+            ),
+        ),
+        (
+            page.t("view-as-partners"),
+            options(
+                RecordType::ALL.iter().map(|record_type| ViewedRole::Partner { record_type: *record_type }).collect(),
+            ),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, options)| !options.is_empty())
+    .collect();
     page::ok(&AccountPage {
         team_href: format!("/accounts/{account_id}/team"),
         audit_href: format!("/console/audit?account={account_id}"),
@@ -279,7 +325,7 @@ pub async fn show(
         members,
         invitations,
         counts,
-        roles,
+        role_groups,
         page,
     })
 }
