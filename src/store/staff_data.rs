@@ -31,6 +31,15 @@ impl StaffData {
         self.store.adoption_report(from, until, active_since, limit).await
     }
 
+    /// The activity of every active account in `[from, until)`: one month of the report.
+    pub async fn activity_totals(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<super::ActivityTotals> {
+        self.store.activity_totals(from, until).await
+    }
+
     /// How many live records each connector brought into an account, by type:
     /// (connector id, its name, record type, count).
     pub async fn account_record_counts(&self, account_id: Uuid) -> Result<Vec<(Uuid, String, String, i64)>> {

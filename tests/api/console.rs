@@ -597,6 +597,13 @@ async fn support_views_an_account_as_its_billing_role_read_only_and_the_owner_fi
     assert!(acme_line.ends_with(",1,1,1,1,2,0,1,1,0"), "{acme_line}");
     let report = app.request(Method::GET, "/console/reports", Some(&admin)).send().await.unwrap().text().await.unwrap();
     assert!(report.contains("Acme"), "the report page lists the account");
+    // This month's line counts the same activity over every account (Acme is the only one).
+    let months = report.split("id=\"report-months\"").nth(1).unwrap();
+    let this_month = chrono::Utc::now().format("%Y-%m").to_string();
+    let line = months.split("<tr>").find(|row| row.contains(&this_month)).unwrap_or_else(|| panic!("{months}"));
+    let figures: Vec<&str> =
+        line.split("class=\"amount\">").skip(1).map(|cell| cell.split('<').next().unwrap()).collect();
+    assert_eq!(figures, ["1", "2", "0", "1", "1", "0"], "invited, sign-ins, documents, invoices, payments, requests");
 }
 
 #[tokio::test]

@@ -78,7 +78,7 @@ pub use notifications::{NewNotification, NotificationMail, NotificationRow, Reci
 pub use profiles::{ProfileRow, UserLabel};
 pub use records::ACCOUNT_RECORD_SELECT;
 pub use records::RECORD_COLUMNS;
-pub use reports::AdoptionRow;
+pub use reports::{ActivityTotals, AdoptionRow};
 pub use seed::{SeedAccount, SeedBatch, SeedRecord};
 pub use sessions::{LoginFailureCounts, PasswordChanged};
 pub use user_tokens::EmailChanged;

@@ -16,7 +16,7 @@ use crate::api::portal::audit::spreadsheet_safe;
 use crate::auth::permissions::StaffPermission;
 use crate::server::AppState;
 use crate::server::problem::ApiError;
-use crate::store::{AdoptionRow, StaffData};
+use crate::store::{ActivityTotals, AdoptionRow, StaffData};
 use crate::web::page::{self, Page};
 
 /// Accounts in one report, at most.
@@ -61,7 +61,7 @@ fn months(from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<(DateTime<Utc>, Date
 
 pub struct MonthLine {
     pub month: String,
-    pub figures: AdoptionRow,
+    pub figures: ActivityTotals,
 }
 
 #[derive(Template)]
@@ -94,7 +94,7 @@ pub async fn show(
     let rows = data.adoption_report(from, now, active_since, ACCOUNTS).await?;
     let mut by_month = Vec::new();
     for (start, end) in months(from, now) {
-        let figures = totals(&data.adoption_report(start, end, active_since, ACCOUNTS).await?);
+        let figures = data.activity_totals(start, end).await?;
         by_month.push(MonthLine { month: start.format("%Y-%m").to_string(), figures });
     }
     let page = console.page(&state, "reports").await?;
