@@ -77,6 +77,33 @@ fn day_start(page: &Page, text: &str) -> Option<Result<DateTime<Utc>, ()>> {
     Some(start.ok_or(()))
 }
 
+/// The days typed in a filter as `[from, until)` ("until" a day includes that
+/// day), adding what is wrong with them to `problem`. The portal's activity log
+/// and the console's audit log read their dates with it.
+pub(crate) fn period_of(
+    page: &Page,
+    from: &str,
+    until: &str,
+    problem: &mut FormProblem,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let mut day = |field: &str, text: &str| match day_start(page, text) {
+        None => None,
+        Some(Ok(at)) => Some(at),
+        Some(Err(())) => {
+            problem.fields.insert(field.into(), page.t("audit-date-invalid"));
+            None
+        }
+    };
+    let from = day("from", from);
+    let until = day("until", until).map(|at| at + Duration::days(1));
+    if let (Some(from), Some(until)) = (from, until)
+        && from >= until
+    {
+        problem.fields.insert("until".into(), page.t("audit-range-invalid"));
+    }
+    (from, until)
+}
+
 /// The form as the API's filter, or what is wrong with it.
 fn filter_of(page: &Page, form: &AuditForm) -> Result<AuditQuery, FormProblem> {
     let mut problem = FormProblem::default();
@@ -88,22 +115,7 @@ fn filter_of(page: &Page, form: &AuditForm) -> Result<AuditQuery, FormProblem> {
             None
         }),
     };
-    let mut day = |field: &str, text: &str| match day_start(page, text) {
-        None => None,
-        Some(Ok(at)) => Some(at),
-        Some(Err(())) => {
-            problem.fields.insert(field.into(), page.t("audit-date-invalid"));
-            None
-        }
-    };
-    let from = day("from", &form.from);
-    // "Until" a day includes that day.
-    let until = day("until", &form.until).map(|at| at + Duration::days(1));
-    if let (Some(from), Some(until)) = (from, until)
-        && from >= until
-    {
-        problem.fields.insert("until".into(), page.t("audit-range-invalid"));
-    }
+    let (from, until) = period_of(page, &form.from, &form.until, &mut problem);
     if problem.fields.is_empty() {
         Ok(AuditQuery { action, actor, from, until })
     } else {

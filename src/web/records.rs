@@ -70,6 +70,16 @@ impl FormProblem {
         }
     }
 
+    /// As [`Self::from_error`], and a change refused for want of a recent
+    /// password (step-up) becomes the form's summary too: the console's pages
+    /// that change secrets and roles ask for it on the same page.
+    pub fn from_refusal(error: ApiError) -> Result<Self, ApiError> {
+        if error.code() == ErrorCode::ReauthenticationRequired {
+            return Ok(Self { summary: Some(error.detail().to_owned()), fields: BTreeMap::new() });
+        }
+        Self::from_error(error)
+    }
+
     pub fn field(&self, name: &str) -> Option<&String> {
         self.fields.get(name)
     }

@@ -916,3 +916,106 @@ async fn support_views_an_account_as_one_of_its_own_roles_and_as_a_partner() {
     let roles: Vec<&str> = events.iter().filter_map(|event| event["details"]["role"].as_str()).collect();
     assert!(roles.contains(&"custom:Accounts payable") && roles.contains(&"partner:tickets"), "{roles:?}");
 }
+
+#[tokio::test]
+async fn an_admin_whose_password_proof_is_old_proves_it_again_before_a_secret_changes_and_replays_a_day() {
+    let source = projects_source(1).await;
+    let app = spawn_app().await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let body = json!({
+        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest_with_webhooks(&source.base_url())},
+        "credentials": {"api_key": API_KEY}, "allow_private_network": true,
+    });
+    let connector: Value = app
+        .request(Method::POST, "/api/v1/admin/connectors", Some(&admin))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let endpoint: Value = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/admin/connectors/{}/webhook-endpoints", connector["id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .json(&json!({"name": "Projects events", "scheme": "standard-webhooks", "secret": secret}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
+    for n in 0..3 {
+        let event = json!({"event": "project.updated", "project": {"id": 1, "client_id": "c-1", "name": format!("Name {n}"), "phase": "build", "updated": 1_800_000_000 + n}}).to_string();
+        let headers = portico_testkit::signing::standard_webhooks_headers(
+            secret,
+            &format!("msg_{n}"),
+            chrono::Utc::now().timestamp(),
+            event.as_bytes(),
+        );
+        let mut delivery =
+            app.client.post(app.url(&format!("/webhooks/{endpoint_id}"))).header("content-type", "application/json");
+        for (name, value) in headers {
+            delivery = delivery.header(name, value);
+        }
+        assert_eq!(delivery.body(event).send().await.unwrap().status(), 200);
+    }
+
+    let browser = Browser::start(Viewport::Desktop).await;
+    sign_in(&browser, &app.address, &admin.email, &admin.password).await;
+    browser.wait_for_path("/console/connectors").await;
+    let endpoint_page = format!("/console/webhooks/{endpoint_id}");
+    eventually("the deliveries to be processed", Duration::from_secs(15), || async {
+        browser.goto(&format!("{}{endpoint_page}", app.address)).await;
+        (browser.text("#delivery-list").await.matches("Processed").count() == 3).then_some(())
+    })
+    .await;
+
+    // Eleven minutes later: no secret changes until the password is proven again.
+    let eleven_minutes_ago = chrono::Utc::now() - chrono::Duration::minutes(11);
+    crate::helpers::raw_sql(&app.db, "UPDATE sessions SET proved_at = $1 WHERE user_id = $2", |query| {
+        query.bind(eleven_minutes_ago).bind(admin.user_id)
+    })
+    .await;
+    browser.goto(&format!("{}{endpoint_page}", app.address)).await;
+    assert!(browser.client.find(Locator::Css("form[action$='/secrets']")).await.is_err(), "no rotation offered");
+    assert!(browser.client.find(Locator::Css("form[action$='/revoke']")).await.is_err(), "no revocation offered");
+    assert_accessible(&browser, "console endpoint asking for the password").await;
+    browser.fill("#confirm-password", "not-the-password").await;
+    browser.click_and_wait("form[action='/console/confirm'] button").await;
+    assert!(browser.text("main .notice").await.contains("That password was not right"));
+    assert!(browser.client.find(Locator::Css("form[action$='/secrets']")).await.is_err(), "still asking");
+    browser.fill("#confirm-password", &admin.password).await;
+    browser.click_and_wait("form[action='/console/confirm'] button").await;
+    browser.wait_for_path(&endpoint_page).await;
+    browser.click_and_wait("form[action$='/secrets'] button").await;
+    assert!(browser.value("#generated-secret").await.starts_with("whsec_"), "rotated once proven");
+
+    // The deliveries replayed as a range, from the page's form (a day either
+    // side: the form reads the reader's time zone).
+    let today = chrono::Utc::now();
+    let day = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%dT%H:%M").to_string();
+    browser.goto(&format!("{}{endpoint_page}", app.address)).await;
+    let set = |css: &'static str, value: String| {
+        let browser = &browser;
+        async move {
+            browser
+                .client
+                .execute("document.querySelector(arguments[0]).value = arguments[1];", vec![json!(css), json!(value)])
+                .await
+                .unwrap();
+        }
+    };
+    set("#from", day(today - chrono::Duration::days(1))).await;
+    set("#until", day(today + chrono::Duration::days(1))).await;
+    browser.click_and_wait("form[action$='/replay'].form button").await;
+    assert!(browser.text("main .notice").await.contains('3'), "{}", browser.text("main .notice").await);
+    let audit: Vec<Value> = app.get_json("/api/v1/audit-events?action=webhook_endpoint.replayed", Some(&admin)).await;
+    assert_eq!(audit[0]["details"]["replayed"], 3, "{audit:?}");
+    browser.close().await;
+}

@@ -627,8 +627,20 @@ pub async fn replay_range(
     Path(endpoint_id): Path<Uuid>,
     Json(range): Json<ReplayRange>,
 ) -> Result<Response, ApiError> {
-    staff.require(StaffPermission::ConnectorsManage, &state).await?;
-    find(&state, endpoint_id).await?;
+    let replayed = replay_between(&state, &staff, endpoint_id, range).await?;
+    Ok((StatusCode::ACCEPTED, Json(replayed)).into_response())
+}
+
+/// Puts the deliveries received in the range back through processing, audited:
+/// the API's and the console's one way.
+pub async fn replay_between(
+    state: &AppState,
+    staff: &StaffCaller,
+    endpoint_id: Uuid,
+    range: ReplayRange,
+) -> Result<Replayed, ApiError> {
+    staff.require(StaffPermission::ConnectorsManage, state).await?;
+    find(state, endpoint_id).await?;
     if range.received_until <= range.received_from {
         return Err(ApiError::validation(vec![FieldError {
             field: "received_until".into(),
@@ -638,8 +650,8 @@ pub async fn replay_range(
     let selection = ReplaySelection::ReceivedBetween(range.received_from, range.received_until);
     let replayed = state.store.replay_deliveries(endpoint_id, &selection, Utc::now()).await?;
     audit_replay(
-        &state,
-        &staff,
+        state,
+        staff,
         endpoint_id,
         serde_json::json!({
             "received_from": range.received_from, "received_until": range.received_until, "replayed": replayed,
@@ -647,7 +659,7 @@ pub async fn replay_range(
     )
     .await?;
     state.webhooks.committed.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(Replayed { replayed })).into_response())
+    Ok(Replayed { replayed })
 }
 
 async fn audit_replay(

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -20,6 +19,7 @@ use crate::auth::permissions::StaffPermission;
 use crate::server::AppState;
 use crate::server::problem::ApiError;
 use crate::store::StaffData;
+use crate::web::audit::period_of;
 use crate::web::page::{self, Page};
 use crate::web::records::FormProblem;
 
@@ -83,18 +83,6 @@ struct AuditPage {
     problem: FormProblem,
 }
 
-/// A `YYYY-MM-DD` day in the reader's time zone as the instant it starts.
-fn day_start(page: &Page, text: &str) -> Option<Result<DateTime<Utc>, ()>> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let start = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|day| day.and_hms_opt(0, 0, 0)).and_then(
-        |midnight| page.format.time_zone.from_local_datetime(&midnight).earliest().map(|at| at.with_timezone(&Utc)),
-    );
-    Some(start.ok_or(()))
-}
-
 pub async fn list(
     State(state): State<AppState>,
     console: Console,
@@ -121,21 +109,7 @@ pub async fn list(
             found
         }
     };
-    let mut day = |field: &str, text: &str| match day_start(&page, text) {
-        None => None,
-        Some(Ok(at)) => Some(at),
-        Some(Err(())) => {
-            problem.fields.insert(field.into(), page.t("audit-date-invalid"));
-            None
-        }
-    };
-    let from = day("from", &form.from);
-    let until = day("until", &form.until).map(|at| at + Duration::days(1));
-    if let (Some(from), Some(until)) = (from, until)
-        && from >= until
-    {
-        problem.fields.insert("until".into(), page.t("audit-range-invalid"));
-    }
+    let (from, until) = period_of(&page, &form.from, &form.until, &mut problem);
     let query = AuditQuery { action, actor, from, until };
     let events = if problem.fields.is_empty() {
         StaffData::of(&state.store, &scope).audit_events(&query.filter()?, account, form.before, PAGE_SIZE).await?

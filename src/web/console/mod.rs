@@ -65,6 +65,16 @@ impl FromRequestParts<AppState> for Console {
     }
 }
 
+/// What `console/step_up.html` shows: see [`Console::step_up`].
+pub struct StepUp {
+    pub next: String,
+    pub hint: String,
+    /// Whether to ask for the authenticator's code as well.
+    pub mfa_enabled: bool,
+    /// The form's heading level where the page places it.
+    pub heading_level: u8,
+}
+
 /// The console's sections, each behind the staff permission its API asks.
 const SECTIONS: [(&str, StaffPermission); 7] = [
     ("connectors", StaffPermission::ConnectorsManage),
@@ -87,6 +97,18 @@ impl Console {
             .collect();
         page.in_console = true;
         Ok(page)
+    }
+
+    /// The form asking for the password again, when the last proof is older than
+    /// the ten minutes a secret or a role change needs; `None` while it is recent.
+    /// `next` is where the proof leads back to; `hint` says what it opens.
+    pub fn step_up(&self, page: &Page, next: String, hint_key: &str, heading_level: u8) -> Option<StepUp> {
+        self.staff.caller.require_recent_sign_in().err().map(|_| StepUp {
+            next,
+            hint: page.t(hint_key),
+            mfa_enabled: self.staff.caller.mfa_enabled,
+            heading_level,
+        })
     }
 
     /// The first section this role opens.

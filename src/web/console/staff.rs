@@ -41,7 +41,7 @@ struct StaffPage {
     page: Page,
     members: Vec<StaffLine>,
     roles: Vec<(&'static str, String)>,
-    needs_step_up: bool,
+    step_up: Option<super::StepUp>,
     /// A new invitation's link, shown once.
     invitation_link: Option<String>,
     invite_email: String,
@@ -104,7 +104,7 @@ async fn staff_page(
     let sso = SsoSection::new(state, &page, connection, sso_form, sso_roles, "/console/staff/sso".into(), words);
     Ok(StaffPage {
         roles,
-        needs_step_up: console.staff.caller.require_recent_sign_in().is_err(),
+        step_up: console.step_up(&page, "/console/staff".into(), "console-staff-step-up-hint", 2),
         members,
         invitation_link: shown.invitation_link,
         invite_email: shown.invite_email,
@@ -126,12 +126,7 @@ pub async fn show(
 /// A refusal the person can act on (step-up, the last admin, input), as the page.
 async fn refused(state: &AppState, console: &Console, error: ApiError, shown: Shown) -> Result<Response, ApiError> {
     let status = error.code().status();
-    let problem = match error.code() {
-        ErrorCode::ReauthenticationRequired | ErrorCode::Conflict => {
-            FormProblem { summary: Some(error.detail().to_owned()), ..Default::default() }
-        }
-        _ => FormProblem::from_error(error)?,
-    };
+    let problem = FormProblem::from_refusal(error)?;
     page::render(status, &staff_page(state, console, "", shown, problem).await?)
 }
 

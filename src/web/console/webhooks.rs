@@ -79,10 +79,8 @@ struct EndpointPage {
     status: String,
     statuses: Vec<(&'static str, String)>,
     older_href: Option<String>,
-    /// The password must be proven again before a secret changes.
-    needs_step_up: bool,
-    /// ... with the authenticator's code, when the person has one.
-    mfa_enabled: bool,
+    /// The password asked again before a secret changes, when the last proof is old.
+    step_up: Option<super::StepUp>,
     notice: Option<String>,
     problem: FormProblem,
     /// The settings form: as stored, or as typed when refused.
@@ -217,8 +215,7 @@ pub(super) async fn endpoint_page(
         deliveries: deliveries.deliveries.iter().map(|delivery| delivery_line(&page, endpoint_id, delivery)).collect(),
         statuses: DELIVERY_STATUSES.iter().map(|status| (*status, delivery_status_label(&page, status))).collect(),
         status: status.unwrap_or_default(),
-        needs_step_up: console.staff.caller.require_recent_sign_in().is_err(),
-        mfa_enabled: console.staff.caller.mfa_enabled,
+        step_up: console.step_up(&page, href.clone(), "console-step-up-hint", 3),
         connector_name: connector.connector.name,
         connector_href: format!("/console/connectors/{}", endpoint.connector_id),
         generated_secret: shown.generated_secret,
@@ -253,15 +250,6 @@ pub struct NewEndpointForm {
     hmac: HmacFields,
 }
 
-/// The refusal of a form about secrets: step-up and invalid input become the
-/// form's problem; anything else stays an error.
-fn secret_problem(error: ApiError) -> Result<FormProblem, ApiError> {
-    if error.code() == ErrorCode::ReauthenticationRequired {
-        return Ok(FormProblem { summary: Some(error.detail().to_owned()), ..Default::default() });
-    }
-    FormProblem::from_error(error)
-}
-
 pub async fn create(
     State(state): State<AppState>,
     console: Console,
@@ -293,7 +281,7 @@ pub async fn create(
             endpoint_page(&state, &console, endpoint.id, query, shown).await
         }
         Err(error) => {
-            let problem = secret_problem(error)?;
+            let problem = FormProblem::from_refusal(error)?;
             let typed = (form.name, form.scheme, form.hmac);
             super::connectors::refused_endpoint(&state, &console, connector_id, typed, problem).await
         }
@@ -338,7 +326,7 @@ pub async fn rotate(
     };
     let shown = match rotated {
         Ok(Json(endpoint)) => Shown { generated_secret: endpoint.generated_secret, ..Default::default() },
-        Err(error) => Shown::refused(secret_problem(error)?),
+        Err(error) => Shown::refused(FormProblem::from_refusal(error)?),
     };
     endpoint_page(&state, &console, endpoint_id, EndpointQuery::default(), shown).await
 }
@@ -355,7 +343,11 @@ pub async fn revoke(
     match revoked {
         Ok(_) => Ok(Redirect::to(&format!("/console/webhooks/{endpoint_id}?done=revoked")).into_response()),
         Err(error) => {
-            let shown = Shown { problem: secret_problem(error)?, status: StatusCode::CONFLICT, ..Default::default() };
+            let shown = Shown {
+                problem: FormProblem::from_refusal(error)?,
+                status: StatusCode::CONFLICT,
+                ..Default::default()
+            };
             endpoint_page(&state, &console, endpoint_id, EndpointQuery::default(), shown).await
         }
     }
@@ -463,7 +455,7 @@ pub async fn replay_range(
     let outcome = match (from, until) {
         (Some(received_from), Some(received_until)) => {
             let range = ReplayRange { received_from, received_until };
-            api::replay_range(State(state.clone()), console.staff.clone(), Path(endpoint_id), Json(range)).await
+            api::replay_between(&state, &console.staff, endpoint_id, range).await
         }
         _ => Err(ApiError::validation(vec![crate::server::problem::FieldError {
             field: if from.is_none() { "from" } else { "until" }.into(),
@@ -471,13 +463,8 @@ pub async fn replay_range(
         }])),
     };
     match outcome {
-        Ok(response) => {
-            let (_, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, 4096).await.map_err(ApiError::internal)?;
-            let count = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|answer| answer["replayed"].as_u64())
-                .unwrap_or_default();
+        Ok(answer) => {
+            let count = answer.replayed;
             Ok(Redirect::to(&format!("/console/webhooks/{endpoint_id}?done=replayed&count={count}")).into_response())
         }
         Err(error) => {
