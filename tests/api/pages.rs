@@ -598,8 +598,13 @@ async fn a_customer_uploads_a_document_decides_and_completes_tasks_in_the_browse
     }
     assert!(browser.text("h1").await.contains("Master services agreement.pdf"));
     assert!(browser.text(".summary-list").await.contains("signed"), "its tags");
-    let preview =
-        browser.client.find(Locator::Css("iframe.preview")).await.unwrap().attr("src").await.unwrap().unwrap();
+    // Read in one step: a live update may swap the preview between a find and a read.
+    let preview: Value = browser
+        .client
+        .execute("return document.querySelector('iframe.preview').getAttribute('src')", vec![])
+        .await
+        .unwrap();
+    let preview = preview.as_str().unwrap().to_owned();
     let script = r#"
         const done = arguments[arguments.length - 1];
         fetch(arguments[0]).then(async response => {
