@@ -44,6 +44,8 @@ pub enum StartupError {
     Workers(String),
     #[error("a background task failed: {0}")]
     Background(String),
+    #[error("mail transport: {0}")]
+    Mail(String),
 }
 
 /// A built, not yet running, service: connected, migrated, and (for HTTP) bound.
@@ -108,6 +110,8 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         // Deliveries accepted here are processed at once by this process's workers.
         let committed = Arc::new(tokio::sync::Notify::new());
+        let mailer = crate::mail::Mailer::from_settings(&self.settings)
+            .map_err(|error| StartupError::Mail(error.to_string()))?;
         let supervisor = Supervisor::new(shutdown.clone());
         let http_task = self.listener.map(|listener| {
             let feed = crate::events::ChangeFeed::start(
@@ -135,7 +139,7 @@ impl Application {
                 queue: self.queue.clone(),
                 cipher: self.cipher.clone(),
                 connectors: self.connectors.clone(),
-                mailer: crate::mail::Mailer::from_settings(&self.settings),
+                mailer: mailer.clone(),
                 outbound: crate::core::outbound::client_from_settings(&self.settings.outbound),
                 metrics: telemetry::metrics_handle(),
                 webhooks,
@@ -178,7 +182,7 @@ impl Application {
                 "notification mailer",
                 crate::notifications::mail::run(
                     self.store.clone(),
-                    crate::mail::Mailer::from_settings(&self.settings),
+                    mailer.clone(),
                     self.settings.public_url.clone(),
                     shutdown.clone(),
                 ),

@@ -229,12 +229,68 @@ pub struct AuthSettings {
 pub struct MailSettings {
     pub from: String,
     pub transport: MailTransport,
+    #[serde(default)]
+    pub smtp: SmtpSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MailTransport {
+    /// `.eml` files under `data_dir/mail/` (development).
     Log,
+    /// A mail server ([`crate::mail::smtp`]).
+    Smtp,
+}
+
+/// The mail server of `mail.transport = "smtp"` (see [`crate::mail::smtp`]).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// `smtps://host[:465]` or `smtp://host[:587]` (STARTTLS).
+    pub url: String,
+    /// `required` (the default) or `none`, for a plain-text relay on this machine or network.
+    pub tls: SmtpTls,
+    pub username: String,
+    /// Never logged nor shown; `PORTICO_MAIL__SMTP__PASSWORD` keeps it out of files.
+    pub password: secrecy::SecretString,
+    /// How long one SMTP command may take.
+    pub timeout_secs: u64,
+    /// Connections kept open to the server and reused.
+    pub pool_size: u32,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            url: String::new(),
+            tls: SmtpTls::Required,
+            username: String::new(),
+            password: secrecy::SecretString::from(String::new()),
+            timeout_secs: 15,
+            pool_size: 4,
+        }
+    }
+}
+
+/// No Debug of the password.
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SmtpSettings")
+            .field("url", &self.url)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("pool_size", &self.pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    Required,
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -400,6 +456,16 @@ impl Settings {
                 ));
             }
         }
+        if self.mail.transport == MailTransport::Smtp {
+            crate::mail::smtp::endpoint(&self.mail.smtp)
+                .map_err(|message| ConfigError::new("mail.smtp.url", message))?;
+            require_positive("mail.smtp.timeout_secs", self.mail.smtp.timeout_secs)?;
+            require_positive("mail.smtp.pool_size", u64::from(self.mail.smtp.pool_size))?;
+        }
+        self.mail
+            .from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|error| ConfigError::new("mail.from", format!("not an address: {error}")))?;
         require_positive("auth.password_reset_ttl_secs", self.auth.password_reset_ttl_secs)?;
         require_positive("auth.email_verification_ttl_secs", self.auth.email_verification_ttl_secs)?;
         if self.jobs.retry_max_secs.saturating_mul(1000) < self.jobs.retry_base_ms {

@@ -1,14 +1,22 @@
 //! Notifications by email, for people who chose it: workers take the pending ones
-//! in batches under a claim and hand each to the mailer, then mark it sent. A
-//! worker that dies mid-batch leaves its claim to run out; the rest are sent by
-//! another (a mail may then go twice; none is lost).
+//! in batches under a claim and hand each to the mailer, then mark it sent.
+//!
+//! - A server that turns a message away for now (4xx, unreachable, a timeout)
+//!   gets it again later, after [`RETRY_DELAYS`]; after the last it is `failed`.
+//! - A server that refuses it for good (5xx) makes it `failed` at once, with its
+//!   answer, which admins see.
+//! - A worker that dies mid-batch leaves its claim to run out; another sends the
+//!   rest. A message the server took just before the crash, not yet marked sent,
+//!   goes again: with the same `Message-ID` (made from the notification's id), so
+//!   receiving systems that de-duplicate by it show it once. That window, between
+//!   the server's 250 and the mark, is the only way a notification goes twice.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use crate::mail::{Mailer, Message};
+use crate::mail::{MailError, Mailer, Message};
 use crate::store::{NotificationMail, Store, StoreError};
 use crate::telemetry::NOTIFICATION_MAILS;
 
@@ -16,6 +24,17 @@ const POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 50;
 /// How long a worker may take to send a batch before another may take it over.
 const CLAIM: chrono::Duration = chrono::Duration::minutes(5);
+/// Waits before each try again after a server turned a message away for now;
+/// after the last, it is failed (about a day and a half in all).
+pub const RETRY_DELAYS: [chrono::Duration; 7] = [
+    chrono::Duration::seconds(30),
+    chrono::Duration::minutes(2),
+    chrono::Duration::minutes(10),
+    chrono::Duration::minutes(30),
+    chrono::Duration::hours(2),
+    chrono::Duration::hours(8),
+    chrono::Duration::hours(24),
+];
 
 /// Sends until shutdown.
 pub async fn run(store: Store, mailer: Mailer, portal_url: String, shutdown: CancellationToken) {
@@ -46,11 +65,20 @@ pub async fn send_once(store: &Store, mailer: &Mailer, portal_url: &str) -> Resu
                 store.mark_notification_mailed(notification.id).await?;
                 outcome("sent").increment(1);
             }
-            // Left claimed: sent again once the claim runs out.
-            Err(error) => {
-                tracing::warn!(notification_id = %notification.id, error = %error, "a notification mail failed");
+            Err(MailError::Permanent(answer) | MailError::Local(answer)) => {
+                tracing::warn!(notification_id = %notification.id, answer = %answer, "a notification mail was refused");
+                store.fail_notification_mail(notification.id, &answer).await?;
                 outcome("failed").increment(1);
-                return Ok(false);
+            }
+            Err(MailError::Transient(answer)) => {
+                let attempt = notification.mail_attempts.max(0) as usize;
+                let wait = RETRY_DELAYS.get(attempt).copied().unwrap_or(RETRY_DELAYS[RETRY_DELAYS.len() - 1]);
+                tracing::info!(notification_id = %notification.id, answer = %answer, attempt = attempt + 1, "a notification mail waits to be tried again");
+                let last = RETRY_DELAYS.len() as i32 + 1;
+                store.defer_notification_mail(notification.id, Utc::now() + wait, &answer, last).await?;
+                outcome(if attempt + 1 >= last as usize { "failed" } else { "deferred" }).increment(1);
+                // The rest of the batch is tried all the same: a busy mailbox is
+                // one recipient's (and an unreachable server answers at once).
             }
         }
     }
@@ -63,6 +91,7 @@ fn message(notification: &NotificationMail, portal_url: &str) -> Message {
         name => format!("Hello {name},"),
     };
     Message {
+        message_id: Some(format!("<notification-{}@{}>", notification.id, message_domain(portal_url))),
         to: notification.email.clone(),
         subject: format!("{}: {}", notification.account_name, notification.message),
         text: format!(
@@ -71,7 +100,16 @@ fn message(notification: &NotificationMail, portal_url: &str) -> Message {
              you can turn them off there.\n",
             notification.message
         ),
+        ..Default::default()
     }
+}
+
+/// The domain of the portal's address, for message ids that are ours.
+fn message_domain(portal_url: &str) -> String {
+    url::Url::parse(portal_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "portico.invalid".into())
 }
 
 #[cfg(test)]
@@ -86,11 +124,16 @@ mod tests {
             display_name: "Ana".into(),
             account_name: "Acme Corp".into(),
             message: "Invoice INV-7 is paid".into(),
+            mail_attempts: 0,
         };
         let mail = message(&notification, "https://portal.example.com");
         assert_eq!(mail.to, "ana@acme.test");
         assert_eq!(mail.subject, "Acme Corp: Invoice INV-7 is paid");
         assert!(mail.text.starts_with("Hello Ana,\n\nInvoice INV-7 is paid\n"), "{}", mail.text);
         assert!(mail.text.contains("https://portal.example.com"));
+        assert_eq!(
+            mail.message_id.as_deref(),
+            Some("<notification-00000000-0000-0000-0000-000000000000@portal.example.com>")
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod proxy;
 pub mod rest;
 pub mod s3;
 pub mod signing;
+pub mod smtp;
 pub mod status;
 pub mod stripe;
 
@@ -24,4 +25,5 @@ pub use hubspot::FakeHubSpot;
 pub use proxy::Proxy;
 pub use rest::FakeRest;
 pub use s3::MotoS3;
+pub use smtp::SmtpServer;
 pub use stripe::FakeStripe;

@@ -105,14 +105,15 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The messages the development mailer wrote, oldest first.
+    /// The messages the development mailer wrote, oldest first, as a mail
+    /// client shows them (quoted-printable bodies decoded).
     pub fn mailbox(&self) -> Vec<String> {
         let folder = self.settings.data_dir.join("mail");
         let mut files: Vec<_> = std::fs::read_dir(folder)
             .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
             .unwrap_or_default();
         files.sort();
-        files.into_iter().map(|path| std::fs::read_to_string(path).unwrap()).collect()
+        files.into_iter().map(|path| portico_testkit::smtp::readable(&std::fs::read_to_string(path).unwrap())).collect()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -414,6 +415,11 @@ impl TestApp {
     /// Invites a new user into `account_id` with `role` (as `inviter`) and accepts.
     pub async fn member(&self, inviter: &Session, account_id: uuid::Uuid, role: &str) -> Session {
         let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
+        self.member_at(inviter, account_id, role, &email).await
+    }
+
+    /// A member signing in as `email`.
+    pub async fn member_at(&self, inviter: &Session, account_id: uuid::Uuid, role: &str, email: &str) -> Session {
         let response = self
             .request(reqwest::Method::POST, &format!("/api/v1/accounts/{account_id}/invitations"), Some(inviter))
             .json(&serde_json::json!({ "email": email, "role": role }))
@@ -432,7 +438,7 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(response.status(), 201, "accepting as a {role}");
-        self.sign_in(&email, &password).await
+        self.sign_in(email, &password).await
     }
 }
 

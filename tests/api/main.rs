@@ -20,6 +20,7 @@ mod hubspot;
 mod identity;
 mod jobs;
 mod live_events;
+mod mail;
 mod mfa;
 mod notifications;
 mod operations;

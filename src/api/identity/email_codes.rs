@@ -131,6 +131,7 @@ async fn send_code(state: &AppState, client: &ClientInfo, email: &str) -> Result
         text: format!(
             "Your code to sign in to {business} as {email}:\n\n    {spaced}\n\nIt works once, for {CODE_MINUTES} minutes. If you did not ask for it, ignore this message: nobody can sign in without it."
         ),
+        ..Default::default()
     };
     state.mailer.send(&message).await?;
     let event = AuditEvent::new("auth.email_code.sent", ActorKind::User)

@@ -103,6 +103,7 @@ async fn send_password_reset(state: &AppState, client: &ClientInfo, email: &str)
         text: format!(
             "Someone asked to reset the password for {email}.\n\nTo choose a new password, open this link within {minutes} minutes:\n{link}\n\nIf it was not you, ignore this message: your password stays as it is."
         ),
+        ..Default::default()
     };
     state.mailer.send(&message).await?;
     let event = AuditEvent::new("password_reset.requested", ActorKind::User)
@@ -183,6 +184,7 @@ pub async fn request_email_verification(State(state): State<AppState>, caller: C
         to: caller.email.clone(),
         subject: "Confirm your email address for Portico".into(),
         text: format!("To confirm that {} is your address, open this link:\n{link}\n", caller.email),
+        ..Default::default()
     };
     state.mailer.send(&message).await.map_err(ApiError::internal)?;
     audit::record(&state.store, caller.audit_event("email_verification.requested").target("user", caller.user_id))
@@ -269,6 +271,7 @@ pub async fn request_email_change(
         to: new_email.clone(),
         subject: "Confirm your new email address for Portico".into(),
         text: format!("To sign in to Portico as {new_email} from now on, open this link:\n{link}\n"),
+        ..Default::default()
     };
     state.mailer.send(&message).await.map_err(ApiError::internal)?;
     Ok(StatusCode::ACCEPTED)
@@ -298,6 +301,7 @@ pub async fn confirm_email_change(
             "The sign-in address of your Portico account changed from {} to {}.\nIf you did not ask for this, contact your administrator at once.\n",
             changed.old_email, changed.new_email
         ),
+        ..Default::default()
     };
     state.mailer.send(&notice).await.map_err(ApiError::internal)?;
     let event = AuditEvent::new("email.changed", ActorKind::User)

@@ -28,6 +28,8 @@ pub struct NotificationMail {
     pub display_name: String,
     pub account_name: String,
     pub message: String,
+    /// Tries before this one that a server turned away for now.
+    pub mail_attempts: i32,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
@@ -136,7 +138,7 @@ portable_queries! {
             return Ok(Vec::new());
         }
         let mut query = QueryBuilder::new(
-            "SELECT n.id, u.email, u.display_name, a.name AS account_name, n.title AS message
+            "SELECT n.id, u.email, u.display_name, a.name AS account_name, n.title AS message, n.mail_attempts
              FROM notifications n
              JOIN users u ON u.id = n.user_id AND u.status = 'active'
              JOIN accounts a ON a.id = n.account_id
@@ -169,6 +171,38 @@ portable_queries! {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// A claimed notification's mail was turned away for now: tried again at
+    /// `next_at`, or `failed` with `error` when this was try number `last_attempt`.
+    pub async fn defer_notification_mail(&self, id: Uuid, next_at: DateTime<Utc>, error: &str, last_attempt: i32) -> Result<()> {
+        sqlx::query(
+            "UPDATE notifications SET mail_attempts = mail_attempts + 1, mail_error = $2,
+                    mail_claimed_until = $3,
+                    mail_status = CASE WHEN mail_attempts + 1 >= $4 THEN 'failed' ELSE mail_status END
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(next_at)
+        .bind(last_attempt)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A claimed notification's mail was refused for good, with the server's answer.
+    pub async fn fail_notification_mail(&self, id: Uuid, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE notifications SET mail_status = 'failed', mail_error = $2, mail_attempts = mail_attempts + 1,
+                    mail_claimed_until = NULL
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -1,0 +1,165 @@
+//! Mail over SMTP to a real server (aiosmtpd, started by the test): a message
+//! arrives with its headers and both parts; TLS is required unless relaxed;
+//! notification mail a server turns away for now (421) is tried again, and one
+//! it refuses for good (550) is failed with the server's words.
+
+use std::time::Duration;
+
+use portico::auth::permissions::StaffRole;
+use portico::config::{MailTransport, SmtpTls};
+use portico_testkit::{FakeStripe, SmtpServer};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{eventually, raw_count, raw_sql, spawn_app_with};
+
+/// The header's value in a raw message (first occurrence, unfolded).
+fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    let head = message.split("\r\n\r\n").next()?;
+    head.lines().find_map(|line| line.strip_prefix(&format!("{name}: ")))
+}
+
+#[tokio::test]
+async fn a_password_reset_reaches_the_mail_server_with_its_headers_and_both_parts() {
+    let server = SmtpServer::start();
+    let app = spawn_app_with(|settings| {
+        settings.mail.transport = MailTransport::Smtp;
+        settings.mail.smtp.url = server.url();
+        // A relay on this machine, explicitly relaxed: the server offers no STARTTLS.
+        settings.mail.smtp.tls = SmtpTls::None;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "billing").await;
+    let asked = app
+        .request(Method::POST, "/api/v1/auth/password-reset", None)
+        .json(&json!({"email": member.email}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    let messages = eventually("the reset to arrive", Duration::from_secs(15), || async {
+        let messages = server.messages();
+        (!messages.is_empty()).then_some(messages)
+    })
+    .await;
+    let message = &messages[0];
+    assert_eq!(header(message, "To"), Some(member.email.as_str()), "{message}");
+    assert_eq!(header(message, "Subject"), Some("Reset your Portico password"));
+    assert!(header(message, "From").is_some_and(|from| from.contains("portico@")), "{message}");
+    assert!(header(message, "Message-ID").is_some_and(|id| id.starts_with('<') && id.ends_with('>')));
+    assert!(header(message, "Date").is_some());
+    assert!(header(message, "Content-Type").is_some_and(|value| value.starts_with("multipart/alternative")));
+    assert!(message.contains("Content-Type: text/plain; charset=utf-8"), "{message}");
+    assert!(message.contains("Content-Type: text/html; charset=utf-8"), "{message}");
+    assert!(message.contains("/reset-password#token="), "the link, whole: {message}");
+    assert!(header(message, "List-Unsubscribe").is_none(), "security mail cannot be turned off");
+}
+
+#[tokio::test]
+async fn a_server_without_starttls_is_refused_unless_the_configuration_relaxes_it() {
+    let server = SmtpServer::start();
+    let mut settings = portico::config::Settings::defaults();
+    settings.mail.transport = MailTransport::Smtp;
+    settings.mail.smtp.url = server.url();
+    let mailer = portico::mail::Mailer::from_settings(&settings).unwrap();
+    let message = portico::mail::Message::new("someone@example.com", "Hello", "Hello.");
+    match mailer.send(&message).await {
+        Err(portico::mail::MailError::Transient(why)) => assert!(why.contains("TLS"), "{why}"),
+        other => panic!("sent in clear: {other:?}"),
+    }
+    assert!(server.messages().is_empty(), "nothing went in clear");
+
+    settings.mail.smtp.tls = SmtpTls::None;
+    let relaxed = portico::mail::Mailer::from_settings(&settings).unwrap();
+    relaxed.send(&message).await.unwrap();
+    assert_eq!(server.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn notification_mail_turned_away_for_now_is_tried_again_and_refused_mail_is_failed_with_the_answer() {
+    let server = SmtpServer::start();
+    let stripe = FakeStripe::start("sk_test_smtp").await;
+    let customer = stripe.add_customer("Acme", "billing@acme.test");
+    stripe.add_invoice(&customer, &[1200]);
+    let app = spawn_app_with(|settings| {
+        settings.mail.transport = MailTransport::Smtp;
+        settings.mail.smtp.url = server.url();
+        settings.mail.smtp.tls = SmtpTls::None;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let mut members = Vec::new();
+    for local in ["ana", "busy-bob", "reject-rita"] {
+        let email = format!("{local}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let member = app.member_at(&admin, account, "billing", &email).await;
+        let response = app
+            .request(Method::PATCH, "/api/v1/me/profile", Some(&member))
+            .json(&json!({"notification_preferences": {"email": true}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        members.push(member);
+    }
+    let connector = crate::sync::create_connector(
+        &app,
+        &admin,
+        "stripe",
+        json!({"base_url": stripe.base_url()}),
+        json!({"api_key": "sk_test_smtp"}),
+        json!({}),
+    )
+    .await;
+    crate::sync::map_account(&app, &admin, &connector, &customer, account).await;
+    crate::sync::sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+
+    // Ana's arrives, with the one-click way out and an id made from the notification.
+    let to_ana = eventually("Ana's mail", Duration::from_secs(20), || async {
+        server.messages().into_iter().find(|message| header(message, "To") == Some(members[0].email.as_str()))
+    })
+    .await;
+    assert!(header(&to_ana, "Message-ID").is_some_and(|id| id.starts_with("<notification-")), "{to_ana}");
+
+    // Rita's address is refused for good: failed at once, with the server's words.
+    eventually("Rita's mail failed", Duration::from_secs(20), || async {
+        let failed = raw_count(
+            &app.db,
+            "SELECT COUNT(*) FROM notifications WHERE mail_status = 'failed' AND mail_error LIKE '%550%'",
+        )
+        .await;
+        (failed == 1).then_some(())
+    })
+    .await;
+
+    // Bob's server is busy: the mail waits its turn (time moved on by hand), then goes.
+    let turned_away = [
+        "SELECT COUNT(*) FROM notifications WHERE mail_status = 'pending' AND mail_attempts = 1 AND mail_error LIKE '%421%'",
+        "SELECT COUNT(*) FROM notifications WHERE mail_status = 'pending' AND mail_attempts = 2 AND mail_error LIKE '%421%'",
+    ];
+    for statement in turned_away {
+        eventually("Bob's mail turned away", Duration::from_secs(20), || async {
+            let waiting = raw_count(&app.db, statement).await;
+            (waiting == 1).then_some(())
+        })
+        .await;
+        let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+        raw_sql(&app.db, "UPDATE notifications SET mail_claimed_until = $1 WHERE mail_status = 'pending'", |query| {
+            query.bind(past)
+        })
+        .await;
+    }
+    eventually("Bob's mail sent in the end", Duration::from_secs(20), || async {
+        server.messages().into_iter().find(|message| header(message, "To") == Some(members[1].email.as_str()))
+    })
+    .await;
+    let log = server.log();
+    assert_eq!(log.iter().filter(|line| line.starts_with("421")).count(), 2, "{log:?}");
+    assert_eq!(
+        server.messages().iter().filter(|message| header(message, "To") == Some(members[1].email.as_str())).count(),
+        1,
+        "Bob's mail arrives once"
+    );
+}
