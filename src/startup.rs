@@ -183,6 +183,7 @@ impl Application {
                 crate::notifications::mail::run(
                     self.store.clone(),
                     mailer.clone(),
+                    self.cipher.clone(),
                     self.settings.public_url.clone(),
                     shutdown.clone(),
                 ),

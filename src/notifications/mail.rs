@@ -16,6 +16,8 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
+use super::unsubscribe;
+use crate::core::crypto::SecretCipher;
 use crate::mail::{MailError, Mailer, Message};
 use crate::store::{NotificationMail, Store, StoreError};
 use crate::telemetry::NOTIFICATION_MAILS;
@@ -37,9 +39,9 @@ pub const RETRY_DELAYS: [chrono::Duration; 7] = [
 ];
 
 /// Sends until shutdown.
-pub async fn run(store: Store, mailer: Mailer, portal_url: String, shutdown: CancellationToken) {
+pub async fn run(store: Store, mailer: Mailer, cipher: SecretCipher, portal_url: String, shutdown: CancellationToken) {
     loop {
-        match send_once(&store, &mailer, &portal_url).await {
+        match send_once(&store, &mailer, &cipher, &portal_url).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(error) => {
@@ -54,13 +56,19 @@ pub async fn run(store: Store, mailer: Mailer, portal_url: String, shutdown: Can
 }
 
 /// One batch; whether there may be more right away.
-pub async fn send_once(store: &Store, mailer: &Mailer, portal_url: &str) -> Result<bool, StoreError> {
+pub async fn send_once(
+    store: &Store,
+    mailer: &Mailer,
+    cipher: &SecretCipher,
+    portal_url: &str,
+) -> Result<bool, StoreError> {
     let now = Utc::now();
     let batch = store.claim_notification_mail(now, now + CLAIM, BATCH).await?;
     let full = batch.len() as i64 == BATCH;
     for notification in &batch {
         let outcome = |outcome: &'static str| metrics::counter!(NOTIFICATION_MAILS, "outcome" => outcome);
-        match mailer.send(&message(notification, portal_url)).await {
+        let unsubscribe = unsubscribe::url(portal_url, cipher, notification.user_id, &notification.kind);
+        match mailer.send(&Message { unsubscribe_url: Some(unsubscribe), ..message(notification, portal_url) }).await {
             Ok(()) => {
                 store.mark_notification_mailed(notification.id).await?;
                 outcome("sent").increment(1);
@@ -97,7 +105,7 @@ fn message(notification: &NotificationMail, portal_url: &str) -> Message {
         text: format!(
             "{greeting}\n\n{}\n\nSee it in your portal: {portal_url}\n\n\
              You get this because email notifications are on in your profile; \
-             you can turn them off there.\n",
+             you can turn them off there, or stop this kind with the unsubscribe link.\n",
             notification.message
         ),
         ..Default::default()
@@ -120,6 +128,8 @@ mod tests {
     fn a_mail_names_the_account_and_the_news() {
         let notification = NotificationMail {
             id: uuid::Uuid::nil(),
+            user_id: uuid::Uuid::nil(),
+            kind: "invoices".into(),
             email: "ana@acme.test".into(),
             display_name: "Ana".into(),
             account_name: "Acme Corp".into(),

@@ -11,6 +11,7 @@
 //! than [`GAP_WAIT`].
 
 pub mod mail;
+pub mod unsubscribe;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -46,15 +47,35 @@ pub struct Preferences {
     pub tasks: bool,
     /// By email as well as in the portal.
     pub email: bool,
+    /// Kinds (`invoices`, …) never mailed, though told in the portal: what a
+    /// mail's one-click unsubscribe turned off.
+    #[schema(value_type = Vec<String>)]
+    pub email_off: BTreeSet<String>,
 }
 
 impl Default for Preferences {
     fn default() -> Self {
-        Preferences { invoices: true, tickets: true, documents: true, orders: true, tasks: true, email: false }
+        Preferences {
+            invoices: true,
+            tickets: true,
+            documents: true,
+            orders: true,
+            tasks: true,
+            email: false,
+            email_off: BTreeSet::new(),
+        }
     }
 }
 
+/// The kinds of notification, as preferences and unsubscribe links name them.
+pub const KINDS: [&str; 5] = ["invoices", "tickets", "documents", "orders", "tasks"];
+
 impl Preferences {
+    /// Whether news of `kind` is mailed as well.
+    pub fn mails(&self, kind: &str) -> bool {
+        self.email && !self.email_off.contains(kind)
+    }
+
     fn wants(&self, kind: &str) -> bool {
         match kind {
             "invoices" => self.invoices,
@@ -178,7 +199,7 @@ pub async fn make_once(store: &Store) -> Result<bool, StoreError> {
                     message: message.clone(),
                     record_type: record_type.clone(),
                     record_id,
-                    by_email: listener.preferences.email,
+                    by_email: listener.preferences.mails(kind),
                 });
             }
         }

@@ -59,6 +59,7 @@ mod subscriptions;
 mod tasks;
 mod team;
 mod tickets;
+mod unsubscribe;
 
 use axum::Router;
 use axum::middleware;
@@ -75,6 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in/code/check", post(email_code::sign_in))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/forgot-password", get(recovery::forgot_form).post(recovery::forgot))
+        .route("/unsubscribe", get(unsubscribe::show).post(unsubscribe::confirm))
         .route("/reset-password", get(recovery::reset_form).post(recovery::reset))
         .route("/verify-email", get(recovery::verify_form).post(recovery::verify))
         .route("/confirm-email-change", get(recovery::email_change_form).post(recovery::email_change))

@@ -262,6 +262,12 @@ pub struct DetailsForm {
     email: Option<String>,
 }
 
+/// The person's notification preferences as stored.
+async fn stored_preferences(state: &AppState, caller: &Caller) -> Result<Preferences, ApiError> {
+    let profile = state.store.user_profile(caller.user_id).await?;
+    Ok(profile.and_then(|profile| serde_json::from_value(profile.notification_preferences.0).ok()).unwrap_or_default())
+}
+
 pub async fn save_details(
     State(state): State<AppState>,
     caller: Caller,
@@ -278,6 +284,8 @@ pub async fn save_details(
             orders: form.orders.is_some(),
             tasks: form.tasks.is_some(),
             email: form.email.is_some(),
+            // Not on this form: kept as the mails' unsubscribe links left them.
+            email_off: stored_preferences(&state, &caller).await?.email_off,
         }),
     };
     match change_profile(&state, &caller, change).await {

@@ -11,7 +11,9 @@ use portico_testkit::{FakeStripe, SmtpServer};
 use reqwest::Method;
 use serde_json::json;
 
+use crate::browser::{Browser, Viewport};
 use crate::helpers::{eventually, raw_count, raw_sql, spawn_app_with};
+use crate::pages::assert_accessible;
 
 /// The header's value in a raw message (first occurrence, unfolded).
 fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
@@ -162,4 +164,95 @@ async fn notification_mail_turned_away_for_now_is_tried_again_and_refused_mail_i
         1,
         "Bob's mail arrives once"
     );
+}
+
+#[tokio::test]
+async fn a_mails_one_click_unsubscribe_stops_that_kind_of_mail_without_signing_in() {
+    let server = SmtpServer::start();
+    let stripe = FakeStripe::start("sk_test_unsubscribe").await;
+    let customer = stripe.add_customer("Acme", "billing@acme.test");
+    let invoice = stripe.add_invoice(&customer, &[1200]);
+    let app = spawn_app_with(|settings| {
+        settings.mail.transport = MailTransport::Smtp;
+        settings.mail.smtp.url = server.url();
+        settings.mail.smtp.tls = SmtpTls::None;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "billing").await;
+    let response = app
+        .request(Method::PATCH, "/api/v1/me/profile", Some(&member))
+        .json(&json!({"notification_preferences": {"email": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let connector = crate::sync::create_connector(
+        &app,
+        &admin,
+        "stripe",
+        json!({"base_url": stripe.base_url()}),
+        json!({"api_key": "sk_test_unsubscribe"}),
+        json!({}),
+    )
+    .await;
+    crate::sync::map_account(&app, &admin, &connector, &customer, account).await;
+    crate::sync::sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let mail = eventually("the invoice mailed", Duration::from_secs(20), || async {
+        server.messages().into_iter().find(|message| header(message, "To") == Some(member.email.as_str()))
+    })
+    .await;
+    assert_eq!(header(&mail, "List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"), "{mail}");
+    let link = header(&mail, "List-Unsubscribe").unwrap().trim_start_matches('<').trim_end_matches('>').to_owned();
+    let path = link.strip_prefix(crate::helpers::PUBLIC_URL).unwrap_or_else(|| panic!("{link}")).to_owned();
+
+    // A link scanner's GET changes nothing; a forged token opens nothing. The
+    // page says what the link stops, at a phone's size and a desktop's.
+    assert_eq!(app.get(&path).await.status(), 200);
+    for viewport in [Viewport::Phone, Viewport::Desktop] {
+        let browser = Browser::start(viewport).await;
+        browser.goto(&app.url(&path)).await;
+        assert!(browser.text("main").await.contains("Stop email about invoices?"));
+        assert_accessible(&browser, &format!("unsubscribe ({viewport:?})")).await;
+        browser.close().await;
+    }
+    let forged = path.replace("token=", "token=x");
+    assert_eq!(app.client.post(app.url(&forged)).send().await.unwrap().status(), 404);
+    // The mail provider's one-click POST (RFC 8058), no cookie, no Origin.
+    let clicked = app
+        .client
+        .post(app.url(&path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clicked.status(), 200);
+    // The page's button does the same (again is fine).
+    let browser = Browser::start(Viewport::Phone).await;
+    browser.goto(&app.url(&path)).await;
+    browser.click_and_wait("main form button").await;
+    assert!(browser.text("main .notice").await.contains("no more email about invoices"));
+    assert_accessible(&browser, "unsubscribed (phone)").await;
+    browser.close().await;
+    let profile: serde_json::Value = app.get_json("/api/v1/me/profile", Some(&member)).await;
+    assert_eq!(profile["notification_preferences"]["email_off"], json!(["invoices"]), "{profile}");
+    assert_eq!(profile["notification_preferences"]["email"], true, "other kinds still mailed");
+
+    // The invoice is paid: told in the portal, not mailed.
+    stripe.pay_invoice(&invoice);
+    crate::sync::sync_to_end(&app, &admin, &connector, &["invoices"], "incremental").await;
+    eventually("the payment told in the portal", Duration::from_secs(15), || async {
+        let page: serde_json::Value = app.get_json("/api/v1/me/notifications", Some(&member)).await;
+        (page["items"].as_array().unwrap().len() == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mailed =
+        server.messages().iter().filter(|message| header(message, "To") == Some(member.email.as_str())).count();
+    assert_eq!(mailed, 1, "no mail about invoices any more");
+    let audit: Vec<serde_json::Value> =
+        app.get_json("/api/v1/audit-events?action=notifications.email_unsubscribed", Some(&admin)).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
 }

@@ -24,6 +24,9 @@ pub struct NewNotification {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotificationMail {
     pub id: Uuid,
+    pub user_id: Uuid,
+    /// `invoices`, `tickets`, …: what its unsubscribe link turns off.
+    pub kind: String,
     pub email: String,
     pub display_name: String,
     pub account_name: String,
@@ -138,7 +141,7 @@ portable_queries! {
             return Ok(Vec::new());
         }
         let mut query = QueryBuilder::new(
-            "SELECT n.id, u.email, u.display_name, a.name AS account_name, n.title AS message, n.mail_attempts
+            "SELECT n.id, n.user_id, n.kind, u.email, u.display_name, a.name AS account_name, n.title AS message, n.mail_attempts
              FROM notifications n
              JOIN users u ON u.id = n.user_id AND u.status = 'active'
              JOIN accounts a ON a.id = n.account_id

@@ -56,6 +56,16 @@ portable_queries! {
         .await?)
     }
 
+    /// Only the notification preferences (what a mail's unsubscribe link changes).
+    pub async fn set_notification_preferences(&self, user_id: Uuid, preferences: &serde_json::Value) -> Result<()> {
+        sqlx::query("UPDATE users SET notification_preferences = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(Json(preferences))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn update_profile(&self, user_id: Uuid, profile: &ProfileRow, now: DateTime<Utc>) -> Result<()> {
         sqlx::query(
             "UPDATE users SET display_name = $2, locale = $3, time_zone = $4, notification_preferences = $5, updated_at = $6
