@@ -26,8 +26,9 @@ pub use account_data::AccountData;
 pub use portable::sign_in_codes::{EmailCodePolicy, LiveSignInCode, MAX_CODE_ATTEMPTS};
 pub use portable::{
     ACCOUNT_RECORD_SELECT, ActivityTotals, AdoptionRow, ChangeFeedRow, CurrencyTotals, EmailChanged, Erasure,
-    ExportRow, LoginFailureCounts, MemberChange, NewNotification, NotificationMail, NotificationRow, PasswordChanged,
-    ProfileRow, RECORD_COLUMNS, Recipient, SeedAccount, SeedBatch, SeedRecord, StaffMember, StaffRoleChange, UserLabel,
+    ExportRow, FailedMail, LoginFailureCounts, MemberChange, NewNotification, NotificationMail, NotificationRow,
+    PasswordChanged, ProfileRow, RECORD_COLUMNS, Recipient, SeedAccount, SeedBatch, SeedRecord, StaffMember,
+    StaffRoleChange, UserLabel,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -87,6 +87,16 @@ impl StaffData {
     }
 
     /// The newest webhook delivery whose processing failed: (endpoint, error, received).
+    /// Notification mail waiting to be tried again, and failed.
+    pub async fn notification_mail_trouble(&self) -> Result<(i64, i64)> {
+        self.store.notification_mail_trouble().await
+    }
+
+    /// The newest failed notification mail, at most `limit`.
+    pub async fn notification_mail_failures(&self, limit: i64) -> Result<Vec<super::FailedMail>> {
+        self.store.notification_mail_failures(limit).await
+    }
+
     pub async fn latest_delivery_failure(
         &self,
     ) -> Result<Option<(Uuid, Option<String>, chrono::DateTime<chrono::Utc>)>> {

@@ -159,6 +159,13 @@ async fn notification_mail_turned_away_for_now_is_tried_again_and_refused_mail_i
     .await;
     let log = server.log();
     assert_eq!(log.iter().filter(|line| line.starts_with("421")).count(), 2, "{log:?}");
+    // Admins see the refused one on the health page, with the server's answer.
+    let health = app.request(Method::GET, "/console/health", Some(&admin)).send().await.unwrap().text().await.unwrap();
+    let trouble = health.split("id=\"mail-trouble\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(
+        trouble.contains("1 failed") && trouble.contains(&members[2].email) && trouble.contains("550"),
+        "{trouble}"
+    );
     assert_eq!(
         server.messages().iter().filter(|message| header(message, "To") == Some(members[1].email.as_str())).count(),
         1,

@@ -74,7 +74,7 @@ pub use change_feed::ChangeFeedRow;
 pub use dashboard::CurrencyTotals;
 pub use erasure::Erasure;
 pub use exports::ExportRow;
-pub use notifications::{NewNotification, NotificationMail, NotificationRow, Recipient};
+pub use notifications::{FailedMail, NewNotification, NotificationMail, NotificationRow, Recipient};
 pub use profiles::{ProfileRow, UserLabel};
 pub use records::ACCOUNT_RECORD_SELECT;
 pub use records::RECORD_COLUMNS;

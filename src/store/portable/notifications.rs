@@ -20,6 +20,16 @@ pub struct NewNotification {
     pub by_email: bool,
 }
 
+/// A notification mail that was failed, as admins see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FailedMail {
+    pub created_at: DateTime<Utc>,
+    pub email: String,
+    pub account_name: String,
+    /// The server's answer (or why it could not be sent).
+    pub answer: String,
+}
+
 /// A notification to mail, with where it goes.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotificationMail {
@@ -207,6 +217,28 @@ portable_queries! {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Notification mail a server turned away: (waiting to be tried again, failed).
+    pub(in crate::store) async fn notification_mail_trouble(&self) -> Result<(i64, i64)> {
+        Ok(sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM notifications WHERE mail_status = 'pending' AND mail_attempts > 0),
+                    (SELECT COUNT(*) FROM notifications WHERE mail_status = 'failed')",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// The newest failed notification mail: when, to whom, of which account, and the server's answer.
+    pub(in crate::store) async fn notification_mail_failures(&self, limit: i64) -> Result<Vec<FailedMail>> {
+        Ok(sqlx::query_as(
+            "SELECT n.created_at, u.email, a.name AS account_name, COALESCE(n.mail_error, '') AS answer
+             FROM notifications n JOIN users u ON u.id = n.user_id JOIN accounts a ON a.id = n.account_id
+             WHERE n.mail_status = 'failed' ORDER BY n.created_at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Moves notifications past everything in the feed now (a bulk load is not news).

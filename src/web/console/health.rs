@@ -1,8 +1,8 @@
 //! How Portico is doing (`connectors.manage`), from the same figures `/metrics`
 //! serves: each queue's depth and the jobs it finished (per minute since this
 //! process started), degraded connectors and why, the webhook gateway's
-//! acceptance and refusals, and the last error of each part (a connector, the
-//! write-backs, webhook processing).
+//! acceptance and refusals, the last error of each part (a connector, the
+//! write-backs, webhook processing), and notification mail a server turned away.
 
 use std::collections::BTreeMap;
 
@@ -89,6 +89,11 @@ struct HealthPage {
     reasons: Vec<(String, u64)>,
     /// (part, when, error) of the newest failure of each part.
     last_errors: Vec<(String, String, String)>,
+    /// Notification mail waiting to be tried again, and failed.
+    mail_retrying: i64,
+    mail_failed: i64,
+    /// The newest failed mails: (when, to, account, the server's answer).
+    mail_failures: Vec<(String, String, String, String)>,
 }
 
 pub async fn show(State(state): State<AppState>, console: Console) -> Result<Response, ApiError> {
@@ -171,7 +176,17 @@ pub async fn show(State(state): State<AppState>, console: Console) -> Result<Res
             error.unwrap_or_default(),
         ));
     }
+    let (mail_retrying, mail_failed) = staff_data.notification_mail_trouble().await?;
+    let mail_failures = staff_data
+        .notification_mail_failures(10)
+        .await?
+        .into_iter()
+        .map(|failed| (page.format.date_time(failed.created_at), failed.email, failed.account_name, failed.answer))
+        .collect();
     page::ok(&HealthPage {
+        mail_retrying,
+        mail_failed,
+        mail_failures,
         since: page.format.date_time(metrics_since()),
         connectors: connectors.len(),
         queues,
