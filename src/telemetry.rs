@@ -33,6 +33,7 @@ pub const WEBHOOK_PROCESSED: &str = "portico_webhook_processed_total";
 pub const EVENT_STREAMS: &str = "portico_event_streams";
 /// Notifications mailed, by `outcome`: sent, failed (retried once its claim runs out).
 pub const NOTIFICATION_MAILS: &str = "portico_notification_mails_total";
+pub const SECURITY_MAILS: &str = "portico_security_mails_total";
 
 /// Installs the global tracing subscriber. Safe to call more than once (tests do);
 /// only the first call takes effect.
@@ -93,6 +94,10 @@ fn describe_metrics() {
     metrics::describe_counter!(HOUSEKEEPING_PURGED, "Expired rows removed by housekeeping, by table");
     metrics::describe_gauge!(EVENT_STREAMS, "Open live-update streams in this process");
     metrics::describe_counter!(NOTIFICATION_MAILS, "Notifications mailed, by outcome");
+    metrics::describe_counter!(
+        SECURITY_MAILS,
+        "Security mail (a password, second factor or API token changed), by outcome"
+    );
 }
 
 pub fn record_http_request(method: &str, route: &str, status: u16, elapsed: Duration) {

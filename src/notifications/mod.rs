@@ -11,6 +11,7 @@
 //! than [`GAP_WAIT`].
 
 pub mod mail;
+pub mod security;
 pub mod unsubscribe;
 
 use std::collections::{BTreeSet, HashMap};

@@ -263,3 +263,46 @@ async fn a_mails_one_click_unsubscribe_stops_that_kind_of_mail_without_signing_i
         app.get_json("/api/v1/audit-events?action=notifications.email_unsubscribed", Some(&admin)).await;
     assert_eq!(audit.len(), 1, "{audit:?}");
 }
+
+#[tokio::test]
+async fn a_changed_password_and_a_new_api_token_are_told_at_once_by_mail() {
+    let server = SmtpServer::start();
+    let app = spawn_app_with(|settings| {
+        settings.mail.transport = MailTransport::Smtp;
+        settings.mail.smtp.url = server.url();
+        settings.mail.smtp.tls = SmtpTls::None;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "billing").await;
+    let token = app
+        .request(Method::POST, "/api/v1/me/tokens", Some(&member))
+        .json(&json!({"name": "Accounting export", "account_id": account}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 201);
+    let changed = app
+        .request(Method::POST, "/api/v1/me/password", Some(&member))
+        .json(&json!({"current_password": member.password, "new_password": "an entirely new passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(changed.status().is_success(), "{}", changed.status());
+    let told = eventually("both told", Duration::from_secs(15), || async {
+        let told: Vec<String> = server
+            .messages()
+            .into_iter()
+            .filter(|message| header(message, "To") == Some(member.email.as_str()))
+            .collect();
+        (told.len() == 2).then_some(told)
+    })
+    .await;
+    let subjects: Vec<&str> = told.iter().filter_map(|message| header(message, "Subject")).collect();
+    assert!(subjects.iter().any(|subject| subject.ends_with("a new API token was made")), "{subjects:?}");
+    assert!(subjects.iter().any(|subject| subject.ends_with("your password was changed")), "{subjects:?}");
+    let token_mail = told.iter().find(|message| message.contains("Accounting export")).expect("the token named");
+    assert!(token_mail.contains("/forgot-password"), "what to do if it was not them");
+    assert!(told.iter().all(|message| header(message, "List-Unsubscribe").is_none()), "cannot be turned off");
+}

@@ -1,5 +1,6 @@
 //! The signed-in user's own ways in: their sessions, their password, their API tokens.
 
+use crate::notifications::security::{self, SecurityChange};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -140,6 +141,7 @@ pub async fn change_own_password(
         "api_tokens_revoked": ended.api_tokens_revoked,
     }));
     audit::record(&state.store, event).await?;
+    security::tell(state, caller, SecurityChange::PasswordChanged);
     Ok(session::rotate(state, caller).await?)
 }
 
@@ -240,6 +242,7 @@ pub async fn mint_api_token(
         event = event.account(account_id);
     }
     audit::record(&state.store, event).await?;
+    security::tell(state, caller, SecurityChange::ApiTokenCreated { name: name.clone() });
     Ok(ApiTokenCreated { token_id, name, account_id: request.account_id, expires_at: new_token.expires_at, token })
 }
 

@@ -1,6 +1,7 @@
 //! Multi-factor sign-in: enrolling an authenticator app (TOTP), confirming it
 //! with a first code (which issues the recovery codes), and turning it off.
 
+use crate::notifications::security::{self, SecurityChange};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -133,6 +134,7 @@ pub async fn finish_totp_enrollment(
         recovery_codes.iter().map(|code| hash_token(&totp::normalize_recovery_code(code))).collect();
     state.store.enable_totp(caller.user_id, step as i64, &hashes, caller.session_id(), now).await?;
     audit::record(&state.store, caller.audit_event("mfa.enabled").target("user", caller.user_id)).await?;
+    security::tell(state, caller, SecurityChange::SecondFactorOn);
     Ok((RecoveryCodes { recovery_codes }, session::rotate(state, caller).await?))
 }
 
@@ -185,6 +187,7 @@ pub async fn turn_off_totp(state: &AppState, caller: &Caller, code: &str) -> Res
     }
     state.store.disable_totp(caller.user_id, now).await?;
     audit::record(&state.store, caller.audit_event("mfa.disabled").target("user", caller.user_id)).await?;
+    security::tell(state, caller, SecurityChange::SecondFactorOff);
     Ok(session::rotate(state, caller).await?)
 }
 
