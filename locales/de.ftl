@@ -892,3 +892,4 @@ unsubscribe-kind-tickets = Anfragen
 unsubscribe-kind-documents = Dokumente
 unsubscribe-kind-orders = Aufträge und Projekte
 unsubscribe-kind-tasks = Aufgaben
+unsubscribe-kind-all = Benachrichtigungen aus Ihrem Portal

@@ -892,3 +892,4 @@ unsubscribe-kind-tickets = requests
 unsubscribe-kind-documents = documents
 unsubscribe-kind-orders = orders and projects
 unsubscribe-kind-tasks = tasks
+unsubscribe-kind-all = notifications from your portal

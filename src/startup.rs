@@ -180,13 +180,14 @@ impl Application {
                 .spawn_until_shutdown("notifier", crate::notifications::run(self.store.clone(), shutdown.clone()));
             supervisor.spawn_until_shutdown(
                 "notification mailer",
-                crate::notifications::mail::run(
-                    self.store.clone(),
-                    mailer.clone(),
-                    self.cipher.clone(),
-                    self.settings.public_url.clone(),
-                    shutdown.clone(),
-                ),
+                crate::notifications::mail::NotificationMailer {
+                    store: self.store.clone(),
+                    mailer: mailer.clone(),
+                    cipher: self.cipher.clone(),
+                    portal_url: self.settings.public_url.clone(),
+                    digest: chrono::Duration::minutes(self.settings.notifications.digest_minutes as i64),
+                }
+                .run(shutdown.clone()),
             );
             supervisor.spawn_until_shutdown(
                 "housekeeping",

@@ -65,6 +65,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub outbound: OutboundSettings,
     pub mail: MailSettings,
+    pub notifications: NotificationSettings,
     pub portal: PortalSettings,
     pub log: LogSettings,
 }
@@ -240,6 +241,14 @@ pub enum MailTransport {
     Log,
     /// A mail server ([`crate::mail::smtp`]).
     Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// A person gets at most one notification mail per account in this many
+    /// minutes: what happens meanwhile gathers into the next (0: each at once).
+    pub digest_minutes: u64,
 }
 
 /// The mail server of `mail.transport = "smtp"` (see [`crate::mail::smtp`]).

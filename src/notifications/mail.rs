@@ -1,5 +1,8 @@
 //! Notifications by email, for people who chose it: workers take the pending ones
-//! in batches under a claim and hand each to the mailer, then mark it sent.
+//! in batches under a claim and hand them to the mailer, then mark them sent.
+//!
+//! - A person gets at most one mail per account in `notifications.digest_minutes`:
+//!   the first news goes at once, what follows gathers into one mail listing it.
 //!
 //! - A server that turns a message away for now (4xx, unreachable, a timeout)
 //!   gets it again later, after [`RETRY_DELAYS`]; after the last it is `failed`.
@@ -38,75 +41,117 @@ pub const RETRY_DELAYS: [chrono::Duration; 7] = [
     chrono::Duration::hours(24),
 ];
 
-/// Sends until shutdown.
-pub async fn run(store: Store, mailer: Mailer, cipher: SecretCipher, portal_url: String, shutdown: CancellationToken) {
-    loop {
-        match send_once(&store, &mailer, &cipher, &portal_url).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(error = %crate::server::problem::error_chain(&error), "mailing notifications failed")
-            }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(POLL) => {}
-        }
-    }
+/// The notification mailer of a worker process.
+#[derive(Clone)]
+pub struct NotificationMailer {
+    pub store: Store,
+    pub mailer: Mailer,
+    pub cipher: SecretCipher,
+    pub portal_url: String,
+    /// At most one mail per person and account in this long (`notifications.digest_minutes`).
+    pub digest: chrono::Duration,
 }
 
-/// One batch; whether there may be more right away.
-pub async fn send_once(
-    store: &Store,
-    mailer: &Mailer,
-    cipher: &SecretCipher,
-    portal_url: &str,
-) -> Result<bool, StoreError> {
-    let now = Utc::now();
-    let batch = store.claim_notification_mail(now, now + CLAIM, BATCH).await?;
-    let full = batch.len() as i64 == BATCH;
-    for notification in &batch {
-        let outcome = |outcome: &'static str| metrics::counter!(NOTIFICATION_MAILS, "outcome" => outcome);
-        let unsubscribe = unsubscribe::url(portal_url, cipher, notification.user_id, &notification.kind);
-        match mailer.send(&Message { unsubscribe_url: Some(unsubscribe), ..message(notification, portal_url) }).await {
+impl NotificationMailer {
+    /// Sends until shutdown.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            match self.send_once().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(error = %crate::server::problem::error_chain(&error), "mailing notifications failed")
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// One batch; whether there may be more right away. Each person's
+    /// notifications of one account go in one mail.
+    pub async fn send_once(&self) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        let batch = self.store.claim_notification_mail(now, now + CLAIM, BATCH, now - self.digest).await?;
+        let full = batch.len() as i64 == BATCH;
+        let mut groups: Vec<Vec<&NotificationMail>> = Vec::new();
+        for notification in &batch {
+            match groups.iter_mut().find(|group| {
+                group[0].user_id == notification.user_id && group[0].account_id == notification.account_id
+            }) {
+                Some(group) => group.push(notification),
+                None => groups.push(vec![notification]),
+            }
+        }
+        for group in groups {
+            self.send_group(&group).await?;
+        }
+        Ok(full)
+    }
+
+    async fn send_group(&self, group: &[&NotificationMail]) -> Result<(), StoreError> {
+        let first = group[0];
+        let outcome = |outcome: &'static str| {
+            metrics::counter!(NOTIFICATION_MAILS, "outcome" => outcome).increment(group.len() as u64)
+        };
+        // One kind: its link stops that kind; several: mail altogether.
+        let kind = if group.iter().all(|notification| notification.kind == first.kind) { &first.kind } else { "all" };
+        let unsubscribe = unsubscribe::url(&self.portal_url, &self.cipher, first.user_id, kind);
+        let message = Message { unsubscribe_url: Some(unsubscribe), ..message(group, &self.portal_url) };
+        match self.mailer.send(&message).await {
             Ok(()) => {
-                store.mark_notification_mailed(notification.id).await?;
-                outcome("sent").increment(1);
+                let ids: Vec<_> = group.iter().map(|notification| notification.id).collect();
+                self.store.mark_notification_digest_mailed(&ids, first.user_id, first.account_id, Utc::now()).await?;
+                outcome("sent");
             }
             Err(MailError::Permanent(answer) | MailError::Local(answer)) => {
-                tracing::warn!(notification_id = %notification.id, answer = %answer, "a notification mail was refused");
-                store.fail_notification_mail(notification.id, &answer).await?;
-                outcome("failed").increment(1);
+                tracing::warn!(notification_id = %first.id, answer = %answer, "a notification mail was refused");
+                for notification in group {
+                    self.store.fail_notification_mail(notification.id, &answer).await?;
+                }
+                outcome("failed");
             }
             Err(MailError::Transient(answer)) => {
-                let attempt = notification.mail_attempts.max(0) as usize;
-                let wait = RETRY_DELAYS.get(attempt).copied().unwrap_or(RETRY_DELAYS[RETRY_DELAYS.len() - 1]);
-                tracing::info!(notification_id = %notification.id, answer = %answer, attempt = attempt + 1, "a notification mail waits to be tried again");
-                let last = RETRY_DELAYS.len() as i32 + 1;
-                store.defer_notification_mail(notification.id, Utc::now() + wait, &answer, last).await?;
-                outcome(if attempt + 1 >= last as usize { "failed" } else { "deferred" }).increment(1);
                 // The rest of the batch is tried all the same: a busy mailbox is
                 // one recipient's (and an unreachable server answers at once).
+                let attempt = first.mail_attempts.max(0) as usize;
+                let wait = RETRY_DELAYS.get(attempt).copied().unwrap_or(RETRY_DELAYS[RETRY_DELAYS.len() - 1]);
+                tracing::info!(notification_id = %first.id, answer = %answer, attempt = attempt + 1, "a notification mail waits to be tried again");
+                let last = RETRY_DELAYS.len() as i32 + 1;
+                for notification in group {
+                    self.store.defer_notification_mail(notification.id, Utc::now() + wait, &answer, last).await?;
+                }
+                outcome(if attempt + 1 >= last as usize { "failed" } else { "deferred" });
             }
         }
+        Ok(())
     }
-    Ok(full)
 }
 
-fn message(notification: &NotificationMail, portal_url: &str) -> Message {
-    let greeting = match notification.display_name.trim() {
+/// One person's news of one account: one item as its own subject, several as a list.
+fn message(group: &[&NotificationMail], portal_url: &str) -> Message {
+    let first = group[0];
+    let greeting = match first.display_name.trim() {
         "" => "Hello,".to_owned(),
         name => format!("Hello {name},"),
     };
+    let (subject, news) = match group {
+        [only] => (format!("{}: {}", only.account_name, only.message), only.message.clone()),
+        several => (
+            format!("{}: {} updates", first.account_name, several.len()),
+            several.iter().map(|notification| format!("- {}", notification.message)).collect::<Vec<_>>().join("\n"),
+        ),
+    };
     Message {
-        message_id: Some(format!("<notification-{}@{}>", notification.id, message_domain(portal_url))),
-        to: notification.email.clone(),
-        subject: format!("{}: {}", notification.account_name, notification.message),
+        message_id: Some(format!("<notification-{}@{}>", first.id, message_domain(portal_url))),
+        to: first.email.clone(),
+        subject,
         text: format!(
-            "{greeting}\n\n{}\n\nSee it in your portal: {portal_url}\n\n\
+            "{greeting}\n\n{news}\n\nSee it in your portal: {portal_url}\n\n\
              You get this because email notifications are on in your profile; \
-             you can turn them off there, or stop this kind with the unsubscribe link.\n",
-            notification.message
+             you can turn them off there, or with the unsubscribe link.\n",
         ),
         ..Default::default()
     }
@@ -129,6 +174,7 @@ mod tests {
         let notification = NotificationMail {
             id: uuid::Uuid::nil(),
             user_id: uuid::Uuid::nil(),
+            account_id: uuid::Uuid::nil(),
             kind: "invoices".into(),
             email: "ana@acme.test".into(),
             display_name: "Ana".into(),
@@ -136,7 +182,7 @@ mod tests {
             message: "Invoice INV-7 is paid".into(),
             mail_attempts: 0,
         };
-        let mail = message(&notification, "https://portal.example.com");
+        let mail = message(&[&notification], "https://portal.example.com");
         assert_eq!(mail.to, "ana@acme.test");
         assert_eq!(mail.subject, "Acme Corp: Invoice INV-7 is paid");
         assert!(mail.text.starts_with("Hello Ana,\n\nInvoice INV-7 is paid\n"), "{}", mail.text);
@@ -145,5 +191,9 @@ mod tests {
             mail.message_id.as_deref(),
             Some("<notification-00000000-0000-0000-0000-000000000000@portal.example.com>")
         );
+        let later = NotificationMail { message: "Invoice INV-8 was issued".into(), ..notification.clone() };
+        let digest = message(&[&notification, &later], "https://portal.example.com");
+        assert_eq!(digest.subject, "Acme Corp: 2 updates");
+        assert!(digest.text.contains("- Invoice INV-7 is paid\n- Invoice INV-8 was issued\n"), "{}", digest.text);
     }
 }

@@ -15,6 +15,8 @@ use crate::core::crypto::SecretCipher;
 use crate::store::{Store, StoreError};
 
 const CONTEXT: &str = "portico unsubscribe v1";
+/// The kind of a digest that gathered several kinds: its link stops notification mail altogether.
+pub const ALL: &str = "all";
 
 /// Whose mail of which kind a link stops.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +36,7 @@ pub fn open(cipher: &SecretCipher, token: &str) -> Option<Unsubscribe> {
     let sealed = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
     let json = cipher.open(&sealed, CONTEXT).ok()?;
     let unsubscribe: Unsubscribe = serde_json::from_slice(&json).ok()?;
-    KINDS.contains(&unsubscribe.kind.as_str()).then_some(unsubscribe)
+    (KINDS.contains(&unsubscribe.kind.as_str()) || unsubscribe.kind == ALL).then_some(unsubscribe)
 }
 
 /// The link a mail carries: `{public_url}/unsubscribe?token=…`.
@@ -47,7 +49,12 @@ pub fn url(public_url: &str, cipher: &SecretCipher, user_id: Uuid, kind: &str) -
 pub async fn apply(store: &Store, unsubscribe: &Unsubscribe) -> Result<bool, StoreError> {
     let Some(profile) = store.user_profile(unsubscribe.user_id).await? else { return Ok(false) };
     let mut preferences: Preferences = serde_json::from_value(profile.notification_preferences.0).unwrap_or_default();
-    if preferences.email_off.insert(unsubscribe.kind.clone()) {
+    let changed = if unsubscribe.kind == ALL {
+        std::mem::replace(&mut preferences.email, false)
+    } else {
+        preferences.email_off.insert(unsubscribe.kind.clone())
+    };
+    if changed {
         let json = serde_json::to_value(&preferences).expect("serializes");
         store.set_notification_preferences(unsubscribe.user_id, &json).await?;
         let event = AuditEvent::new("notifications.email_unsubscribed", ActorKind::User)
@@ -77,6 +84,8 @@ mod tests {
         altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
         assert_eq!(open(&cipher, &String::from_utf8(altered).unwrap()), None, "altered");
         assert_eq!(open(&cipher, &super::token(&cipher, user_id, "everything")), None, "no such kind");
+        let all = super::token(&cipher, user_id, ALL);
+        assert_eq!(open(&cipher, &all).map(|link| link.kind), Some(ALL.to_owned()), "a digest's: every kind");
         assert!(
             url("https://portal.example.com/", &cipher, user_id, "tasks")
                 .starts_with("https://portal.example.com/unsubscribe?token=")

@@ -183,6 +183,8 @@ async fn a_mails_one_click_unsubscribe_stops_that_kind_of_mail_without_signing_i
         settings.mail.transport = MailTransport::Smtp;
         settings.mail.smtp.url = server.url();
         settings.mail.smtp.tls = SmtpTls::None;
+        // Each at once: what is not mailed is the unsubscribe's doing, not a digest's.
+        settings.notifications.digest_minutes = 0;
     })
     .await;
     let admin = app.staff(StaffRole::Admin).await;
@@ -305,4 +307,73 @@ async fn a_changed_password_and_a_new_api_token_are_told_at_once_by_mail() {
     let token_mail = told.iter().find(|message| message.contains("Accounting export")).expect("the token named");
     assert!(token_mail.contains("/forgot-password"), "what to do if it was not them");
     assert!(told.iter().all(|message| header(message, "List-Unsubscribe").is_none()), "cannot be turned off");
+}
+
+#[tokio::test]
+async fn news_within_the_digest_window_gathers_into_one_mail() {
+    let server = SmtpServer::start();
+    let stripe = FakeStripe::start("sk_test_digest").await;
+    let customer = stripe.add_customer("Acme", "billing@acme.test");
+    let first = stripe.add_invoice(&customer, &[1200]);
+    let app = spawn_app_with(|settings| {
+        settings.mail.transport = MailTransport::Smtp;
+        settings.mail.smtp.url = server.url();
+        settings.mail.smtp.tls = SmtpTls::None;
+        settings.notifications.digest_minutes = 10;
+    })
+    .await;
+    let admin = app.staff(StaffRole::Admin).await;
+    let account = app.create_account(&admin, "Acme").await;
+    let member = app.member(&admin, account, "billing").await;
+    let response = app
+        .request(Method::PATCH, "/api/v1/me/profile", Some(&member))
+        .json(&json!({"notification_preferences": {"email": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let connector = crate::sync::create_connector(
+        &app,
+        &admin,
+        "stripe",
+        json!({"base_url": stripe.base_url()}),
+        json!({"api_key": "sk_test_digest"}),
+        json!({}),
+    )
+    .await;
+    crate::sync::map_account(&app, &admin, &connector, &customer, account).await;
+    crate::sync::sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    let to_member = || {
+        server
+            .messages()
+            .into_iter()
+            .filter(|message| header(message, "To") == Some(member.email.as_str()))
+            .collect::<Vec<_>>()
+    };
+    // The first news goes at once.
+    eventually("the first mail", Duration::from_secs(20), || async { (to_member().len() == 1).then_some(()) }).await;
+
+    // Two more within the window: told in the portal, mailed later, together.
+    stripe.pay_invoice(&first);
+    stripe.add_invoice(&customer, &[800]);
+    crate::sync::sync_to_end(&app, &admin, &connector, &["invoices"], "incremental").await;
+    eventually("the news told in the portal", Duration::from_secs(15), || async {
+        let page: serde_json::Value = app.get_json("/api/v1/me/notifications", Some(&member)).await;
+        (page["items"].as_array().unwrap().len() == 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(to_member().len(), 1, "nothing more within the window");
+    // The window passes (time moved on by hand): one mail with both.
+    let long_ago = chrono::Utc::now() - chrono::Duration::minutes(11);
+    raw_sql(&app.db, "UPDATE notification_digests SET last_sent_at = $1", |query| query.bind(long_ago)).await;
+    let mails = eventually("the digest", Duration::from_secs(20), || async {
+        let mails = to_member();
+        (mails.len() == 2).then_some(mails)
+    })
+    .await;
+    let digest = &mails[1];
+    assert_eq!(header(digest, "Subject"), Some("Acme: 2 updates"), "{digest}");
+    assert!(digest.contains("is paid") && digest.contains("was issued"), "{digest}");
+    assert_eq!(header(digest, "List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
 }

@@ -23,7 +23,8 @@ async fn members_are_told_of_new_and_paid_invoices_if_they_may_see_them_and_want
     let stripe = FakeStripe::start("sk_test_notify").await;
     let acme = stripe.add_customer("Acme", "billing@acme.test");
     let invoice = stripe.add_invoice(&acme, &[1200]);
-    let app = spawn_app().await;
+    // Each mail at once (gathering is `mail::`'s test).
+    let app = crate::helpers::spawn_app_with(|settings| settings.notifications.digest_minutes = 0).await;
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let billing = app.member(&admin, account, "billing").await;

@@ -35,6 +35,7 @@ pub struct FailedMail {
 pub struct NotificationMail {
     pub id: Uuid,
     pub user_id: Uuid,
+    pub account_id: Uuid,
     /// `invoices`, `tickets`, …: what its unsubscribe link turns off.
     pub kind: String,
     pub email: String,
@@ -116,14 +117,21 @@ portable_queries! {
     /// sent by then). Those whose person is no longer an active member of the
     /// account are marked sent without a mail: nobody is mailed about an account
     /// they left.
-    pub async fn claim_notification_mail(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>, limit: i64) -> Result<Vec<NotificationMail>> {
+    ///
+    /// A person mailed about an account since `digest_since` waits: their
+    /// notifications of it gather until the digest row is older.
+    pub async fn claim_notification_mail(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>, limit: i64, digest_since: DateTime<Utc>) -> Result<Vec<NotificationMail>> {
         // Workers ask every second: a read on the pending index first, so an idle
         // one takes no write lock.
         let waiting: Option<(Uuid,)> = sqlx::query_as(
-            "SELECT id FROM notifications
-             WHERE mail_status = 'pending' AND (mail_claimed_until IS NULL OR mail_claimed_until < $1) LIMIT 1",
+            "SELECT n.id FROM notifications n
+             WHERE n.mail_status = 'pending' AND (n.mail_claimed_until IS NULL OR n.mail_claimed_until < $1)
+               AND NOT EXISTS (SELECT 1 FROM notification_digests d
+                               WHERE d.user_id = n.user_id AND d.account_id = n.account_id AND d.last_sent_at > $2)
+             LIMIT 1",
         )
         .bind(now)
+        .bind(digest_since)
         .fetch_optional(&self.pool)
         .await?;
         if waiting.is_none() {
@@ -135,14 +143,18 @@ portable_queries! {
         let claimed: Vec<(Uuid,)> = sqlx::query_as(
             "UPDATE notifications SET mail_claimed_until = $2
              WHERE mail_status = 'pending' AND (mail_claimed_until IS NULL OR mail_claimed_until < $1)
-               AND id IN (SELECT id FROM notifications
-                          WHERE mail_status = 'pending' AND (mail_claimed_until IS NULL OR mail_claimed_until < $1)
-                          ORDER BY created_at LIMIT $3)
+               AND id IN (SELECT n.id FROM notifications n
+                          WHERE n.mail_status = 'pending' AND (n.mail_claimed_until IS NULL OR n.mail_claimed_until < $1)
+                            AND NOT EXISTS (SELECT 1 FROM notification_digests d
+                                            WHERE d.user_id = n.user_id AND d.account_id = n.account_id
+                                              AND d.last_sent_at > $4)
+                          ORDER BY n.created_at LIMIT $3)
              RETURNING id",
         )
         .bind(now)
         .bind(claim_until)
         .bind(limit)
+        .bind(digest_since)
         .fetch_all(&mut *transaction)
         .await?;
         let ids: Vec<Uuid> = claimed.into_iter().map(|(id,)| id).collect();
@@ -151,7 +163,7 @@ portable_queries! {
             return Ok(Vec::new());
         }
         let mut query = QueryBuilder::new(
-            "SELECT n.id, n.user_id, n.kind, u.email, u.display_name, a.name AS account_name, n.title AS message, n.mail_attempts
+            "SELECT n.id, n.user_id, n.account_id, n.kind, u.email, u.display_name, a.name AS account_name, n.title AS message, n.mail_attempts
              FROM notifications n
              JOIN users u ON u.id = n.user_id AND u.status = 'active'
              JOIN accounts a ON a.id = n.account_id
@@ -178,12 +190,26 @@ portable_queries! {
         Ok(mails)
     }
 
-    /// A claimed notification's mail went out.
-    pub async fn mark_notification_mailed(&self, id: Uuid) -> Result<()> {
-        sqlx::query("UPDATE notifications SET mail_status = 'sent', mail_claimed_until = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    /// A person's claimed notifications of one account went out in one mail at
+    /// `now`: sent, and the next mail about the account waits its digest window.
+    pub async fn mark_notification_digest_mailed(&self, ids: &[Uuid], user_id: Uuid, account_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+        let mut transaction = self.begin_write().await?;
+        let mut sent = QueryBuilder::new("UPDATE notifications SET mail_status = 'sent', mail_claimed_until = NULL WHERE id IN (");
+        let mut separated = sent.separated(", ");
+        for id in ids {
+            separated.push_bind(*id);
+        }
+        sent.push(")").build().execute(&mut *transaction).await?;
+        sqlx::query(
+            "INSERT INTO notification_digests (user_id, account_id, last_sent_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, account_id) DO UPDATE SET last_sent_at = excluded.last_sent_at",
+        )
+        .bind(user_id)
+        .bind(account_id)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
