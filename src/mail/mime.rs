@@ -59,7 +59,7 @@ pub fn new_message_id(from: &Mailbox) -> String {
 
 fn part(content_type: ContentType, text: String) -> SinglePart {
     let encoding = if text.is_ascii() { ContentTransferEncoding::SevenBit } else { ContentTransferEncoding::EightBit };
-    let body = Body::new_with_encoding(text, encoding).unwrap_or_else(|text| Body::new(text));
+    let body = Body::new_with_encoding(text, encoding).unwrap_or_else(Body::new);
     SinglePart::builder().header(content_type).body(body)
 }
 

@@ -21,6 +21,7 @@ mod identity;
 mod jobs;
 mod live_events;
 mod mail;
+mod mail_crash;
 mod mfa;
 mod notifications;
 mod operations;
