@@ -8,7 +8,7 @@ use portico_testkit::FakeStripe;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, eventually, spawn_app};
+use crate::helpers::{Session, TestApp, eventually, spawn_app_with};
 use crate::sync::{create_connector, map_account, sync_to_end};
 
 async fn notifications(app: &TestApp, session: &Session, query: &str) -> Value {
@@ -24,7 +24,7 @@ async fn members_are_told_of_new_and_paid_invoices_if_they_may_see_them_and_want
     let acme = stripe.add_customer("Acme", "billing@acme.test");
     let invoice = stripe.add_invoice(&acme, &[1200]);
     // Each mail at once (gathering is `mail::`'s test).
-    let app = crate::helpers::spawn_app_with(|settings| settings.notifications.digest_minutes = 0).await;
+    let app = spawn_app_with(|settings| settings.notifications.digest_minutes = 0).await;
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let billing = app.member(&admin, account, "billing").await;
