@@ -3,9 +3,9 @@
 //! `Subject`, `Date`, `Message-ID`, and for notification mail the headers of
 //! RFC 8058's one-click unsubscribe.
 //!
-//! Text parts go as 8bit (7bit when plain ASCII) rather than quoted-printable,
-//! so links stay whole for people who read the source and for servers that
-//! rewrite nothing; a part with lines too long for that is left to lettre's choice.
+//! A part goes as 7bit (plain ASCII) or 8bit when all its lines are short;
+//! one with a longer line (a link with its token) goes quoted-printable, as
+//! RFC 2045 asks, which every mail client undoes.
 
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
