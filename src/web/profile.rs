@@ -72,6 +72,8 @@ struct ProfilePage {
     locale: String,
     time_zone: String,
     preferences: Preferences,
+    /// Each kind of news, in words, for its "by email" box: (kind, label).
+    email_kinds: Vec<(String, String)>,
     /// Languages the portal speaks, plus the person's own when it is another.
     languages: Vec<(String, String)>,
     /// The password was proven within the last 10 minutes in this session.
@@ -186,6 +188,10 @@ async fn profile_page(state: &AppState, caller: &Caller, outcome: Outcome) -> Re
         locale: profile.locale,
         time_zone: profile.time_zone,
         preferences: profile.notification_preferences,
+        email_kinds: crate::notifications::KINDS
+            .iter()
+            .map(|kind| ((*kind).to_owned(), page.t(&format!("profile-notify-{kind}"))))
+            .collect(),
         languages,
         confirmed: caller.require_recent_sign_in().is_ok(),
         scoped: caller.scoped_account_id().is_some(),
@@ -260,12 +266,28 @@ pub struct DetailsForm {
     orders: Option<String>,
     tasks: Option<String>,
     email: Option<String>,
+    email_invoices: Option<String>,
+    email_tickets: Option<String>,
+    email_documents: Option<String>,
+    email_orders: Option<String>,
+    email_tasks: Option<String>,
 }
 
-/// The person's notification preferences as stored.
-async fn stored_preferences(state: &AppState, caller: &Caller) -> Result<Preferences, ApiError> {
-    let profile = state.store.user_profile(caller.user_id).await?;
-    Ok(profile.and_then(|profile| serde_json::from_value(profile.notification_preferences.0).ok()).unwrap_or_default())
+impl DetailsForm {
+    /// The kinds whose email box is not ticked.
+    fn email_off(&self) -> std::collections::BTreeSet<String> {
+        [
+            ("invoices", &self.email_invoices),
+            ("tickets", &self.email_tickets),
+            ("documents", &self.email_documents),
+            ("orders", &self.email_orders),
+            ("tasks", &self.email_tasks),
+        ]
+        .into_iter()
+        .filter(|(_, ticked)| ticked.is_none())
+        .map(|(kind, _)| kind.to_owned())
+        .collect()
+    }
 }
 
 pub async fn save_details(
@@ -273,6 +295,7 @@ pub async fn save_details(
     caller: Caller,
     Form(form): Form<DetailsForm>,
 ) -> Result<Response, ApiError> {
+    let email_off = form.email_off();
     let change = ProfileChange {
         display_name: Some(form.display_name),
         locale: Some(form.locale.trim().to_owned()),
@@ -284,8 +307,7 @@ pub async fn save_details(
             orders: form.orders.is_some(),
             tasks: form.tasks.is_some(),
             email: form.email.is_some(),
-            // Not on this form: kept as the mails' unsubscribe links left them.
-            email_off: stored_preferences(&state, &caller).await?.email_off,
+            email_off,
         }),
     };
     match change_profile(&state, &caller, change).await {

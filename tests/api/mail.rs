@@ -264,6 +264,28 @@ async fn a_mails_one_click_unsubscribe_stops_that_kind_of_mail_without_signing_i
     let audit: Vec<serde_json::Value> =
         app.get_json("/api/v1/audit-events?action=notifications.email_unsubscribed", Some(&admin)).await;
     assert_eq!(audit.len(), 1, "{audit:?}");
+    // The profile page shows it, and saving the page keeps it.
+    let browser = Browser::start(Viewport::Desktop).await;
+    crate::pages::sign_in(&browser, &app.address, &member.email, &member.password).await;
+    browser.wait_for_path(&format!("/accounts/{account}")).await;
+    browser.goto(&app.url("/profile")).await;
+    let ticked = |name: &'static str| {
+        let browser = &browser;
+        async move {
+            let checked: serde_json::Value = browser
+                .client
+                .execute("return document.querySelector(`input[name=${arguments[0]}]`).checked", vec![json!(name)])
+                .await
+                .unwrap();
+            checked == json!(true)
+        }
+    };
+    assert!(!ticked("email_invoices").await && ticked("email_tickets").await && ticked("email").await);
+    assert_accessible(&browser, "profile with email per kind").await;
+    browser.click_and_wait("form[action='/profile'] button[type=submit]").await;
+    browser.goto(&app.url("/profile")).await;
+    assert!(!ticked("email_invoices").await && ticked("email_tickets").await, "kept by the form");
+    browser.close().await;
 }
 
 #[tokio::test]
