@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::browser::{Browser, Viewport};
-use crate::helpers::{eventually, raw_count, raw_sql, spawn_app_with};
+use crate::helpers::{Session, TestApp, eventually, raw_count, raw_sql, spawn_app_with};
 use crate::pages::assert_accessible;
 
 /// The header's value in a raw message (first occurrence, unfolded).
@@ -21,16 +21,55 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|line| line.strip_prefix(&format!("{name}: ")))
 }
 
+/// A service that mails through `server`, a relay on this machine (no STARTTLS),
+/// gathering notification mail over `digest_minutes`.
+async fn mailing_app(server: &SmtpServer, digest_minutes: u64) -> TestApp {
+    spawn_app_with(|settings| {
+        settings.mail.transport = MailTransport::Smtp;
+        settings.mail.smtp.url = server.url();
+        settings.mail.smtp.tls = SmtpTls::None;
+        settings.notifications.digest_minutes = digest_minutes;
+    })
+    .await
+}
+
+/// The member chooses notifications by email.
+async fn choose_email(app: &TestApp, member: &Session) {
+    let response = app
+        .request(Method::PATCH, "/api/v1/me/profile", Some(member))
+        .json(&json!({"notification_preferences": {"email": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// A Stripe connector whose `customer` is `account`, its invoices synced in full.
+async fn stripe_invoices_of(
+    app: &TestApp,
+    admin: &Session,
+    (stripe, api_key): (&FakeStripe, &str),
+    customer: &str,
+    account: uuid::Uuid,
+) -> serde_json::Value {
+    let connector = crate::sync::create_connector(
+        app,
+        admin,
+        "stripe",
+        json!({"base_url": stripe.base_url()}),
+        json!({"api_key": api_key}),
+        json!({}),
+    )
+    .await;
+    crate::sync::map_account(app, admin, &connector, customer, account).await;
+    crate::sync::sync_to_end(app, admin, &connector, &["invoices"], "full").await;
+    connector
+}
+
 #[tokio::test]
 async fn a_password_reset_reaches_the_mail_server_with_its_headers_and_both_parts() {
     let server = SmtpServer::start();
-    let app = spawn_app_with(|settings| {
-        settings.mail.transport = MailTransport::Smtp;
-        settings.mail.smtp.url = server.url();
-        // A relay on this machine, explicitly relaxed: the server offers no STARTTLS.
-        settings.mail.smtp.tls = SmtpTls::None;
-    })
-    .await;
+    let app = mailing_app(&server, 10).await;
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let member = app.member(&admin, account, "billing").await;
@@ -85,38 +124,17 @@ async fn notification_mail_turned_away_for_now_is_tried_again_and_refused_mail_i
     let stripe = FakeStripe::start("sk_test_smtp").await;
     let customer = stripe.add_customer("Acme", "billing@acme.test");
     stripe.add_invoice(&customer, &[1200]);
-    let app = spawn_app_with(|settings| {
-        settings.mail.transport = MailTransport::Smtp;
-        settings.mail.smtp.url = server.url();
-        settings.mail.smtp.tls = SmtpTls::None;
-    })
-    .await;
+    let app = mailing_app(&server, 10).await;
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let mut members = Vec::new();
     for local in ["ana", "busy-bob", "reject-rita"] {
         let email = format!("{local}-{}@example.com", uuid::Uuid::new_v4().simple());
         let member = app.member_at(&admin, account, "billing", &email).await;
-        let response = app
-            .request(Method::PATCH, "/api/v1/me/profile", Some(&member))
-            .json(&json!({"notification_preferences": {"email": true}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        choose_email(&app, &member).await;
         members.push(member);
     }
-    let connector = crate::sync::create_connector(
-        &app,
-        &admin,
-        "stripe",
-        json!({"base_url": stripe.base_url()}),
-        json!({"api_key": "sk_test_smtp"}),
-        json!({}),
-    )
-    .await;
-    crate::sync::map_account(&app, &admin, &connector, &customer, account).await;
-    crate::sync::sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    stripe_invoices_of(&app, &admin, (&stripe, "sk_test_smtp"), &customer, account).await;
 
     // Ana's arrives, with the one-click way out and an id made from the notification.
     let to_ana = eventually("Ana's mail", Duration::from_secs(20), || async {
@@ -179,35 +197,12 @@ async fn a_mails_one_click_unsubscribe_stops_that_kind_of_mail_without_signing_i
     let stripe = FakeStripe::start("sk_test_unsubscribe").await;
     let customer = stripe.add_customer("Acme", "billing@acme.test");
     let invoice = stripe.add_invoice(&customer, &[1200]);
-    let app = spawn_app_with(|settings| {
-        settings.mail.transport = MailTransport::Smtp;
-        settings.mail.smtp.url = server.url();
-        settings.mail.smtp.tls = SmtpTls::None;
-        // Each at once: what is not mailed is the unsubscribe's doing, not a digest's.
-        settings.notifications.digest_minutes = 0;
-    })
-    .await;
+    let app = mailing_app(&server, 0).await;
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let member = app.member(&admin, account, "billing").await;
-    let response = app
-        .request(Method::PATCH, "/api/v1/me/profile", Some(&member))
-        .json(&json!({"notification_preferences": {"email": true}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let connector = crate::sync::create_connector(
-        &app,
-        &admin,
-        "stripe",
-        json!({"base_url": stripe.base_url()}),
-        json!({"api_key": "sk_test_unsubscribe"}),
-        json!({}),
-    )
-    .await;
-    crate::sync::map_account(&app, &admin, &connector, &customer, account).await;
-    crate::sync::sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    choose_email(&app, &member).await;
+    let connector = stripe_invoices_of(&app, &admin, (&stripe, "sk_test_unsubscribe"), &customer, account).await;
     let mail = eventually("the invoice mailed", Duration::from_secs(20), || async {
         server.messages().into_iter().find(|message| header(message, "To") == Some(member.email.as_str()))
     })
@@ -291,12 +286,7 @@ async fn a_mails_one_click_unsubscribe_stops_that_kind_of_mail_without_signing_i
 #[tokio::test]
 async fn a_changed_password_and_a_new_api_token_are_told_at_once_by_mail() {
     let server = SmtpServer::start();
-    let app = spawn_app_with(|settings| {
-        settings.mail.transport = MailTransport::Smtp;
-        settings.mail.smtp.url = server.url();
-        settings.mail.smtp.tls = SmtpTls::None;
-    })
-    .await;
+    let app = mailing_app(&server, 10).await;
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let member = app.member(&admin, account, "billing").await;
@@ -337,34 +327,12 @@ async fn news_within_the_digest_window_gathers_into_one_mail() {
     let stripe = FakeStripe::start("sk_test_digest").await;
     let customer = stripe.add_customer("Acme", "billing@acme.test");
     let first = stripe.add_invoice(&customer, &[1200]);
-    let app = spawn_app_with(|settings| {
-        settings.mail.transport = MailTransport::Smtp;
-        settings.mail.smtp.url = server.url();
-        settings.mail.smtp.tls = SmtpTls::None;
-        settings.notifications.digest_minutes = 10;
-    })
-    .await;
+    let app = mailing_app(&server, 10).await;
     let admin = app.staff(StaffRole::Admin).await;
     let account = app.create_account(&admin, "Acme").await;
     let member = app.member(&admin, account, "billing").await;
-    let response = app
-        .request(Method::PATCH, "/api/v1/me/profile", Some(&member))
-        .json(&json!({"notification_preferences": {"email": true}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let connector = crate::sync::create_connector(
-        &app,
-        &admin,
-        "stripe",
-        json!({"base_url": stripe.base_url()}),
-        json!({"api_key": "sk_test_digest"}),
-        json!({}),
-    )
-    .await;
-    crate::sync::map_account(&app, &admin, &connector, &customer, account).await;
-    crate::sync::sync_to_end(&app, &admin, &connector, &["invoices"], "full").await;
+    choose_email(&app, &member).await;
+    let connector = stripe_invoices_of(&app, &admin, (&stripe, "sk_test_digest"), &customer, account).await;
     let to_member = || {
         server
             .messages()
