@@ -46,6 +46,46 @@ streams:
     )
 }
 
+/// A `rest` connector on the projects manifest with webhooks, against `source`.
+async fn projects_connector(app: &TestApp, admin: &Session, source: &FakeRest) -> Value {
+    let body = json!({
+        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest_with_webhooks(&source.base_url())},
+        "credentials": {"api_key": API_KEY}, "allow_private_network": true,
+    });
+    let response = app.request(Method::POST, "/api/v1/admin/connectors", Some(admin)).json(&body).send().await.unwrap();
+    response.json().await.unwrap()
+}
+
+const ENDPOINT_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// A Standard Webhooks endpoint of `connector` signing with [`ENDPOINT_SECRET`]; its id.
+async fn standard_endpoint(app: &TestApp, admin: &Session, connector: &Value) -> String {
+    let path = format!("/api/v1/admin/connectors/{}/webhook-endpoints", connector["id"].as_str().unwrap());
+    let body = json!({"name": "Projects events", "scheme": "standard-webhooks", "secret": ENDPOINT_SECRET});
+    let endpoint: Value =
+        app.request(Method::POST, &path, Some(admin)).json(&body).send().await.unwrap().json().await.unwrap();
+    endpoint["id"].as_str().unwrap().to_owned()
+}
+
+/// Posts a signed `project.updated` event (project 1 named `name`, updated at
+/// 1,800,000,000 + `n`) as `msg_{n}`; the status.
+async fn post_project_event(app: &TestApp, endpoint: &str, n: i64, name: &str) -> u16 {
+    let message_id = format!("msg_{n}");
+    let event = json!({"event": "project.updated", "project": {"id": 1, "client_id": "c-1", "name": name, "phase": "build", "updated": 1_800_000_000 + n}}).to_string();
+    let headers = portico_testkit::signing::standard_webhooks_headers(
+        ENDPOINT_SECRET,
+        &message_id,
+        chrono::Utc::now().timestamp(),
+        event.as_bytes(),
+    );
+    let mut delivery =
+        app.client.post(app.url(&format!("/webhooks/{endpoint}"))).header("content-type", "application/json");
+    for (name, value) in headers {
+        delivery = delivery.header(name, value);
+    }
+    delivery.body(event).send().await.unwrap().status().as_u16()
+}
+
 async fn projects_source(count: u32) -> FakeRest {
     let source = FakeRest::start().await;
     for n in 1..=count {
@@ -274,48 +314,15 @@ async fn every_console_page_passes_axe_at_both_sizes_and_each_role_sees_its_sect
     let support = app.staff(StaffRole::Support).await;
     let auditor = app.staff(StaffRole::Auditor).await;
     let acme = app.create_account(&admin, "Acme").await;
-    let body = json!({
-        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest_with_webhooks(&source.base_url())},
-        "credentials": {"api_key": API_KEY}, "allow_private_network": true,
-    });
-    let connector: Value = app
-        .request(reqwest::Method::POST, "/api/v1/admin/connectors", Some(&admin))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let connector = projects_connector(&app, &admin, &source).await;
     let runs = crate::sync::sync_to_end(&app, &admin, &connector, &["projects"], "full").await;
     let id = connector["id"].as_str().unwrap();
     let run = runs[0]["id"].as_str().unwrap();
     let records: Vec<Value> = app.get_json(&format!("/api/v1/admin/connectors/{id}/records"), Some(&admin)).await;
     let record = records[0]["id"].as_str().unwrap();
     // A webhook endpoint with one delivery, for its page and the delivery's.
-    let endpoint: Value = app
-        .request(Method::POST, &format!("/api/v1/admin/connectors/{id}/webhook-endpoints"), Some(&admin))
-        .json(&json!({"name": "Projects events", "scheme": "standard-webhooks", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
-    let event = json!({"event": "project.updated", "project": {"id": 1, "client_id": "c-1", "name": "Renamed", "phase": "build", "updated": 1_800_000_000}}).to_string();
-    let headers = portico_testkit::signing::standard_webhooks_headers(
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        "msg_axe",
-        chrono::Utc::now().timestamp(),
-        event.as_bytes(),
-    );
-    let mut delivery =
-        app.client.post(app.url(&format!("/webhooks/{endpoint}"))).header("content-type", "application/json");
-    for (name, value) in headers {
-        delivery = delivery.header(name, value);
-    }
-    assert_eq!(delivery.body(event).send().await.unwrap().status(), 200);
+    let endpoint = standard_endpoint(&app, &admin, &connector).await;
+    assert_eq!(post_project_event(&app, &endpoint, 0, "Renamed").await, 200);
     let deliveries: Value =
         app.get_json(&format!("/api/v1/admin/webhook-endpoints/{endpoint}/deliveries"), Some(&admin)).await;
     let delivery = deliveries["deliveries"][0]["id"].as_str().unwrap().to_owned();
@@ -730,19 +737,7 @@ async fn an_admin_describes_a_providers_own_hmac_signature_and_limits_where_deli
     let source = projects_source(2).await;
     let app = spawn_app().await;
     let admin = app.staff(StaffRole::Admin).await;
-    let body = json!({
-        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest_with_webhooks(&source.base_url())},
-        "credentials": {"api_key": API_KEY}, "allow_private_network": true,
-    });
-    let connector: Value = app
-        .request(Method::POST, "/api/v1/admin/connectors", Some(&admin))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let connector = projects_connector(&app, &admin, &source).await;
     let connector_page = format!("/console/connectors/{}", connector["id"].as_str().unwrap());
 
     let browser = Browser::start(Viewport::Phone).await;
@@ -922,48 +917,10 @@ async fn an_admin_whose_password_proof_is_old_proves_it_again_before_a_secret_ch
     let source = projects_source(1).await;
     let app = spawn_app().await;
     let admin = app.staff(StaffRole::Admin).await;
-    let body = json!({
-        "kind": "rest", "name": "Projects", "settings": {"manifest": manifest_with_webhooks(&source.base_url())},
-        "credentials": {"api_key": API_KEY}, "allow_private_network": true,
-    });
-    let connector: Value = app
-        .request(Method::POST, "/api/v1/admin/connectors", Some(&admin))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let endpoint: Value = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/admin/connectors/{}/webhook-endpoints", connector["id"].as_str().unwrap()),
-            Some(&admin),
-        )
-        .json(&json!({"name": "Projects events", "scheme": "standard-webhooks", "secret": secret}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
+    let connector = projects_connector(&app, &admin, &source).await;
+    let endpoint_id = standard_endpoint(&app, &admin, &connector).await;
     for n in 0..3 {
-        let event = json!({"event": "project.updated", "project": {"id": 1, "client_id": "c-1", "name": format!("Name {n}"), "phase": "build", "updated": 1_800_000_000 + n}}).to_string();
-        let headers = portico_testkit::signing::standard_webhooks_headers(
-            secret,
-            &format!("msg_{n}"),
-            chrono::Utc::now().timestamp(),
-            event.as_bytes(),
-        );
-        let mut delivery =
-            app.client.post(app.url(&format!("/webhooks/{endpoint_id}"))).header("content-type", "application/json");
-        for (name, value) in headers {
-            delivery = delivery.header(name, value);
-        }
-        assert_eq!(delivery.body(event).send().await.unwrap().status(), 200);
+        assert_eq!(post_project_event(&app, &endpoint_id, n, &format!("Name {n}")).await, 200);
     }
 
     let browser = Browser::start(Viewport::Desktop).await;
